@@ -1,0 +1,79 @@
+"""What every answerer takes and gives back.
+
+The dialog engine builds a `TurnContext`, asks an `Answerer` for a `Draft`, then applies policies
+(handoff, booking, closing, the grounding guard) to it. Answerers never talk to TalkMe.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from talkme_consultant.knowledge.search import Hit
+
+
+class Intent(StrEnum):
+    """What the visitor's turn is about, as far as the answerer could tell."""
+
+    ANSWER = "answer"  # a question answered (or attempted) from the knowledge base
+    GREETING = "greeting"
+    THANKS = "thanks"
+    GOODBYE = "goodbye"  # the conversation is closing
+    OPERATOR = "operator"  # the visitor asks for a person
+    UNKNOWN = "unknown"  # the answerer is not confident: hand over
+    OFF_TOPIC = "off_topic"
+    BOOKING = "booking"  # the visitor wants to book
+
+
+class HistoryMessage(BaseModel):
+    """One earlier message of the dialogue."""
+
+    role: Literal["visitor", "bot", "operator"]
+    text: str
+
+
+class TurnContext(BaseModel):
+    """Everything an answerer may use for one turn."""
+
+    conversation_key: str
+    text: str  # the visitor's message(s) of this turn, merged
+    history: list[HistoryMessage] = Field(default_factory=list)
+    summary: str | None = None
+    visitor_name: str | None = None
+    phone: str | None = None  # phone already known for this conversation (normalised)
+
+
+class Usage(BaseModel):
+    """Model tokens spent on a turn."""
+
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+
+
+class Draft(BaseModel):
+    """An answerer's proposal for the turn; the dialog engine decides what is actually sent."""
+
+    text: str
+    intent: Intent
+    reason: str = ""  # why this intent (handoff reason, low confidence, ...)
+    used_records: list[Hit] = Field(default_factory=list)
+    found: list[Hit] = Field(default_factory=list)  # everything retrieval returned
+    phone: str | None = None  # a phone number the visitor gave, normalised to +7XXXXXXXXXX
+    visitor_name: str | None = None
+    interest: str | None = None  # what the visitor wants (for leads)
+    usage: Usage | None = None
+    answerer: str = ""  # "offline" or "llm"
+
+
+class Answerer(Protocol):
+    """Turns a visitor's message into a draft reply."""
+
+    name: str
+
+    async def answer(self, ctx: TurnContext) -> Draft:
+        """Produce the draft for one turn. Must not raise for ordinary model failures."""
+        ...

@@ -1,0 +1,92 @@
+"""Settings from the environment and `.env`.
+
+Every variable here is documented in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SAMPLE_DIR = PACKAGE_DIR / "sample"
+SAMPLE_KNOWLEDGE_DIR = SAMPLE_DIR / "knowledge"
+SAMPLE_PROFILE_PATH = SAMPLE_DIR / "profile.yaml"
+DEFAULT_PROMPTS_DIR = PACKAGE_DIR / "answer" / "prompts"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    knowledge_dir: Path = SAMPLE_KNOWLEDGE_DIR
+    profile_path: Path = SAMPLE_PROFILE_PATH
+    prompts_dir: Path = DEFAULT_PROMPTS_DIR
+    log_level: str = "INFO"
+
+    talkme_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
+    talkme_test_mode: bool = True
+    talkme_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_secret: SecretStr | None = None
+    admin_token: SecretStr | None = None
+
+    debounce_seconds: float = Field(default=1.5, ge=0)
+    typing_ttl_seconds: int = Field(default=5, ge=1, le=60)
+    max_message_chars: int = Field(default=4000, ge=200)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_base_seconds: float = Field(default=0.5, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=60.0, gt=0)
+    workers: int = Field(default=8, ge=1, le=256)
+    lease_seconds: float = Field(default=60.0, gt=0)
+
+    finish_code_operator: str = Field(default="OPERATOR_REQUEST", alias="OPERATOR_REQUEST")
+    finish_code_success: str = Field(default="SUCCESS", alias="SUCCESS")
+    finish_code_irrelevant: str = Field(default="IRRELEVANT_MESSAGE", alias="IRRELEVANT_MESSAGE")
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_prices: str = ""
+
+    embedder: str = "local"
+    embeddings_base_url: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_api_key: SecretStr | None = None
+
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    confidence_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("talkme_api_url", "openai_base_url", "embeddings_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("finish_code_operator", "finish_code_success", "finish_code_irrelevant")
+    @classmethod
+    def _strip_code(cls, value: str) -> str:
+        # An empty code switches that finish off.
+        return value.strip()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'talkme.sqlite3').resolve()}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when a language model key is configured."""
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
