@@ -43,6 +43,9 @@ class TurnContext(BaseModel):
     summary: str | None = None
     visitor_name: str | None = None
     phone: str | None = None  # phone already known for this conversation (normalised)
+    # Set when the previous draft of this same turn failed the grounding guard: names the problem
+    # (e.g. "the price 1700 is not in the cited records") so the answerer can write it again.
+    guard_feedback: str | None = None
 
 
 class Usage(BaseModel):
@@ -69,11 +72,22 @@ class Draft(BaseModel):
     answerer: str = ""  # "offline" or "llm"
 
 
+class AnswererUnavailable(Exception):
+    """The answerer could not produce a draft (model outage after its own bounded retries).
+
+    The message is safe to log: it never contains keys or visitor text.
+    """
+
+
 class Answerer(Protocol):
     """Turns a visitor's message into a draft reply."""
 
     name: str
 
     async def answer(self, ctx: TurnContext) -> Draft:
-        """Produce the draft for one turn. Must not raise for ordinary model failures."""
+        """Produce the draft for one turn; raises `AnswererUnavailable` on outage."""
+        ...
+
+    async def summarize(self, previous_summary: str | None, messages: list[HistoryMessage]) -> str:
+        """Fold older messages into a rolling summary of the dialogue."""
         ...
