@@ -1,0 +1,226 @@
+"""The knowledge base in the store: files, records, version and the embedding cache."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talkme_consultant.knowledge.records import Record
+from talkme_consultant.store.models import (
+    CachedEmbedding,
+    KnowledgeFile,
+    KnowledgeRecord,
+    KnowledgeState,
+)
+from talkme_consultant.store.upsert import insert_for, lock_row
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A knowledge file's metadata (without its bytes)."""
+
+    name: str
+    size: int
+    sha256: str
+    origin: str
+    updated_at: float
+    records_count: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class FileUpdate:
+    """A file to store, with the records parsed from it (or the reason it could not be read)."""
+
+    name: str
+    content: bytes
+    sha256: str
+    origin: str
+    records: Sequence[Record]
+    error: str | None = None
+
+
+_INFO_COLUMNS = (
+    KnowledgeFile.name,
+    KnowledgeFile.size,
+    KnowledgeFile.sha256,
+    KnowledgeFile.origin,
+    KnowledgeFile.updated_at,
+    KnowledgeFile.records_count,
+    KnowledgeFile.error,
+)
+
+
+class KnowledgeRepository:
+    """Stores knowledge files and records; every change moves the version in the same commit."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def list_files(self) -> list[FileInfo]:
+        """Every stored file, by name."""
+        async with self._sessions() as session:
+            rows = await session.execute(select(*_INFO_COLUMNS).order_by(KnowledgeFile.name))
+            return [FileInfo(*row) for row in rows]
+
+    async def get_file(self, name: str) -> KnowledgeFile | None:
+        """One file with its content."""
+        async with self._sessions() as session:
+            return await session.get(KnowledgeFile, name)
+
+    async def state(self) -> KnowledgeState:
+        """The current version row (created on first use)."""
+        async with self._sessions() as session, session.begin():
+            return await _state(session)
+
+    async def apply(
+        self,
+        updates: Sequence[FileUpdate],
+        *,
+        remove: Sequence[str] = (),
+        replace_all: bool = False,
+        now: float,
+        dir_fingerprint: str | None = None,
+    ) -> int:
+        """Write files and their records atomically; returns the new version."""
+        async with self._sessions() as session, session.begin():
+            state = await _state(session, lock=True)
+            if replace_all:
+                await session.execute(delete(KnowledgeRecord))
+                await session.execute(delete(KnowledgeFile))
+            names = [u.name for u in updates] + list(remove)
+            if names and not replace_all:
+                await session.execute(
+                    delete(KnowledgeRecord).where(KnowledgeRecord.file_name.in_(names))
+                )
+                await session.execute(delete(KnowledgeFile).where(KnowledgeFile.name.in_(names)))
+            for item in updates:
+                session.add(
+                    KnowledgeFile(
+                        name=item.name,
+                        content=item.content,
+                        sha256=item.sha256,
+                        size=len(item.content),
+                        origin=item.origin,
+                        updated_at=now,
+                        records_count=len(item.records),
+                        error=item.error,
+                    )
+                )
+            await session.flush()
+            rows = [
+                {"file_name": item.name, "position": position, "data": record.model_dump_json()}
+                for item in updates
+                for position, record in enumerate(item.records)
+            ]
+            for start in range(0, len(rows), _CHUNK):
+                await session.execute(
+                    insert_for(session, KnowledgeRecord), rows[start : start + _CHUNK]
+                )
+            values: dict[str, Any] = {"version": state.version + 1, "updated_at": now}
+            if dir_fingerprint is not None:
+                values["dir_fingerprint"] = dir_fingerprint
+            await session.execute(
+                update(KnowledgeState).where(KnowledgeState.id == 1).values(**values)
+            )
+            return state.version + 1
+
+    async def set_dir_fingerprint(self, fingerprint: str) -> None:
+        """Remember which state of KNOWLEDGE_DIR has been ingested."""
+        async with self._sessions() as session, session.begin():
+            await _state(session, lock=True)
+            await session.execute(
+                update(KnowledgeState)
+                .where(KnowledgeState.id == 1)
+                .values(dir_fingerprint=fingerprint)
+            )
+
+    async def set_evaluation(self, evaluation: dict[str, Any]) -> None:
+        """Keep the latest regression score of the business's own questions."""
+        async with self._sessions() as session, session.begin():
+            await _state(session, lock=True)
+            await session.execute(
+                update(KnowledgeState)
+                .where(KnowledgeState.id == 1)
+                .values(evaluation=json.dumps(evaluation, ensure_ascii=False))
+            )
+
+    async def load_records(self) -> tuple[int, list[Record]]:
+        """The version and every record, in file and position order, from one snapshot."""
+        async with self._sessions() as session, session.begin():
+            state = await _state(session)
+            rows = await session.execute(
+                select(KnowledgeRecord.data).order_by(
+                    KnowledgeRecord.file_name, KnowledgeRecord.position
+                )
+            )
+            return state.version, [Record.model_validate_json(data) for data in rows.scalars()]
+
+    async def count_records(self) -> int:
+        """How many records the knowledge base holds."""
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(KnowledgeRecord)) or 0)
+
+
+async def _state(session: AsyncSession, *, lock: bool = False) -> KnowledgeState:
+    query = select(KnowledgeState).where(KnowledgeState.id == 1)
+    state = await lock_row(session, query) if lock else await session.scalar(query)
+    if state is None:
+        await session.execute(
+            insert_for(session, KnowledgeState)
+            .values(id=1, version=0, updated_at=0.0)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        state = await session.scalar(query)
+    assert state is not None
+    return state
+
+
+class SqlEmbeddingCache:
+    """`knowledge.EmbeddingCache` backed by the store, so restarts keep the embeddings."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among `hashes`."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        async with self._sessions() as session:
+            for start in range(0, len(unique), _CHUNK):
+                rows = await session.execute(
+                    select(CachedEmbedding.content_hash, CachedEmbedding.vector).where(
+                        CachedEmbedding.model == model,
+                        CachedEmbedding.content_hash.in_(unique[start : start + _CHUNK]),
+                    )
+                )
+                for content_hash, vector in rows:
+                    found[content_hash] = np.frombuffer(vector, dtype=np.float32)
+        return found
+
+    async def put_many(self, model: str, items: Mapping[str, np.ndarray]) -> None:
+        """Store vectors; existing ones are kept."""
+        rows = [
+            {
+                "model": model,
+                "content_hash": content_hash,
+                "vector": np.asarray(vector, dtype=np.float32).tobytes(),
+            }
+            for content_hash, vector in items.items()
+        ]
+        async with self._sessions() as session, session.begin():
+            for start in range(0, len(rows), _CHUNK):
+                await session.execute(
+                    insert_for(session, CachedEmbedding).on_conflict_do_nothing(
+                        index_elements=["model", "content_hash"]
+                    ),
+                    rows[start : start + _CHUNK],
+                )

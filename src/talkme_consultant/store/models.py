@@ -1,0 +1,185 @@
+"""Tables. Times are UNIX seconds (float): they compare the same way on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table."""
+
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Conversation(Base):
+    """One visitor's dialogue with the business, keyed by TalkMe's client identity."""
+
+    __tablename__ = "conversations"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    site_id: Mapped[str | None] = mapped_column(String(128))
+    client_name: Mapped[str | None] = mapped_column(String(512))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    visitor_name: Mapped[str | None] = mapped_column(String(256))
+    dialog_id: Mapped[int | None] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="bot")
+    messages_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    last_activity: Mapped[float] = mapped_column(Float)
+    # Scheduling: a turn may run once due_at has passed and no live lease is held.
+    due_at: Mapped[float | None] = mapped_column(Float)
+    first_pending_at: Mapped[float | None] = mapped_column(Float)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str | None] = mapped_column(Text)
+    summarized_upto: Mapped[int] = mapped_column(BigInteger, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (Index("ix_conversations_due", "due_at"),)
+
+
+class InboundMessage(Base):
+    """A visitor message as received; stored before the webhook is acknowledged."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(192), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    is_attachment: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[float] = mapped_column(Float)
+    processed_at: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_inbound_pending", "conversation_key", "processed_at"),)
+
+
+class DialogMessage(Base):
+    """The dialogue as the bot remembers it: merged visitor turns and the bot's replies."""
+
+    __tablename__ = "dialog_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    meta: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxCall(Base):
+    """A TalkMe API call waiting to be made (or made, or given up on)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    token: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    done_at: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_conversation", "conversation_key", "status", "id"),
+    )
+
+
+class Event(Base):
+    """Something the owner should be able to see later: handoffs, guard events, errors, leads."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Lead(Base):
+    """A visitor who wants to book and left a phone number."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    phone: Mapped[str] = mapped_column(String(64))
+    interest: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (UniqueConstraint("conversation_key", "phone"),)
+
+
+class KnowledgeFile(Base):
+    """A knowledge source file, kept whole so the index can always be rebuilt from the store."""
+
+    __tablename__ = "kb_files"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    origin: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[float] = mapped_column(Float)
+    records_count: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class KnowledgeRecord(Base):
+    """One record derived from a knowledge file (JSON of `knowledge.records.Record`)."""
+
+    __tablename__ = "kb_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    file_name: Mapped[str] = mapped_column(
+        String(255), ForeignKey("kb_files.name", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+
+
+class KnowledgeState(Base):
+    """The knowledge base's version: it moves whenever the set of records changes."""
+
+    __tablename__ = "kb_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[float] = mapped_column(Float)
+    dir_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    evaluation: Mapped[str | None] = mapped_column(Text)
+
+
+class CachedEmbedding(Base):
+    """An embedding by (model, content hash): unchanged text is never embedded twice."""
+
+    __tablename__ = "embedding_cache"
+
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

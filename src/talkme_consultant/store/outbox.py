@@ -1,0 +1,108 @@
+"""The outbox: TalkMe calls are made from here, in order per conversation, until they succeed."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talkme_consultant.store.models import OutboxCall
+
+
+class OutboxRepository:
+    """Claims, completes and reschedules outbox calls."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def claim_ready(self, now: float, lease_seconds: float, limit: int) -> list[OutboxCall]:
+        """Lease the oldest pending call of each conversation whose time has come.
+
+        Only the head of each conversation's queue is eligible, so a call waiting for a retry
+        holds back the later calls of its conversation and replies never overtake each other.
+        """
+        async with self._sessions() as session, session.begin():
+            heads = (
+                select(func.min(OutboxCall.id))
+                .where(OutboxCall.status == "pending")
+                .group_by(OutboxCall.conversation_key)
+                .scalar_subquery()
+            )
+            rows = await session.execute(
+                select(OutboxCall.id)
+                .where(OutboxCall.id.in_(heads))
+                .where(OutboxCall.next_attempt_at <= now)
+                .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
+                .order_by(OutboxCall.id)
+                .limit(limit)
+            )
+            ids = list(rows.scalars())
+            if not ids:
+                return []
+            claimed = await session.execute(
+                update(OutboxCall)
+                .where(OutboxCall.id.in_(ids))
+                .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
+                .values(lease_until=now + lease_seconds)
+                .returning(OutboxCall)
+            )
+            return sorted(claimed.scalars(), key=lambda call: call.id)
+
+    async def next_attempt_at(self) -> float | None:
+        """When the earliest pending call becomes due."""
+        async with self._sessions() as session:
+            value = await session.scalar(
+                select(func.min(OutboxCall.next_attempt_at)).where(OutboxCall.status == "pending")
+            )
+            return float(value) if value is not None else None
+
+    async def mark_done(self, call_id: int, status: str, now: float) -> None:
+        """The call succeeded ("sent") or was recorded in test mode ("recorded")."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxCall)
+                .where(OutboxCall.id == call_id)
+                .values(
+                    status=status,
+                    done_at=now,
+                    lease_until=None,
+                    attempts=OutboxCall.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    async def mark_retry(self, call_id: int, error: str, next_attempt_at: float) -> None:
+        """Try again later."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxCall)
+                .where(OutboxCall.id == call_id)
+                .values(
+                    attempts=OutboxCall.attempts + 1,
+                    last_error=error,
+                    next_attempt_at=next_attempt_at,
+                    lease_until=None,
+                )
+            )
+
+    async def mark_failed(self, call_id: int, error: str, now: float) -> None:
+        """Give up on the call; it stays visible with its error and is counted in stats."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxCall)
+                .where(OutboxCall.id == call_id)
+                .values(
+                    status="failed",
+                    attempts=OutboxCall.attempts + 1,
+                    last_error=error,
+                    lease_until=None,
+                    done_at=now,
+                )
+            )
+
+    async def list_calls(self, *, status: str | None = None, limit: int = 100) -> list[OutboxCall]:
+        """Newest calls first, for the owner's eyes."""
+        async with self._sessions() as session:
+            query = select(OutboxCall).order_by(OutboxCall.id.desc()).limit(limit)
+            if status:
+                query = query.where(OutboxCall.status == status)
+            return list((await session.execute(query)).scalars())

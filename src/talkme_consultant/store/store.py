@@ -1,0 +1,42 @@
+"""The store as one object handed to the rest of the app: engine plus repositories."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from talkme_consultant.store.conversations import ConversationRepository
+from talkme_consultant.store.database import create_engine, migrate, session_factory
+from talkme_consultant.store.inbox import InboxRepository
+from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
+from talkme_consultant.store.outbox import OutboxRepository
+from talkme_consultant.store.stats import StatsRepository
+
+
+class Store:
+    """Owns the engine; built in the app's lifespan and closed with it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        sessions = session_factory(engine)
+        self.inbox = InboxRepository(sessions)
+        self.conversations = ConversationRepository(sessions)
+        self.outbox = OutboxRepository(sessions)
+        self.knowledge = KnowledgeRepository(sessions)
+        self.embedding_cache = SqlEmbeddingCache(sessions)
+        self.stats = StatsRepository(sessions)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Migrate the schema to the newest revision and connect."""
+        await migrate(url)
+        return cls(create_engine(url))
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        """Release every pooled connection."""
+        await self.engine.dispose()
