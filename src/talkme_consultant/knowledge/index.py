@@ -1,0 +1,310 @@
+"""The hybrid knowledge index: BM25 over Russian-aware stems plus e5 embeddings, fused.
+
+An index is built once from a list of records and never changes afterwards; a running service
+builds a new one and swaps the reference. Searching is synchronous CPU work (`search_vector`)
+once the query is embedded; `search` embeds the query in a worker thread and calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkme_consultant.knowledge.cache import EmbeddingCache, text_hash
+from talkme_consultant.knowledge.confidence import DENSE_MODEL, KEYWORD_MODEL, Features
+from talkme_consultant.knowledge.embedders import Embedder
+from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
+from talkme_consultant.knowledge.query import strip_pleasantries
+from talkme_consultant.knowledge.records import Record
+from talkme_consultant.knowledge.search import Hit
+from talkme_consultant.knowledge.text import tokenize
+
+# How many times a record's title counts in its keyword document: a visitor's words match the
+# FAQ question far more often than the answer, so the question weighs more.
+TITLE_BOOST = 2
+# A query stem matched only through a typo correction counts this much of an exact match.
+FUZZY_WEIGHT = 0.6
+# Weighted-sum fusion: dense cosine plus this times the query-normalised BM25 score.
+KEYWORD_WEIGHT = 0.35
+# Candidates per side that enter fusion; the rest cannot reach the top 10 in practice.
+CANDIDATES = 50
+EMBED_BATCH = 64
+# Records averaged for the "crowd" level that `dense_spread` is measured against.
+SPREAD_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One text embedded for a record: its kind ("title", "text") and the text itself."""
+
+    kind: str
+    text: str
+
+
+def representations(record: Record) -> list[Representation]:
+    """The texts embedded for a record.
+
+    The whole text carries everything; the title alone (an FAQ question, a service name) matches
+    a short visitor question much more sharply than a long answer diluting it.
+    """
+    reps = [Representation("text", record.text)]
+    if record.title and record.title.strip() and record.title.strip() != record.text.strip():
+        reps.append(Representation("title", record.title.strip()))
+    return reps
+
+
+def keyword_document(record: Record) -> list[str]:
+    """The stems BM25 indexes for a record: the text plus the title repeated `TITLE_BOOST` times."""
+    tokens = tokenize(record.text)
+    if record.title:
+        title_tokens = tokenize(record.title)
+        for _ in range(TITLE_BOOST - 1):
+            tokens.extend(title_tokens)
+    return tokens
+
+
+class KnowledgeIndex:
+    """An immutable searchable snapshot of the knowledge base (implements `Retriever`)."""
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        embedder: Embedder | None,
+        rep_vectors: np.ndarray | None,
+        rep_owner: np.ndarray,
+    ) -> None:
+        import bm25s
+
+        self._records: tuple[Record, ...] = tuple(records)
+        self._ids = [r.record_id for r in self._records]
+        self._embedder = embedder
+        self._rep_vectors = rep_vectors
+        self._rep_owner = rep_owner
+        counts = np.bincount(rep_owner, minlength=len(self._records)).astype(np.float32)
+        self._rep_counts = np.maximum(counts, 1.0)
+        documents = [keyword_document(r) for r in self._records]
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(documents or [[]], show_progress=False)
+        self._vocab: dict[str, int] = dict(self._bm25.vocab_dict)
+        self._fuzzy = FuzzyVocabulary(t for t in self._vocab if t)
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        """The indexed records, in ingestion order."""
+        return self._records
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder queries are embedded with (None: keyword-only index)."""
+        return self._embedder
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def embed_query(self, query: str) -> np.ndarray | None:
+        """Embed a query for `search_vector` (blocking; None for a keyword-only index)."""
+        if self._embedder is None or self._rep_vectors is None:
+            return None
+        vectors = self._embedder.embed_queries([strip_pleasantries(query)])
+        return np.asarray(vectors[0], dtype=np.float32)
+
+    async def search(self, query: str, k: int = 5) -> list[Hit]:
+        """Embed the query in a worker thread, then search (the `Retriever` protocol)."""
+        vector = await asyncio.to_thread(self.embed_query, query) if self._embedder else None
+        return self.search_vector(query, vector, k)
+
+    def keyword_scores(self, query: str) -> tuple[np.ndarray, float]:
+        """BM25 score per record and the share of the query's stems the index knows.
+
+        Stems unknown to the index are replaced by their one-edit neighbours at reduced weight.
+        """
+        scores = np.zeros(len(self._records), dtype=np.float32)
+        stems = list(dict.fromkeys(tokenize(query)))
+        if not stems or not self._records:
+            return scores, 0.0
+        exact: list[int] = []
+        known = 0.0
+        for stem in stems:
+            token_id = self._vocab.get(stem)
+            if token_id is not None:
+                exact.append(token_id)
+                known += 1.0
+                continue
+            close = [self._vocab[m] for m in self._fuzzy.close_matches(stem)]
+            if close:
+                known += FUZZY_WEIGHT
+                scores += FUZZY_WEIGHT * self._bm25.get_scores_from_ids(close) / len(close)
+        if exact:
+            scores += self._bm25.get_scores_from_ids(exact)
+        return scores, known / len(stems)
+
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Per record, the mean cosine over its representations (whole text, title)."""
+        assert self._rep_vectors is not None
+        rep_scores = self._rep_vectors @ query_vector.astype(np.float32)
+        sums = np.bincount(self._rep_owner, weights=rep_scores, minlength=len(self._records))
+        return (sums / self._rep_counts).astype(np.float32)
+
+    def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
+        """The top `k` records with their fused scores and confidence features (no `Hit`s)."""
+        if not self._records or k <= 0:
+            return []
+        keyword, coverage = self.keyword_scores(query)
+        dense = None
+        if query_vector is not None and self._rep_vectors is not None:
+            dense = self.dense_scores(query_vector)
+        candidates = _candidates(keyword, dense)
+        keyword_norm = _minmax(keyword[candidates])
+        if dense is None:
+            fused = keyword_norm
+        else:
+            fused = _minmax(dense[candidates]) + KEYWORD_WEIGHT * keyword_norm
+        order = _top(fused, k)
+        dense_sorted = np.sort(dense[candidates])[::-1] if dense is not None else None
+        # How far a record stands out from the crowd of candidates: off-topic queries find
+        # every record about equally (un)similar, real ones lift a few above the rest.
+        dense_floor = (
+            float(np.mean(dense_sorted[:SPREAD_DEPTH])) if dense_sorted is not None else 0.0
+        )
+        ranked: list[Ranked] = []
+        for position in order:
+            idx = int(candidates[position])
+            best_other = (
+                fused[order[1]] if position == order[0] and len(order) > 1 else fused[order[0]]
+            )
+            features = Features(
+                fused=float(fused[position]),
+                dense=float(dense[idx]) if dense is not None else 0.0,
+                dense_margin=_dense_margin(float(dense[idx]), dense_sorted)
+                if dense is not None and dense_sorted is not None
+                else 0.0,
+                dense_spread=float(dense[idx]) - dense_floor if dense is not None else 0.0,
+                keyword=float(keyword_norm[position]),
+                coverage=coverage,
+                margin=float(fused[position] - best_other) if len(order) > 1 else 1.0,
+            )
+            ranked.append(Ranked(idx, float(fused[position]), features))
+        return ranked
+
+    def search_vector(self, query: str, query_vector: np.ndarray | None, k: int = 5) -> list[Hit]:
+        """Search with an already embedded query (None: keyword side only). CPU only."""
+        model = (
+            DENSE_MODEL
+            if query_vector is not None and self._rep_vectors is not None
+            else KEYWORD_MODEL
+        )
+        return [
+            Hit(
+                record_id=self._ids[r.index],
+                record=self._records[r.index],
+                score=r.score,
+                confidence=model.confidence(r.features),
+            )
+            for r in self.rank(query, query_vector, k)
+        ]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked record position with its fused score and the features its confidence uses."""
+
+    index: int
+    score: float
+    features: Features
+
+
+def _candidates(keyword: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+    """Records that may enter the fused top: the best `CANDIDATES` of each side.
+
+    Normalising over these rather than the whole collection keeps the scale the same for a
+    15-row FAQ and a 100k-row catalogue, where the global minimum is a meaningless outlier.
+    """
+    parts = [_top_indices(keyword, CANDIDATES)]
+    if dense is not None:
+        parts.append(_top_indices(dense, CANDIDATES))
+    return np.unique(np.concatenate(parts))
+
+
+def _top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    if len(scores) <= n:
+        return np.arange(len(scores))
+    return np.argpartition(-scores, n - 1)[:n]
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    low = float(values.min())
+    span = float(values.max()) - low
+    if span <= 0:
+        return np.zeros_like(values, dtype=np.float32)
+    return ((values - low) / span).astype(np.float32)
+
+
+def _dense_margin(value: float, dense_sorted: np.ndarray) -> float:
+    """Cosine minus the best other record's cosine (positive only for the dense winner)."""
+    if len(dense_sorted) < 2:
+        return 0.0
+    best = float(dense_sorted[0])
+    return value - float(dense_sorted[1]) if value >= best else value - best
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    k = min(k, len(scores))
+    candidates = _top_indices(scores, k)
+    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
+
+
+async def embed_representations(
+    texts: Sequence[str],
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Embed passages through the cache: only texts whose hash is not cached reach the model."""
+    hashes = [text_hash(t) for t in texts]
+    unique = list(dict.fromkeys(hashes))
+    cached = await cache.get_many(embedder.name, unique)
+    missing = [h for h in unique if h not in cached]
+    text_of = dict(zip(hashes, texts, strict=True))
+    total = len(unique)
+    done = total - len(missing)
+    if progress:
+        progress(done, total)
+    for start in range(0, len(missing), EMBED_BATCH):
+        batch = missing[start : start + EMBED_BATCH]
+        vectors = await asyncio.to_thread(embedder.embed_passages, [text_of[h] for h in batch])
+        fresh = {h: np.asarray(v, dtype=np.float32) for h, v in zip(batch, vectors, strict=True)}
+        await cache.put_many(embedder.name, fresh)
+        cached.update(fresh)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
+
+
+async def build_index(
+    records: Sequence[Record],
+    embedder: Embedder | None,
+    cache: EmbeddingCache,
+    progress: Callable[[int, int], None] | None = None,
+) -> KnowledgeIndex:
+    """Build an index over `records`; `embedder=None` builds a keyword-only index.
+
+    `progress(done, total)` is called as representations get embedded (cached ones count as done
+    at once). The BM25 side is built in a worker thread so the event loop stays responsive.
+    """
+    rep_vectors: np.ndarray | None = None
+    owners: list[int] = []
+    if embedder is not None:
+        texts: list[str] = []
+        for idx, record in enumerate(records):
+            for rep in representations(record):
+                texts.append(rep.text)
+                owners.append(idx)
+        rep_vectors = await embed_representations(texts, embedder, cache, progress)
+    owner_array = np.asarray(owners, dtype=np.int64)
+    return await asyncio.to_thread(KnowledgeIndex, records, embedder, rep_vectors, owner_array)
