@@ -64,7 +64,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talkme_consultant.talkme.client import (
     METHOD_FINISH,
@@ -89,6 +89,7 @@ __all__ = [
     "TranscriptEntry",
     "create_simulator_app",
     "running_simulator",
+    "serve_app",
 ]
 
 API_PREFIX = "/json/v1.0"
@@ -817,22 +818,22 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def running_simulator(
+async def serve_app(
+    app: ASGIApp,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
-    state: SimulatorState | None = None,
     log_level: str = "warning",
     http: Literal["auto", "h11", "httptools"] = "auto",
-) -> AsyncIterator[RunningSimulator]:
-    """Serve the simulator with uvicorn in the current event loop for the ``async with`` body.
+) -> AsyncIterator[str]:
+    """Serve an ASGI ``app`` with uvicorn in the current event loop; yields its root URL.
 
-    ``port=0`` picks a free port. Yields ``(url, state)`` (a :class:`RunningSimulator`, whose
-    ``api_url`` adds ``/json/v1.0``). The socket is bound before serving, so a busy port raises
-    ``OSError`` here rather than exiting the process, as uvicorn's own binding would.
+    ``port=0`` picks a free port. The socket is bound here, before serving, so a busy port
+    raises ``OSError`` to the caller instead of uvicorn exiting the process. The server stops
+    when the ``async with`` body ends. Useful for any test that needs a real HTTP peer.
     """
-    sim = state if state is not None else SimulatorState()
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -843,7 +844,7 @@ async def running_simulator(
         raise
     actual_port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_simulator_app(sim),
+        app,
         log_level=log_level,
         lifespan="off",
         access_log=False,
@@ -851,23 +852,47 @@ async def running_simulator(
         timeout_graceful_shutdown=2,
     )
     server = _Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]), name="talkme-simulator")
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn:{actual_port}")
     started = asyncio.create_task(server.started_event.wait())
     try:
         await asyncio.wait({serving, started}, return_when=asyncio.FIRST_COMPLETED)
         if not server.started_event.is_set():
             # serve() has ended without listening; its exception (if any) says why.
             error = None if serving.cancelled() else serving.exception()
-            raise RuntimeError("the TalkMe simulator stopped before it started") from error
+            raise RuntimeError("the server stopped before it started") from error
         display_host = f"[{host}]" if ":" in host else host
-        yield RunningSimulator(f"http://{display_host}:{actual_port}", sim)
+        yield f"http://{display_host}:{actual_port}"
     finally:
         started.cancel()
-        sim.release_stalled()
         server.should_exit = True
         if not serving.done():
             await serving
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def running_simulator(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    state: SimulatorState | None = None,
+    log_level: str = "warning",
+    http: Literal["auto", "h11", "httptools"] = "auto",
+) -> AsyncIterator[RunningSimulator]:
+    """Serve the simulator with uvicorn in the current event loop for the ``async with`` body.
+
+    ``port=0`` picks a free port; a busy port raises ``OSError``. Yields ``(url, state)`` as a
+    :class:`RunningSimulator`, whose ``api_url`` (``url`` + ``/json/v1.0``) is what the service
+    needs as ``TALKME_API_URL``.
+    """
+    sim = state if state is not None else SimulatorState()
+    app = create_simulator_app(sim)
+    async with serve_app(app, host, port, log_level=log_level, http=http) as url:
+        try:
+            yield RunningSimulator(url, sim)
+        finally:
+            # Calls held by "timeout" faults would otherwise keep the server from stopping.
+            sim.release_stalled()
 
 
 # --- out-of-process control ------------------------------------------------------------------
