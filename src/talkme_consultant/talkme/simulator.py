@@ -394,7 +394,7 @@ class SimulatorState:
         self,
         predicate: Callable[[Sequence[SimCall]], _T | None],
         # A deadline parameter (not asyncio.timeout) so a timeout can say what was awaited.
-        timeout: float,  # noqa: ASYNC109
+        timeout: float,
         *,
         description: str = "a condition on the simulator's calls",
     ) -> _T:
@@ -430,7 +430,7 @@ class SimulatorState:
         token: str | None = None,
         since: int = 0,
         delivered: bool | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - as in wait_for
+        timeout: float = 5.0,
     ) -> list[SimCall]:
         """Wait until at least ``count`` calls match the filters (see :meth:`calls_matching`)
         and return all that match."""
@@ -729,7 +729,7 @@ def _control_router(sim: SimulatorState) -> APIRouter:
         since: int = 0,
         delivered: bool | None = None,
         min_count: int | None = Query(default=None, ge=1),
-        timeout: float = Query(default=5.0, gt=0, le=300),  # noqa: ASYNC109 - a query parameter
+        timeout: float = Query(default=5.0, gt=0, le=300),
     ) -> list[dict[str, Any]]:
         """Recorded calls; with ``min_count``, first wait until that many match."""
         if method is not None:
@@ -930,7 +930,7 @@ class RemoteSimulator:
         token: str | None = None,
         since: int = 0,
         delivered: bool | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - as in wait_for
+        timeout: float = 5.0,
     ) -> list[SimCall]:
         """Like :meth:`SimulatorState.wait_for_calls`, waiting inside the simulator."""
         found = await self._get_calls(method, token, since, delivered, count, timeout)
