@@ -21,7 +21,10 @@ class Settings(BaseSettings):
     """Runtime configuration. Field names map to upper-case environment variables."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
         populate_by_name=True,
     )
 

@@ -1,0 +1,63 @@
+"""Recognising the small talk and requests every chat bot must understand, without a model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s-]+")
+
+_GREETING = re.compile(
+    r"^(здравствуй(те)?|здрасьте|здрасте|привет(ствую)?|добр(ый|ое|ого) (день|утро|вечер|"
+    r"времени суток)|доброго времени суток|доброго дня|хай|хелло|hello|hi|hey|good (morning|"
+    r"afternoon|evening)|салют|ку)\b"
+)
+_THANKS = re.compile(r"\b(спасибо|спасиб|благодарю|благодарствую|спс|thanks|thank you|thx)\b")
+_GOODBYE = re.compile(
+    r"\b(до свидания|досвидания|пока|всего доброго|всего хорошего|до встречи|хорошего дня|"
+    r"bye|goodbye|see you)\b"
+)
+_OPERATOR = re.compile(
+    r"(оператор|администратор|менеджер|живо(й|го|му) (человек|сотрудник)|"
+    r"(с|со|к) (человеком|сотрудником|специалистом)|позовите|позови|соедините|переключите|"
+    r"\bhuman\b|real person|\boperator\b|\bagent\b|\bmanager\b)"
+)
+# Words that carry no question on their own; what is left after removing them is the question.
+_FILLER = re.compile(
+    r"\b(здравствуй(те)?|здрасьте|здрасте|привет(ствую)?|добр(ый|ое|ого)|день|утро|вечер|"
+    r"доброго|времени|суток|подскажите|скажите|пожалуйста|пжл|плиз|спасибо|спасиб|благодарю|"
+    r"спс|до|свидания|пока|всего|доброго|хорошего|встречи|hello|hi|hey|thanks|thank|you|bye|"
+    r"goodbye|ок|окей|ok|хорошо|ясно|понятно|да|нет|ага|угу|а|и|ну|вы|мне|я)\b"
+)
+
+
+def normalize(text: str) -> str:
+    """Lower-case, ё→е, punctuation dropped, single spaces."""
+    lowered = text.lower().replace("ё", "е")
+    return _SPACE.sub(" ", _PUNCT.sub(" ", lowered)).strip()
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    """What a message says besides (or instead of) a question."""
+
+    greeting: bool
+    thanks: bool
+    goodbye: bool
+    wants_person: bool
+    question: str  # what remains once small talk is removed; empty when nothing does
+
+
+def read_small_talk(text: str) -> SmallTalk:
+    """Classify greetings, thanks, goodbyes and requests for a person in `text`."""
+    plain = normalize(text)
+    remainder = _SPACE.sub(" ", _FILLER.sub(" ", plain)).strip()
+    has_question = "?" in text or len(remainder.split()) >= 2
+    return SmallTalk(
+        greeting=bool(_GREETING.search(plain)),
+        thanks=bool(_THANKS.search(plain)),
+        goodbye=bool(_GOODBYE.search(plain)),
+        wants_person=bool(_OPERATOR.search(plain)),
+        question=text.strip() if has_question else "",
+    )

@@ -1,0 +1,341 @@
+"""The `talkme-consultant` command line: serve, chat, kb, simulate, eval."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from talkme_consultant.config import Settings
+from talkme_consultant.logs import setup_logging
+
+app = typer.Typer(
+    help="AI consultant for the TalkMe online chat.", no_args_is_help=True, add_completion=False
+)
+kb_app = typer.Typer(help="Manage the knowledge base in DATA_DIR.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure the bot.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as error:  # pydantic's message names the variable and the problem
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (PORT).")] = None,
+) -> None:
+    """Start the service: webhook, monitoring and admin API, background workers."""
+    import uvicorn
+
+    from talkme_consultant.web.app import create_app
+
+    settings = _settings(host=host, port=port)
+    setup_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        log_config=None,
+    )
+
+
+@app.command()
+def chat() -> None:
+    """Talk to the bot in the terminal (the same engine, knowledge base and memory; no TalkMe)."""
+    settings = _settings()
+    setup_logging("WARNING")
+    _run(_chat(settings))
+
+
+async def _chat(settings: Settings) -> None:
+    from talkme_consultant.cli_chat import chat_loop
+    from talkme_consultant.service.runtime import Runtime
+
+    console = Console()
+    with console.status("Loading the knowledge base…"):
+        runtime = await Runtime.open(settings)
+    try:
+        await chat_loop(runtime, console)
+    finally:
+        await runtime.close()
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to add.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Make these files the whole knowledge base.")
+    ] = False,
+) -> None:
+    """Add files to the knowledge base in DATA_DIR and rebuild its index."""
+    settings = _settings()
+    setup_logging("WARNING")
+    exit_code = _run(_ingest(settings, paths, replace))
+    raise typer.Exit(exit_code)
+
+
+async def _ingest(settings: Settings, paths: list[Path], replace: bool) -> int:
+    from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
+    from talkme_consultant.service.knowledge_base import CASES_FILENAME
+    from talkme_consultant.service.runtime import Runtime
+
+    console = Console(stderr=True)
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p
+                for p in sorted(path.iterdir())
+                if p.is_file()
+                and (p.suffix.lower() in SUPPORTED_SUFFIXES or p.name == CASES_FILENAME)
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            console.print(f"[red]{path}: no such file or folder[/red]")
+            return 2
+    unsupported = [p for p in files if p.suffix.lower() not in SUPPORTED_SUFFIXES]
+    unsupported = [p for p in unsupported if p.name != CASES_FILENAME]
+    if unsupported:
+        console.print(f"[red]{unsupported[0]}: unsupported file type[/red]")
+        return 2
+    runtime = await Runtime.open(settings.model_copy(update={"knowledge_dir": None}))
+    try:
+        with _progress(console) as progress:
+            task = progress.add_task("Reading files", total=len(files))
+            contents = []
+            for path in files:
+                contents.append((path.name, path.read_bytes()))
+                progress.advance(task)
+            report = await runtime.knowledge.add_files(contents, origin="cli", replace_all=replace)
+            embed = progress.add_task("Embedding", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(embed, completed=done, total=total)
+
+            await runtime.knowledge.refresh(progress=advance)
+        for name, reason in report.errors.items():
+            console.print(f"[red]{name}: {reason}[/red]")
+        console.print(
+            f"{sum(report.files.values())} records from {len(report.files)} file(s); "
+            f"knowledge base v{runtime.knowledge.version} has {runtime.knowledge.record_count}"
+        )
+        return 1 if report.errors else 0
+    finally:
+        await runtime.close()
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[
+        str | None, typer.Argument(help="The question; omit to read one per line from stdin.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many hits.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array per query.")] = False,
+) -> None:
+    """Search the knowledge base as the bot does."""
+    settings = _settings()
+    setup_logging("WARNING")
+    _run(_search(settings, query, k, as_json))
+
+
+async def _search(settings: Settings, query: str | None, k: int, as_json: bool) -> None:
+    from talkme_consultant.service.runtime import Runtime
+
+    runtime = await Runtime.open(settings)
+    console = Console()
+    try:
+        queries = [query] if query is not None else (line.rstrip("\n") for line in sys.stdin)
+        for text in queries:
+            if not text.strip():
+                if as_json:
+                    print("[]", flush=True)
+                continue
+            hits = await runtime.knowledge.search(text, k=k)
+            if as_json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "score": round(hit.score, 6),
+                                "confidence": round(hit.confidence, 4),
+                                "text": hit.record.text,
+                                "source": {
+                                    "file": hit.record.source.file,
+                                    "sheet": hit.record.source.sheet,
+                                    "row": hit.record.source.row,
+                                },
+                            }
+                            for hit in hits
+                        ],
+                        ensure_ascii=False,
+                    ),
+                    flush=True,
+                )
+                continue
+            table = Table(title=text, show_lines=True)
+            table.add_column("#")
+            table.add_column("conf.")
+            table.add_column("source")
+            table.add_column("text")
+            for rank, hit in enumerate(hits, 1):
+                source = hit.record.source
+                where = ", ".join(
+                    str(part)
+                    for part in (source.file, source.sheet, source.row or source.page)
+                    if part
+                )
+                table.add_row(str(rank), f"{hit.confidence:.2f}", where, hit.record.text[:400])
+            console.print(table)
+    finally:
+        await runtime.close()
+
+
+@app.command()
+def simulate(
+    service_url: Annotated[
+        str, typer.Option(help="The running service to talk to.")
+    ] = "http://127.0.0.1:8000",
+    sim_host: Annotated[
+        str, typer.Option(help="Where the TalkMe simulator listens.")
+    ] = "127.0.0.1",
+    sim_port: Annotated[int, typer.Option(help="The simulator's port.")] = 8100,
+    line: Annotated[
+        list[str] | None, typer.Option("--line", "-l", help="A visitor line (repeatable).")
+    ] = None,
+    start_service: Annotated[
+        bool,
+        typer.Option(
+            "--start-service",
+            help="Also start the service here, pointed at the simulator (one-command demo).",
+        ),
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each reply.")] = 30.0,
+) -> None:
+    """Play a scripted visitor through a local TalkMe stand-in and print the dialogue."""
+    from talkme_consultant.talkme.visitor import DEFAULT_SCRIPT
+
+    settings = _settings()
+    setup_logging("WARNING")
+    lines = list(line) if line else list(DEFAULT_SCRIPT)
+    code = _run(_simulate(settings, service_url, sim_host, sim_port, lines, start_service, timeout))
+    raise typer.Exit(code)
+
+
+async def _simulate(
+    settings: Settings,
+    service_url: str,
+    sim_host: str,
+    sim_port: int,
+    lines: list[str],
+    start_service: bool,
+    timeout: float,
+) -> int:
+    from talkme_consultant.talkme.simulate_cli import run_simulation
+    from talkme_consultant.talkme.simulator import serve_app
+    from talkme_consultant.web.app import create_app
+
+    console = Console()
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    if not start_service:
+        return await run_simulation(
+            service_url, sim_host, sim_port, lines, secret, console, reply_timeout=timeout
+        )
+    service_settings = settings.model_copy(
+        update={
+            "talkme_api_url": f"http://{sim_host}:{sim_port}/json/v1.0",
+            "talkme_test_mode": False,
+        }
+    )
+    app_ = create_app(service_settings)
+    async with app_.router.lifespan_context(app_), serve_app(app_, "127.0.0.1", 0) as url:
+        return await run_simulation(
+            url, sim_host, sim_port, lines, secret, console, reply_timeout=timeout
+        )
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    cases: Annotated[Path, typer.Argument(help='JSONL of {"question", "expected"}.')],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    k: Annotated[int, typer.Option(help="Hits to look at per question.")] = 10,
+) -> None:
+    """Recall@1, Recall@5 and MRR@10 of the knowledge base on a case file, with the misses."""
+    settings = _settings()
+    setup_logging("WARNING")
+    raise typer.Exit(_run(_eval(settings, cases, as_json, k)))
+
+
+async def _eval(settings: Settings, cases_path: Path, as_json: bool, k: int) -> int:
+    from dataclasses import asdict
+
+    from talkme_consultant.knowledge.evaluation import CaseFileError, evaluate, load_cases
+    from talkme_consultant.service.runtime import Runtime
+
+    try:
+        cases = load_cases(cases_path)
+    except (CaseFileError, OSError) as error:
+        typer.echo(f"{error}", err=True)
+        return 2
+    runtime = await Runtime.open(settings)
+    try:
+        report = await evaluate(runtime.knowledge, cases, k=k)
+    finally:
+        await runtime.close()
+    if as_json:
+        print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+        return 0
+    console = Console()
+    console.print(
+        f"[bold]{report.total} questions[/bold]  Recall@1 {report.recall_at_1:.3f}  "
+        f"Recall@5 {report.recall_at_5:.3f}  MRR@10 {report.mrr_at_10:.3f}"
+    )
+    for miss in report.misses:
+        rank = f"rank {miss.rank}" if miss.rank else "not in top"
+        first = miss.top_texts[0].replace("\n", " ")[:100] if miss.top_texts else "—"
+        console.print(
+            f"[yellow]miss[/yellow] ({rank}) {miss.question!r} → expected "
+            f"{miss.expected!r}; got {first!r}"
+        )
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.captureWarnings(True)
+    app()

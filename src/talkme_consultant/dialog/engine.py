@@ -1,0 +1,260 @@
+"""One conversation turn: from the visitor's words to the replies, actions and memory updates.
+
+The engine knows nothing about HTTP, TalkMe or the database: it takes a `TurnInput` and returns a
+`TurnOutcome`; the service layer stores and sends what it decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from talkme_consultant.answer.base import (
+    Answerer,
+    AnswererUnavailable,
+    Draft,
+    HistoryMessage,
+    Intent,
+    TurnContext,
+)
+from talkme_consultant.answer.offline import OfflineAnswerer
+from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.dialog.costs import Price, estimate_cost
+from talkme_consultant.dialog.guard import check_grounding, describe_problems
+from talkme_consultant.dialog.phones import extract_phones
+from talkme_consultant.dialog.splitting import split_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinishCodes:
+    """TalkMe finish codes; an empty code switches that finish off."""
+
+    operator: str = "OPERATOR_REQUEST"
+    success: str = "SUCCESS"
+    irrelevant: str = "IRRELEVANT_MESSAGE"
+
+
+@dataclass(frozen=True)
+class MemoryMessage:
+    """A remembered message with its store id (the summary boundary is an id)."""
+
+    id: int
+    message: HistoryMessage
+
+
+@dataclass
+class TurnInput:
+    """What the service hands the engine for one turn."""
+
+    conversation_key: str
+    texts: Sequence[str]
+    attachments_only: bool
+    memory: Sequence[MemoryMessage] = ()
+    summary: str | None = None
+    visitor_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class LeadInfo:
+    """A visitor who wants to book and gave a phone number."""
+
+    name: str | None
+    phone: str
+    interest: str | None
+    summary: str
+
+
+@dataclass
+class TurnOutcome:
+    """What the turn decided."""
+
+    visitor_text: str
+    replies: list[str]
+    finish_code: str | None = None
+    handed_off: bool = False
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lead: LeadInfo | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    visitor_name: str | None = None
+    phone: str | None = None
+    summary: str | None = None
+    summarized_upto: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    model_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Tunables of the engine."""
+
+    finish_codes: FinishCodes = FinishCodes()
+    max_message_chars: int = 4000
+    recent_messages: int = 8  # kept verbatim for the answerer
+    summarize_after: int = 16  # unsummarised messages that trigger a new summary
+    profile_facts: str = ""  # text the guard accepts numbers, phones and links from
+    prices: dict[str, Price] = field(default_factory=dict)
+
+
+class DialogEngine:
+    """Runs turns with a primary answerer and the offline answerer as its safety net."""
+
+    def __init__(
+        self,
+        primary: Answerer,
+        offline: OfflineAnswerer,
+        phrases: Phrases,
+        options: EngineOptions,
+    ) -> None:
+        self._primary = primary
+        self._offline = offline
+        self._phrases = phrases
+        self._options = options
+
+    async def run_turn(self, turn: TurnInput) -> TurnOutcome:
+        """Decide the replies and actions for one (possibly merged) visitor turn."""
+        visitor_text = "\n".join(t.strip() for t in turn.texts if t.strip())
+        outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
+        if turn.attachments_only:
+            self._hand_over(outcome, self._phrases.attachment, "attachment")
+            return outcome
+
+        phones = extract_phones(visitor_text)
+        phone = phones[0] if phones else turn.phone
+        await self._remember(turn, outcome)
+        recent = [m.message for m in turn.memory][-self._options.recent_messages :]
+        ctx = TurnContext(
+            conversation_key=turn.conversation_key,
+            text=visitor_text,
+            history=recent,
+            summary=outcome.summary if outcome.summary is not None else turn.summary,
+            visitor_name=turn.visitor_name,
+            phone=phone,
+        )
+        draft = await self._draft(ctx, outcome)
+        self._account(draft, outcome)
+        outcome.visitor_name = draft.visitor_name or None
+        outcome.phone = draft.phone or (phones[0] if phones else None)
+        self._apply(draft, ctx, outcome)
+        return outcome
+
+    async def _remember(self, turn: TurnInput, outcome: TurnOutcome) -> None:
+        """Fold older messages into the rolling summary once the dialogue grows long."""
+        memory = list(turn.memory)
+        if len(memory) <= self._options.summarize_after:
+            return
+        older = memory[: -self._options.recent_messages]
+        try:
+            outcome.summary = await self._primary.summarize(
+                turn.summary, [m.message for m in older]
+            )
+        except AnswererUnavailable:
+            outcome.summary = await self._offline.summarize(
+                turn.summary, [m.message for m in older]
+            )
+        outcome.summarized_upto = older[-1].id
+
+    async def _draft(self, ctx: TurnContext, outcome: TurnOutcome) -> Draft:
+        """Ask the primary answerer; guard its numbers; fall back to offline when it fails."""
+        if self._primary is self._offline:
+            return await self._offline.answer(ctx)
+        try:
+            draft = await self._primary.answer(ctx)
+        except AnswererUnavailable as error:
+            outcome.events.append(("llm_outage", {"error": str(error)}))
+            log.warning("answerer unavailable, using the offline answerer: %s", error)
+            return await self._offline.answer(ctx)
+        problems = self._check(draft)
+        if not problems:
+            return draft
+        feedback = describe_problems(problems)
+        outcome.events.append(("guard", {"attempt": 1, "problems": feedback}))
+        self._account(draft, outcome)
+        try:
+            retry = await self._primary.answer(ctx.model_copy(update={"guard_feedback": feedback}))
+        except AnswererUnavailable as error:
+            outcome.events.append(("llm_outage", {"error": str(error)}))
+            return await self._offline.answer(ctx)
+        problems = self._check(retry)
+        if not problems:
+            return retry
+        outcome.events.append(
+            ("guard", {"attempt": 2, "problems": describe_problems(problems), "fallback": True})
+        )
+        self._account(retry, outcome)
+        fallback = self._offline.draft_from_hits(retry.found or draft.found)
+        return fallback
+
+    def _check(self, draft: Draft) -> list[Any]:
+        sources = [hit.record.text for hit in (draft.used_records or draft.found)]
+        sources.append(self._options.profile_facts)
+        return list(check_grounding(draft.text, sources))
+
+    def _account(self, draft: Draft, outcome: TurnOutcome) -> None:
+        """Add a draft's token usage and cost to the turn (every model call counts)."""
+        usage = draft.usage
+        if usage is None:
+            return
+        outcome.prompt_tokens += usage.prompt_tokens
+        outcome.completion_tokens += usage.completion_tokens
+        outcome.cost += estimate_cost(
+            self._options.prices, usage.model, usage.prompt_tokens, usage.completion_tokens
+        )
+        outcome.model_latency_ms = (outcome.model_latency_ms or 0.0) + usage.latency_ms
+        draft.usage = None  # so a draft is never counted twice
+
+    def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
+        """Turn the draft's intent into replies, finish codes, handoffs and leads."""
+        codes = self._options.finish_codes
+        outcome.meta = {
+            "intent": draft.intent.value,
+            "answerer": draft.answerer,
+            "records": [hit.record_id for hit in draft.used_records],
+            "confidence": round(draft.found[0].confidence, 3) if draft.found else None,
+        }
+        if draft.intent is Intent.OPERATOR:
+            self._hand_over(outcome, draft.text or self._phrases.handoff, "visitor_request")
+            return
+        if draft.intent is Intent.UNKNOWN:
+            self._hand_over(outcome, draft.text or self._phrases.unknown, "low_confidence")
+            outcome.events.append(("unanswered", {"question": ctx.text, "reason": draft.reason}))
+            return
+        if draft.intent is Intent.BOOKING and (draft.phone or ctx.phone):
+            phone = draft.phone or ctx.phone or ""
+            outcome.lead = LeadInfo(
+                name=draft.visitor_name or ctx.visitor_name,
+                phone=phone,
+                interest=draft.interest,
+                summary=_lead_summary(ctx, draft),
+            )
+            outcome.events.append(("lead", {"interest": draft.interest or ""}))
+            self._hand_over(outcome, draft.text or self._phrases.lead_accepted, "booking")
+            return
+        outcome.replies = split_message(draft.text, self._options.max_message_chars)
+        if draft.intent is Intent.OFF_TOPIC and codes.irrelevant:
+            outcome.finish_code = codes.irrelevant
+        elif draft.intent is Intent.GOODBYE and codes.success:
+            outcome.finish_code = codes.success
+
+    def _hand_over(self, outcome: TurnOutcome, text: str, reason: str) -> None:
+        outcome.replies = split_message(text, self._options.max_message_chars)
+        outcome.handed_off = True
+        outcome.finish_code = self._options.finish_codes.operator or None
+        outcome.events.append(("handoff", {"reason": reason}))
+
+
+def _lead_summary(ctx: TurnContext, draft: Draft) -> str:
+    lines = []
+    if ctx.summary:
+        lines.append(ctx.summary)
+    lines.extend(f"{m.role}: {m.text}" for m in ctx.history[-6:])
+    lines.append(f"visitor: {ctx.text}")
+    if draft.interest:
+        lines.append(f"interest: {draft.interest}")
+    return "\n".join(lines)[-3000:]

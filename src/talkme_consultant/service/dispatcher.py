@@ -1,0 +1,143 @@
+"""Sends outbox calls to TalkMe: in order per conversation, retried with backoff and jitter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from talkme_consultant.service.clock import now
+from talkme_consultant.service.wakeup import Wakeup
+from talkme_consultant.store.models import OutboxCall
+from talkme_consultant.store.outbox import OutboxRepository
+from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
+
+log = logging.getLogger(__name__)
+
+# A sender makes one call; it raises TalkMeError on failure. Test mode swaps in a recorder.
+Sender = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter."""
+
+    max_attempts: int = 8
+    base_seconds: float = 0.5
+    max_seconds: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt number `attempt + 1` (attempt counts from 1)."""
+        ceiling = min(self.max_seconds, self.base_seconds * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def talkme_sender(client: TalkMeClient) -> Sender:
+    """A sender that really calls TalkMe."""
+
+    async def send(method: str, token: str, body: dict[str, Any]) -> None:
+        await client.call(method, token, body)
+
+    return send
+
+
+class OutboxDispatcher:
+    """Background loop that drains the outbox; several instances may share one database."""
+
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        sender: Sender,
+        policy: RetryPolicy,
+        *,
+        done_status: str = "sent",
+        concurrency: int = 16,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._outbox = outbox
+        self._sender = sender
+        self._policy = policy
+        self._done_status = done_status
+        self._concurrency = concurrency
+        self._lease_seconds = lease_seconds
+        self._poll_seconds = poll_seconds
+        self.wakeup = Wakeup()
+        self.failures = 0
+
+    async def run(self) -> None:
+        """Loop forever (until cancelled)."""
+        while True:
+            try:
+                sent = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox dispatcher iteration failed")
+                sent = 0
+            if sent:
+                continue
+            next_at = await self._safe_next_attempt_at()
+            delay = self._poll_seconds if next_at is None else max(0.0, next_at - now())
+            await self.wakeup.wait(min(delay, self._poll_seconds))
+
+    async def drain_once(self) -> int:
+        """Make every call that is ready now; returns how many were attempted."""
+        calls = await self._outbox.claim_ready(now(), self._lease_seconds, self._concurrency)
+        if calls:
+            await asyncio.gather(*(self._deliver(call) for call in calls))
+        return len(calls)
+
+    async def _safe_next_attempt_at(self) -> float | None:
+        try:
+            return await self._outbox.next_attempt_at()
+        except Exception:
+            log.exception("could not read the outbox schedule")
+            return None
+
+    async def _deliver(self, call: OutboxCall) -> None:
+        attempt = call.attempts + 1
+        try:
+            await self._sender(call.method, call.token, json.loads(call.body))
+        except TalkMeError as error:
+            await self._failed(call, attempt, str(error), error.retryable, error.retry_after)
+            return
+        except Exception as error:
+            # Anything unexpected is treated like a network error: retry, bounded.
+            await self._failed(call, attempt, f"{type(error).__name__}", True, None)
+            return
+        await self._outbox.mark_done(call.id, self._done_status, now())
+
+    async def _failed(
+        self,
+        call: OutboxCall,
+        attempt: int,
+        error: str,
+        retryable: bool,
+        retry_after: float | None,
+    ) -> None:
+        if retryable and attempt < self._policy.max_attempts:
+            delay = max(self._policy.delay(attempt), retry_after or 0.0)
+            log.info(
+                "TalkMe %s for conversation %s failed (attempt %d), retrying in %.1fs: %s",
+                call.method,
+                call.conversation_key,
+                attempt,
+                delay,
+                error,
+            )
+            await self._outbox.mark_retry(call.id, error, now() + delay)
+            return
+        self.failures += 1
+        log.error(
+            "TalkMe %s for conversation %s failed for good after %d attempt(s): %s",
+            call.method,
+            call.conversation_key,
+            attempt,
+            error,
+        )
+        await self._outbox.mark_failed(call.id, error, now())

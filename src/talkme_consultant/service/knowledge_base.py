@@ -1,0 +1,329 @@
+"""The live knowledge base: files in the store, an index in memory, swapped whole on change.
+
+Searches always go to a complete index: a rebuild happens beside the one in use and replaces it
+in a single assignment, so a running service never serves a half-built index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from talkme_consultant.knowledge.cache import EmbeddingCache
+from talkme_consultant.knowledge.embedders import Embedder
+from talkme_consultant.knowledge.evaluation import CaseFileError, evaluate, load_cases
+from talkme_consultant.knowledge.index import KnowledgeIndex, build_index
+from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
+from talkme_consultant.knowledge.records import Record
+from talkme_consultant.knowledge.search import Hit
+from talkme_consultant.service.clock import now
+from talkme_consultant.store.knowledge import FileUpdate, KnowledgeRepository
+
+log = logging.getLogger(__name__)
+
+CASES_FILENAME = "cases.jsonl"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildStatus:
+    """What the owner sees about the newest (re)build."""
+
+    state: str = "idle"  # idle | parsing | embedding | indexing | evaluating | failed
+    started_at: float | None = None
+    finished_at: float | None = None
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    file_errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome of adding files."""
+
+    version: int
+    files: dict[str, int]  # file → records parsed from it
+    errors: dict[str, str]  # file → why it could not be read
+
+
+class KnowledgeBase:
+    """Implements the `Retriever` protocol over whichever index is current."""
+
+    def __init__(
+        self,
+        repository: KnowledgeRepository,
+        cache: EmbeddingCache,
+        embedder: Embedder | None,
+        *,
+        knowledge_dir: Path | None = None,
+    ) -> None:
+        self._repository = repository
+        self._cache = cache
+        self._embedder = embedder
+        self._knowledge_dir = knowledge_dir
+        self._index: KnowledgeIndex | None = None
+        self._version = -1
+        self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
+        self.status = BuildStatus()
+        self.evaluation: dict[str, Any] | None = None
+
+    @property
+    def version(self) -> int:
+        """The store version the current index was built from (-1 before the first build)."""
+        return self._version
+
+    @property
+    def record_count(self) -> int:
+        """Records in the index being served."""
+        return len(self._index) if self._index is not None else 0
+
+    @property
+    def ready(self) -> bool:
+        """True once an index is being served."""
+        return self._index is not None
+
+    async def search(self, query: str, k: int = 5) -> list[Hit]:
+        """Search the current index (empty before the first build)."""
+        index = self._index
+        if index is None:
+            return []
+        return await index.search(query, k)
+
+    # -- building -------------------------------------------------------------------------
+
+    async def refresh(self, *, force: bool = False, progress: Progress | None = None) -> bool:
+        """Rebuild the index if the store's version moved; True when a new index is served."""
+        async with self._lock:
+            state = await self._repository.state()
+            if not force and state.version == self._version and self._index is not None:
+                return False
+            self.status = BuildStatus(state="embedding", started_at=now())
+            try:
+                version, records = await self._repository.load_records()
+
+                def report(done: int, total: int) -> None:
+                    self.status.done, self.status.total = done, total
+                    if progress is not None:
+                        progress(done, total)
+
+                index = await build_index(records, self._embedder, self._cache, report)
+            except Exception as error:
+                self.status.state, self.status.error = "failed", type(error).__name__
+                self.status.finished_at = now()
+                log.exception("knowledge index build failed")
+                raise
+            self._index, self._version = index, version
+            self.status.state = "evaluating"
+            await self._evaluate()
+            self.status.state, self.status.finished_at = "idle", now()
+            log.info("knowledge index v%d serves %d records", version, len(records))
+            return True
+
+    async def _evaluate(self) -> None:
+        """Score the business's own regression questions, when it has a case file."""
+        stored = await self._repository.get_file(CASES_FILENAME)
+        if stored is None:
+            self.evaluation = None
+            return
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / CASES_FILENAME
+                path.write_bytes(stored.content)
+                cases = load_cases(path)
+            report = await evaluate(self, cases)
+        except CaseFileError as error:
+            self.evaluation = {"error": str(error), "at": now()}
+        else:
+            self.evaluation = {
+                "cases": report.total,
+                "recall_at_1": round(report.recall_at_1, 4),
+                "recall_at_5": round(report.recall_at_5, 4),
+                "mrr_at_10": round(report.mrr_at_10, 4),
+                "misses": [asdict(m) for m in report.misses[:50]],
+                "version": self._version,
+                "at": now(),
+            }
+        await self._repository.set_evaluation(self.evaluation)
+
+    def start_refresh(self, *, force: bool = False, reparse: bool = False) -> bool:
+        """Rebuild in the background (re-parsing every stored file first when `reparse`);
+        False when a rebuild is already running."""
+        if self._background is not None and not self._background.done():
+            return False
+        self._background = asyncio.create_task(self._refresh_quietly(force, reparse))
+        return True
+
+    async def _refresh_quietly(self, force: bool, reparse: bool) -> None:
+        with contextlib.suppress(Exception):
+            if reparse:
+                await self.reparse_all()
+            await self.refresh(force=force)
+
+    async def reparse_all(self) -> IngestReport:
+        """Parse every stored file again (after a loader upgrade) and store the new records."""
+        self.status = BuildStatus(state="parsing", started_at=now())
+        by_origin: dict[str, list[tuple[str, bytes]]] = {}
+        for info in await self._repository.list_files():
+            stored = await self._repository.get_file(info.name)
+            if stored is not None:
+                by_origin.setdefault(info.origin, []).append((stored.name, stored.content))
+        report = IngestReport(version=self._version, files={}, errors={})
+        for origin, files in by_origin.items():
+            part = await self.add_files(files, origin=origin)
+            report = IngestReport(
+                version=part.version,
+                files={**report.files, **part.files},
+                errors={**report.errors, **part.errors},
+            )
+        return report
+
+    @property
+    def rebuilding(self) -> bool:
+        """True while a background rebuild runs."""
+        return self._background is not None and not self._background.done()
+
+    async def wait_idle(self) -> None:
+        """Wait for a background rebuild to end (tests, shutdown)."""
+        if self._background is not None:
+            with contextlib.suppress(Exception):
+                await self._background
+
+    # -- changing the files ---------------------------------------------------------------
+
+    async def add_files(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        *,
+        origin: str,
+        replace_all: bool = False,
+        dir_fingerprint: str | None = None,
+        remove: Sequence[str] = (),
+    ) -> IngestReport:
+        """Parse and store files (a file that fails to parse is stored with its error and no
+        records, leaving the rest of the knowledge base untouched)."""
+        updates: list[FileUpdate] = []
+        counts: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        for name, content in files:
+            records, error = await asyncio.to_thread(parse_bytes, name, content)
+            updates.append(
+                FileUpdate(
+                    name=name,
+                    content=content,
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    origin=origin,
+                    records=records,
+                    error=error,
+                )
+            )
+            counts[name] = len(records)
+            if error:
+                errors[name] = error
+        version = await self._repository.apply(
+            updates,
+            remove=remove,
+            replace_all=replace_all,
+            now=now(),
+            dir_fingerprint=dir_fingerprint,
+        )
+        self.status.file_errors = errors
+        return IngestReport(version=version, files=counts, errors=errors)
+
+    async def delete_files(self, names: Sequence[str] | None) -> int:
+        """Delete some files (None: all); returns the new version."""
+        if names is None:
+            return await self._repository.apply([], replace_all=True, now=now())
+        return await self._repository.apply([], remove=names, now=now())
+
+    # -- KNOWLEDGE_DIR ---------------------------------------------------------------------
+
+    def dir_fingerprint(self) -> str | None:
+        """A cheap fingerprint of KNOWLEDGE_DIR (names, sizes, mtimes) to notice changes."""
+        folder = self._knowledge_dir
+        if folder is None or not folder.is_dir():
+            return None
+        digest = hashlib.sha256()
+        for path in sorted(_dir_files(folder)):
+            stat = path.stat()
+            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
+    async def sync_dir(self) -> bool:
+        """Ingest KNOWLEDGE_DIR if it changed since last time; True when the store changed."""
+        folder = self._knowledge_dir
+        fingerprint = self.dir_fingerprint()
+        if folder is None or fingerprint is None:
+            return False
+        state = await self._repository.state()
+        if state.dir_fingerprint == fingerprint:
+            return False
+        stored = {info.name: info for info in await self._repository.list_files()}
+        changed: list[tuple[str, bytes]] = []
+        present: set[str] = set()
+        for path in sorted(_dir_files(folder)):
+            content = path.read_bytes()
+            present.add(path.name)
+            known = stored.get(path.name)
+            if known is None or known.sha256 != hashlib.sha256(content).hexdigest():
+                changed.append((path.name, content))
+        gone = [
+            name for name, info in stored.items() if info.origin == "dir" and name not in present
+        ]
+        if not changed and not gone:
+            await self._repository.set_dir_fingerprint(fingerprint)
+            return False
+        report = await self.add_files(
+            changed, origin="dir", dir_fingerprint=fingerprint, remove=gone
+        )
+        log.info(
+            "KNOWLEDGE_DIR changed: %d file(s) updated, %d removed, %d unreadable",
+            len(changed),
+            len(gone),
+            len(report.errors),
+        )
+        return True
+
+    async def watch_dir(self, interval: float) -> None:
+        """Poll KNOWLEDGE_DIR and rebuild when it changes (until cancelled)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await self.sync_dir():
+                    await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not pick up KNOWLEDGE_DIR changes")
+
+
+def _dir_files(folder: Path) -> list[Path]:
+    return [
+        path
+        for path in folder.iterdir()
+        if path.is_file()
+        and not path.name.startswith((".", "~$"))
+        and (path.suffix.lower() in SUPPORTED_SUFFIXES or path.name == CASES_FILENAME)
+    ]
+
+
+def parse_bytes(name: str, content: bytes) -> tuple[list[Record], str | None]:
+    """Parse a file's bytes with the loader for its suffix: (records, error or None)."""
+    if name == CASES_FILENAME:
+        return [], None
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(content)
+        try:
+            return list(load_file(path, name)), None
+        except LoaderError as error:
+            return [], error.reason

@@ -1,0 +1,183 @@
+"""Wiring: builds the store, knowledge base, answerers, engine and background loops from settings.
+
+The web app's lifespan and the CLI both go through `Runtime`, so what `chat` talks to is the
+same engine that answers TalkMe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from talkme_consultant.answer.base import Answerer
+from talkme_consultant.answer.offline import OfflineAnswerer
+from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.config import Settings
+from talkme_consultant.dialog.costs import parse_prices
+from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes
+from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
+from talkme_consultant.service.dispatcher import (
+    OutboxDispatcher,
+    RetryPolicy,
+    Sender,
+    talkme_sender,
+)
+from talkme_consultant.service.knowledge_base import KnowledgeBase
+from talkme_consultant.service.metrics import Metrics
+from talkme_consultant.service.turns import TurnRunner, TurnSettings
+from talkme_consultant.store.store import Store
+from talkme_consultant.talkme.client import TalkMeClient
+
+log = logging.getLogger(__name__)
+
+DIR_POLL_SECONDS = 2.0
+
+
+def build_embedder(settings: Settings) -> Embedder | None:
+    """The embedder chosen by EMBEDDER: local e5 (default), an OpenAI-compatible API, or none."""
+    kind = settings.embedder.strip().lower()
+    if kind in ("none", "off", ""):
+        return None
+    if kind == "openai":
+        if not settings.embeddings_base_url:
+            raise ValueError("EMBEDDER=openai needs EMBEDDINGS_BASE_URL")
+        key = settings.embeddings_api_key or settings.openai_api_key
+        return OpenAIEmbedder(
+            base_url=settings.embeddings_base_url,
+            model=settings.embeddings_model,
+            api_key=key.get_secret_value() if key else None,
+        )
+    if kind == "local":
+        return LocalE5Embedder()
+    raise ValueError(f"EMBEDDER must be local, openai or none, not {settings.embedder!r}")
+
+
+@dataclass
+class Components:
+    """What the engine is made of (rebuilt when the profile changes)."""
+
+    phrases: Phrases
+    offline: OfflineAnswerer
+    primary: Answerer
+    engine: DialogEngine
+
+
+class Runtime:
+    """Owns every long-lived object and background task of one service instance."""
+
+    def __init__(self, settings: Settings, store: Store, knowledge: KnowledgeBase) -> None:
+        self.settings = settings
+        self.store = store
+        self.knowledge = knowledge
+        self.metrics = Metrics()
+        self.components = self._build_components()
+        self._http: httpx.AsyncClient | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.dispatcher: OutboxDispatcher | None = None
+        self.turns: TurnRunner | None = None
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        """Connect the store, pick up KNOWLEDGE_DIR, and load the knowledge index."""
+        store = await Store.open(settings.resolved_database_url)
+        knowledge = KnowledgeBase(
+            store.knowledge,
+            store.embedding_cache,
+            build_embedder(settings),
+            knowledge_dir=settings.knowledge_dir,
+        )
+        runtime = cls(settings, store, knowledge)
+        try:
+            await knowledge.sync_dir()
+            await knowledge.refresh()
+        except BaseException:
+            await store.close()
+            raise
+        return runtime
+
+    def _build_components(self) -> Components:
+        settings = self.settings
+        phrases = Phrases()
+        offline = OfflineAnswerer(self.knowledge, phrases, threshold=settings.confidence_threshold)
+        primary: Answerer = offline
+        options = EngineOptions(
+            finish_codes=FinishCodes(
+                operator=settings.finish_code_operator,
+                success=settings.finish_code_success,
+                irrelevant=settings.finish_code_irrelevant,
+            ),
+            max_message_chars=settings.max_message_chars,
+            prices=parse_prices(settings.llm_prices),
+        )
+        engine = DialogEngine(primary, offline, phrases, options)
+        return Components(phrases=phrases, offline=offline, primary=primary, engine=engine)
+
+    @property
+    def engine(self) -> DialogEngine:
+        """The dialog engine in use."""
+        return self.components.engine
+
+    async def start_background(self) -> None:
+        """Start the turn workers, the outbox dispatcher and the KNOWLEDGE_DIR watcher."""
+        settings = self.settings
+        sender: Sender
+        if settings.talkme_test_mode:
+            sender = _record_only
+            done_status = "recorded"
+        else:
+            self._http = httpx.AsyncClient(
+                timeout=settings.talkme_timeout_seconds,
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            )
+            sender = talkme_sender(TalkMeClient.from_settings(settings, http=self._http))
+            done_status = "sent"
+        self.dispatcher = OutboxDispatcher(
+            self.store.outbox,
+            sender,
+            RetryPolicy(
+                max_attempts=settings.outbox_max_attempts,
+                base_seconds=settings.outbox_backoff_base_seconds,
+                max_seconds=settings.outbox_backoff_max_seconds,
+            ),
+            done_status=done_status,
+            lease_seconds=settings.lease_seconds,
+        )
+        dispatcher = self.dispatcher
+        self.turns = TurnRunner(
+            self.store.conversations,
+            lambda: self.components.engine,
+            TurnSettings(
+                workers=settings.workers,
+                lease_seconds=settings.lease_seconds,
+                typing_ttl=settings.typing_ttl_seconds,
+            ),
+            on_calls_queued=dispatcher.wakeup.set,
+            on_turn_done=self.metrics.observe_turn,
+        )
+        self._tasks = [
+            asyncio.create_task(self.turns.run(), name="turns"),
+            asyncio.create_task(dispatcher.run(), name="outbox"),
+            asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch"),
+        ]
+
+    async def close(self) -> None:
+        """Stop background work and release connections."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.knowledge.wait_idle()
+        if self._http is not None:
+            await self._http.aclose()
+        await self.store.close()
+
+
+async def _record_only(method: str, token: str, body: dict[str, object]) -> None:
+    """Test mode: nothing goes to TalkMe; the outbox row, marked "recorded", is the record."""
+    log.debug("test mode: recorded %s without sending", method)

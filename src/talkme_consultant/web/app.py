@@ -1,0 +1,69 @@
+"""The FastAPI application factory; everything long-lived is built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from talkme_consultant import __version__
+from talkme_consultant.config import Settings
+from talkme_consultant.service.runtime import Runtime
+from talkme_consultant.web import admin_api, monitoring, webhook
+from talkme_consultant.web.auth import resolve_admin_token
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the runtime (store, knowledge base, workers) starts with the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.open(settings)
+        app.state.runtime = runtime
+        app.state.admin_token = resolve_admin_token(
+            settings.admin_token.get_secret_value() if settings.admin_token else None,
+            settings.data_dir,
+        )
+        await runtime.start_background()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="talkme-consultant",
+        version=__version__,
+        description="AI consultant for the TalkMe online chat.",
+        lifespan=lifespan,
+    )
+    app.include_router(webhook.router)
+    app.include_router(monitoring.router)
+    app.include_router(monitoring.metrics_router)
+    app.include_router(admin_api.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=error.status_code,
+            content={"success": False, "error": error.detail},
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in item["loc"]), "message": item["msg"]}
+            for item in error.errors()
+        ]
+        names = ", ".join(sorted({f["field"] for f in fields}))
+        return JSONResponse(
+            status_code=422,
+            content={"success": False, "error": f"invalid request: {names}", "fields": fields},
+        )
+
+    return app

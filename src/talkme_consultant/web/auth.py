@@ -1,0 +1,49 @@
+"""Admin authentication: a bearer token compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import HTTPException, Request, status
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "admin_token"
+
+
+def resolve_admin_token(configured: str | None, data_dir: Path) -> str:
+    """ADMIN_TOKEN when set; otherwise a random token kept in DATA_DIR/admin_token (mode 0600),
+    so a fresh install is never open. The token itself is never logged."""
+    if configured:
+        return configured
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    log.warning("ADMIN_TOKEN is not set: generated one and stored it in %s", path)
+    return token
+
+
+def require_admin(request: Request) -> None:
+    """FastAPI dependency: 401 unless `Authorization: Bearer <ADMIN_TOKEN>`."""
+    expected: str = request.app.state.admin_token
+    header = request.headers.get("authorization", "")
+    scheme, _, supplied = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        supplied.strip().encode(), expected.encode()
+    ):
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="admin token required: send Authorization: Bearer <ADMIN_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
