@@ -17,7 +17,49 @@ def render_record(record: Record) -> str:
     """What the bot says for a record: the FAQ answer, or the record as readable lines."""
     if record.answer and record.answer.strip() and record.answer.strip() != record.text.strip():
         return record.answer.strip()
+    if record.fields:
+        long_values = [value for value in record.fields.values() if len(value) > _SHORT_VALUE]
+        return "\n".join([render_row_line(record), *long_values])
     return record.text.strip()
+
+
+# A broad question is answered with a list of table rows when the best row is at least this
+# confident and the listed rows are within this much of it.
+_OPTIONS_FLOOR = 0.3
+_OPTIONS_SPREAD = 0.25
+_OPTIONS_MAX = 5
+_SHORT_VALUE = 60
+
+
+def render_row_line(record: Record) -> str:
+    """One line for a table row: its title, then its other short values."""
+    if not record.fields:
+        return (record.title or record.text).strip().replace("\n", " ")
+    title = record.title or next(iter(record.fields.values()), "")
+    rest = [
+        f"{column}: {value}"
+        for column, value in record.fields.items()
+        if value and value != title and len(value) <= _SHORT_VALUE
+    ]
+    return f"{title} — {'; '.join(rest)}" if rest else title
+
+
+def _close_rows(hits: list[Hit], threshold: float) -> list[Hit]:
+    """Rows of the top hit's table that are nearly as good as it, when none is confident alone."""
+    if not hits or hits[0].confidence >= threshold or hits[0].confidence < _OPTIONS_FLOOR:
+        return []
+    top = hits[0]
+    if not top.record.fields:
+        return []
+    same_table = [
+        hit
+        for hit in hits
+        if hit.record.fields
+        and hit.record.source.file == top.record.source.file
+        and hit.record.source.sheet == top.record.source.sheet
+        and top.confidence - hit.confidence <= _OPTIONS_SPREAD
+    ]
+    return same_table[:_OPTIONS_MAX] if len(same_table) >= 2 else []
 
 
 class OfflineAnswerer:
@@ -49,11 +91,25 @@ class OfflineAnswerer:
                 return Draft(
                     text=self._phrases.greeting, intent=Intent.GREETING, answerer=self.name
                 )
-        hits = await self._retriever.search(ctx.text, k=5)
+        hits = await self._retriever.search(ctx.text, k=8)
         return self.draft_from_hits(hits, greeting=talk.greeting)
 
     def draft_from_hits(self, hits: list[Hit], *, greeting: bool = False) -> Draft:
-        """Answer with the best hit when it is confident enough, else hand over."""
+        """Answer with the best hit when it is confident enough; list close rows of one table
+        when the question is broad ("сколько стоит маникюр?" matches ten services); else hand
+        over."""
+        options = _close_rows(hits, self._threshold)
+        if options:
+            lines = "\n".join(f"• {render_row_line(hit.record)}" for hit in options)
+            text = f"Вот что нашлось:\n{lines}"
+            return Draft(
+                text=f"Здравствуйте! {text}" if greeting else text,
+                intent=Intent.ANSWER,
+                reason="several close rows",
+                used_records=options,
+                found=hits,
+                answerer=self.name,
+            )
         if not hits or hits[0].confidence < self._threshold:
             best = f"{hits[0].confidence:.2f}" if hits else "none"
             return Draft(
