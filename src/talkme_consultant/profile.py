@@ -89,7 +89,6 @@ class Booking(_Strict):
     instructions: str = ""
     ask_for: list[str] = Field(default_factory=list)
     callback_time: str | None = None
-    message: str | None = None
 
 
 class Handoff(_Strict):
@@ -99,14 +98,24 @@ class Handoff(_Strict):
 
 
 class Messages(_Strict):
-    """Ready-made texts; the defaults are neutral Russian phrasing."""
+    """Ready-made texts the bot sends as they are; the defaults are neutral Russian phrasing."""
 
     greeting: str = "Здравствуйте! Чем могу помочь?"
+    thanks: str = "Пожалуйста! Если появятся ещё вопросы, пишите."
     goodbye: str = "Спасибо за обращение! Хорошего дня!"
     handoff: str = "Передаю ваш вопрос администратору — он ответит здесь в ближайшее время."
+    unknown: str = (
+        "Точного ответа на этот вопрос у меня нет. Передаю его администратору — "
+        "он ответит здесь в ближайшее время."
+    )
+    attachment: str = (
+        "Я не умею открывать файлы и фотографии, поэтому передаю сообщение администратору."
+    )
     off_topic: str = (
         "С этим помочь не смогу — я отвечаю на вопросы о наших услугах. Что вас интересует?"
     )
+    booking: str = "Чтобы записаться, оставьте, пожалуйста, имя и номер телефона."
+    lead_accepted: str = "Спасибо! Передаю ваш номер администратору, он вам перезвонит."
 
 
 class BusinessProfile(_Strict):
@@ -171,9 +180,8 @@ class BusinessProfile(_Strict):
             lines.append("Для записи нужны: " + ", ".join(self.booking.ask_for))
         if self.booking.callback_time:
             lines.append(f"Администратор перезвонит: {self.booking.callback_time}")
-        for text in (self.booking.message, self.messages.greeting, self.messages.handoff):
-            if text:
-                lines.append(text)
+        # The ready-made texts are the owner's words too; a reply may repeat what they say.
+        lines += [text for text in self.messages.model_dump().values() if text]
         return "\n".join(lines)
 
 
