@@ -176,7 +176,7 @@ class TalkMeClient:
         """Send a text message to the visitor of the dialogue ``token`` authorises."""
         return await self.call(METHOD_SEND, token, {"content": {"text": text}})
 
-    async def simulate_typing(self, token: str, ttl: float) -> TalkMeResult:
+    async def simulate_typing(self, token: str, ttl: int) -> TalkMeResult:
         """Show the visitor "typing…" for ``ttl`` seconds."""
         return await self.call(METHOD_SIMULATE_TYPING, token, {"ttl": ttl})
 
