@@ -11,8 +11,10 @@ Rules (what counts as "the same" and what is let through):
   both ends of a range "1500–2000 ₽" / "от 1500 до 2000 руб") must be in the sources, whatever
   their size. Thousands separators (space, no-break space, dot, comma) are ignored:
   "1 500" = "1500" = "1.500".
-  A price is grounded by the same number anywhere in the sources, because price lists often
-  omit the currency ("Цена: 1500").
+  A price is grounded by the same number in the sources when that number is a price there too
+  (has a currency, or follows a price word on its line: "Цена, руб: 1500", "Стоимость — 900"),
+  or is at least 100 (price lists without labels). Small unlabelled source numbers (a house
+  number "д. 1", "60 минут") do not ground a price, so "стрижка за 1 рубль" is always caught.
 - **Percentages** ("скидка 15%", "5 процентов") must be in the sources as percentages, whatever
   their size.
 - **Other numbers** must be in the sources unless they are ≤ 10 ("1 час", "2 мастера", "3 дня"):
@@ -124,6 +126,13 @@ _CURRENCY_AFTER = re.compile(
 )
 _CURRENCY_BEFORE = re.compile(r"(?:₽|\$|€)\s*$")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|процент\w*|percent\b)", re.IGNORECASE)
+# A price word right before a number: "Цена: ", "Цена, руб.: ", "Стоимость — от ", "Price: ".
+_PRICE_CONTEXT = re.compile(
+    r"(?:цен|стоим|стоит|прайс|price|cost)\w*(?:,?\s*(?:руб\.?|₽|rub))?\s*[:—–-]?\s*(?:от\s*)?$",
+    re.IGNORECASE,
+)
+# Unlabelled source numbers at least this big may ground a price (see the module docstring).
+UNLABELLED_PRICE_MIN = Decimal(100)
 _RANGE_LINK = re.compile(r"^\s*(?:[-–—]|до|to)\s*$", re.IGNORECASE)
 
 
@@ -134,6 +143,7 @@ class _Number:
     end: int
     readings: list[list[Decimal]]  # alternative interpretations; each is one or more values
     kind: ProblemKind = ProblemKind.NUMBER
+    price_context: bool = False  # a price word comes before it on its line ("Цена: 1500")
 
 
 @dataclass
@@ -248,6 +258,7 @@ def _numbers(text: str) -> list[_Number]:
         elif percent := _PERCENT_AFTER.match(text, end):
             number.kind = ProblemKind.PERCENT
             number.raw = text[number.start : percent.end()].strip()
+        number.price_context = bool(_PRICE_CONTEXT.search(text, 0, number.start))
         numbers.append(number)
     # The first end of a range takes the currency of the second: "1500–2000 ₽", "от 1500 до 2000 р".
     for left, right in reversed(list(itertools.pairwise(numbers))):
@@ -297,9 +308,12 @@ class _Grounds:
                 self.numbers.update(reading)
                 if not may_ground_prices:
                     continue
-                self.prices.update(reading)
                 if number.kind is ProblemKind.PERCENT:
                     self.percents.update(reading)
+                elif number.kind is ProblemKind.PRICE or number.price_context:
+                    self.prices.update(reading)
+                else:
+                    self.prices.update(v for v in reading if v >= UNLABELLED_PRICE_MIN)
 
 
 def _is_small(value: Decimal) -> bool:
