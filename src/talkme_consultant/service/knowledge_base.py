@@ -73,6 +73,7 @@ class KnowledgeBase:
         self._version = -1
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
+        self._evaluation_task: asyncio.Task[None] | None = None
         self.status = BuildStatus()
         self.evaluation: dict[str, Any] | None = None
 
@@ -122,11 +123,27 @@ class KnowledgeBase:
                 log.exception("knowledge index build failed")
                 raise
             self._index, self._version = index, version
-            self.status.state = "evaluating"
-            await self._evaluate()
             self.status.state, self.status.finished_at = "idle", now()
             log.info("knowledge index v%d serves %d records", version, len(records))
-            return True
+        # Scoring the case file takes a query embedding per case: it must not delay serving.
+        if self._evaluation_task is not None:
+            self._evaluation_task.cancel()
+        self._evaluation_task = asyncio.create_task(self._evaluate_quietly())
+        return True
+
+    async def _evaluate_quietly(self) -> None:
+        try:
+            await self._evaluate()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not score the case file")
+
+    async def wait_evaluated(self) -> None:
+        """Wait until the case file of the current version has been scored."""
+        if self._evaluation_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._evaluation_task
 
     async def _evaluate(self) -> None:
         """Score the business's own regression questions, when it has a case file."""
@@ -196,6 +213,14 @@ class KnowledgeBase:
         if self._background is not None:
             with contextlib.suppress(Exception):
                 await self._background
+
+    async def close(self) -> None:
+        """Stop background work (rebuilds finish; an evaluation in progress is dropped)."""
+        await self.wait_idle()
+        if self._evaluation_task is not None:
+            self._evaluation_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._evaluation_task
 
     # -- changing the files ---------------------------------------------------------------
 

@@ -172,7 +172,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self.knowledge.wait_idle()
+        await self.knowledge.close()
         if self._http is not None:
             await self._http.aclose()
         await self.store.close()

@@ -1,0 +1,270 @@
+"""A visitor's messages travel webhook → store → turn → TalkMe simulator, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from talkme_consultant.talkme.simulator import RunningSimulator, SimCall, running_simulator
+from talkme_consultant.talkme.visitor import Visitor
+from tests.support.service import RunningService, running_service, service_settings
+
+REPLY_TIMEOUT = 20.0
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RunningSimulator]:
+    async with running_simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def service(data_dir: Path, sim: RunningSimulator) -> AsyncIterator[RunningService]:
+    async with running_service(service_settings(data_dir, sim)) as running:
+        yield running
+
+
+async def replies_for(sim: RunningSimulator, visitor: Visitor, count: int = 1) -> list[SimCall]:
+    """Wait for `count` delivered sends to this visitor and return every call made to them."""
+    await sim.state.wait_for_calls(
+        count, method="send", token=visitor.token, delivered=True, timeout=REPLY_TIMEOUT
+    )
+    return sim.state.calls_matching(token=visitor.token, delivered=True)
+
+
+def texts(calls: list[SimCall]) -> list[str]:
+    return [c.text for c in calls if c.text is not None]
+
+
+async def test_greeting_gets_typing_then_a_greeting(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    response = await service.post_message(visitor, "Здравствуйте!", 1)
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "duplicate": False}
+
+    calls = await replies_for(sim, visitor)
+    assert [c.method for c in calls][:2] == ["customBot/simulateTyping", "customBot/send"]
+    assert "Здравствуйте" in texts(calls)[0]
+    assert all(c.code is None for c in calls), "a greeting does not end the bot's part"
+
+
+async def test_price_question_is_answered_from_the_price_list(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Сколько стоит маникюр с покрытием гель-лак?", 10)
+
+    reply = texts(await replies_for(sim, visitor))[0]
+    assert "Маникюр с покрытием гель-лак" in reply
+    assert "2900" in reply
+
+
+async def test_asking_for_a_person_hands_over_and_a_later_message_is_answered_again(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Позовите оператора, пожалуйста", 20)
+    await sim.state.wait_for_calls(1, method="finish", token=visitor.token, timeout=REPLY_TIMEOUT)
+    calls = sim.state.calls_matching(token=visitor.token, delivered=True)
+    assert [c.code for c in calls if c.code] == ["OPERATOR_REQUEST"]
+    assert "администратор" in texts(calls)[0]
+
+    stats = await service.admin_get("/webhook/talkme/stats")
+    assert stats["handoffs_by_reason"] == {"visitor_request": 1}
+    session = next(s for s in stats["sessions"] if s["user_id"] == visitor.client_id)
+    assert session["state"] == "operator"
+
+    # TalkMe sends a new webhook only when it has given the dialogue back to the bot.
+    before = sim.state.last_seq
+    await service.post_message(visitor, "Здравствуйте!", 21)
+    await sim.state.wait_for_calls(
+        1, method="send", token=visitor.token, since=before, timeout=REPLY_TIMEOUT
+    )
+    stats = await service.admin_get("/webhook/talkme/stats")
+    session = next(s for s in stats["sessions"] if s["user_id"] == visitor.client_id)
+    assert session["state"] == "bot"
+
+
+async def test_a_question_the_bot_cannot_answer_is_handed_over_with_the_reason(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Какой курс биткоина на бирже сегодня?", 30)
+    await sim.state.wait_for_calls(1, method="finish", token=visitor.token, timeout=REPLY_TIMEOUT)
+    events = await service.admin_get("/admin/events", params={"conversation": visitor.client_id})
+    kinds = {e["kind"]: e["data"] for e in events["events"]}
+    assert kinds["handoff"] == {"reason": "low_confidence"}
+    assert kinds["unanswered"]["question"] == "Какой курс биткоина на бирже сегодня?"
+
+
+async def test_a_repeated_message_id_is_acknowledged_and_answered_once(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    first = await service.post_message(visitor, "Здравствуйте!", 40)
+    second = await service.post_message(visitor, "Здравствуйте!", 40)
+    assert first.json()["duplicate"] is False
+    assert second.status_code == 200
+    assert second.json()["duplicate"] is True
+
+    await replies_for(sim, visitor)
+    # Another visitor's turn finishing proves the service had time to (wrongly) answer twice.
+    other = Visitor.new()
+    await service.post_message(other, "Здравствуйте!", 1)
+    await replies_for(sim, other)
+    assert len(sim.state.calls_matching(method="send", token=visitor.token)) == 1
+    stats = await service.admin_get("/webhook/talkme/stats")
+    assert stats["messages_received"] == 2
+
+
+async def test_an_attachment_is_handed_over(service: RunningService, sim: RunningSimulator) -> None:
+    visitor = Visitor.new()
+    await service.post_message(visitor, "https://download.me-talk.ru/files/abc/photo.jpg", 50)
+    await sim.state.wait_for_calls(1, method="finish", token=visitor.token, timeout=REPLY_TIMEOUT)
+    reply = texts(sim.state.calls_matching(token=visitor.token))[0]
+    assert "вложен" in reply
+
+
+async def test_replies_use_the_latest_token_of_the_conversation(
+    data_dir: Path, sim: RunningSimulator
+) -> None:
+    settings = service_settings(data_dir, sim, debounce_seconds=0.6)
+    async with running_service(settings) as service:
+        visitor = Visitor.new()
+        renewed = dataclasses.replace(visitor, token=visitor.token + "-renewed")
+        await service.post_message(visitor, "Здравствуйте!", 1)
+        await service.post_message(renewed, "Сколько стоит маникюр с покрытием гель-лак?", 2)
+        await sim.state.wait_for_calls(1, method="send", token=renewed.token, timeout=10)
+        assert sim.state.calls_matching(token=visitor.token) == []
+
+
+async def test_a_burst_within_the_debounce_window_becomes_one_turn(
+    data_dir: Path, sim: RunningSimulator
+) -> None:
+    settings = service_settings(data_dir, sim, debounce_seconds=0.8)
+    async with running_service(settings) as service:
+        visitor = Visitor.new()
+        for number, text in enumerate(
+            ["Здравствуйте", "подскажите", "сколько стоит маникюр с покрытием гель-лак?"], 1
+        ):
+            response = await service.post_message(visitor, text, number)
+            assert response.status_code == 200
+        calls = await replies_for(sim, visitor)
+        # Wait past another debounce window: no second turn may follow.
+        await asyncio.sleep(1.5)
+        calls = sim.state.calls_matching(token=visitor.token)
+        assert [c.method for c in calls].count("customBot/simulateTyping") == 1
+        assert len(texts(calls)) == 1
+        assert "Маникюр с покрытием гель-лак" in texts(calls)[0]
+        transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
+        visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
+        assert visitor_turns == [
+            "Здравствуйте\nподскажите\nсколько стоит маникюр с покрытием гель-лак?"
+        ]
+
+
+async def test_concurrent_conversations_are_answered_in_order_one_turn_at_a_time(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitors = [Visitor.new() for _ in range(12)]
+    lines = ["Здравствуйте", "Сколько стоит педикюр?", "А где вы находитесь?", "Спасибо"]
+
+    async def chat(visitor: Visitor) -> None:
+        for number, line in enumerate(lines, 1):
+            response = await service.post_message(visitor, line, number)
+            assert response.status_code == 200
+
+    await asyncio.gather(*(chat(v) for v in visitors))
+
+    async def settled(visitor: Visitor) -> dict[str, object]:
+        for _ in range(100):
+            transcript: dict[str, object] = await service.admin_get(
+                f"/admin/conversations/{visitor.client_id}"
+            )
+            said = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]  # type: ignore[attr-defined]
+            if "\n".join(said).count("\n") + 1 == len(lines):
+                return transcript
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"conversation {visitor.client_id} did not finish")
+
+    for visitor in visitors:
+        transcript = await settled(visitor)
+        said = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]  # type: ignore[attr-defined]
+        assert "\n".join(said).split("\n") == lines, "messages answered in arrival order"
+        await sim.state.wait_for(
+            lambda calls, v=visitor, n=len(said): (
+                len([c for c in calls if c.token == v.token and c.method == "customBot/send"]) >= n
+            ),
+            REPLY_TIMEOUT,
+        )
+        methods = [c.method for c in sim.state.calls_matching(token=visitor.token)]
+        # Every turn is typing, then its replies: two typings never follow each other, which
+        # they would if two workers served the conversation at once.
+        pairs = list(zip(methods, methods[1:], strict=False))
+        assert ("customBot/simulateTyping", "customBot/simulateTyping") not in pairs
+
+
+async def test_a_reply_is_retried_after_server_errors_until_it_arrives(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    sim.state.fail_next(2, "http500", method="send")
+    sim.state.fail_next(1, "success_false", method="send")
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Здравствуйте!", 1)
+    await replies_for(sim, visitor)
+    sends = sim.state.calls_matching(method="send", token=visitor.token)
+    assert [c.outcome for c in sends][-1] == "ok"
+    assert len(sends) == 4
+    calls = await service.admin_get("/admin/calls", params={"status": "sent"})
+    send = next(
+        c
+        for c in calls["calls"]
+        if c["conversation"] == visitor.client_id and c["method"] == "customBot/send"
+    )
+    assert send["attempts"] == 4
+
+
+async def test_a_call_that_fails_for_good_is_recorded_and_counted(
+    data_dir: Path, sim: RunningSimulator
+) -> None:
+    settings = service_settings(data_dir, sim, outbox_max_attempts=2)
+    async with running_service(settings) as service:
+        sim.state.fail_next(5, "http500", method="send")
+        visitor = Visitor.new()
+        await service.post_message(visitor, "Здравствуйте!", 1)
+        await sim.state.wait_for_calls(2, method="send", token=visitor.token, timeout=10)
+        for _ in range(50):
+            stats = await service.admin_get("/webhook/talkme/stats")
+            if stats["failed_calls"]:
+                break
+            await asyncio.sleep(0.1)
+        assert stats["failed_calls"] == 1
+        assert stats["errors"] >= 1
+        failed = await service.admin_get("/admin/calls", params={"status": "failed"})
+        assert "HTTP 500" in failed["calls"][0]["last_error"]
+        assert visitor.token not in failed["calls"][0]["last_error"]
+
+
+async def test_test_mode_sends_nothing_and_records_every_call(data_dir: Path) -> None:
+    async with running_simulator() as sim:
+        settings = service_settings(data_dir, None)
+        assert settings.talkme_test_mode
+        async with running_service(settings) as service:
+            visitor = Visitor.new()
+            await service.post_message(visitor, "Здравствуйте!", 1)
+            for _ in range(100):
+                recorded = await service.admin_get("/admin/calls", params={"status": "recorded"})
+                if len(recorded["calls"]) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert {c["method"] for c in recorded["calls"]} == {
+                "customBot/simulateTyping",
+                "customBot/send",
+            }
+            assert sim.state.calls == []
