@@ -87,6 +87,7 @@ __all__ = [
     "SimulatorState",
     "SimulatorTimeout",
     "TranscriptEntry",
+    "canonical_method",
     "create_simulator_app",
     "running_simulator",
     "serve_app",
