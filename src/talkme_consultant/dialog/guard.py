@@ -28,9 +28,11 @@ Rules (what counts as "the same" and what is let through):
 - **E-mails** are compared case-insensitively; **links and domains** without scheme, "www." and
   trailing slash. A bare domain ("salon.ru") is grounded by any source link on that host; a link
   with a path must match a source link exactly.
-- Values the visitor wrote themselves (`visitor_texts`) may be repeated back ("записала ваш номер
-  +7 916 …", "в 15:00 есть окно"), except prices and percentages: a visitor must not be able to
-  put a price into the bot's mouth.
+- The visitor's own phone numbers and plain numbers (`visitor_texts`) may be repeated back
+  ("перезвоним на +7 916 …", "для волос длиной 40 см …"). Nothing else the visitor wrote counts
+  as a source: not prices or percentages (a visitor must not put "1 рубль" or "скидка 90%" into
+  the bot's mouth), not times or dates (the bot does not book, so it has no business confirming
+  "15:00"), not links or e-mails (no phishing addresses dictated through the chat).
 """
 
 from __future__ import annotations
@@ -290,7 +292,16 @@ class _Grounds:
     prices: set[Decimal] = field(default_factory=set)
     percents: set[Decimal] = field(default_factory=set)
 
-    def add(self, values: _Values, *, may_ground_prices: bool) -> None:
+    def add_visitor(self, values: _Values) -> None:
+        """What the visitor wrote: only their phones and plain numbers may be repeated."""
+        self.phones.update(digits for _, digits in values.phones)
+        for number in values.numbers:
+            if number.kind is ProblemKind.NUMBER:
+                for reading in number.readings:
+                    self.numbers.update(reading)
+
+    def add(self, values: _Values) -> None:
+        """What a source says: every value may be repeated."""
         self.phones.update(digits for _, digits in values.phones)
         self.emails.update(email for _, email in values.emails)
         for _, link in values.links:
@@ -306,8 +317,6 @@ class _Grounds:
                 readings = [reading for reading in readings if len(reading) == 1]
             for reading in readings:
                 self.numbers.update(reading)
-                if not may_ground_prices:
-                    continue
                 if number.kind is ProblemKind.PERCENT:
                     self.percents.update(reading)
                 elif number.kind is ProblemKind.PRICE or number.price_context:
@@ -373,14 +382,14 @@ def check_grounding(
     """Every price, number, time, date, phone, e-mail and link of `reply` missing from `sources`.
 
     `sources` are the cited records' texts and the profile facts. `visitor_texts` (optional) are
-    the visitor's own messages: values from them may be repeated back, except prices and
-    percentages. The module docstring lists the rules. An empty list means the reply is grounded.
+    the visitor's own messages: their phones and plain numbers may be repeated back. The module
+    docstring lists the rules. An empty list means the reply is grounded.
     """
     grounds = _Grounds()
     for source in sources:
-        grounds.add(_extract(source), may_ground_prices=True)
+        grounds.add(_extract(source))
     for text in visitor_texts:
-        grounds.add(_extract(text), may_ground_prices=False)
+        grounds.add_visitor(_extract(text))
     problems: list[GroundingProblem] = []
     for problem in _problems(_extract(reply), grounds):
         if problem not in problems:
