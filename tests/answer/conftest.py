@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.answer.llm_helpers import MemoryRetriever, salon_profile, salon_records  # noqa: E402
-from tests.support.openai_server import ScriptedOpenAIServer, scripted_openai_server  # noqa: E402
+from tests.support.openai_server import ScriptedOpenAIServer  # noqa: E402
 
 from talkme_consultant.answer.llm import LLMAnswerer  # noqa: E402
 from talkme_consultant.answer.llm_chat import RetryPolicy  # noqa: E402
@@ -24,11 +24,26 @@ from talkme_consultant.answer.prompts import PromptLoader  # noqa: E402
 from talkme_consultant.profile import BusinessProfile  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def _running_server() -> Iterator[ScriptedOpenAIServer]:
+    # One uvicorn for the whole session (it runs in its own thread and loop); each test resets it.
+    server = ScriptedOpenAIServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def llm_server() -> AsyncIterator[ScriptedOpenAIServer]:
-    """A scripted OpenAI-compatible server with JSON-schema mode."""
-    async with scripted_openai_server() as server:
-        yield server
+def llm_server(_running_server: ScriptedOpenAIServer) -> Iterator[ScriptedOpenAIServer]:
+    """A scripted OpenAI-compatible server with JSON-schema mode, fresh for this test.
+
+    Fails the test if a request arrived with nothing scripted for it.
+    """
+    _running_server.reset()
+    yield _running_server
+    unscripted = len(_running_server.unscripted)
+    _running_server.reset()
+    assert not unscripted, f"the scripted server got {unscripted} unscripted request(s)"
 
 
 @pytest.fixture

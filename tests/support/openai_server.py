@@ -156,6 +156,26 @@ class ScriptedOpenAIServer:
         with self._lock:
             self._queue.extend(replies)
 
+    def reset(self, *, json_schema_supported: bool = True) -> None:
+        """Forget the script, the handler and the recorded requests; release hanging replies.
+
+        Lets one running server serve many tests (starting uvicorn per test is the slow part).
+        """
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self.unscripted.clear()
+        self.handler = None
+        self.json_schema_supported = json_schema_supported
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._renew_release)
+
+    def _renew_release(self) -> None:
+        # Runs in the server's loop: wake everything waiting now, start afresh for later replies.
+        if self._release is not None:
+            self._release.set()
+        self._release = asyncio.Event()
+
     @property
     def pending(self) -> int:
         """Queued replies not used yet."""
