@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tests.answer.conftest import AnswererFactory
 from tests.answer.llm_helpers import (
@@ -20,8 +22,8 @@ from talkme_consultant.answer.base import HistoryMessage, Intent, TurnContext
 QUESTION = "А сколько она стоит?"
 
 
-def turn(text: str = QUESTION, **kwargs: object) -> TurnContext:
-    return TurnContext(conversation_key="c1", text=text, **kwargs)  # type: ignore[arg-type]
+def turn(text: str = QUESTION, **kwargs: Any) -> TurnContext:
+    return TurnContext(conversation_key="c1", text=text, **kwargs)
 
 
 HISTORY = [
@@ -132,7 +134,7 @@ async def test_hits_of_several_queries_are_merged_without_duplicates_and_capped(
 async def test_flags_become_intents(
     llm_server: ScriptedOpenAIServer,
     make_answerer: AnswererFactory,
-    flags: dict[str, object],
+    flags: dict[str, Any],
     intent: Intent,
 ) -> None:
     llm_server.push(queries("стрижка"), reply("Ответ.", **flags))
