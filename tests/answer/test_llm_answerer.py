@@ -17,7 +17,10 @@ from tests.answer.llm_helpers import (
 )
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
-from talkme_consultant.answer.base import HistoryMessage, Intent, TurnContext
+from talkme_consultant.answer.base import AnswererUnavailable, HistoryMessage, Intent, TurnContext
+from talkme_consultant.answer.llm import LLMAnswerer
+from talkme_consultant.config import Settings
+from talkme_consultant.profile import BusinessProfile
 
 QUESTION = "А сколько она стоит?"
 
@@ -229,3 +232,42 @@ async def test_unreadable_query_rewrite_falls_back_to_searching_the_message(
     assert retriever.queries == ["Сколько стоит женская стрижка?"]
     assert draft.intent is Intent.ANSWER
     assert len(llm_server.requests) == 3  # query, its one repair, the reply
+
+
+async def test_record_ids_are_removed_from_the_reply_text(
+    llm_server: ScriptedOpenAIServer, make_answerer: AnswererFactory
+) -> None:
+    cited = "Женская стрижка стоит 1 500 ₽ [R1], мужская — 900 ₽ (R2)."
+    llm_server.push(queries("стрижка"), reply(cited))
+
+    draft = await make_answerer().answer(turn("Сколько стоят стрижки?"))
+
+    assert draft.text == "Женская стрижка стоит 1 500 ₽, мужская — 900 ₽."
+
+
+async def test_built_from_settings_it_talks_to_the_configured_server_without_sdk_retries(
+    llm_server: ScriptedOpenAIServer, retriever: MemoryRetriever, profile: BusinessProfile
+) -> None:
+    settings = Settings(
+        openai_api_key="sk-from-settings",
+        openai_base_url=llm_server.base_url,
+        llm_model="settings-model",
+        llm_max_retries=1,
+    )
+    answerer = LLMAnswerer.from_settings(settings, retriever, profile)
+    llm_server.push(Reply.fail(500), Reply.fail(500))
+
+    with pytest.raises(AnswererUnavailable, match="after 2 attempts"):
+        await answerer.answer(turn())
+
+    assert answerer.chat.client.max_retries == 0
+    assert len(llm_server.requests) == 2  # LLM_MAX_RETRIES=1: one attempt, one retry
+    assert llm_server.requests[0].body["model"] == "settings-model"
+    assert llm_server.requests[0].headers["authorization"] == "Bearer sk-from-settings"
+
+
+def test_without_a_key_there_is_no_llm_answerer(
+    retriever: MemoryRetriever, profile: BusinessProfile
+) -> None:
+    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+        LLMAnswerer.from_settings(Settings(openai_api_key=None), retriever, profile)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -155,7 +156,7 @@ class LLMAnswerer:
         ]
         output = await self.chat.structured(messages, REPLY_SPEC, meter)
         text, leaked = strip_leaks(
-            output.reply,
+            _strip_record_refs(output.reply),
             secret=[
                 system,
                 self.prompts.render(QUERIES, profile=self.profile),
@@ -304,6 +305,14 @@ def _visitor_phone(visitor_text: str, model_phone: str | None) -> str | None:
     if phone is not None and phone[-10:] in digits:
         return phone
     return None
+
+
+# "(R1)", "[R1, R2]", "R3": the prompt's record ids mean nothing to a visitor.
+_RECORD_REFS = re.compile(r"\s*[\[(]\s*R\d+(?:\s*[,;]\s*R\d+)*\s*[\])]|\bR\d+\b\s?")
+
+
+def _strip_record_refs(reply: str) -> str:
+    return re.sub(r"[ \t]{2,}", " ", _RECORD_REFS.sub("", reply)).strip().lstrip(":;, ")
 
 
 def _short(value: str | None, limit: int) -> str | None:
