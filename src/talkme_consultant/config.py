@@ -5,6 +5,8 @@ Every variable here is documented in the README's configuration table; keep the 
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -51,6 +53,7 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=60.0, gt=0)
     workers: int = Field(default=8, ge=1, le=256)
     lease_seconds: float = Field(default=60.0, gt=0)
+    instance_id: str | None = None
 
     finish_code_operator: str = Field(default="OPERATOR_REQUEST", alias="OPERATOR_REQUEST")
     finish_code_success: str = Field(default="SUCCESS", alias="SUCCESS")
@@ -88,6 +91,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'talkme.sqlite3').resolve()}"
+
+    @property
+    def instance_name(self) -> str:
+        """Who holds leases in the store. Stable across restarts of the same installation, so a
+        restarted instance can take back at once what its killed predecessor held; set
+        INSTANCE_ID explicitly when several instances share one database from one host."""
+        if self.instance_id:
+            return self.instance_id
+        place = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{socket.gethostname()}-{place}"
 
     @property
     def llm_enabled(self) -> bool:

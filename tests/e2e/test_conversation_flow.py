@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -197,16 +198,13 @@ async def test_concurrent_conversations_are_answered_in_order_one_turn_at_a_time
         transcript = await settled(visitor)
         said = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]  # type: ignore[attr-defined]
         assert "\n".join(said).split("\n") == lines, "messages answered in arrival order"
-        await sim.state.wait_for(
-            lambda calls, v=visitor, n=len(said): (
-                len([c for c in calls if c.token == v.token and c.method == "customBot/send"]) >= n
-            ),
-            REPLY_TIMEOUT,
+        await sim.state.wait_for_calls(
+            len(said), method="send", token=visitor.token, timeout=REPLY_TIMEOUT
         )
         methods = [c.method for c in sim.state.calls_matching(token=visitor.token)]
         # Every turn is typing, then its replies: two typings never follow each other, which
         # they would if two workers served the conversation at once.
-        pairs = list(zip(methods, methods[1:], strict=False))
+        pairs = list(itertools.pairwise(methods))
         assert ("customBot/simulateTyping", "customBot/simulateTyping") not in pairs
 
 

@@ -54,6 +54,7 @@ class OutboxDispatcher:
         sender: Sender,
         policy: RetryPolicy,
         *,
+        owner: str,
         done_status: str = "sent",
         concurrency: int = 16,
         lease_seconds: float = 60.0,
@@ -63,6 +64,7 @@ class OutboxDispatcher:
         self._sender = sender
         self._policy = policy
         self._done_status = done_status
+        self._owner = owner
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
         self._poll_seconds = poll_seconds
@@ -87,7 +89,9 @@ class OutboxDispatcher:
 
     async def drain_once(self) -> int:
         """Make every call that is ready now; returns how many were attempted."""
-        calls = await self._outbox.claim_ready(now(), self._lease_seconds, self._concurrency)
+        calls = await self._outbox.claim_ready(
+            now(), self._lease_seconds, self._concurrency, self._owner
+        )
         if calls:
             await asyncio.gather(*(self._deliver(call) for call in calls))
         return len(calls)

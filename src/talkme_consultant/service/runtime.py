@@ -124,6 +124,11 @@ class Runtime:
     async def start_background(self) -> None:
         """Start the turn workers, the outbox dispatcher and the KNOWLEDGE_DIR watcher."""
         settings = self.settings
+        # Whatever this installation held when it was last stopped (or killed) is orphaned now.
+        released = await self.store.conversations.release_owner(settings.instance_name)
+        released += await self.store.outbox.release_owner(settings.instance_name)
+        if released:
+            log.info("took back %d lease(s) held before the restart", released)
         sender: Sender
         if settings.talkme_test_mode:
             sender = _record_only
@@ -143,8 +148,10 @@ class Runtime:
                 base_seconds=settings.outbox_backoff_base_seconds,
                 max_seconds=settings.outbox_backoff_max_seconds,
             ),
+            owner=settings.instance_name,
             done_status=done_status,
-            lease_seconds=settings.lease_seconds,
+            # An attempt lasts at most the TalkMe timeout; a longer lease only delays recovery.
+            lease_seconds=settings.talkme_timeout_seconds * 2 + 5,
         )
         dispatcher = self.dispatcher
         self.turns = TurnRunner(
@@ -155,6 +162,7 @@ class Runtime:
                 lease_seconds=settings.lease_seconds,
                 typing_ttl=settings.typing_ttl_seconds,
             ),
+            owner=settings.instance_name,
             on_calls_queued=dispatcher.wakeup.set,
             on_turn_done=self.metrics.observe_turn,
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -53,6 +52,7 @@ class TurnRunner:
         engine_provider: Callable[[], DialogEngine],
         settings: TurnSettings,
         *,
+        owner: str,
         on_calls_queued: Callable[[], None],
         on_turn_done: Callable[[TurnOutcome], Awaitable[None]] | None = None,
     ) -> None:
@@ -61,7 +61,7 @@ class TurnRunner:
         self._settings = settings
         self._on_calls_queued = on_calls_queued
         self._on_turn_done = on_turn_done
-        self._owner = uuid.uuid4().hex[:16]
+        self._owner = owner
         self._wakeup = Wakeup()
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._in_flight: set[str] = set()

@@ -138,6 +138,16 @@ class ConversationRepository:
                 .values(**values)
             )
 
+    async def release_owner(self, owner: str) -> int:
+        """Free every conversation lease `owner` holds (after its restart)."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def pending_messages(self, key: str) -> list[InboundMessage]:
         """The conversation's unanswered messages in arrival order."""
         async with self._sessions() as session:

@@ -14,7 +14,9 @@ class OutboxRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def claim_ready(self, now: float, lease_seconds: float, limit: int) -> list[OutboxCall]:
+    async def claim_ready(
+        self, now: float, lease_seconds: float, limit: int, owner: str = ""
+    ) -> list[OutboxCall]:
         """Lease the oldest pending call of each conversation whose time has come.
 
         Only the head of each conversation's queue is eligible, so a call waiting for a retry
@@ -42,10 +44,20 @@ class OutboxRepository:
                 update(OutboxCall)
                 .where(OutboxCall.id.in_(ids))
                 .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
-                .values(lease_until=now + lease_seconds)
+                .values(lease_owner=owner, lease_until=now + lease_seconds)
                 .returning(OutboxCall)
             )
             return sorted(claimed.scalars(), key=lambda call: call.id)
+
+    async def release_owner(self, owner: str) -> int:
+        """Free every lease `owner` holds (it restarted, so whatever it held is orphaned)."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxCall)
+                .where(OutboxCall.lease_owner == owner, OutboxCall.status == "pending")
+                .values(lease_owner=None, lease_until=None)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def next_attempt_at(self) -> float | None:
         """When the earliest pending call becomes due."""

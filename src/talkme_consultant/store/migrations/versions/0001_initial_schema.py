@@ -175,6 +175,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.Float(), nullable=False),
+        sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", sa.Float(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.Float(), nullable=False),
