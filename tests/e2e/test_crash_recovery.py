@@ -48,13 +48,16 @@ class ServiceProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    async def start(self) -> None:
-        self.process = subprocess.Popen(
+    def spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [str(CLI), "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    async def start(self) -> None:
+        self.process = self.spawn()
         async with httpx.AsyncClient() as http:
             for _ in range(600):
                 if self.process.poll() is not None:
