@@ -181,6 +181,7 @@ class BusinessProfile(_Strict):
         if self.booking.callback_time:
             lines.append(f"Администратор перезвонит: {self.booking.callback_time}")
         # The ready-made texts are the owner's words too; a reply may repeat what they say.
+        lines.append("Готовые ответы бота:")
         lines += [text for text in self.messages.model_dump().values() if text]
         return "\n".join(lines)
 
