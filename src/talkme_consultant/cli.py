@@ -53,6 +53,7 @@ def serve(
 
     settings = _settings(host=host, port=port)
     setup_logging(settings.log_level)
+    _check_profile(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -63,11 +64,23 @@ def serve(
     )
 
 
+def _check_profile(settings: Settings) -> None:
+    """Fail fast, with the file and field named, before anything starts."""
+    from talkme_consultant.profile import ProfileError, load_profile
+
+    try:
+        load_profile(settings.profile_path)
+    except ProfileError as error:
+        typer.echo(f"profile error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
 @app.command()
 def chat() -> None:
     """Talk to the bot in the terminal (the same engine, knowledge base and memory; no TalkMe)."""
     settings = _settings()
     setup_logging("WARNING")
+    _check_profile(settings)
     _run(_chat(settings))
 
 

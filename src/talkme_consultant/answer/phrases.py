@@ -1,33 +1,10 @@
-"""The bot's fixed phrases. Defaults are Russian; the business profile can override each."""
+"""The bot's fixed phrases are the business profile's `messages`: one model, owned by the profile.
+
+Answerers and dialog policies speak of them as phrases; the owner edits them in the profile YAML.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from talkme_consultant.profile import Messages as Phrases
 
-
-class Phrases(BaseModel):
-    """Templated replies used by both answerers and the dialog policies."""
-
-    greeting: str = (
-        "Здравствуйте! Я виртуальный консультант. Спросите меня об услугах, ценах, адресах и "
-        "часах работы — отвечу сразу."
-    )
-    thanks: str = "Пожалуйста! Если появятся ещё вопросы — пишите."
-    goodbye: str = "Всего доброго! Будем рады вас видеть."
-    handoff: str = "Передаю вас администратору — он ответит здесь в ближайшее время."
-    unknown: str = (
-        "К сожалению, у меня нет точного ответа на этот вопрос. Передаю его администратору — "
-        "он ответит здесь в ближайшее время."
-    )
-    attachment: str = (
-        "Я не умею открывать вложения, поэтому передаю ваше сообщение администратору — "
-        "он ответит здесь в ближайшее время."
-    )
-    off_topic: str = "Я могу рассказать об услугах, ценах, адресах и часах работы. Чем могу помочь?"
-    booking: str = (
-        "Записаться можно у администратора. Оставьте, пожалуйста, номер телефона — "
-        "администратор перезвонит и подберёт удобное время."
-    )
-    lead_accepted: str = (
-        "Спасибо! Передаю ваш номер администратору — он свяжется с вами, чтобы подобрать время."
-    )
+__all__ = ["Phrases"]

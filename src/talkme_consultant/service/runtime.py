@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import httpx
 
 from talkme_consultant.answer.base import Answerer
+from talkme_consultant.answer.llm import LLMAnswerer
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.config import Settings
 from talkme_consultant.dialog.costs import parse_prices
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
+from talkme_consultant.profile import BusinessProfile, load_profile
 from talkme_consultant.service.dispatcher import (
     OutboxDispatcher,
     RetryPolicy,
@@ -69,10 +71,13 @@ class Components:
 class Runtime:
     """Owns every long-lived object and background task of one service instance."""
 
-    def __init__(self, settings: Settings, store: Store, knowledge: KnowledgeBase) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, knowledge: KnowledgeBase, profile: BusinessProfile
+    ) -> None:
         self.settings = settings
         self.store = store
         self.knowledge = knowledge
+        self.profile = profile
         self.metrics = Metrics()
         self.components = self._build_components()
         self._http: httpx.AsyncClient | None = None
@@ -83,6 +88,7 @@ class Runtime:
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
         """Connect the store, pick up KNOWLEDGE_DIR, and load the knowledge index."""
+        profile = load_profile(settings.profile_path)
         store = await Store.open(settings.resolved_database_url)
         knowledge = KnowledgeBase(
             store.knowledge,
@@ -90,7 +96,7 @@ class Runtime:
             build_embedder(settings),
             knowledge_dir=settings.knowledge_dir,
         )
-        runtime = cls(settings, store, knowledge)
+        runtime = cls(settings, store, knowledge, profile)
         try:
             await knowledge.sync_dir()
             await knowledge.refresh()
@@ -101,9 +107,12 @@ class Runtime:
 
     def _build_components(self) -> Components:
         settings = self.settings
-        phrases = Phrases()
+        profile = self.profile
+        phrases = profile.messages
         offline = OfflineAnswerer(self.knowledge, phrases, threshold=settings.confidence_threshold)
         primary: Answerer = offline
+        if settings.llm_enabled:
+            primary = LLMAnswerer.from_settings(settings, self.knowledge, profile)
         options = EngineOptions(
             finish_codes=FinishCodes(
                 operator=settings.finish_code_operator,
@@ -111,6 +120,7 @@ class Runtime:
                 irrelevant=settings.finish_code_irrelevant,
             ),
             max_message_chars=settings.max_message_chars,
+            profile_facts=profile.facts_text(),
             prices=parse_prices(settings.llm_prices),
         )
         engine = DialogEngine(primary, offline, phrases, options)
