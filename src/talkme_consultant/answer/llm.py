@@ -42,6 +42,7 @@ from talkme_consultant.answer.llm_chat import (
     UsageMeter,
 )
 from talkme_consultant.answer.llm_schema import QUERIES_SPEC, REPLY_SPEC, ReplyOutput
+from talkme_consultant.answer.phones import extract_phones, normalize_phone
 from talkme_consultant.answer.prompts import (
     QUERIES,
     QUERIES_INPUT,
@@ -51,10 +52,6 @@ from talkme_consultant.answer.prompts import (
     SYSTEM,
     PromptLoader,
 )
-
-# Phones are a leaf module with no imports of its own; sharing it keeps one definition of
-# "a Russian phone number" for the answerer and the guard.
-from talkme_consultant.dialog.phones import extract_phones, normalize_phone
 from talkme_consultant.knowledge.search import Hit, Retriever
 from talkme_consultant.profile import BusinessProfile
 

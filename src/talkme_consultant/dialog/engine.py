@@ -20,10 +20,10 @@ from talkme_consultant.answer.base import (
     TurnContext,
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
+from talkme_consultant.answer.phones import extract_phones
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
-from talkme_consultant.dialog.phones import extract_phones
 from talkme_consultant.dialog.splitting import split_message
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class DialogEngine:
             outcome.events.append(("llm_outage", {"error": str(error)}))
             log.warning("answerer unavailable, using the offline answerer: %s", error)
             return await self._offline.answer(ctx)
-        problems = self._check(draft)
+        problems = self._check(draft, ctx.text)
         if not problems:
             return draft
         feedback = describe_problems(problems)
@@ -181,7 +181,7 @@ class DialogEngine:
         except AnswererUnavailable as error:
             outcome.events.append(("llm_outage", {"error": str(error)}))
             return await self._offline.answer(ctx)
-        problems = self._check(retry)
+        problems = self._check(retry, ctx.text)
         if not problems:
             return retry
         outcome.events.append(
@@ -191,10 +191,11 @@ class DialogEngine:
         fallback = self._offline.draft_from_hits(retry.found or draft.found)
         return fallback
 
-    def _check(self, draft: Draft) -> list[Any]:
+    def _check(self, draft: Draft, visitor_text: str) -> list[Any]:
         sources = [hit.record.text for hit in (draft.used_records or draft.found)]
         sources.append(self._options.profile_facts)
-        return list(check_grounding(draft.text, sources))
+        # The visitor's own phone may be repeated back ("we will call you on …").
+        return list(check_grounding(draft.text, sources, visitor_texts=[visitor_text]))
 
     def _account(self, draft: Draft, outcome: TurnOutcome) -> None:
         """Add a draft's token usage and cost to the turn (every model call counts)."""

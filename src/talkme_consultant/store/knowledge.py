@@ -93,6 +93,8 @@ class KnowledgeRepository:
         """Write files and their records atomically; returns the new version."""
         async with self._sessions() as session, session.begin():
             state = await _state(session, lock=True)
+            # Read before the UPDATE below: the ORM refreshes `state` with the stored value.
+            new_version = state.version + 1
             if replace_all:
                 await session.execute(delete(KnowledgeRecord))
                 await session.execute(delete(KnowledgeFile))
@@ -125,13 +127,13 @@ class KnowledgeRepository:
                 await session.execute(
                     insert_for(session, KnowledgeRecord), rows[start : start + _CHUNK]
                 )
-            values: dict[str, Any] = {"version": state.version + 1, "updated_at": now}
+            values: dict[str, Any] = {"version": new_version, "updated_at": now}
             if dir_fingerprint is not None:
                 values["dir_fingerprint"] = dir_fingerprint
             await session.execute(
                 update(KnowledgeState).where(KnowledgeState.id == 1).values(**values)
             )
-            return state.version + 1
+            return new_version
 
     async def set_dir_fingerprint(self, fingerprint: str) -> None:
         """Remember which state of KNOWLEDGE_DIR has been ingested."""
@@ -179,7 +181,9 @@ async def _state(session: AsyncSession, *, lock: bool = False) -> KnowledgeState
             .values(id=1, version=0, updated_at=0.0)
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        state = await session.scalar(query)
+        # Re-read under the same lock the first read would have taken, so concurrent first
+        # writers queue here instead of all starting from version 0.
+        state = await lock_row(session, query) if lock else await session.scalar(query)
     assert state is not None
     return state
 

@@ -60,11 +60,24 @@ class OutboxRepository:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def next_attempt_at(self) -> float | None:
-        """When the earliest pending call becomes due."""
+        """When the next call can actually go: the earliest head of a conversation's queue,
+        counting a leased head as due when its lease runs out (later calls wait for their head,
+        so their own times do not matter)."""
         async with self._sessions() as session:
-            value = await session.scalar(
-                select(func.min(OutboxCall.next_attempt_at)).where(OutboxCall.status == "pending")
+            heads = (
+                select(func.min(OutboxCall.id))
+                .where(OutboxCall.status == "pending")
+                .group_by(OutboxCall.conversation_key)
+                .scalar_subquery()
             )
+            lease = func.coalesce(OutboxCall.lease_until, 0.0)
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            due = (
+                func.max(OutboxCall.next_attempt_at, lease)
+                if sqlite
+                else func.greatest(OutboxCall.next_attempt_at, lease)
+            )
+            value = await session.scalar(select(func.min(due)).where(OutboxCall.id.in_(heads)))
             return float(value) if value is not None else None
 
     async def mark_done(self, call_id: int, status: str, now: float) -> None:

@@ -1,0 +1,862 @@
+"""What the store promises, written once and run against every backend.
+
+`test_store_sqlite.py` and `test_store_postgres.py` subclass :class:`StoreSpec` and provide two
+fixtures: `store` (a `Store` over an empty, migrated database) and `store_url` (its URL). Times
+are explicit UNIX seconds, so leases, debounce and retries are tested without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection
+
+from talkme_consultant.knowledge.records import Record, Source
+from talkme_consultant.store.conversations import (
+    PlannedCall,
+    PlannedEvent,
+    PlannedLead,
+    TurnResult,
+)
+from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
+from talkme_consultant.store.inbox import IncomingMessage
+from talkme_consultant.store.knowledge import FileUpdate
+from talkme_consultant.store.models import Base, OutboxCall
+from talkme_consultant.store.store import Store
+
+T0 = 1_700_000_000.0
+DEBOUNCE = 1.0
+MAX_WAIT = 4.0
+LEASE = 30.0
+
+TABLES = {
+    "conversations",
+    "inbound_messages",
+    "dialog_messages",
+    "outbox",
+    "events",
+    "leads",
+    "kb_files",
+    "kb_records",
+    "kb_state",
+    "embedding_cache",
+}
+
+
+def incoming(
+    key: str = "visitor-1",
+    number: int | None = 1,
+    text: str = "Здравствуйте",
+    *,
+    token: str = "token-1",
+    client_name: str | None = "Анна",
+    phone: str | None = None,
+    attachment: bool = False,
+) -> IncomingMessage:
+    """A webhook message as the webhook hands it to the inbox (`number` → dedup key)."""
+    return IncomingMessage(
+        conversation_key=key,
+        dedup_key=f"site:{key}:{number}" if number is not None else None,
+        text=text,
+        is_attachment=attachment,
+        token=token,
+        site_id="site",
+        client_name=client_name,
+        phone=phone,
+        dialog_id=77,
+    )
+
+
+async def accept(store: Store, message: IncomingMessage, at: float) -> bool:
+    return await store.inbox.accept(message, now=at, debounce=DEBOUNCE, max_wait=MAX_WAIT)
+
+
+def turn(
+    consumed: list[int],
+    visitor: str = "Здравствуйте",
+    bot: str | None = "Добрый день!",
+    **kwargs: Any,
+) -> TurnResult:
+    return TurnResult(consumed_ids=consumed, visitor_text=visitor, bot_text=bot, **kwargs)
+
+
+def send(text: str) -> PlannedCall:
+    return PlannedCall("customBot/send", {"content": {"text": text}})
+
+
+async def pending_ids(store: Store, key: str) -> list[int]:
+    return [m.id for m in await store.conversations.pending_messages(key)]
+
+
+def json_text(call: OutboxCall) -> str:
+    """The text a `customBot/send` call carries."""
+    body: dict[str, Any] = json.loads(call.body)
+    return str(body["content"]["text"])
+
+
+async def outbox_rows(store: Store) -> list[OutboxCall]:
+    return sorted(await store.outbox.list_calls(limit=1000), key=lambda call: call.id)
+
+
+def record(file: str, row: int, text: str) -> Record:
+    return Record(
+        text=text,
+        title=text.split(".")[0],
+        answer=text,
+        source=Source(file=file, row=row),
+        fields={"Услуга": text.split(".")[0]},
+    )
+
+
+def file_update(name: str, records: list[Record], *, error: str | None = None) -> FileUpdate:
+    content = ("\n".join(r.text for r in records) or name).encode()
+    return FileUpdate(
+        name=name,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        origin="upload",
+        records=records,
+        error=error,
+    )
+
+
+def small_file(number: int) -> FileUpdate:
+    name = f"f{number}.md"
+    return file_update(name, [record(name, 1, f"Текст {number}.")])
+
+
+def _schema(connection: Connection) -> tuple[set[str], list[Any], str | None]:
+    tables = set(inspect(connection).get_table_names())
+    diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return tables, diff, revision
+
+
+class StoreSpec:
+    """The store's behaviour; subclasses bind it to a backend through the `store` fixture."""
+
+    # -- schema ---------------------------------------------------------------------------
+
+    async def test_migrations_create_the_schema_the_models_describe(self, store: Store) -> None:
+        async with store.engine.connect() as connection:
+            tables, diff, revision = await connection.run_sync(_schema)
+        assert tables >= TABLES
+        assert diff == [], "the migrations and the models disagree"
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        assert revision == ScriptDirectory.from_config(config).get_current_head()
+
+    async def test_migrating_an_up_to_date_database_keeps_its_data(
+        self, store: Store, store_url: str
+    ) -> None:
+        assert await accept(store, incoming(), T0)
+        await migrate(store_url)
+        assert len(await store.conversations.pending_messages("visitor-1")) == 1
+
+    # -- inbox ----------------------------------------------------------------------------
+
+    async def test_an_accepted_message_is_stored_and_schedules_its_conversation(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming(text="Сколько стоит стрижка?"), T0)
+
+        [message] = await store.conversations.pending_messages("visitor-1")
+        assert (message.text, message.received_at, message.processed_at) == (
+            "Сколько стоит стрижка?",
+            T0,
+            None,
+        )
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.token == "token-1"
+        assert conversation.state == "bot"
+        assert conversation.messages_count == 1
+        assert conversation.client_name == "Анна"
+        assert conversation.dialog_id == 77
+        assert conversation.due_at == T0 + DEBOUNCE
+        assert conversation.first_pending_at == T0
+        assert conversation.lease_owner is None
+
+    async def test_a_repeated_dedup_key_is_refused_and_changes_nothing(self, store: Store) -> None:
+        assert await accept(store, incoming(number=5), T0) is True
+        assert await accept(store, incoming(number=5, text="again"), T0 + 0.5) is False
+
+        assert [m.text for m in await store.conversations.pending_messages("visitor-1")] == [
+            "Здравствуйте"
+        ]
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.messages_count == 1
+        assert conversation.due_at == T0 + DEBOUNCE, "a duplicate must not delay the turn"
+        assert (await store.stats.totals()).messages_received == 1
+
+    async def test_the_same_message_id_in_another_conversation_is_another_message(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming("visitor-1", 5), T0)
+        assert await accept(store, incoming("visitor-2", 5), T0)
+        assert (await store.stats.totals()).messages_received == 2
+
+    async def test_messages_without_a_dedup_key_are_all_kept(self, store: Store) -> None:
+        assert await accept(store, incoming(number=None), T0)
+        assert await accept(store, incoming(number=None), T0 + 0.1)
+        assert len(await store.conversations.pending_messages("visitor-1")) == 2
+
+    async def test_debounce_moves_the_due_time_but_never_past_max_wait(self, store: Store) -> None:
+        async def due_after(number: int, at: float) -> float | None:
+            assert await accept(store, incoming(number=number), at)
+            conversation = await store.conversations.get("visitor-1")
+            assert conversation is not None
+            assert conversation.first_pending_at == T0, "the window starts at the first message"
+            return conversation.due_at
+
+        assert await due_after(1, T0) == T0 + 1.0
+        assert await due_after(2, T0 + 0.5) == T0 + 1.5
+        assert await due_after(3, T0 + 2.0) == T0 + 3.0
+        # Capped at first + max_wait (T0 + 4) from here on, however chatty the visitor is.
+        assert await due_after(4, T0 + 3.5) == T0 + MAX_WAIT
+        assert await due_after(5, T0 + 3.9) == T0 + MAX_WAIT
+        assert await due_after(6, T0 + 10.0) == T0 + MAX_WAIT
+
+    async def test_after_a_turn_the_window_starts_again_from_the_next_message(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming(number=1), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=LEASE)
+        ids = await pending_ids(store, "visitor-1")
+        assert await store.conversations.finish_turn("visitor-1", "a", turn(ids), now=T0 + 2)
+
+        assert await accept(store, incoming(number=2), T0 + 100)
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.first_pending_at == T0 + 100
+        assert conversation.due_at == T0 + 100 + DEBOUNCE
+
+    async def test_a_new_message_renews_the_token_and_gives_the_dialogue_back_to_the_bot(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming(number=1, phone="+79161234567"), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=LEASE)
+        ids = await pending_ids(store, "visitor-1")
+        finished = turn(ids, bot="Передаю администратору", handed_off=True)
+        assert await store.conversations.finish_turn("visitor-1", "a", finished, now=T0 + 2)
+        before = await store.conversations.get("visitor-1")
+        assert before is not None
+        assert before.state == "operator"
+
+        renewed = incoming(number=2, token="token-2", client_name=None, phone=None)
+        assert await accept(store, renewed, T0 + 60)
+        after = await store.conversations.get("visitor-1")
+        assert after is not None
+        assert after.state == "bot"
+        assert after.token == "token-2"
+        assert after.messages_count == 2
+        assert after.last_activity == T0 + 60
+        # What a later webhook leaves out is kept, not wiped.
+        assert after.client_name == "Анна"
+        assert after.phone == "+79161234567"
+
+    # -- conversations: leases ------------------------------------------------------------
+
+    async def test_a_conversation_is_claimable_only_once_it_is_due(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        early = await store.conversations.claim("visitor-1", "a", now=T0, lease_seconds=LEASE)
+        assert early is None
+        assert await store.conversations.due_keys(T0, limit=10) == []
+        assert await store.conversations.due_keys(T0 + DEBOUNCE, limit=10) == ["visitor-1"]
+        claimed = await store.conversations.claim(
+            "visitor-1", "a", now=T0 + DEBOUNCE, lease_seconds=LEASE
+        )
+        assert claimed is not None
+        assert (claimed.key, claimed.lease_owner) == ("visitor-1", "a")
+        assert claimed.lease_until == T0 + DEBOUNCE + LEASE
+
+    async def test_two_concurrent_claimers_get_the_lease_exactly_once(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        now = T0 + 5
+        results = await asyncio.gather(
+            *(
+                store.conversations.claim("visitor-1", owner, now=now, lease_seconds=LEASE)
+                for owner in ("worker-a", "worker-b")
+            )
+        )
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1
+        winner = winners[0].lease_owner
+        assert winner in ("worker-a", "worker-b")
+        stored = await store.conversations.get("visitor-1")
+        assert stored is not None
+        assert stored.lease_owner == winner
+
+        # Not again while the lease lives: not to the loser, not to the winner, not to a third.
+        for owner in ("worker-a", "worker-b", "worker-c"):
+            again = await store.conversations.claim(
+                "visitor-1", owner, now=now + 1, lease_seconds=LEASE
+            )
+            assert again is None
+        assert await store.conversations.due_keys(now + 1, limit=10) == []
+
+    async def test_many_concurrent_claimers_still_make_one_winner(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        results = await asyncio.gather(
+            *(
+                store.conversations.claim("visitor-1", f"w{i}", now=T0 + 5, lease_seconds=LEASE)
+                for i in range(8)
+            )
+        )
+        assert sum(r is not None for r in results) == 1
+
+    async def test_a_released_lease_can_be_claimed_again(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=LEASE)
+
+        # Only the holder can release it.
+        await store.conversations.release("visitor-1", "b")
+        assert not await store.conversations.claim("visitor-1", "b", now=T0 + 2, lease_seconds=1)
+
+        await store.conversations.release("visitor-1", "a")
+        claimed = await store.conversations.claim("visitor-1", "b", now=T0 + 2, lease_seconds=1)
+        assert claimed is not None
+        assert claimed.lease_owner == "b"
+
+    async def test_a_release_with_retry_at_postpones_the_turn(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=LEASE)
+        await store.conversations.release("visitor-1", "a", retry_at=T0 + 20)
+        assert not await store.conversations.claim("visitor-1", "b", now=T0 + 10, lease_seconds=1)
+        assert await store.conversations.claim("visitor-1", "b", now=T0 + 20, lease_seconds=1)
+
+    async def test_an_expired_lease_can_be_taken_over(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=10)
+        assert not await store.conversations.claim("visitor-1", "b", now=T0 + 10, lease_seconds=10)
+        taken = await store.conversations.claim("visitor-1", "b", now=T0 + 11.5, lease_seconds=10)
+        assert taken is not None
+        assert taken.lease_owner == "b"
+
+    async def test_extend_lease_keeps_a_long_turn_ours(self, store: Store) -> None:
+        assert await accept(store, incoming(), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=10)
+        assert await store.conversations.extend_lease("visitor-1", "a", T0 + 100)
+        assert not await store.conversations.claim("visitor-1", "b", now=T0 + 50, lease_seconds=1)
+        assert not await store.conversations.extend_lease("visitor-1", "b", T0 + 200)
+
+    async def test_next_due_at_waits_for_a_live_lease(self, store: Store) -> None:
+        assert await store.conversations.next_due_at() is None
+        assert await accept(store, incoming("visitor-1"), T0)
+        assert await store.conversations.next_due_at() == T0 + DEBOUNCE
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=60)
+        # Leased: it cannot run before the lease ends.
+        assert await store.conversations.next_due_at() == T0 + 61
+        assert await accept(store, incoming("visitor-2"), T0 + 5)
+        assert await store.conversations.next_due_at() == T0 + 5 + DEBOUNCE
+
+    # -- conversations: finishing a turn --------------------------------------------------
+
+    async def test_finish_turn_consumes_remembers_queues_and_clears_the_due_time(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming(number=1, text="Здравствуйте"), T0)
+        assert await accept(store, incoming(number=2, text="сколько стоит стрижка?"), T0 + 0.2)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 2, lease_seconds=LEASE)
+        ids = await pending_ids(store, "visitor-1")
+        result = turn(
+            ids,
+            visitor="Здравствуйте\nсколько стоит стрижка?",
+            bot="Стрижка стоит 1500 ₽.",
+            calls=[send("Стрижка стоит 1500 ₽."), PlannedCall("customBot/finish", {"code": "X"})],
+            events=[PlannedEvent("handoff", {"reason": "visitor_request"})],
+            meta={"intent": "answer"},
+            prompt_tokens=100,
+            completion_tokens=20,
+            cost=0.5,
+            visitor_name="Анна",
+            summary="Спрашивала про стрижку",
+            summarized_upto=3,
+        )
+        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 3)
+
+        assert await store.conversations.pending_messages("visitor-1") == []
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.due_at is None
+        assert conversation.first_pending_at is None
+        assert (conversation.lease_owner, conversation.lease_until) == (None, None)
+        assert (conversation.prompt_tokens, conversation.completion_tokens) == (100, 20)
+        assert conversation.cost == 0.5
+        assert conversation.visitor_name == "Анна"
+        assert (conversation.summary, conversation.summarized_upto) == (
+            "Спрашивала про стрижку",
+            3,
+        )
+        history = await store.conversations.history("visitor-1")
+        assert [(m.role, m.text) for m in history] == [
+            ("visitor", "Здравствуйте\nсколько стоит стрижка?"),
+            ("bot", "Стрижка стоит 1500 ₽."),
+        ]
+        calls = await outbox_rows(store)
+        assert [(c.method, c.status, c.token) for c in calls] == [
+            ("customBot/send", "pending", "token-1"),
+            ("customBot/finish", "pending", "token-1"),
+        ]
+        events = await store.stats.events(conversation_key="visitor-1")
+        assert [(e["kind"], e["data"]) for e in events] == [
+            ("handoff", {"reason": "visitor_request"})
+        ]
+        assert await store.conversations.due_keys(T0 + 100, limit=10) == []
+        assert await store.conversations.next_due_at() is None
+
+    async def test_a_message_arriving_during_the_turn_keeps_the_conversation_due(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming(number=1, text="первое"), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=LEASE)
+        ids = await pending_ids(store, "visitor-1")
+        # The visitor writes again while the turn is being answered.
+        assert await accept(store, incoming(number=2, text="второе"), T0 + 1.5)
+        assert await store.conversations.finish_turn("visitor-1", "a", turn(ids), now=T0 + 2)
+
+        assert [m.text for m in await store.conversations.pending_messages("visitor-1")] == [
+            "второе"
+        ]
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.due_at == T0 + 1.5 + DEBOUNCE
+        assert conversation.lease_owner is None
+        again = await store.conversations.claim("visitor-1", "b", now=T0 + 2.5, lease_seconds=LEASE)
+        assert again is not None
+
+    async def test_a_lost_lease_makes_finish_turn_write_nothing(self, store: Store) -> None:
+        assert await accept(store, incoming(phone="+79161234567"), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=5)
+        ids = await pending_ids(store, "visitor-1")
+        # Worker a stalls past its lease; worker b takes the conversation over.
+        assert await store.conversations.claim("visitor-1", "b", now=T0 + 10, lease_seconds=LEASE)
+
+        late = turn(
+            ids,
+            calls=[send("late")],
+            events=[PlannedEvent("lead", {})],
+            lead=PlannedLead("Анна", "+79161234567", "стрижка", "summary"),
+            handed_off=True,
+            prompt_tokens=50,
+        )
+        assert await store.conversations.finish_turn("visitor-1", "a", late, now=T0 + 11) is False
+
+        assert await pending_ids(store, "visitor-1") == ids
+        assert await store.conversations.history("visitor-1") == []
+        assert await outbox_rows(store) == []
+        assert await store.stats.events() == []
+        assert await store.stats.leads() == []
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.lease_owner == "b"
+        assert conversation.state == "bot"
+        assert conversation.prompt_tokens == 0
+        assert await store.conversations.finish_turn("visitor-1", "b", turn(ids), now=T0 + 12)
+
+    async def test_finish_turn_for_an_unknown_conversation_is_refused(self, store: Store) -> None:
+        assert await store.conversations.finish_turn("nobody", "a", turn([]), now=T0) is False
+
+    async def test_usage_adds_up_over_turns_and_a_lead_is_recorded_once_per_phone(
+        self, store: Store
+    ) -> None:
+        lead = PlannedLead("Анна", "+79161234567", "стрижка", "хочет записаться")
+        for number in (1, 2):
+            at = T0 + number * 10
+            assert await accept(store, incoming(number=number), at)
+            assert await store.conversations.claim("visitor-1", "a", now=at + 1, lease_seconds=5)
+            ids = await pending_ids(store, "visitor-1")
+            result = turn(
+                ids, lead=lead, phone="+79161234567", prompt_tokens=10, completion_tokens=3
+            )
+            assert await store.conversations.finish_turn("visitor-1", "a", result, now=at + 2)
+
+        [stored] = await store.stats.leads()
+        assert (stored.conversation_key, stored.name, stored.phone, stored.interest) == (
+            "visitor-1",
+            "Анна",
+            "+79161234567",
+            "стрижка",
+        )
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert (conversation.prompt_tokens, conversation.completion_tokens) == (20, 6)
+        assert conversation.phone == "+79161234567"
+        totals = await store.stats.totals()
+        assert (totals.prompt_tokens, totals.completion_tokens, totals.leads) == (20, 6, 1)
+
+    async def test_history_returns_the_newest_messages_after_the_summary_oldest_first(
+        self, store: Store
+    ) -> None:
+        for number in range(1, 5):
+            at = T0 + number * 10
+            assert await accept(store, incoming(number=number, text=f"q{number}"), at)
+            assert await store.conversations.claim("visitor-1", "a", now=at + 1, lease_seconds=5)
+            ids = await pending_ids(store, "visitor-1")
+            result = turn(ids, visitor=f"q{number}", bot=f"a{number}")
+            assert await store.conversations.finish_turn("visitor-1", "a", result, now=at + 2)
+
+        everything = await store.conversations.history("visitor-1")
+        assert [m.text for m in everything] == ["q1", "a1", "q2", "a2", "q3", "a3", "q4", "a4"]
+        newest = await store.conversations.history("visitor-1", limit=3)
+        assert [m.text for m in newest] == ["a3", "q4", "a4"]
+        after = await store.conversations.history("visitor-1", after_id=everything[3].id)
+        assert [m.text for m in after] == ["q3", "a3", "q4", "a4"]
+
+    async def test_deleting_conversations(self, store: Store) -> None:
+        for key in ("visitor-1", "visitor-2", "visitor-3"):
+            assert await accept(store, incoming(key), T0)
+
+        assert await store.conversations.delete("visitor-1") is True
+        assert await store.conversations.get("visitor-1") is None
+        assert await store.conversations.pending_messages("visitor-1") == []
+        assert await store.conversations.delete("visitor-1") is False
+        assert await store.conversations.delete("nobody") is False
+
+        assert await store.conversations.delete_all() == 2
+        assert (await store.stats.totals()).total_sessions == 0
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def _queue(self, store: Store, plan: list[tuple[str, str]], at: float = T0) -> None:
+        """Queue calls in this order, each (conversation, text)."""
+        for key, body in plan:
+            await store.conversations.enqueue_calls(key, "a", f"token-{key}", [send(body)], now=at)
+
+    async def test_claim_ready_gives_only_the_head_call_of_each_conversation_in_order(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1"), ("B", "b1"), ("A", "a2"), ("B", "b2"), ("A", "a3")])
+
+        async def claim(at: float) -> list[str]:
+            calls = await store.outbox.claim_ready(at, LEASE, 10)
+            return [json_text(call) for call in calls]
+
+        assert await claim(T0) == ["a1", "b1"]
+        # Both heads are leased: nothing else may go, not even the next call of A.
+        assert await claim(T0 + 1) == []
+        a1, b1, a2, b2, a3 = await outbox_rows(store)
+        await store.outbox.mark_done(a1.id, "sent", T0 + 1)
+        assert await claim(T0 + 2) == ["a2"]
+        await store.outbox.mark_done(b1.id, "sent", T0 + 2)
+        await store.outbox.mark_done(a2.id, "sent", T0 + 2)
+        assert await claim(T0 + 3) == ["b2", "a3"]
+        await store.outbox.mark_done(b2.id, "sent", T0 + 3)
+        await store.outbox.mark_done(a3.id, "sent", T0 + 3)
+        assert await claim(T0 + 4) == []
+        assert {c.status for c in await outbox_rows(store)} == {"sent"}
+
+    async def test_claim_ready_honours_its_limit(self, store: Store) -> None:
+        await self._queue(store, [("A", "a1"), ("B", "b1"), ("C", "c1")])
+        first = await store.outbox.claim_ready(T0, LEASE, 2)
+        assert [json_text(c) for c in first] == ["a1", "b1"]
+        assert [json_text(c) for c in await store.outbox.claim_ready(T0, LEASE, 2)] == ["c1"]
+
+    async def test_a_leased_call_is_not_claimed_again_until_its_lease_expires(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1")])
+        [call] = await store.outbox.claim_ready(T0, 10, 10)
+        assert call.lease_until == T0 + 10
+        assert await store.outbox.claim_ready(T0 + 9, 10, 10) == []
+        [again] = await store.outbox.claim_ready(T0 + 10.5, 10, 10)
+        assert again.id == call.id
+        assert again.attempts == 0, "a lost lease is not an attempt"
+
+    async def test_concurrent_dispatchers_never_claim_the_same_call(self, store: Store) -> None:
+        await self._queue(store, [(f"C{i}", f"m{i}") for i in range(6)])
+        batches = await asyncio.gather(*(store.outbox.claim_ready(T0, LEASE, 10) for _ in range(3)))
+        ids = [call.id for batch in batches for call in batch]
+        assert len(ids) == len(set(ids)) == 6
+
+    async def test_a_call_waiting_for_its_retry_holds_back_its_conversation(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1"), ("A", "a2"), ("B", "b1")])
+        claimed = await store.outbox.claim_ready(T0, LEASE, 10)
+        a1 = next(c for c in claimed if json_text(c) == "a1")
+        await store.outbox.mark_retry(a1.id, "HTTP 500", T0 + 30)
+
+        assert await store.outbox.claim_ready(T0 + 1, LEASE, 10) == []
+        assert await store.outbox.claim_ready(T0 + 29.9, LEASE, 10) == []
+        [retried] = await store.outbox.claim_ready(T0 + 30, LEASE, 10)
+        assert json_text(retried) == "a1"
+        assert (retried.attempts, retried.last_error, retried.status) == (1, "HTTP 500", "pending")
+
+    async def test_next_attempt_at_is_when_a_call_can_actually_go(self, store: Store) -> None:
+        assert await store.outbox.next_attempt_at() is None
+        await self._queue(store, [("A", "a1"), ("A", "a2")])
+        assert await store.outbox.next_attempt_at() == T0
+        [a1] = await store.outbox.claim_ready(T0, 10, 10)
+        # In flight: nothing can go before its lease runs out.
+        assert await store.outbox.next_attempt_at() == T0 + 10
+        await store.outbox.mark_retry(a1.id, "HTTP 500", T0 + 30)
+        # a2 cannot go before a1, and a1 not before T0 + 30: a dispatcher sleeps until then.
+        assert await store.outbox.claim_ready(T0 + 1, LEASE, 10) == []
+        assert await store.outbox.next_attempt_at() == T0 + 30
+
+    async def test_mark_done_records_the_outcome(self, store: Store) -> None:
+        await self._queue(store, [("A", "a1"), ("B", "b1")])
+        a1, b1 = await store.outbox.claim_ready(T0, LEASE, 10)
+        await store.outbox.mark_retry(a1.id, "timeout", T0)
+        [a1] = await store.outbox.claim_ready(T0 + 1, LEASE, 10)
+        await store.outbox.mark_done(a1.id, "sent", T0 + 2)
+        await store.outbox.mark_done(b1.id, "recorded", T0 + 2)
+
+        sent, recorded = await outbox_rows(store)
+        assert (sent.status, sent.attempts, sent.last_error, sent.done_at) == (
+            "sent",
+            2,
+            None,
+            T0 + 2,
+        )
+        assert (recorded.status, recorded.attempts) == ("recorded", 1)
+        assert [c.id for c in await store.outbox.list_calls(status="sent")] == [sent.id]
+        assert await store.outbox.next_attempt_at() is None
+        totals = await store.stats.totals()
+        assert (totals.sent_calls, totals.recorded_calls, totals.pending_calls) == (1, 1, 0)
+
+    async def test_a_failed_call_is_kept_with_its_error_and_lets_the_next_one_go(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1"), ("A", "a2")])
+        [a1] = await store.outbox.claim_ready(T0, LEASE, 10)
+        await store.outbox.mark_failed(a1.id, "HTTP 400: bad token", T0 + 1)
+
+        failed = (await outbox_rows(store))[0]
+        assert (failed.status, failed.attempts, failed.last_error, failed.done_at) == (
+            "failed",
+            1,
+            "HTTP 400: bad token",
+            T0 + 1,
+        )
+        [a2] = await store.outbox.claim_ready(T0 + 1, LEASE, 10)
+        assert json_text(a2) == "a2"
+        assert (await store.stats.totals()).failed_calls == 1
+
+    # -- knowledge ------------------------------------------------------------------------
+
+    async def test_apply_stores_files_and_records_and_moves_the_version(self, store: Store) -> None:
+        state = await store.knowledge.state()
+        assert state.version == 0
+        prices = [record("prices.xlsx", 2, "Стрижка. 1500 ₽"), record("prices.xlsx", 3, "Маникюр.")]
+        faq = [record("faq.csv", 2, "Где вы? На Тверской.")]
+
+        await store.knowledge.apply(
+            [file_update("prices.xlsx", prices), file_update("faq.csv", faq)], now=T0
+        )
+        loaded_version, records = await store.knowledge.load_records()
+        assert loaded_version == 1
+        assert records == faq + prices, "in file and position order, exactly as stored"
+        assert await store.knowledge.count_records() == 3
+
+        files = {f.name: f for f in await store.knowledge.list_files()}
+        assert sorted(files) == ["faq.csv", "prices.xlsx"]
+        assert (files["prices.xlsx"].records_count, files["prices.xlsx"].origin) == (2, "upload")
+        stored = await store.knowledge.get_file("prices.xlsx")
+        assert stored is not None
+        assert stored.content == file_update("prices.xlsx", prices).content
+        assert stored.sha256 == hashlib.sha256(stored.content).hexdigest()
+        assert stored.size == len(stored.content)
+
+    async def test_reapplying_a_file_replaces_its_records_only(self, store: Store) -> None:
+        old = [record("prices.xlsx", 2, "Стрижка. 1500 ₽")]
+        faq = [record("faq.csv", 2, "Где вы? На Тверской.")]
+        await store.knowledge.apply(
+            [file_update("prices.xlsx", old), file_update("faq.csv", faq)], now=T0
+        )
+        new = [record("prices.xlsx", 2, "Стрижка. 1700 ₽"), record("prices.xlsx", 3, "Укладка.")]
+        await store.knowledge.apply([file_update("prices.xlsx", new)], now=T0 + 1)
+
+        version, records = await store.knowledge.load_records()
+        assert version == 2
+        assert records == faq + new
+
+    async def test_remove_and_replace_all_move_the_version(self, store: Store) -> None:
+        a, b = [record("a.md", 1, "Альфа.")], [record("b.md", 1, "Бета.")]
+        await store.knowledge.apply([file_update("a.md", a), file_update("b.md", b)], now=T0)
+
+        await store.knowledge.apply([], remove=["a.md"], now=T0 + 1)
+        assert (await store.knowledge.state()).version == 2
+        assert [f.name for f in await store.knowledge.list_files()] == ["b.md"]
+        assert await store.knowledge.get_file("a.md") is None
+        assert (await store.knowledge.load_records())[1] == b
+
+        c = [record("c.md", 1, "Гамма.")]
+        await store.knowledge.apply([file_update("c.md", c)], replace_all=True, now=T0 + 2)
+        assert await store.knowledge.load_records() == (3, c)
+
+        await store.knowledge.apply([], replace_all=True, now=T0 + 3)
+        assert await store.knowledge.load_records() == (4, [])
+        assert await store.knowledge.list_files() == []
+
+    async def test_an_unreadable_file_is_kept_with_its_reason_and_no_records(
+        self, store: Store
+    ) -> None:
+        await store.knowledge.apply(
+            [file_update("broken.xlsx", [], error="not a valid xlsx file")], now=T0
+        )
+        [info] = await store.knowledge.list_files()
+        assert (info.name, info.records_count, info.error) == (
+            "broken.xlsx",
+            0,
+            "not a valid xlsx file",
+        )
+        assert (await store.knowledge.load_records())[1] == []
+
+    async def test_many_records_round_trip_in_order(self, store: Store) -> None:
+        rows = [record("big.csv", n, f"Услуга номер {n}. Цена {n * 10} ₽") for n in range(1, 1201)]
+        await store.knowledge.apply([file_update("big.csv", rows)], now=T0)
+        version, loaded = await store.knowledge.load_records()
+        assert (version, loaded) == (1, rows)
+
+    async def test_fingerprint_and_evaluation_are_kept_without_moving_the_version(
+        self, store: Store
+    ) -> None:
+        await store.knowledge.apply([], now=T0, dir_fingerprint="abc")
+        await store.knowledge.set_dir_fingerprint("def")
+        await store.knowledge.set_evaluation({"recall_at_5": 0.9, "cases": 10})
+        state = await store.knowledge.state()
+        assert state.version == 1
+        assert state.dir_fingerprint == "def"
+        assert state.evaluation is not None
+        assert '"recall_at_5": 0.9' in state.evaluation
+
+    async def test_concurrent_applies_each_move_the_version(self, store: Store) -> None:
+        await store.knowledge.state()  # the version row exists, as after any startup
+        updates = [small_file(i) for i in range(4)]
+        await asyncio.gather(*(store.knowledge.apply([u], now=T0) for u in updates))
+        version, records = await store.knowledge.load_records()
+        assert version == 4
+        assert [r.source.file for r in records] == ["f0.md", "f1.md", "f2.md", "f3.md"]
+
+    async def test_the_first_concurrent_applies_each_move_the_version(self, store: Store) -> None:
+        updates = [small_file(i) for i in range(4)]
+        await asyncio.gather(*(store.knowledge.apply([u], now=T0) for u in updates))
+        assert (await store.knowledge.state()).version == 4
+
+    async def test_apply_returns_the_version_it_stored(self, store: Store) -> None:
+        returned = await store.knowledge.apply([file_update("a.md", [])], now=T0)
+        assert returned == (await store.knowledge.state()).version == 1
+
+    # -- embedding cache ------------------------------------------------------------------
+
+    async def test_the_embedding_cache_round_trips_float32_vectors(self, store: Store) -> None:
+        rng = np.random.default_rng(7)
+        vectors: dict[str, np.ndarray] = {
+            f"hash-{i}": rng.standard_normal(384).astype(np.float32) for i in range(3)
+        }
+        vectors["hash-64"] = rng.standard_normal(384)  # float64 in, float32 out
+        await store.embedding_cache.put_many("e5-small", vectors)
+
+        found = await store.embedding_cache.get_many("e5-small", [*vectors, "unknown"])
+        assert sorted(found) == sorted(vectors)
+        for key, vector in vectors.items():
+            assert found[key].dtype == np.float32
+            assert np.array_equal(found[key], vector.astype(np.float32))
+        assert await store.embedding_cache.get_many("another-model", list(vectors)) == {}
+
+    async def test_the_embedding_cache_keeps_what_it_has(self, store: Store) -> None:
+        first = np.ones(8, dtype=np.float32)
+        await store.embedding_cache.put_many("m", {"h": first})
+        await store.embedding_cache.put_many("m", {"h": np.zeros(8, dtype=np.float32)})
+        assert np.array_equal((await store.embedding_cache.get_many("m", ["h"]))["h"], first)
+
+    async def test_the_embedding_cache_handles_large_batches(self, store: Store) -> None:
+        vectors = {f"h{i}": np.full(4, i, dtype=np.float32) for i in range(1100)}
+        await store.embedding_cache.put_many("m", vectors)
+        found = await store.embedding_cache.get_many("m", list(vectors))
+        assert len(found) == 1100
+        assert np.array_equal(found["h1099"], vectors["h1099"])
+
+    # -- stats ----------------------------------------------------------------------------
+
+    async def test_totals_count_sessions_messages_calls_events_and_leads(
+        self, store: Store
+    ) -> None:
+        assert await accept(store, incoming("visitor-1", 1), T0)
+        assert await accept(store, incoming("visitor-1", 2), T0)
+        assert not await accept(store, incoming("visitor-1", 2), T0)
+        assert await accept(store, incoming("visitor-2", 1), T0)
+        assert await accept(store, incoming("visitor-3", 1), T0)
+
+        async def run_turn(key: str, **kwargs: Any) -> None:
+            assert await store.conversations.claim(key, "a", now=T0 + 2, lease_seconds=5)
+            ids = await pending_ids(store, key)
+            assert await store.conversations.finish_turn(key, "a", turn(ids, **kwargs), now=T0 + 3)
+
+        await run_turn(
+            "visitor-1",
+            calls=[send("one"), send("two"), send("three")],
+            events=[PlannedEvent("handoff", {"reason": "visitor_request"})],
+            lead=PlannedLead(None, "+79160000001", None, None),
+            prompt_tokens=100,
+            completion_tokens=10,
+            cost=0.25,
+        )
+        await run_turn(
+            "visitor-2",
+            events=[
+                PlannedEvent("handoff", {"reason": "low_confidence"}),
+                PlannedEvent("unanswered", {"question": "?"}),
+            ],
+            prompt_tokens=1,
+            completion_tokens=2,
+            cost=0.5,
+        )
+        await store.conversations.record_event("visitor-3", "turn_error", {"error": "X"}, T0 + 4)
+        await store.conversations.record_event(None, "handoff", {"reason": "visitor_request"}, T0)
+        one, two, three = await outbox_rows(store)
+        await store.outbox.mark_done(one.id, "sent", T0 + 4)
+        await store.outbox.mark_failed(two.id, "HTTP 400", T0 + 4)
+        assert three.status == "pending"
+
+        totals = await store.stats.totals()
+        assert totals.total_sessions == 3
+        assert (totals.messages_received, totals.messages_processed) == (4, 3)
+        assert totals.messages_pending == 1
+        assert (totals.sent_calls, totals.failed_calls, totals.pending_calls) == (1, 1, 1)
+        assert totals.recorded_calls == 0
+        assert totals.turn_errors == 1
+        assert totals.handoffs_by_reason == {"visitor_request": 2, "low_confidence": 1}
+        assert totals.events_by_kind == {"handoff": 3, "unanswered": 1, "turn_error": 1}
+        assert totals.leads == 1
+        assert (totals.prompt_tokens, totals.completion_tokens) == (101, 12)
+        assert totals.cost == 0.75
+
+    async def test_empty_totals(self, store: Store) -> None:
+        totals = await store.stats.totals()
+        assert (totals.total_sessions, totals.messages_received, totals.leads) == (0, 0, 0)
+        assert (totals.prompt_tokens, totals.cost) == (0, 0.0)
+        assert totals.handoffs_by_reason == {}
+
+    async def test_active_sessions_and_event_filters(self, store: Store) -> None:
+        assert await accept(store, incoming("old"), T0)
+        assert await accept(store, incoming("newer"), T0 + 100)
+        assert await accept(store, incoming("newest"), T0 + 200)
+        await store.conversations.record_event("newer", "guard", {"attempt": 1}, T0 + 101)
+        await store.conversations.record_event("newest", "guard", {"attempt": 2}, T0 + 201)
+        await store.conversations.record_event("newest", "llm_outage", {}, T0 + 202)
+
+        active = await store.stats.active_sessions(T0 + 50)
+        assert [c.key for c in active] == ["newest", "newer"]
+        guards = await store.stats.events(kind="guard")
+        assert [e["data"]["attempt"] for e in guards] == [2, 1], "newest first"
+        only = await store.stats.events(conversation_key="newest", kind="llm_outage")
+        assert [e["kind"] for e in only] == ["llm_outage"]
+        assert len(await store.stats.events(limit=1)) == 1
+
+    async def test_the_store_answers_a_ping(self, store: Store) -> None:
+        await store.ping()
+        async with store.engine.connect() as connection:
+            assert (await connection.execute(select(1))).scalar() == 1
