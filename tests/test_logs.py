@@ -1,0 +1,169 @@
+"""Logs: one JSON object a line, and never a phone number or a secret in clear."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from talkme_consultant.answer.phones import extract_phones
+from talkme_consultant.logs import JsonFormatter, redact, setup_logging
+
+TOKEN = "tm-4f9c2a7d1e8b6a3c5d0f"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+7 916 123-45-67",
+        "+7 (916) 123-45-67",
+        "+7 (916) 123 45 67",
+        "+79161234567",
+        "89161234567",
+        "8 (916) 123-45-67",
+        "8-916-123-45-67",
+        "+7 916 1234567",
+    ],
+)
+def test_phone_numbers_are_masked_keeping_the_last_two_digits(phone: str) -> None:
+    masked = redact(f"lead from Анна, phone {phone}, wants a haircut")
+    assert masked == "lead from Анна, phone +7 *** ***-**-67, wants a haircut"
+
+
+def test_every_phone_in_a_line_is_masked() -> None:
+    masked = redact("first 8 916 111-22-33, second +7 903 444 55 66")
+    assert "111" not in masked
+    assert "444" not in masked
+    assert masked.count("+7 *** ***-**-") == 2
+
+
+@pytest.mark.parametrize(
+    "text", ["order 123456789012", "price 1500 rub", "at 2025-03-15 10:00", "id=33688"]
+)
+def test_other_numbers_are_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"X-Token: {TOKEN}", "X-Token: ***"),
+        (f"x-token={TOKEN}", "x-token=***"),
+        (f"token={TOKEN}", "token=***"),
+        (f'{{"token": "{TOKEN}", "x": 1}}', '{"token": "***", "x": 1}'),
+        (f"Authorization: Bearer {TOKEN}", "Authorization: Bearer ***"),
+        (f"authorization: bearer {TOKEN}", "authorization: bearer ***"),
+        (f"OPENAI_API_KEY={TOKEN}", "OPENAI_API_KEY=***"),
+        (f"api-key: {TOKEN}", "api-key: ***"),
+        (f"X-Webhook-Secret: {TOKEN}", "X-Webhook-Secret: ***"),
+        (f"POST /webhook/talkme?secret={TOKEN}", "POST /webhook/talkme?secret=***"),
+        (f"access_token={TOKEN}&page=2", "access_token=***"),
+    ],
+)
+def test_token_like_values_are_masked(line: str, expected: str) -> None:
+    assert redact(line) == expected
+
+
+def test_counts_named_like_tokens_are_not_secrets() -> None:
+    assert redact("prompt_tokens: 120, tokens=5") == "prompt_tokens: 120, tokens=5"
+
+
+def _record(msg: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, exc.__traceback__) if exc else None
+    return logging.LogRecord("talkme.test", logging.WARNING, __file__, 1, msg, args, exc_info)
+
+
+def test_the_json_formatter_writes_one_parseable_object_per_record() -> None:
+    line = JsonFormatter().format(_record("turn for %s took %.1f s", "visitor-1", 1.25))
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "warning"
+    assert entry["logger"] == "talkme.test"
+    assert entry["msg"] == "turn for visitor-1 took 1.2 s"
+    assert entry["ts"].endswith("+00:00")
+
+
+def test_the_json_formatter_never_prints_a_token_or_a_phone() -> None:
+    try:
+        raise RuntimeError(f"TalkMe refused X-Token: {TOKEN} for +7 916 123-45-67")
+    except RuntimeError as error:
+        record = _record(
+            'send failed: token=%s body={"token": "%s"} phone %s',
+            TOKEN,
+            TOKEN,
+            "89161234567",
+            exc=error,
+        )
+    line = JsonFormatter().format(record)
+    assert TOKEN not in line
+    assert "123-45" not in line
+    assert "9161234567" not in line
+    entry = json.loads(line)
+    assert "RuntimeError" in entry["exc"]
+    assert "***" in entry["msg"]
+
+
+def test_non_ascii_text_stays_readable() -> None:
+    entry = json.loads(JsonFormatter().format(_record("Здравствуйте, Анна")))
+    assert entry["msg"] == "Здравствуйте, Анна"
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    httpx_level = logging.getLogger("httpx").level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(httpx_level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_setup_logging_sends_redacted_json_to_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    setup_logging("debug")
+    logging.getLogger("talkme_consultant.web").info("webhook with token=%s", TOKEN)
+    logging.getLogger("httpx").info("GET https://x/?secret=%s", TOKEN)
+
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["msg"] for line in lines] == ["webhook with token=***"]
+    assert logging.getLogger("httpx").level == logging.WARNING, "URLs may carry secrets"
+
+
+# -- known defects --------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    reason="logs.py:15-16 _SECRETS only allows double quotes around the key and value, so a "
+    "Python dict logged with %s ({'token': '…'}) keeps its token in clear",
+    strict=True,
+)
+def test_a_logged_python_dict_does_not_leak_its_token() -> None:
+    assert TOKEN not in redact(str({"token": TOKEN, "text": "Привет"}))
+
+
+@pytest.mark.xfail(
+    reason="logs.py:15-16 _SECRETS treats only 'bearer' as a scheme word: for "
+    "'Authorization: Basic <credentials>' it masks the word 'Basic' and prints the credentials",
+    strict=True,
+)
+def test_basic_credentials_are_masked() -> None:
+    assert "dXNlcjpwYXNz" not in redact("Authorization: Basic dXNlcjpwYXNz")
+
+
+@pytest.mark.xfail(
+    reason="logs.py:11 _PHONE requires a +7 or 8 prefix, while the bot itself "
+    "(answer/phones.py extract_phones) takes '9161234567', '7 916 123 45 67' and foreign "
+    "'+44 …' numbers as phones: those reach the logs unmasked",
+    strict=True,
+)
+@pytest.mark.parametrize("phone", ["9161234567", "7 916 123 45 67", "+44 20 7946 0958"])
+def test_every_number_the_bot_takes_for_a_phone_is_masked(phone: str) -> None:
+    assert extract_phones(phone), "the bot reads it as a phone"
+    masked = redact(f"visitor left {phone}")
+    assert not extract_phones(masked), masked
