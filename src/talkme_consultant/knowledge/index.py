@@ -85,12 +85,23 @@ class KnowledgeIndex:
         self._records: tuple[Record, ...] = tuple(records)
         self._ids = [r.record_id for r in self._records]
         self._embedder = embedder
-        self._rep_vectors = rep_vectors
-        self._rep_owner = rep_owner
-        documents = [keyword_document(r) for r in self._records]
+        # Each record's first representation goes into a row-aligned matrix and the others into
+        # a side matrix, so the per-record maximum is two matmuls and one fancy-indexed
+        # np.maximum instead of a slow unbuffered np.maximum.at over all representations. (That
+        # relies on `representations` giving a record at most two.)
+        first = np.ones(len(rep_owner), dtype=bool)
+        first[1:] = rep_owner[1:] != rep_owner[:-1]
+        self._primary: np.ndarray | None = None
+        self._extra: np.ndarray | None = None
+        self._extra_owner = rep_owner[~first]
+        if rep_vectors is not None and len(self._records):
+            self._primary = np.ascontiguousarray(rep_vectors[first])
+            self._extra = np.ascontiguousarray(rep_vectors[~first])
         self._bm25 = bm25s.BM25()
-        self._bm25.index(documents or [[]], show_progress=False)
-        self._vocab: dict[str, int] = dict(self._bm25.vocab_dict)
+        self._vocab: dict[str, int] = {}
+        if self._records:
+            self._bm25.index([keyword_document(r) for r in self._records], show_progress=False)
+            self._vocab = dict(self._bm25.vocab_dict)
         self._fuzzy = FuzzyVocabulary(t for t in self._vocab if t)
 
     @property
@@ -108,7 +119,7 @@ class KnowledgeIndex:
 
     def embed_query(self, query: str) -> np.ndarray | None:
         """Embed a query for `search_vector` (blocking; None for a keyword-only index)."""
-        if self._embedder is None or self._rep_vectors is None:
+        if self._embedder is None or self._primary is None:
             return None
         vectors = self._embedder.embed_queries([strip_pleasantries(query)])
         return np.asarray(vectors[0], dtype=np.float32)
@@ -118,46 +129,56 @@ class KnowledgeIndex:
         vector = await asyncio.to_thread(self.embed_query, query) if self._embedder else None
         return self.search_vector(query, vector, k)
 
-    def keyword_scores(self, query: str) -> tuple[np.ndarray, float]:
-        """BM25 score per record and the share of the query's stems the index knows.
+    def keyword_scores(self, query: str) -> KeywordMatch:
+        """BM25 score per record, plus how much of the query each record and the index cover.
 
         Stems unknown to the index are replaced by their one-edit neighbours at reduced weight.
         """
-        scores = np.zeros(len(self._records), dtype=np.float32)
+        n = len(self._records)
+        scores = np.zeros(n, dtype=np.float32)
+        matched = np.zeros(n, dtype=np.float32)
         stems = list(dict.fromkeys(tokenize(query)))
-        if not stems or not self._records:
-            return scores, 0.0
-        exact: list[int] = []
+        if not stems or not n:
+            return KeywordMatch(scores, matched, 0.0)
         known = 0.0
+        idf_total = 0.0
         for stem in stems:
             token_id = self._vocab.get(stem)
             if token_id is not None:
-                exact.append(token_id)
-                known += 1.0
+                ids, weight = [token_id], 1.0
+            else:
+                ids = [self._vocab[m] for m in self._fuzzy.close_matches(stem)]
+                weight = FUZZY_WEIGHT
+            if not ids:
+                idf_total += _idf(0, n)  # a word the knowledge base never uses weighs most
                 continue
-            close = [self._vocab[m] for m in self._fuzzy.close_matches(stem)]
-            if close:
-                known += FUZZY_WEIGHT
-                scores += FUZZY_WEIGHT * self._bm25.get_scores_from_ids(close) / len(close)
-        if exact:
-            scores += self._bm25.get_scores_from_ids(exact)
-        return scores, known / len(stems)
+            known += weight
+            stem_scores = self._bm25.get_scores_from_ids(ids) / len(ids)
+            present = stem_scores > 0
+            idf = _idf(int(present.sum()), n)
+            idf_total += idf
+            scores += weight * stem_scores
+            matched += (weight * idf) * present
+        return KeywordMatch(scores, matched / idf_total, known / len(stems))
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Per record, the best cosine over its representations."""
-        assert self._rep_vectors is not None
-        rep_scores = self._rep_vectors @ query_vector.astype(np.float32)
-        best = np.full(len(self._records), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._rep_owner, rep_scores)
+        assert self._primary is not None and self._extra is not None
+        query = query_vector.astype(np.float32)
+        best: np.ndarray = self._primary @ query
+        if len(self._extra_owner):
+            owners = self._extra_owner
+            best[owners] = np.maximum(best[owners], self._extra @ query)
         return best
 
     def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
         """The top `k` records with their fused scores and confidence features (no `Hit`s)."""
         if not self._records or k <= 0:
             return []
-        keyword, coverage = self.keyword_scores(query)
+        match = self.keyword_scores(query)
+        keyword = match.scores
         dense = None
-        if query_vector is not None and self._rep_vectors is not None:
+        if query_vector is not None and self._primary is not None:
             dense = self.dense_scores(query_vector)
         candidates = _candidates(keyword, dense)
         keyword_norm = _minmax(keyword[candidates])
@@ -181,7 +202,8 @@ class KnowledgeIndex:
                 if dense is not None and dense_sorted is not None
                 else 0.0,
                 keyword=float(keyword_norm[position]),
-                coverage=coverage,
+                coverage=match.coverage,
+                matched=float(match.matched[idx]),
                 margin=float(fused[position] - best_other) if len(order) > 1 else 1.0,
             )
             ranked.append(Ranked(idx, float(fused[position]), features))
@@ -190,9 +212,7 @@ class KnowledgeIndex:
     def search_vector(self, query: str, query_vector: np.ndarray | None, k: int = 5) -> list[Hit]:
         """Search with an already embedded query (None: keyword side only). CPU only."""
         model = (
-            DENSE_MODEL
-            if query_vector is not None and self._rep_vectors is not None
-            else KEYWORD_MODEL
+            DENSE_MODEL if query_vector is not None and self._primary is not None else KEYWORD_MODEL
         )
         return [
             Hit(
@@ -203,6 +223,24 @@ class KnowledgeIndex:
             )
             for r in self.rank(query, query_vector, k)
         ]
+
+
+@dataclass(frozen=True)
+class KeywordMatch:
+    """The keyword side's view of one query.
+
+    `matched[i]` is the idf-weighted share of the query's stems found in record i: low when the
+    record shares only a common word ("Москва") with a question about something else entirely.
+    `coverage` is the share of the query's stems the index knows at all.
+    """
+
+    scores: np.ndarray
+    matched: np.ndarray
+    coverage: float
+
+
+def _idf(document_frequency: int, documents: int) -> float:
+    return float(np.log(1.0 + (documents - document_frequency + 0.5) / (document_frequency + 0.5)))
 
 
 @dataclass(frozen=True)
