@@ -138,30 +138,14 @@ def test_setup_logging_sends_redacted_json_to_stderr(monkeypatch: pytest.MonkeyP
 # -- known defects --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="logs.py:15-16 _SECRETS only allows double quotes around the key and value, so a "
-    "Python dict logged with %s ({'token': '…'}) keeps its token in clear",
-    strict=True,
-)
 def test_a_logged_python_dict_does_not_leak_its_token() -> None:
     assert TOKEN not in redact(str({"token": TOKEN, "text": "Привет"}))
 
 
-@pytest.mark.xfail(
-    reason="logs.py:15-16 _SECRETS treats only 'bearer' as a scheme word: for "
-    "'Authorization: Basic <credentials>' it masks the word 'Basic' and prints the credentials",
-    strict=True,
-)
 def test_basic_credentials_are_masked() -> None:
     assert "dXNlcjpwYXNz" not in redact("Authorization: Basic dXNlcjpwYXNz")
 
 
-@pytest.mark.xfail(
-    reason="logs.py:11 _PHONE requires a +7 or 8 prefix, while the bot itself "
-    "(answer/phones.py extract_phones) takes '9161234567', '7 916 123 45 67' and foreign "
-    "'+44 …' numbers as phones: those reach the logs unmasked",
-    strict=True,
-)
 @pytest.mark.parametrize("phone", ["9161234567", "7 916 123 45 67", "+44 20 7946 0958"])
 def test_every_number_the_bot_takes_for_a_phone_is_masked(phone: str) -> None:
     assert extract_phones(phone), "the bot reads it as a phone"

@@ -8,18 +8,28 @@ import re
 import sys
 from datetime import UTC, datetime
 
-# Russian-style phone numbers in free text: +7 / 8 followed by ten digits in any grouping.
-_PHONE = re.compile(r"(?<!\d)(?:\+7|8)[\s\-()]*\d{3}[\s\-()]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
+from talkme_consultant.answer.phones import phone_spans
+
 _SECRETS = re.compile(
-    r"(?i)(x-token|authorization|token|api[_-]?key|secret)"
-    r"(\"?\s*[=:]\s*\"?(?:bearer\s+)?)([^\s\"',}]+)"
+    r"(?i)(x-token|authorization|token|api[_-]?key|secret|password)"
+    r"([\"']?\s*[=:]\s*[\"']?(?:(?:bearer|basic|token)\s+)?)([^\s\"',}]+)"
 )
+
+
+def _mask_phones(text: str) -> str:
+    # The same notion of "a phone" as the bot's own, so whatever it takes for a phone is masked.
+    pieces: list[str] = []
+    last = 0
+    for start, end, phone in phone_spans(text):
+        country = "+7" if phone.startswith("+7") else "+"
+        pieces.append(text[last:start] + f"{country} *** ***-**-{phone[-2:]}")
+        last = end
+    return "".join(pieces) + text[last:]
 
 
 def redact(text: str) -> str:
     """Mask phone numbers (keeping the last two digits) and values of token-like fields."""
-    text = _PHONE.sub(lambda m: "+7 *** ***-**-" + re.sub(r"\D", "", m.group())[-2:], text)
-    return _SECRETS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return _mask_phones(_SECRETS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text))
 
 
 class JsonFormatter(logging.Formatter):

@@ -144,32 +144,15 @@ def test_normalize_folds_case_yo_punctuation_and_spaces() -> None:
 # -- known defects --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="answer/intents.py:21-25 _OPERATOR knows 'живой/живого/живому человек' and "
-    "'с человеком' but not the instrumental 'с живым человеком', the most common way to ask",
-    strict=True,
-)
 def test_asking_for_a_live_person_in_the_instrumental_case() -> None:
     assert read_small_talk("Можно поговорить с живым человеком?").wants_person
 
 
-@pytest.mark.xfail(
-    reason="answer/intents.py:27-32 _FILLER lacks 'good', 'morning', 'afternoon', 'evening', "
-    "so 'Good morning' leaves two words and counts as a question: the offline answerer searches "
-    "for it and hands a greeting over to an operator",
-    strict=True,
-)
 def test_an_english_time_of_day_greeting_is_not_a_question() -> None:
     talk = read_small_talk("Good morning")
     assert talk.greeting
     assert talk.question == ""
 
 
-@pytest.mark.xfail(
-    reason="answer/intents.py:17-20 _GOODBYE matches 'пока' anywhere and 'нет' is filler, so "
-    "'Пока нет' ('not yet', e.g. to 'Хотите записаться?') reads as a goodbye: the offline "
-    "answerer says goodbye and the engine ends the bot's part with the SUCCESS code",
-    strict=True,
-)
 def test_not_yet_is_not_a_goodbye() -> None:
     assert not read_small_talk("Пока нет").goodbye

@@ -132,12 +132,6 @@ def test_pieces_use_the_room_they_have() -> None:
 # -- known defects --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="dialog/splitting.py:42 splits an over-long paragraph with _SENTENCE_END, whose "
-    r"\s+ also swallows the line break after 'руб.', and _pack (line 59) rejoins the pieces "
-    "with a space: a price list one item per line comes out as one run-on line",
-    strict=True,
-)
 def test_a_long_list_keeps_its_line_breaks() -> None:
     items = [f"• Услуга {n} — {1000 + n * 100} руб." for n in range(12)]
     text = "Вот что нашлось:\n" + "\n".join(items)
@@ -147,23 +141,12 @@ def test_a_long_list_keeps_its_line_breaks() -> None:
     assert lines == ["Вот что нашлось:", *items]
 
 
-@pytest.mark.xfail(
-    reason="dialog/splitting.py:54-57 only breaks an over-long run at spaces (`' ' in part`, "
-    "`part.split(' ')`); a run whose words are separated by line breaks alone is cut every "
-    "`limit` characters, inside words",
-    strict=True,
-)
 def test_one_word_lines_are_not_cut_inside_words() -> None:
     text = "\n".join(["+79161234567"] * 12)
     pieces = split_message(text, 40)
     assert_well_split(text, pieces, 40)
 
 
-@pytest.mark.xfail(
-    reason="dialog/splitting.py:55 splits on single spaces, so a run of spaces yields empty "
-    "words and a piece can end with spaces",
-    strict=True,
-)
 def test_pieces_never_start_or_end_with_whitespace() -> None:
     text = "слово  слово  слово  слово  слово  слово"
     pieces = split_message(text, 14)

@@ -15,11 +15,12 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(r"\b(спасибо|спасиб|благодарю|благодарствую|спс|thanks|thank you|thx)\b")
 _GOODBYE = re.compile(
-    r"\b(до свидания|досвидания|пока|всего доброго|всего хорошего|до встречи|хорошего дня|"
+    r"\b(до свидания|досвидания|пока(?!\s+(нет|не|что|еще|ещё|думаю))|всего доброго|"
+    r"всего хорошего|до встречи|хорошего дня|"
     r"bye|goodbye|see you)\b"
 )
 _OPERATOR = re.compile(
-    r"(оператор|администратор|менеджер|живо(й|го|му) (человек|сотрудник)|"
+    r"(оператор|администратор|менеджер|жив\w* (человек|сотрудник|консультант)|"
     r"(с|со|к) (человеком|сотрудником|специалистом)|позовите|позови|соедините|переключите|"
     r"\bhuman\b|real person|\boperator\b|\bagent\b|\bmanager\b)"
 )
@@ -28,7 +29,8 @@ _FILLER = re.compile(
     r"\b(здравствуй(те)?|здрасьте|здрасте|привет(ствую)?|добр(ый|ое|ого)|день|утро|вечер|"
     r"доброго|времени|суток|подскажите|скажите|пожалуйста|пжл|плиз|спасибо|спасиб|благодарю|"
     r"спс|до|свидания|пока|всего|доброго|хорошего|встречи|hello|hi|hey|thanks|thank|you|bye|"
-    r"goodbye|ок|окей|ok|хорошо|ясно|понятно|да|нет|ага|угу|а|и|ну|вы|мне|я)\b"
+    r"goodbye|good|morning|afternoon|evening|ок|окей|ok|хорошо|ясно|понятно|да|нет|ага|угу|"
+    r"а|и|ну|вы|мне|я)\b"
 )
 
 
@@ -46,6 +48,7 @@ class SmallTalk:
     thanks: bool
     goodbye: bool
     wants_person: bool
+    acknowledgement: bool  # only filler words ("ок", "понятно", "пока нет")
     question: str  # what remains once small talk is removed; empty when nothing does
 
 
@@ -59,5 +62,6 @@ def read_small_talk(text: str) -> SmallTalk:
         thanks=bool(_THANKS.search(plain)),
         goodbye=bool(_GOODBYE.search(plain)),
         wants_person=bool(_OPERATOR.search(plain)),
+        acknowledgement=bool(plain) and not remainder,
         question=text.strip() if has_question else "",
     )

@@ -91,6 +91,11 @@ class OfflineAnswerer:
                 return Draft(
                     text=self._phrases.greeting, intent=Intent.GREETING, answerer=self.name
                 )
+            if talk.acknowledgement:
+                # "ок", "понятно", "пока нет": nothing to look up and nothing to hand over.
+                return Draft(
+                    text=self._phrases.acknowledge, intent=Intent.THANKS, answerer=self.name
+                )
         hits = await self._retriever.search(ctx.text, k=8)
         return self.draft_from_hits(hits, greeting=talk.greeting)
 

@@ -4,64 +4,49 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+# From the coarsest boundary to the finest, each with the separator that rejoins its pieces.
+_LEVELS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\n[ \t]*\n\s*"), "\n\n"),  # paragraphs
+    (re.compile(r"[ \t]*\n\s*"), "\n"),  # lines (price lists are one item per line)
+    (re.compile(r"(?<=[.!?…])[ \t]+"), " "),  # sentences
+    (re.compile(r"\s+"), " "),  # words
+)
 
 
 def split_message(text: str, limit: int = 4000) -> list[str]:
-    """Split at paragraph boundaries; a paragraph longer than `limit` splits at sentences, and a
-    sentence longer than that at spaces. Pieces are never cut inside a word (a single word longer
-    than `limit` is the only exception, since it cannot be sent otherwise)."""
+    """Split `text` into pieces of at most `limit` characters at the coarsest boundary that
+    works: paragraphs, then lines, then sentences, then words. Pieces keep their order and
+    never start or end with whitespace; only a single word longer than `limit` is cut, since it
+    cannot be sent otherwise."""
     text = text.strip()
+    if not text:
+        return []
+    return _split(text, limit, 0)
+
+
+def _split(text: str, limit: int, level: int) -> list[str]:
     if len(text) <= limit:
-        return [text] if text else []
+        return [text]
+    if level == len(_LEVELS):
+        return [text[i : i + limit] for i in range(0, len(text), limit)]
+    pattern, joiner = _LEVELS[level]
     pieces: list[str] = []
     current = ""
-    for paragraph in _units(text, limit):
-        separator = "\n\n" if current else ""
-        if len(current) + len(separator) + len(paragraph) <= limit:
-            current += separator + paragraph
-        else:
-            if current:
-                pieces.append(current)
-            current = paragraph
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _units(text: str, limit: int) -> list[str]:
-    """Paragraphs, with over-long ones broken into sentence and word runs that fit."""
-    units: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = paragraph.strip()
-        if not paragraph:
+    for part in (p.strip() for p in pattern.split(text)):
+        if not part:
             continue
-        if len(paragraph) <= limit:
-            units.append(paragraph)
-            continue
-        units.extend(_pack(_SENTENCE_END.split(paragraph), limit, " "))
-    return units
-
-
-def _pack(parts: list[str], limit: int, joiner: str) -> list[str]:
-    packed: list[str] = []
-    current = ""
-    for part in parts:
         if len(part) > limit:
             if current:
-                packed.append(current)
+                pieces.append(current)
                 current = ""
-            if joiner == " " and " " in part:
-                packed.extend(_pack(part.split(" "), limit, " "))
-            else:
-                packed.extend(part[i : i + limit] for i in range(0, len(part), limit))
+            pieces.extend(_split(part, limit, level + 1))
             continue
         candidate = f"{current}{joiner}{part}" if current else part
         if len(candidate) <= limit:
             current = candidate
         else:
-            packed.append(current)
+            pieces.append(current)
             current = part
     if current:
-        packed.append(current)
-    return packed
+        pieces.append(current)
+    return pieces
