@@ -27,7 +27,10 @@ from talkme_consultant.knowledge.text import tokenize
 TITLE_BOOST = 2
 # A query stem matched only through a typo correction counts this much of an exact match.
 FUZZY_WEIGHT = 0.6
-# Weighted-sum fusion: dense cosine plus this times the query-normalised BM25 score.
+# Fusion is a weighted sum of both sides' scores, each min-max normalised over the candidates:
+# dense + KEYWORD_WEIGHT × keyword. Measured on the eval sets (227 questions, see the room's
+# report) it beat reciprocal-rank fusion at every k tried (R@1 0.86 vs 0.82), because RRF throws
+# away how far ahead the winner of each side is; 0.2-0.25 was best, from the 0.1-0.5 tried.
 KEYWORD_WEIGHT = 0.2
 # Candidates per side that enter fusion; the rest cannot reach the top 10 in practice.
 CANDIDATES = 50
@@ -36,7 +39,7 @@ EMBED_BATCH = 64
 
 @dataclass(frozen=True)
 class Representation:
-    """One text embedded for a record: its kind ("title", "text") and the text itself."""
+    """One text embedded for a record: its kind ("text", "title_answer") and the text itself."""
 
     kind: str
     text: str
@@ -85,18 +88,18 @@ class KnowledgeIndex:
         self._records: tuple[Record, ...] = tuple(records)
         self._ids = [r.record_id for r in self._records]
         self._embedder = embedder
-        # Each record's first representation goes into a row-aligned matrix and the others into
-        # a side matrix, so the per-record maximum is two matmuls and one fancy-indexed
-        # np.maximum instead of a slow unbuffered np.maximum.at over all representations. (That
-        # relies on `representations` giving a record at most two.)
-        first = np.ones(len(rep_owner), dtype=bool)
-        first[1:] = rep_owner[1:] != rep_owner[:-1]
-        self._primary: np.ndarray | None = None
-        self._extra: np.ndarray | None = None
-        self._extra_owner = rep_owner[~first]
+        # One matrix of 2n rows: each record's whole-text vector, then each record's second
+        # representation (or the first again when it has none). Scoring is then one matrix-vector
+        # product and an element-wise maximum of its two halves, with no per-record gathering.
+        # (That relies on `representations` giving a record at most two.)
+        self._vectors: np.ndarray | None = None
         if rep_vectors is not None and len(self._records):
-            self._primary = np.ascontiguousarray(rep_vectors[first])
-            self._extra = np.ascontiguousarray(rep_vectors[~first])
+            first = np.ones(len(rep_owner), dtype=bool)
+            first[1:] = rep_owner[1:] != rep_owner[:-1]
+            primary = rep_vectors[first]
+            second = primary.copy()
+            second[rep_owner[~first]] = rep_vectors[~first]
+            self._vectors = np.ascontiguousarray(np.concatenate([primary, second]), np.float32)
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         if self._records:
@@ -119,7 +122,7 @@ class KnowledgeIndex:
 
     def embed_query(self, query: str) -> np.ndarray | None:
         """Embed a query for `search_vector` (blocking; None for a keyword-only index)."""
-        if self._embedder is None or self._primary is None:
+        if self._embedder is None or self._vectors is None:
             return None
         vectors = self._embedder.embed_queries([strip_pleasantries(query)])
         return np.asarray(vectors[0], dtype=np.float32)
@@ -163,12 +166,9 @@ class KnowledgeIndex:
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Per record, the best cosine over its representations."""
-        assert self._primary is not None and self._extra is not None
-        query = query_vector.astype(np.float32)
-        best: np.ndarray = self._primary @ query
-        if len(self._extra_owner):
-            owners = self._extra_owner
-            best[owners] = np.maximum(best[owners], self._extra @ query)
+        assert self._vectors is not None
+        halves = (self._vectors @ query_vector.astype(np.float32)).reshape(2, -1)
+        best: np.ndarray = halves.max(axis=0)
         return best
 
     def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
@@ -178,7 +178,7 @@ class KnowledgeIndex:
         match = self.keyword_scores(query)
         keyword = match.scores
         dense = None
-        if query_vector is not None and self._primary is not None:
+        if query_vector is not None and self._vectors is not None:
             dense = self.dense_scores(query_vector)
         candidates = _candidates(keyword, dense)
         keyword_norm = _minmax(keyword[candidates])
@@ -212,7 +212,7 @@ class KnowledgeIndex:
     def search_vector(self, query: str, query_vector: np.ndarray | None, k: int = 5) -> list[Hit]:
         """Search with an already embedded query (None: keyword side only). CPU only."""
         model = (
-            DENSE_MODEL if query_vector is not None and self._primary is not None else KEYWORD_MODEL
+            DENSE_MODEL if query_vector is not None and self._vectors is not None else KEYWORD_MODEL
         )
         return [
             Hit(

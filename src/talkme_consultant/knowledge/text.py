@@ -5,9 +5,10 @@ meaning for search (zero-width characters, soft hyphens, links, emoji) and folds
 inconsistently (case, ё/е, exotic spaces and dashes). Tokens are then stemmed with the Snowball
 stemmer of their script: Cyrillic words with the Russian one, Latin words with the English one.
 
-Snowball stems were measured against pymorphy3 lemmas on the evaluation sets (see the report in
-`talkme_consultant.knowledge.index`): stems scored as well or better and cost a fraction of the
-time, so only stems are used.
+Snowball stems were measured against pymorphy3 lemmas as BM25 tokens on the evaluation sets:
+faq_school R@1 0.90 (stems) vs 0.88 (lemmas), the messy variants and the support set equal
+within one question. Lemmas need the dictionary in memory and a parse per new word, so only
+stems are used.
 """
 
 from __future__ import annotations
