@@ -55,14 +55,16 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0)
     instance_id: str | None = None
 
-    finish_code_operator: str = Field(default="OPERATOR_REQUEST", alias="OPERATOR_REQUEST")
-    finish_code_success: str = Field(default="SUCCESS", alias="SUCCESS")
-    finish_code_irrelevant: str = Field(default="IRRELEVANT_MESSAGE", alias="IRRELEVANT_MESSAGE")
+    # TalkMe finish codes, mapped to actions in the business's bot scenario; empty = never sent.
+    finish_code_operator: str = "OPERATOR_REQUEST"
+    finish_code_success: str = "SUCCESS"
+    finish_code_irrelevant: str = "IRRELEVANT_MESSAGE"
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
-    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A visitor is waiting in a chat: a slow model should fall back rather than keep them waiting.
+    llm_timeout_seconds: float = Field(default=15.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_prices: str = ""
 
