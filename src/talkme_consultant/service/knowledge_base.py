@@ -74,6 +74,7 @@ class KnowledgeBase:
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
         self._evaluation_task: asyncio.Task[None] | None = None
+        self._wanted: tuple[bool, bool] | None = None  # (force, reparse) of a queued rebuild
         self.status = BuildStatus()
         self.evaluation: dict[str, Any] | None = None
 
@@ -171,19 +172,32 @@ class KnowledgeBase:
             }
         await self._repository.set_evaluation(self.evaluation)
 
+    def request_refresh(self, *, force: bool = False, reparse: bool = False) -> None:
+        """Rebuild in the background. One rebuild runs at a time; a request made while one runs
+        is remembered and served right after it, so no change is ever left unserved."""
+        wanted = self._wanted
+        self._wanted = (force or wanted[0], reparse or wanted[1]) if wanted else (force, reparse)
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self._rebuild_while_wanted())
+
     def start_refresh(self, *, force: bool = False, reparse: bool = False) -> bool:
-        """Rebuild in the background (re-parsing every stored file first when `reparse`);
-        False when a rebuild is already running."""
-        if self._background is not None and not self._background.done():
+        """Start a rebuild now; False (and nothing queued) when one is already running."""
+        if self.rebuilding:
             return False
-        self._background = asyncio.create_task(self._refresh_quietly(force, reparse))
+        self.request_refresh(force=force, reparse=reparse)
         return True
 
-    async def _refresh_quietly(self, force: bool, reparse: bool) -> None:
-        with contextlib.suppress(Exception):
-            if reparse:
-                await self.reparse_all()
-            await self.refresh(force=force)
+    async def _rebuild_while_wanted(self) -> None:
+        while self._wanted is not None:
+            (force, reparse), self._wanted = self._wanted, None
+            try:
+                if reparse:
+                    await self.reparse_all()
+                await self.refresh(force=force)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("knowledge base rebuild failed")
 
     async def reparse_all(self) -> IngestReport:
         """Parse every stored file again (after a loader upgrade) and store the new records."""
@@ -224,6 +238,49 @@ class KnowledgeBase:
 
     # -- changing the files ---------------------------------------------------------------
 
+    async def parse_files(
+        self, files: Sequence[tuple[str, bytes]], *, origin: str
+    ) -> list[FileUpdate]:
+        """Parse files off the event loop; an unreadable one carries its error and no records."""
+        updates: list[FileUpdate] = []
+        for name, content in files:
+            records, error = await asyncio.to_thread(parse_bytes, name, content)
+            if error is None and not records and name != CASES_FILENAME:
+                error = "no text found in the file"
+            updates.append(
+                FileUpdate(
+                    name=name,
+                    content=content,
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    origin=origin,
+                    records=records,
+                    error=error,
+                )
+            )
+        return updates
+
+    async def store_files(
+        self,
+        updates: Sequence[FileUpdate],
+        *,
+        replace_all: bool = False,
+        dir_fingerprint: str | None = None,
+        remove: Sequence[str] = (),
+    ) -> IngestReport:
+        """Store parsed files (and removals) in one commit; returns the new version."""
+        version = await self._repository.apply(
+            updates,
+            remove=remove,
+            replace_all=replace_all,
+            now=now(),
+            dir_fingerprint=dir_fingerprint,
+        )
+        errors = {u.name: u.error for u in updates if u.error}
+        self.status.file_errors = errors
+        return IngestReport(
+            version=version, files={u.name: len(u.records) for u in updates}, errors=errors
+        )
+
     async def add_files(
         self,
         files: Sequence[tuple[str, bytes]],
@@ -235,33 +292,10 @@ class KnowledgeBase:
     ) -> IngestReport:
         """Parse and store files (a file that fails to parse is stored with its error and no
         records, leaving the rest of the knowledge base untouched)."""
-        updates: list[FileUpdate] = []
-        counts: dict[str, int] = {}
-        errors: dict[str, str] = {}
-        for name, content in files:
-            records, error = await asyncio.to_thread(parse_bytes, name, content)
-            updates.append(
-                FileUpdate(
-                    name=name,
-                    content=content,
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    origin=origin,
-                    records=records,
-                    error=error,
-                )
-            )
-            counts[name] = len(records)
-            if error:
-                errors[name] = error
-        version = await self._repository.apply(
-            updates,
-            remove=remove,
-            replace_all=replace_all,
-            now=now(),
-            dir_fingerprint=dir_fingerprint,
+        updates = await self.parse_files(files, origin=origin)
+        return await self.store_files(
+            updates, replace_all=replace_all, dir_fingerprint=dir_fingerprint, remove=remove
         )
-        self.status.file_errors = errors
-        return IngestReport(version=version, files=counts, errors=errors)
 
     async def delete_files(self, names: Sequence[str] | None) -> int:
         """Delete some files (None: all); returns the new version."""
@@ -323,7 +357,7 @@ class KnowledgeBase:
             await asyncio.sleep(interval)
             try:
                 if await self.sync_dir():
-                    await self.refresh()
+                    self.request_refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi.responses import JSONResponse, Response
 
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
-from talkme_consultant.service.knowledge_base import CASES_FILENAME, parse_bytes
+from talkme_consultant.service.knowledge_base import CASES_FILENAME
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
@@ -92,8 +92,8 @@ async def upload_files(
 ) -> JSONResponse:
     """Store readable files and rebuild the index in the background.
 
-    Every file is checked first (name, type, size); a refused file changes nothing. A file that
-    cannot be parsed is reported with the reason and not stored; the others still are.
+    Every file is checked first (name, type, size, readability); if any is refused, nothing is
+    stored and the answer names each bad file and why.
     """
     runtime = _runtime(request)
     limit = runtime.settings.upload_max_bytes
@@ -107,25 +107,24 @@ async def upload_files(
                 status_code=413, detail=f"{name}: larger than the {limit}-byte upload limit"
             )
         accepted.append((name, content))
-    readable: list[tuple[str, bytes]] = []
-    errors: dict[str, str] = {}
-    for name, content in accepted:
-        records, error = parse_bytes(name, content)
-        if error or (not records and name != CASES_FILENAME):
-            errors[name] = error or "no text found in the file"
-        else:
-            readable.append((name, content))
-    report = None
-    if readable:
-        report = await runtime.knowledge.add_files(readable, origin="upload")
-        runtime.knowledge.start_refresh()
-    body = {
-        "success": bool(readable),
-        "uploaded": report.files if report else {},
-        "errors": errors,
-        "version": report.version if report else runtime.knowledge.version,
-    }
-    return JSONResponse(status_code=200 if readable else 422, content=body)
+    parsed = await runtime.knowledge.parse_files(accepted, origin="upload")
+    errors = {u.name: u.error for u in parsed if u.error}
+    if errors:
+        # Bad input changes nothing: the owner fixes the file and uploads the set again.
+        names = ", ".join(f"{name}: {reason}" for name, reason in errors.items())
+        return JSONResponse(
+            status_code=422,
+            content={
+                "success": False,
+                "error": f"unreadable file(s), nothing was stored — {names}",
+                "errors": errors,
+            },
+        )
+    report = await runtime.knowledge.store_files(parsed)
+    runtime.knowledge.request_refresh()
+    return JSONResponse(
+        {"success": True, "uploaded": report.files, "errors": {}, "version": report.version}
+    )
 
 
 @router.delete("/files/{filename}", summary="Delete one knowledge-base file")
@@ -136,7 +135,7 @@ async def delete_file(filename: str, request: Request) -> dict[str, Any]:
     if await runtime.store.knowledge.get_file(name) is None:
         raise HTTPException(status_code=404, detail=f"file {name!r} not found")
     version = await runtime.knowledge.delete_files([name])
-    runtime.knowledge.start_refresh()
+    runtime.knowledge.request_refresh()
     return {"success": True, "deleted": name, "version": version}
 
 
@@ -146,7 +145,7 @@ async def delete_all_files(request: Request) -> dict[str, Any]:
     runtime = _runtime(request)
     count = len(await runtime.store.knowledge.list_files())
     version = await runtime.knowledge.delete_files(None)
-    runtime.knowledge.start_refresh()
+    runtime.knowledge.request_refresh()
     return {"success": True, "deleted": count, "version": version}
 
 
