@@ -156,3 +156,16 @@ def test_an_english_time_of_day_greeting_is_not_a_question() -> None:
 
 def test_not_yet_is_not_a_goodbye() -> None:
     assert not read_small_talk("Пока нет").goodbye
+
+
+@pytest.mark.parametrize(
+    "text", ["Как позвонить администратору?", "Менеджер перезвонит?", "Дайте номер менеджера"]
+)
+def test_asking_how_to_reach_staff_is_a_question_not_a_request_for_a_person(text: str) -> None:
+    talk = read_small_talk(text)
+    assert not talk.wants_person
+    assert talk.question
+
+
+def test_asking_to_be_connected_by_phone_still_calls_a_person() -> None:
+    assert read_small_talk("Соедините с администратором по телефону").wants_person

@@ -24,6 +24,14 @@ _OPERATOR = re.compile(
     r"(с|со|к) (человеком|сотрудником|специалистом)|позовите|позови|соедините|переключите|"
     r"\bhuman\b|real person|\boperator\b|\bagent\b|\bmanager\b)"
 )
+# "Как позвонить администратору?" asks for a phone number, not for a person in the chat.
+_CONTACT_QUESTION = re.compile(
+    r"(позвонить|звонить|перезвон\w*|телефон\w*|номер\w*|e-?mail|почт\w*)"
+)
+_EXPLICIT_PERSON = re.compile(
+    r"(позов\w*|соедин\w*|переключ\w*|поговорить|пообщаться|свяжите|живо\w*|живы\w*|human|"
+    r"real person)"
+)
 # Words that carry no question on their own; what is left after removing them is the question.
 _FILLER = re.compile(
     r"\b(здравствуй(те)?|здрасьте|здрасте|привет(ствую)?|добр(ый|ое|ого)|день|утро|вечер|"
@@ -61,7 +69,8 @@ def read_small_talk(text: str) -> SmallTalk:
         greeting=bool(_GREETING.search(plain)),
         thanks=bool(_THANKS.search(plain)),
         goodbye=bool(_GOODBYE.search(plain)),
-        wants_person=bool(_OPERATOR.search(plain)),
+        wants_person=bool(_OPERATOR.search(plain))
+        and (not _CONTACT_QUESTION.search(plain) or bool(_EXPLICIT_PERSON.search(plain))),
         acknowledgement=bool(plain) and not remainder,
         question=text.strip() if has_question else "",
     )
