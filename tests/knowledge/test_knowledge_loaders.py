@@ -292,3 +292,34 @@ def test_corrupt_docx_and_pdf(tmp_path: Path) -> None:
     pdf_path.write_bytes(b"%PDF-1.4 garbage")
     assert "docx" in _error(docx_path).reason.lower() or "word" in _error(docx_path).reason.lower()
     assert "pdf" in _error(pdf_path).reason.lower()
+
+
+def test_price_list_section_lines_name_the_rows_below(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "sections.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Услуга", "Цена", "Длительность"])
+    ws.append(["Маникюр"])
+    ws.append(["Классический", 1500, "60 мин"])
+    ws.append(["Педикюр"])
+    ws.append(["Аппаратный", 2500, "90 мин"])
+    wb.save(path)
+
+    records = load_file(path)
+
+    assert [r.title for r in records] == ["Классический", "Аппаратный"]
+    assert records[1].source.heading == "Педикюр"
+    assert records[1].text.startswith("Раздел: Педикюр\nУслуга: Аппаратный")
+
+
+def test_csv_without_a_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("Маникюр;1500\nПедикюр;2500\n", encoding="utf-8")
+
+    records = load_file(path)
+
+    assert [r.title for r in records] == ["Маникюр", "Педикюр"]
+    assert records[0].fields == {"Столбец 1": "Маникюр", "Столбец 2": "1500"}
+    assert records[0].source.row == 1

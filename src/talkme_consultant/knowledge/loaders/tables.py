@@ -84,15 +84,15 @@ def _is_header_like(cells: Sequence[str], width: int) -> bool:
     return all(len(c) <= MAX_HEADER_CELL and not _looks_like_number(c) for c in filled)
 
 
-def find_header(grid: Grid) -> int | None:
-    """Position in `grid.rows` of the header row, or None when the table has none.
+def find_header(rows: Sequence[tuple[int, Sequence[str]]]) -> int | None:
+    """Position in `rows` (non-empty rows) of the header row, or None when there is none.
 
     Rows above the header with a single distinct value (a title, a merged banner, a date line)
     are skipped; the first row with at least two distinct short non-numeric cells covering a
     good part of the table's width is the header.
     """
-    width = max((len(cells) for _, cells in grid.rows), default=0)
-    for position, (_, cells) in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+    width = max((len(cells) for _, cells in rows), default=0)
+    for position, (_, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if _is_header_like(cells, width):
             return position
         if len({c for c in cells if c}) >= 2:
@@ -160,14 +160,15 @@ def grid_records(
     section line of a price list ("Маникюр" above the manicure services): it is not a record but
     names the section of the rows below it, which carry it in `source.heading` and their text.
     """
-    rows = [(number, [clean_display(c) for c in cells]) for number, cells in grid.rows]
-    grid = Grid(rows=rows, copies=grid.copies)
-    rows = [(n, cells) for n, cells in rows if any(cells)]
+    rows: list[tuple[int, list[str]]] = []
+    for number, raw in grid.rows:
+        cells = [clean_display(c) for c in raw]
+        if any(cells):
+            rows.append((number, cells))
     if not rows:
         return []
     width = max(len(cells) for _, cells in rows)
-    compact = Grid(rows=rows, copies=grid.copies)
-    header_at = find_header(compact)
+    header_at = find_header(rows)
     if header_at is None:
         names = _unique_names([], width)
         data_rows = rows
