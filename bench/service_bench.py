@@ -668,7 +668,7 @@ async def run_load_phase(
             await asyncio.to_thread(stop_profiler, profiler)
     after = await service.ack_histogram()
     report_load(title, result, cpu, before, after, offered=offered)
-    if profile is not None:
+    if profiler is not None and profile is not None:
         print_profile(profile)
     drain_started = time.perf_counter()
     with CpuMeter(service.pid, service.sim_pid) as drain_cpu:
@@ -699,10 +699,15 @@ async def run_load_phase(
 # --- profiling (optional, --profile) ---------------------------------------------------------
 
 
-def start_profiler(pid: int, output: Path, seconds: float) -> subprocess.Popen[bytes]:
+def start_profiler(pid: int, output: Path, seconds: float) -> subprocess.Popen[bytes] | None:
     """py-spy sampling the service for ``seconds`` without pausing it; only samples where a
-    thread holds the GIL count (the GIL is what the event loop and every thread share)."""
+    thread holds the GIL count (the GIL is what the event loop and every thread share). None
+    when py-spy is not installed (``pip install py-spy`` into the venv; not a project dependency).
+    """
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        print("  profile          py-spy not found; no profile recorded")
+        return None
     command = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking", "--gil"]
     command += ["--threads", "--format", "raw", "--duration", str(max(1, math.ceil(seconds)))]
     return subprocess.Popen(
@@ -774,7 +779,7 @@ def print_profile(path: Path, top: int = 15) -> None:
     print(f"  profile          {total} GIL-holding samples at 200 Hz, raw stacks in {path}")
     for thread, count in sorted(threads.items(), key=lambda item: -item[1])[:6]:
         print(f"    thread {thread:<40} {count / total * 100:5.1f}% of samples")
-    print("    hottest functions (self time, all threads):")
+    print("    hottest functions (self time, all threads; Runner.run = uvloop's own C code):")
     for name, count in sorted(leaves.items(), key=lambda item: -item[1])[:top]:
         print(f"      {count / total * 100:5.1f}%  {name}")
     print("    main-thread inclusive time in the service's own code:")
