@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -350,5 +351,8 @@ async def _eval(settings: Settings, cases_path: Path, as_json: bool, k: int) -> 
 
 def main() -> None:
     """Console-script entry point."""
+    # Dense search is one matrix-vector product per query; multi-threaded BLAS on a small shared
+    # machine only adds contention to the latency tail. Must be set before numpy loads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     logging.captureWarnings(True)
     app()
