@@ -219,12 +219,22 @@ async def test_a_reply_is_retried_after_server_errors_until_it_arrives(
     sends = sim.state.calls_matching(method="send", token=visitor.token)
     assert [c.outcome for c in sends][-1] == "ok"
     assert len(sends) == 4
-    calls = await service.admin_get("/admin/calls", params={"status": "sent"})
-    send = next(
-        c
-        for c in calls["calls"]
-        if c["conversation"] == visitor.client_id and c["method"] == "customBot/send"
-    )
+    # The outbox marks the call sent once TalkMe's answer is back; give it that moment.
+    send = None
+    for _ in range(100):
+        calls = await service.admin_get("/admin/calls", params={"status": "sent"})
+        send = next(
+            (
+                c
+                for c in calls["calls"]
+                if c["conversation"] == visitor.client_id and c["method"] == "customBot/send"
+            ),
+            None,
+        )
+        if send is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert send is not None
     assert send["attempts"] == 4
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import (
     Conversation,
     DialogMessage,
@@ -71,12 +72,12 @@ class TurnResult:
 class ConversationRepository:
     """Reads and writes conversations on behalf of the turn workers."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     async def due_keys(self, now: float, limit: int) -> list[str]:
         """Conversations whose turn is due and whose lease is free, oldest first."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             rows = await session.execute(
                 select(Conversation.key)
                 .where(Conversation.due_at <= now)
@@ -88,7 +89,7 @@ class ConversationRepository:
 
     async def next_due_at(self) -> float | None:
         """The earliest due time of any waiting conversation (leased ones included)."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             lease = func.coalesce(Conversation.lease_until, 0)
             sqlite = session.get_bind().dialect.name == "sqlite"
             due: Any = (
@@ -105,7 +106,7 @@ class ConversationRepository:
         self, key: str, owner: str, *, now: float, lease_seconds: float
     ) -> Conversation | None:
         """Take the conversation's lease if it is due and free; the winner gets the row."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.key == key)
@@ -118,7 +119,7 @@ class ConversationRepository:
 
     async def extend_lease(self, key: str, owner: str, until: float) -> bool:
         """Keep a long turn's lease alive; False when another worker has taken it over."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.key == key, Conversation.lease_owner == owner)
@@ -128,7 +129,7 @@ class ConversationRepository:
 
     async def release(self, key: str, owner: str, *, retry_at: float | None = None) -> None:
         """Give the lease back without finishing the turn (e.g. after an unexpected error)."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
             if retry_at is not None:
                 values["due_at"] = retry_at
@@ -140,7 +141,7 @@ class ConversationRepository:
 
     async def release_owner(self, owner: str) -> int:
         """Free every conversation lease `owner` holds (after its restart)."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.lease_owner == owner)
@@ -150,7 +151,7 @@ class ConversationRepository:
 
     async def pending_messages(self, key: str) -> list[InboundMessage]:
         """The conversation's unanswered messages in arrival order."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             rows = await session.execute(
                 select(InboundMessage)
                 .where(InboundMessage.conversation_key == key)
@@ -161,7 +162,7 @@ class ConversationRepository:
 
     async def history(self, key: str, *, after_id: int = 0, limit: int = 50) -> list[DialogMessage]:
         """The newest `limit` remembered messages after `after_id`, oldest first."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             rows = await session.execute(
                 select(DialogMessage)
                 .where(DialogMessage.conversation_key == key, DialogMessage.id > after_id)
@@ -172,14 +173,14 @@ class ConversationRepository:
 
     async def get(self, key: str) -> Conversation | None:
         """One conversation by key."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             return await session.get(Conversation, key)
 
     async def enqueue_calls(
         self, key: str, owner: str, token: str, calls: Sequence[PlannedCall], *, now: float
     ) -> None:
         """Put calls in the outbox outside a turn's final commit (the typing indicator)."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             _add_calls(session, key, token, calls, now)
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
@@ -187,7 +188,7 @@ class ConversationRepository:
 
         Returns False (and writes nothing) when the lease was lost to another worker.
         """
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             conversation = await lock_row(
                 session, select(Conversation).where(Conversation.key == key)
             )
@@ -272,7 +273,7 @@ class ConversationRepository:
 
     async def delete(self, key: str) -> bool:
         """Forget a conversation: its state, memory and unanswered messages."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation).where(Conversation.key == key))
             if not result.rowcount:  # type: ignore[attr-defined]
                 return False
@@ -288,7 +289,7 @@ class ConversationRepository:
 
     async def delete_all(self) -> int:
         """Forget every conversation; returns how many there were."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation))
             await session.execute(delete(DialogMessage))
             await session.execute(
@@ -300,7 +301,7 @@ class ConversationRepository:
         self, key: str | None, kind: str, data: dict[str, Any], now: float
     ) -> None:
         """Record an event outside a turn (errors, outages)."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             session.add(
                 Event(
                     conversation_key=key,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from talkme_consultant.store.gate import WriteGate
+
+WRITE_OPTION = "talkme_write"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -39,7 +44,12 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers never take the write lock (WAL gives them a snapshot); writers take it at
+        # BEGIN, after queuing at the in-process gate (see Sessions.write).
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -63,9 +73,25 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Sessions:
+    """Read sessions and write transactions; on SQLite, writers queue at one in-process gate."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._factory = async_sessionmaker(engine, expire_on_commit=False)
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.gate = WriteGate()
+
+    def read(self) -> AsyncSession:
+        """A session for reading (use as `async with`)."""
+        return self._factory()
+
+    @contextlib.asynccontextmanager
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one write transaction, committed when the block ends."""
+        gate = self.gate.hold(urgent=urgent) if self.sqlite else contextlib.nullcontext()
+        async with gate, self._factory() as session, session.begin():
+            await session.connection(execution_options={WRITE_OPTION: True})
+            yield session
 
 
 def _alembic_config(url: str) -> Config:

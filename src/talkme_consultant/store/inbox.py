@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, InboundMessage
 from talkme_consultant.store.upsert import insert_for
 
@@ -29,7 +29,7 @@ class IncomingMessage:
 class InboxRepository:
     """Writes incoming messages; the webhook acknowledges only after `accept` returns."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     async def accept(
@@ -40,7 +40,7 @@ class InboxRepository:
         A burst keeps pushing the turn back by `debounce`, but never past `max_wait` after the
         first waiting message, so a chatty visitor still gets answers.
         """
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             insert = insert_for(session, InboundMessage).values(
                 conversation_key=message.conversation_key,
                 dedup_key=message.dedup_key,

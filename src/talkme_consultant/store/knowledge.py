@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.knowledge.records import Record
+from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import (
     CachedEmbedding,
     KnowledgeFile,
@@ -62,23 +63,23 @@ _INFO_COLUMNS = (
 class KnowledgeRepository:
     """Stores knowledge files and records; every change moves the version in the same commit."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     async def list_files(self) -> list[FileInfo]:
         """Every stored file, by name."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             rows = await session.execute(select(*_INFO_COLUMNS).order_by(KnowledgeFile.name))
             return [FileInfo(*row) for row in rows]
 
     async def get_file(self, name: str) -> KnowledgeFile | None:
         """One file with its content."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             return await session.get(KnowledgeFile, name)
 
     async def state(self) -> KnowledgeState:
         """The current version row (created on first use)."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             return await _state(session)
 
     async def apply(
@@ -91,7 +92,7 @@ class KnowledgeRepository:
         dir_fingerprint: str | None = None,
     ) -> int:
         """Write files and their records atomically; returns the new version."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             state = await _state(session, lock=True)
             # Read before the UPDATE below: the ORM refreshes `state` with the stored value.
             new_version = state.version + 1
@@ -137,7 +138,7 @@ class KnowledgeRepository:
 
     async def set_dir_fingerprint(self, fingerprint: str) -> None:
         """Remember which state of KNOWLEDGE_DIR has been ingested."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             await _state(session, lock=True)
             await session.execute(
                 update(KnowledgeState)
@@ -147,7 +148,7 @@ class KnowledgeRepository:
 
     async def set_evaluation(self, evaluation: dict[str, Any]) -> None:
         """Keep the latest regression score of the business's own questions."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             await _state(session, lock=True)
             await session.execute(
                 update(KnowledgeState)
@@ -157,7 +158,7 @@ class KnowledgeRepository:
 
     async def load_records(self) -> tuple[int, list[Record]]:
         """The version and every record, in file and position order, from one snapshot."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             state = await _state(session)
             rows = await session.execute(
                 select(KnowledgeRecord.data).order_by(
@@ -168,7 +169,7 @@ class KnowledgeRepository:
 
     async def count_records(self) -> int:
         """How many records the knowledge base holds."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             return int(await session.scalar(select(func.count()).select_from(KnowledgeRecord)) or 0)
 
 
@@ -191,14 +192,14 @@ async def _state(session: AsyncSession, *, lock: bool = False) -> KnowledgeState
 class SqlEmbeddingCache:
     """`knowledge.EmbeddingCache` backed by the store, so restarts keep the embeddings."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     async def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among `hashes`."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             for start in range(0, len(unique), _CHUNK):
                 rows = await session.execute(
                     select(CachedEmbedding.content_hash, CachedEmbedding.vector).where(
@@ -220,7 +221,7 @@ class SqlEmbeddingCache:
             }
             for content_hash, vector in items.items()
         ]
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             for start in range(0, len(rows), _CHUNK):
                 await session.execute(
                     insert_for(session, CachedEmbedding).on_conflict_do_nothing(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import OutboxCall
 
 
 class OutboxRepository:
     """Claims, completes and reschedules outbox calls."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     async def claim_ready(
@@ -22,7 +22,7 @@ class OutboxRepository:
         Only the head of each conversation's queue is eligible, so a call waiting for a retry
         holds back the later calls of its conversation and replies never overtake each other.
         """
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             heads = (
                 select(func.min(OutboxCall.id))
                 .where(OutboxCall.status == "pending")
@@ -51,7 +51,7 @@ class OutboxRepository:
 
     async def release_owner(self, owner: str) -> int:
         """Free every lease `owner` holds (it restarted, so whatever it held is orphaned)."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             result = await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.lease_owner == owner, OutboxCall.status == "pending")
@@ -63,7 +63,7 @@ class OutboxRepository:
         """When the next call can actually go: the earliest head of a conversation's queue,
         counting a leased head as due when its lease runs out (later calls wait for their head,
         so their own times do not matter)."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             heads = (
                 select(func.min(OutboxCall.id))
                 .where(OutboxCall.status == "pending")
@@ -82,7 +82,7 @@ class OutboxRepository:
 
     async def mark_done(self, call_id: int, status: str, now: float) -> None:
         """The call succeeded ("sent") or was recorded in test mode ("recorded")."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.id == call_id)
@@ -97,7 +97,7 @@ class OutboxRepository:
 
     async def mark_retry(self, call_id: int, error: str, next_attempt_at: float) -> None:
         """Try again later."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.id == call_id)
@@ -111,7 +111,7 @@ class OutboxRepository:
 
     async def mark_failed(self, call_id: int, error: str, now: float) -> None:
         """Give up on the call; it stays visible with its error and is counted in stats."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.write() as session:
             await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.id == call_id)
@@ -126,7 +126,7 @@ class OutboxRepository:
 
     async def list_calls(self, *, status: str | None = None, limit: int = 100) -> list[OutboxCall]:
         """Newest calls first, for the owner's eyes."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             query = select(OutboxCall).order_by(OutboxCall.id.desc()).limit(limit)
             if status:
                 query = query.where(OutboxCall.status == status)

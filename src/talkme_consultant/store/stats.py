@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, Event, InboundMessage, Lead, OutboxCall
 
 ERROR_EVENT_KINDS = ("turn_error",)
@@ -38,13 +38,13 @@ class StoreStats:
 class StatsRepository:
     """Aggregate queries; cheap enough to run on every stats request."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     async def totals(self) -> StoreStats:
         """Every counter at once."""
         stats = StoreStats()
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             row = (
                 await session.execute(
                     select(
@@ -84,7 +84,7 @@ class StatsRepository:
 
     async def active_sessions(self, since: float) -> list[Conversation]:
         """Conversations with activity after `since`, most recent first."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             rows = await session.execute(
                 select(Conversation)
                 .where(Conversation.last_activity >= since)
@@ -96,7 +96,7 @@ class StatsRepository:
         self, *, kind: str | None = None, conversation_key: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """Recent events, newest first."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             query = select(Event).order_by(Event.id.desc()).limit(limit)
             if kind:
                 query = query.where(Event.kind == kind)
@@ -115,6 +115,6 @@ class StatsRepository:
 
     async def leads(self, limit: int = 100) -> list[Lead]:
         """Recent leads, newest first."""
-        async with self._sessions() as session:
+        async with self._sessions.read() as session:
             rows = await session.execute(select(Lead).order_by(Lead.id.desc()).limit(limit))
             return list(rows.scalars())

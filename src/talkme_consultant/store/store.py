@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talkme_consultant.store.conversations import ConversationRepository
-from talkme_consultant.store.database import create_engine, migrate, session_factory
+from talkme_consultant.store.database import Sessions, create_engine, migrate
 from talkme_consultant.store.inbox import InboxRepository
+from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
 from talkme_consultant.store.outbox import OutboxRepository
 from talkme_consultant.store.stats import StatsRepository
@@ -18,8 +21,13 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        sessions = session_factory(engine)
-        self.inbox = InboxRepository(sessions)
+        sessions = Sessions(engine)
+        database = engine.url.database
+        self.inbox: InboxRepository | BatchedSqliteInbox
+        if sessions.sqlite and database and database != ":memory:":
+            self.inbox = BatchedSqliteInbox(Path(database), sessions.gate)
+        else:
+            self.inbox = InboxRepository(sessions)
         self.conversations = ConversationRepository(sessions)
         self.outbox = OutboxRepository(sessions)
         self.knowledge = KnowledgeRepository(sessions)
@@ -38,5 +46,7 @@ class Store:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        """Release every pooled connection."""
+        """Finish pending writes and release every connection."""
+        if isinstance(self.inbox, BatchedSqliteInbox):
+            await self.inbox.close()
         await self.engine.dispose()
