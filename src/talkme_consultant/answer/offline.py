@@ -26,6 +26,7 @@ def render_record(record: Record) -> str:
 # A broad question is answered with a list of table rows when the best row is at least this
 # confident and the listed rows are within this much of it.
 _OPTIONS_FLOOR = 0.3
+_QUERY_CHARS = 500
 _OPTIONS_SPREAD = 0.25
 _OPTIONS_MAX = 5
 _SHORT_VALUE = 60
@@ -96,7 +97,9 @@ class OfflineAnswerer:
                 return Draft(
                     text=self._phrases.acknowledge, intent=Intent.THANKS, answerer=self.name
                 )
-        hits = await self._retriever.search(ctx.text, k=8)
+        # A long merged burst ends with what the visitor asks now; embedding all of it costs
+        # a lot of CPU and blurs the question.
+        hits = await self._retriever.search(ctx.text[-_QUERY_CHARS:], k=8)
         return self.draft_from_hits(hits, greeting=talk.greeting)
 
     def draft_from_hits(self, hits: list[Hit], *, greeting: bool = False) -> Draft:
