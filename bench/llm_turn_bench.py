@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.answer.llm_helpers import reply_payload
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 from talkme_consultant.answer.llm import LLMAnswerer
@@ -37,20 +38,7 @@ from talkme_consultant.knowledge.index import build_index
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES, load_file
 from talkme_consultant.profile import load_profile
 
-REPLY = {
-    "reply": "Маникюр с покрытием гель-лак стоит 2900 ₽, длится около 100 минут.",
-    "used_record_ids": ["R1"],
-    "wants_person": False,
-    "wants_booking": False,
-    "off_topic": False,
-    "not_found": False,
-    "greeting": False,
-    "thanks": False,
-    "closing": False,
-    "phone": None,
-    "visitor_name": None,
-    "interest": None,
-}
+REPLY = reply_payload("Маникюр с покрытием гель-лак стоит 2900 ₽, длится около 100 минут.")
 
 
 def percentile(values: list[float], fraction: float) -> float:

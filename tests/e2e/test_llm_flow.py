@@ -11,6 +11,7 @@ import pytest
 
 from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
 from talkme_consultant.talkme.visitor import Visitor
+from tests.answer.llm_helpers import reply_payload
 from tests.support.openai_server import (
     RecordedRequest,
     Reply,
@@ -24,22 +25,7 @@ PRICE_ROW = re.compile(r"Услуга: Маникюр с покрытием ге
 
 
 def consultant_reply(text: str, **flags: object) -> Reply:
-    payload: dict[str, object] = {
-        "reply": text,
-        "used_record_ids": ["R1"],
-        "wants_person": False,
-        "wants_booking": False,
-        "off_topic": False,
-        "not_found": False,
-        "greeting": False,
-        "thanks": False,
-        "closing": False,
-        "phone": None,
-        "visitor_name": None,
-        "interest": None,
-    }
-    payload.update(flags)
-    return Reply.json(payload, prompt_tokens=400, completion_tokens=60)
+    return Reply.json(reply_payload(text, **flags), prompt_tokens=400, completion_tokens=60)
 
 
 Model = Callable[[RecordedRequest], Reply]

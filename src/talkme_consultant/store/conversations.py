@@ -19,7 +19,7 @@ from talkme_consultant.store.models import (
     Lead,
     OutboxCall,
 )
-from talkme_consultant.store.upsert import insert_for, lock_row
+from talkme_consultant.store.upsert import greatest, insert_for, lock_row
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,7 @@ class ConversationRepository:
         """The earliest due time of any waiting conversation (leased ones included)."""
         async with self._sessions.read() as session:
             lease = func.coalesce(Conversation.lease_until, 0)
-            sqlite = session.get_bind().dialect.name == "sqlite"
-            due: Any = (
-                func.max(Conversation.due_at, lease)
-                if sqlite
-                else func.greatest(Conversation.due_at, lease)
-            )
+            due = greatest(session, Conversation.due_at, lease)
             value = await session.scalar(
                 select(func.min(due)).where(Conversation.due_at.is_not(None))
             )

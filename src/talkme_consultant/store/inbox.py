@@ -8,7 +8,7 @@ from sqlalchemy import func
 
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, InboundMessage
-from talkme_consultant.store.upsert import insert_for
+from talkme_consultant.store.upsert import insert_for, least
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,7 @@ class InboxRepository:
                         "messages_count": Conversation.messages_count + 1,
                         "last_activity": now,
                         "first_pending_at": first,
-                        "due_at": func.min(now + debounce, first + max_wait)
-                        if session.get_bind().dialect.name == "sqlite"
-                        else func.least(now + debounce, first + max_wait),
+                        "due_at": least(session, now + debounce, first + max_wait),
                     },
                 )
             )

@@ -6,6 +6,7 @@ from sqlalchemy import func, select, update
 
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import OutboxCall
+from talkme_consultant.store.upsert import greatest
 
 
 class OutboxRepository:
@@ -71,12 +72,7 @@ class OutboxRepository:
                 .scalar_subquery()
             )
             lease = func.coalesce(OutboxCall.lease_until, 0.0)
-            sqlite = session.get_bind().dialect.name == "sqlite"
-            due = (
-                func.max(OutboxCall.next_attempt_at, lease)
-                if sqlite
-                else func.greatest(OutboxCall.next_attempt_at, lease)
-            )
+            due = greatest(session, OutboxCall.next_attempt_at, lease)
             value = await session.scalar(select(func.min(due)).where(OutboxCall.id.in_(heads)))
             return float(value) if value is not None else None
 

@@ -1,9 +1,10 @@
-"""Dialect-aware INSERT … ON CONFLICT, the same statement shape on SQLite and PostgreSQL."""
+"""Dialect differences in one place: INSERT … ON CONFLICT, row locks, greatest/least."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,3 +22,17 @@ async def lock_row(session: AsyncSession, statement: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+def greatest(session: AsyncSession, *values: Any) -> Any:
+    """SQL max of the values (SQLite's scalar `max`, PostgreSQL's `greatest`)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.max(*values)
+    return func.greatest(*values)
+
+
+def least(session: AsyncSession, *values: Any) -> Any:
+    """SQL min of the values (SQLite's scalar `min`, PostgreSQL's `least`)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.min(*values)
+    return func.least(*values)
