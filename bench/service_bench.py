@@ -82,12 +82,12 @@ from typing import Any
 import httpx
 import orjson
 
+from talkme_consultant.talkme.payloads import WEBHOOK_PATH
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body
 
 ADMIN_TOKEN = "bench"
-WEBHOOK_PATH = "/webhook/talkme"
-HEALTH_PATH = "/webhook/talkme/health"
-STATS_PATH = "/webhook/talkme/stats"
+HEALTH_PATH = WEBHOOK_PATH + "/health"
+STATS_PATH = WEBHOOK_PATH + "/stats"
 API_PREFIX = "/json/v1.0"
 STARTUP_TIMEOUT = 600.0
 DRAIN_TIMEOUT = 300.0

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from talkme_consultant.answer.phones import extract_phones
+from talkme_consultant.helpers.phones import extract_phones
 from talkme_consultant.logs import JsonFormatter, redact, setup_logging
 
 TOKEN = "tm-4f9c2a7d1e8b6a3c5d0f"

@@ -8,7 +8,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from talkme_consultant.answer.phones import phone_spans
+from talkme_consultant.helpers.phones import phone_spans
 
 _SECRETS = re.compile(
     r"(?i)(x-token|authorization|token|api[_-]?key|secret|password)"

@@ -16,7 +16,7 @@ from rich.console import Console
 from talkme_testdata import free_port
 
 from talkme_consultant.talkme.client import TalkMeClient
-from talkme_consultant.talkme.payloads import WebhookPayload
+from talkme_consultant.talkme.payloads import SECRET_HEADER, WebhookPayload
 from talkme_consultant.talkme.simulate_cli import (
     EXIT_NO_REPLY,
     EXIT_OK,
@@ -26,7 +26,6 @@ from talkme_consultant.talkme.simulate_cli import (
 from talkme_consultant.talkme.simulator import RunningSimulator, SimulatorState, serve_app
 from talkme_consultant.talkme.visitor import (
     DEFAULT_SCRIPT,
-    SECRET_HEADER,
     Visitor,
     build_webhook_body,
     play_script,

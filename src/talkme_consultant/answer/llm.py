@@ -42,7 +42,6 @@ from talkme_consultant.answer.llm_chat import (
     UsageMeter,
 )
 from talkme_consultant.answer.llm_schema import QUERIES_SPEC, REPLY_SPEC, ReplyOutput
-from talkme_consultant.answer.phones import extract_phones, normalize_phone
 from talkme_consultant.answer.prompts import (
     QUERIES,
     QUERIES_INPUT,
@@ -52,6 +51,7 @@ from talkme_consultant.answer.prompts import (
     SYSTEM,
     PromptLoader,
 )
+from talkme_consultant.helpers.phones import extract_phones, normalize_phone
 from talkme_consultant.knowledge.search import Hit, Retriever
 from talkme_consultant.profile import BusinessProfile
 

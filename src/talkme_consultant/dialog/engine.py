@@ -20,11 +20,11 @@ from talkme_consultant.answer.base import (
     TurnContext,
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
-from talkme_consultant.answer.phones import extract_phones
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.splitting import split_message
+from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from talkme_consultant.answer.phones import phone_spans
+from talkme_consultant.helpers.phones import phone_spans
 
 SMALL_NUMBER_LIMIT = Decimal(10)
 

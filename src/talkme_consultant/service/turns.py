@@ -25,6 +25,7 @@ from talkme_consultant.store.conversations import (
     TurnResult,
 )
 from talkme_consultant.store.models import Conversation
+from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class TurnRunner:
             key,
             self._owner,
             conversation.token,
-            [PlannedCall("customBot/simulateTyping", {"ttl": self._settings.typing_ttl})],
+            [PlannedCall(*typing_call(self._settings.typing_ttl))],
             now=now(),
         )
         self._on_calls_queued()
@@ -193,9 +194,9 @@ class TurnRunner:
 
 
 def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
-    calls = [PlannedCall("customBot/send", {"content": {"text": text}}) for text in outcome.replies]
+    calls = [PlannedCall(*send_call(text)) for text in outcome.replies]
     if outcome.finish_code:
-        calls.append(PlannedCall("customBot/finish", {"code": outcome.finish_code}))
+        calls.append(PlannedCall(*finish_call(outcome.finish_code)))
     lead = outcome.lead
     return TurnResult(
         consumed_ids=consumed,

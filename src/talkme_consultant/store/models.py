@@ -50,6 +50,11 @@ class Conversation(Base):
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
+    # Failed attempts of the waiting turn; after TURN_MAX_ATTEMPTS the visitor is handed over.
+    turn_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Model tokens spent on `budget_day` (YYYY-MM-DD), checked against the daily budget.
+    budget_day: Mapped[str | None] = mapped_column(String(10))
+    budget_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (Index("ix_conversations_due", "due_at"),)
 

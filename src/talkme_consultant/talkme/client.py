@@ -32,6 +32,15 @@ from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
+from talkme_consultant.talkme.calls import (
+    METHOD_FINISH,
+    METHOD_SEND,
+    METHOD_SIMULATE_TYPING,
+    BotCall,
+    finish_call,
+    send_call,
+    typing_call,
+)
 from talkme_consultant.talkme.payloads import mask_token
 
 if TYPE_CHECKING:
@@ -52,10 +61,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://lcab.talk-me.ru/json/v1.0"
 DEFAULT_TIMEOUT_SECONDS = 10.0
-
-METHOD_SEND = "customBot/send"
-METHOD_SIMULATE_TYPING = "customBot/simulateTyping"
-METHOD_FINISH = "customBot/finish"
 
 # 408 and 429 say "not now", not "never"; every other 4xx means the request itself is wrong.
 _RETRYABLE_4XX = frozenset({408, 429})
@@ -174,16 +179,20 @@ class TalkMeClient:
 
     async def send_text(self, token: str, text: str) -> TalkMeResult:
         """Send a text message to the visitor of the dialogue ``token`` authorises."""
-        return await self.call(METHOD_SEND, token, {"content": {"text": text}})
+        return await self.make(token, send_call(text))
 
     async def simulate_typing(self, token: str, ttl: int) -> TalkMeResult:
         """Show the visitor "typing…" for ``ttl`` seconds."""
-        return await self.call(METHOD_SIMULATE_TYPING, token, {"ttl": ttl})
+        return await self.make(token, typing_call(ttl))
 
     async def finish(self, token: str, code: str) -> TalkMeResult:
         """End the bot's part of the dialogue with a finish ``code`` the TalkMe scenario maps
         to an action (hand over to an operator, lead form…)."""
-        return await self.call(METHOD_FINISH, token, {"code": code})
+        return await self.make(token, finish_call(code))
+
+    async def make(self, token: str, call: BotCall) -> TalkMeResult:
+        """Make one prepared call (see :mod:`talkme_consultant.talkme.calls`)."""
+        return await self.call(call.method, token, call.body)
 
     async def call(self, method: str, token: str, body: dict[str, Any]) -> TalkMeResult:
         """POST ``body`` to ``{base}/{method}`` with ``X-Token``; one attempt, no retries.

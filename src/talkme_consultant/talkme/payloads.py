@@ -45,6 +45,9 @@ from pydantic import (
 
 __all__ = [
     "ATTACHMENT_HOSTS",
+    "SECRET_HEADER",
+    "SECRET_QUERY_PARAM",
+    "WEBHOOK_PATH",
     "OriginalMessage",
     "WebhookClient",
     "WebhookMessage",
@@ -55,6 +58,12 @@ __all__ = [
     "mask_phone",
     "mask_token",
 ]
+
+WEBHOOK_PATH = "/webhook/talkme"
+"""Where TalkMe POSTs visitor messages (the URL the owner enters in the TalkMe cabinet)."""
+SECRET_HEADER = "X-Webhook-Secret"
+SECRET_QUERY_PARAM = "secret"
+"""The webhook secret travels in this header or, since TalkMe only takes a URL, this parameter."""
 
 
 def _reject_bool(value: Any) -> Any:

@@ -66,7 +66,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from talkme_consultant.talkme.client import (
+from talkme_consultant.talkme.calls import (
     METHOD_FINISH,
     METHOD_SEND,
     METHOD_SIMULATE_TYPING,

@@ -28,14 +28,12 @@ from typing import Any
 
 import httpx
 
-from talkme_consultant.talkme.client import METHOD_FINISH, METHOD_SEND, METHOD_SIMULATE_TYPING
+from talkme_consultant.talkme.calls import METHOD_FINISH, METHOD_SEND, METHOD_SIMULATE_TYPING
+from talkme_consultant.talkme.payloads import SECRET_HEADER, SECRET_QUERY_PARAM, WEBHOOK_PATH
 from talkme_consultant.talkme.simulator import SimCall, SimulatorState, SimulatorTimeout
 
 __all__ = [
     "DEFAULT_SCRIPT",
-    "SECRET_HEADER",
-    "SECRET_QUERY_PARAM",
-    "WEBHOOK_PATH",
     "Exchange",
     "Visitor",
     "build_webhook_body",
@@ -43,9 +41,6 @@ __all__ = [
     "webhook_url",
 ]
 
-WEBHOOK_PATH = "/webhook/talkme"
-SECRET_HEADER = "X-Webhook-Secret"
-SECRET_QUERY_PARAM = "secret"
 
 DEFAULT_SCRIPT: tuple[str, ...] = (
     "Здравствуйте!",

@@ -15,8 +15,13 @@ from pydantic import ValidationError
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.store.inbox import IncomingMessage
-from talkme_consultant.talkme.payloads import WebhookPayload, mask_token
-from talkme_consultant.talkme.visitor import SECRET_HEADER, SECRET_QUERY_PARAM
+from talkme_consultant.talkme.payloads import (
+    SECRET_HEADER,
+    SECRET_QUERY_PARAM,
+    WEBHOOK_PATH,
+    WebhookPayload,
+    mask_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +29,7 @@ MAX_BODY_BYTES = 64 * 1024
 # A burst never delays a turn by more than this many debounce windows.
 MAX_WAIT_WINDOWS = 4
 
-router = APIRouter(prefix="/webhook/talkme", tags=["webhook"])
+router = APIRouter(prefix=WEBHOOK_PATH, tags=["webhook"])
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:

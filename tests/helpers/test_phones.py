@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from talkme_consultant.answer.phones import extract_phones, normalize_phone
+from talkme_consultant.helpers.phones import extract_phones, normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Value code shared by every room: phone numbers and text cleaning. Imports nothing of the app."""
