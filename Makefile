@@ -24,13 +24,16 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/talkme-consultant serve
 
-test: install-dev
+# The tests include what the project promises about its code: lint, strict types and the import
+# contract of docs/ARCHITECTURE.md. CI runs exactly this.
+test: lint
 	$(BIN)/pytest -q
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install-dev
 	$(BIN)/ruff format src tests bench
