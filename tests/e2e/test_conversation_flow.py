@@ -12,6 +12,7 @@ import pytest
 
 from talkme_consultant.talkme.simulator import RunningSimulator, SimCall, running_simulator
 from talkme_consultant.talkme.visitor import Visitor
+from tests.support.eventually import eventually
 from tests.support.service import RunningService, running_service, service_settings
 
 REPLY_TIMEOUT = 20.0
@@ -156,9 +157,14 @@ async def test_a_burst_within_the_debounce_window_becomes_one_turn(
         ):
             response = await service.post_message(visitor, text, number)
             assert response.status_code == 200
-        calls = await replies_for(sim, visitor)
-        # Wait past another debounce window: no second turn may follow.
-        await asyncio.sleep(1.5)
+        await replies_for(sim, visitor)
+
+        async def settled() -> bool:
+            # Every message consumed and every call made: no second turn can follow.
+            stats = await service.admin_get("/webhook/talkme/stats")
+            return stats["messages_pending"] == 0 and stats["pending_calls"] == 0
+
+        await eventually(settled, what="the conversation to settle")
         calls = sim.state.calls_matching(token=visitor.token)
         assert [c.method for c in calls].count("customBot/simulateTyping") == 1
         assert len(texts(calls)) == 1
@@ -184,15 +190,14 @@ async def test_concurrent_conversations_are_answered_in_order_one_turn_at_a_time
     await asyncio.gather(*(chat(v) for v in visitors))
 
     async def settled(visitor: Visitor) -> dict[str, object]:
-        for _ in range(100):
+        async def finished() -> dict[str, object] | None:
             transcript: dict[str, object] = await service.admin_get(
                 f"/admin/conversations/{visitor.client_id}"
             )
             said = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]  # type: ignore[attr-defined]
-            if "\n".join(said).count("\n") + 1 == len(lines):
-                return transcript
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"conversation {visitor.client_id} did not finish")
+            return transcript if "\n".join(said).count("\n") + 1 == len(lines) else None
+
+        return await eventually(finished, what=f"conversation {visitor.client_id} to finish")
 
     for visitor in visitors:
         transcript = await settled(visitor)
@@ -219,11 +224,11 @@ async def test_a_reply_is_retried_after_server_errors_until_it_arrives(
     sends = sim.state.calls_matching(method="send", token=visitor.token)
     assert [c.outcome for c in sends][-1] == "ok"
     assert len(sends) == 4
+
     # The outbox marks the call sent once TalkMe's answer is back; give it that moment.
-    send = None
-    for _ in range(100):
+    async def sent_call() -> dict[str, object] | None:
         calls = await service.admin_get("/admin/calls", params={"status": "sent"})
-        send = next(
+        return next(
             (
                 c
                 for c in calls["calls"]
@@ -231,10 +236,8 @@ async def test_a_reply_is_retried_after_server_errors_until_it_arrives(
             ),
             None,
         )
-        if send is not None:
-            break
-        await asyncio.sleep(0.05)
-    assert send is not None
+
+    send = await eventually(sent_call, what="the send to be marked sent")
     assert send["attempts"] == 4
 
 
@@ -247,11 +250,12 @@ async def test_a_call_that_fails_for_good_is_recorded_and_counted(
         visitor = Visitor.new()
         await service.post_message(visitor, "Здравствуйте!", 1)
         await sim.state.wait_for_calls(2, method="send", token=visitor.token, timeout=10)
-        for _ in range(50):
-            stats = await service.admin_get("/webhook/talkme/stats")
-            if stats["failed_calls"]:
-                break
-            await asyncio.sleep(0.1)
+
+        async def counted() -> dict[str, int] | None:
+            stats: dict[str, int] = await service.admin_get("/webhook/talkme/stats")
+            return stats if stats["failed_calls"] else None
+
+        stats = await eventually(counted, what="the failed call to be counted")
         assert stats["failed_calls"] == 1
         assert stats["errors"] >= 1
         failed = await service.admin_get("/admin/calls", params={"status": "failed"})
@@ -266,11 +270,14 @@ async def test_test_mode_sends_nothing_and_records_every_call(data_dir: Path) ->
         async with running_service(settings) as service:
             visitor = Visitor.new()
             await service.post_message(visitor, "Здравствуйте!", 1)
-            for _ in range(100):
-                recorded = await service.admin_get("/admin/calls", params={"status": "recorded"})
-                if len(recorded["calls"]) >= 2:
-                    break
-                await asyncio.sleep(0.05)
+
+            async def two_recorded() -> dict[str, list[dict[str, str]]] | None:
+                recorded: dict[str, list[dict[str, str]]] = await service.admin_get(
+                    "/admin/calls", params={"status": "recorded"}
+                )
+                return recorded if len(recorded["calls"]) >= 2 else None
+
+            recorded = await eventually(two_recorded, what="typing and reply to be recorded")
             assert {c["method"] for c in recorded["calls"]} == {
                 "customBot/simulateTyping",
                 "customBot/send",

@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import json
 import shutil
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from talkme_consultant.knowledge.records import Record
 from talkme_consultant.service import knowledge_base
 from talkme_consultant.talkme.simulator import running_simulator
 from talkme_consultant.talkme.visitor import Visitor
+from tests.support.eventually import eventually
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
 
 SAMPLE_FILES = sorted(path.name for path in SAMPLE_KNOWLEDGE_DIR.iterdir() if path.is_file())
@@ -75,14 +75,12 @@ async def listing(service: RunningService) -> dict[str, dict[str, Any]]:
 
 async def served(service: RunningService, version: int) -> dict[str, Any]:
     """Poll until the served index is at least `version` and no rebuild runs."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        current = await status(service)
-        if current["version"] >= version and not current["rebuilding"]:
-            return current
-        if time.monotonic() > deadline:
-            raise AssertionError(f"version {version} not served in {DEADLINE}s: {current}")
-        await asyncio.sleep(0.1)
+
+    async def current() -> dict[str, Any] | None:
+        now = await status(service)
+        return now if now["version"] >= version and not now["rebuilding"] else None
+
+    return await eventually(current, timeout=DEADLINE, what=f"version {version} to be served")
 
 
 async def found_in(service: RunningService, query: str) -> list[str]:
@@ -418,11 +416,7 @@ async def test_an_upload_during_a_rebuild_is_served_too(
     assert second["version"] > first["version"]
     release.set()
 
-    current = await served(service, first["version"])
-    deadline = time.monotonic() + 3
-    while current["version"] < second["version"] and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-        current = await status(service)
+    current = await served(service, second["version"])
     assert current["version"] == current["stored_version"] == second["version"]
 
 
@@ -480,12 +474,11 @@ async def regeneration(service: RunningService) -> dict[str, Any]:
 async def until(
     check: Callable[[], Awaitable[dict[str, Any]]], done: Callable[[dict[str, Any]], bool]
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + DEADLINE
-    while not done(current := await check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached in {DEADLINE}s: {current}")
-        await asyncio.sleep(0.1)
-    return current
+    async def reached() -> dict[str, Any] | None:
+        current = await check()
+        return current if done(current) else None
+
+    return await eventually(reached, timeout=DEADLINE)
 
 
 async def test_regenerate_rebuilds_in_the_background_until_idle(service: RunningService) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
+from tests.support.eventually import eventually
 from tests.support.openai_server import (
     RecordedRequest,
     Reply,
@@ -171,11 +172,14 @@ async def test_when_the_model_is_down_the_offline_answerer_replies(
     [send] = await sim.state.wait_for_calls(1, method="send", token=visitor.token, timeout=TIMEOUT)
     assert "Маникюр с покрытием гель-лак" in (send.text or "")
     assert "503" not in (send.text or "") and "error" not in (send.text or "").lower()
-    for _ in range(50):
-        health = (await service.http.get(service.url + "/webhook/talkme/health")).json()
-        if health["checks"]["llm"]["outages"]:
-            break
-        await asyncio.sleep(0.05)
+
+    async def outage_seen() -> dict[str, Any] | None:
+        health: dict[str, Any] = (
+            await service.http.get(service.url + "/webhook/talkme/health")
+        ).json()
+        return health if health["checks"]["llm"]["outages"] else None
+
+    health = await eventually(outage_seen, what="the outage to show in health")
     assert health["checks"]["llm"]["degraded"] is True
     events = await service.admin_get("/admin/events", params={"kind": "llm_outage"})
     assert events["events"], "the outage is recorded"

@@ -24,6 +24,7 @@ def postgres_url() -> Iterator[str]:
     with throwaway_database() as url:
         yield url
 
+
 @pytest.fixture
 def store_url(postgres_url: str) -> str:
     return postgres_url
