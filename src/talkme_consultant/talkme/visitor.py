@@ -51,6 +51,7 @@ DEFAULT_SCRIPT: tuple[str, ...] = (
 )
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
+MAX_SETTLE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +166,11 @@ async def play_script(
 
     For every line: POST the webhook, wait up to ``reply_timeout`` seconds for the first
     delivered ``send``/``finish`` with the visitor's token, then keep collecting until a
-    ``finish`` arrives or ``settle`` seconds pass without another call (a reply is often followed
-    by a finish when the bot hands over). A webhook that fails or a reply that does not come ends
-    the script (unless ``stop_on_failure`` is false); the failing exchange carries ``error``.
+    ``finish`` arrives or a quiet window passes without another call (a reply is often followed
+    by a finish when the bot hands over). The window is ``settle`` seconds, or as long as the
+    first answer took when that was longer (at most ``MAX_SETTLE_SECONDS``). A webhook that
+    fails or a reply that does not come ends the script (unless ``stop_on_failure`` is false);
+    the failing exchange carries ``error``.
     """
     who = visitor if visitor is not None else Visitor.new()
     sim_state.register_token(who.token)
@@ -262,6 +265,10 @@ async def _say(
             error=f"no answer within {reply_timeout:g}s",
         )
     seconds = time.monotonic() - started
+    # Follow-ups (a finish after the reply) come about as quickly as the first answer did: on a
+    # busy machine or a slow link every call is slower, so the quiet window grows with it.
+    if settle > 0:
+        settle = min(max(settle, seconds), MAX_SETTLE_SECONDS)
 
     while settle > 0 and not any(call.method == METHOD_FINISH for call in found):
         latest = found[-1].seq
