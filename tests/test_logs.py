@@ -239,9 +239,15 @@ def test_libraries_stay_quiet_at_debug_even_if_they_turn_their_own_loggers_up(
     logging.getLogger("openai._base_client").debug("Request options: {'json_data': ...}")
     logging.getLogger("sqlalchemy.engine.Engine").info("[generated in 0.0001s] ('tok', '+7916')")
     logging.getLogger("httpcore.http11").debug("send_request_body.started")
+    logging.getLogger("some_new_dependency").info("POST body {'text': ...}")
+    logging.getLogger("uvicorn.access").info('127.0.0.1:5 - "POST /webhook/talkme HTTP/1.1" 200')
     logging.getLogger("sqlalchemy.pool").warning("connection pool exhausted")
     logging.getLogger("talkme_consultant.service").debug("turn done")
 
     messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
-    assert messages == ["connection pool exhausted", "turn done"]
+    assert messages == [
+        '127.0.0.1:5 - "POST /webhook/talkme HTTP/1.1" 200',
+        "connection pool exhausted",
+        "turn done",
+    ]
     assert all(logging.getLogger(n).level == logging.WARNING for n in ("asyncpg", "aiosqlite"))

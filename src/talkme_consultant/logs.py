@@ -3,8 +3,8 @@
 Whatever a line carries — our own messages, uvicorn's access lines, library records, exception
 tracebacks — passes through :func:`redact` before it is written: tokens and keys (as `name=value`,
 headers, JSON fields, URL query parameters and URL passwords), phone numbers, e-mail addresses and
-card numbers. Libraries that log request bodies, headers or SQL parameters at DEBUG are held at
-WARNING whatever LOG_LEVEL says.
+card numbers. Only our own loggers and uvicorn's go below WARNING: libraries, which log request
+bodies, headers or SQL parameters at DEBUG, are held at WARNING whatever LOG_LEVEL says.
 """
 
 from __future__ import annotations
@@ -35,14 +35,19 @@ _CARD_DIGITS = range(13, 20)
 # SQLAlchemy's "[parameters: (...)]" line; engines hide them, this catches any other source.
 _SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
 
-# Loggers that print request bodies, headers, URLs or SQL parameters below WARNING.
+# Loggers below WARNING pass only from these: our own code and uvicorn (server life, requests).
+VERBOSE_LOGGERS = ("talkme_consultant", "uvicorn")
+# Libraries known to print request bodies, headers, URLs or SQL parameters below WARNING; their
+# loggers are also set to WARNING so the records are not even built.
 QUIET_LIBRARIES = (
     "sqlalchemy",
     "aiosqlite",
     "asyncpg",
     "alembic",
     "httpcore",
+    "httpcore2",
     "httpx",
+    "httpx2",
     "openai",
     "multipart",
     "python_multipart",
@@ -54,6 +59,10 @@ QUIET_LIBRARIES = (
     "filelock",
     "huggingface_hub",
 )
+
+
+def _belongs_to(name: str, roots: tuple[str, ...]) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in roots)
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -150,15 +159,14 @@ class JsonFormatter(logging.Formatter):
 
 
 class QuietLibraries(logging.Filter):
-    """Drops records below WARNING from `QUIET_LIBRARIES`, even when a library (or an env var
-    such as OPENAI_LOG) has turned its own logger up to DEBUG after start-up."""
+    """Below WARNING, lets through only `VERBOSE_LOGGERS`: a library's DEBUG and INFO records
+    (request bodies, headers, SQL parameters) never reach the log, even when the library, or an
+    env var such as OPENAI_LOG, turns its own logger up after start-up, and whatever library a
+    dependency brings in next."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """False for a quiet library's record below WARNING."""
-        if record.levelno >= logging.WARNING:
-            return True
-        name = record.name
-        return not any(name == lib or name.startswith(lib + ".") for lib in QUIET_LIBRARIES)
+        """False for a library's record below WARNING."""
+        return record.levelno >= logging.WARNING or _belongs_to(record.name, VERBOSE_LOGGERS)
 
 
 def setup_logging(level: str = "INFO", known_secrets: Iterable[str] = ()) -> None:

@@ -15,34 +15,14 @@ import pytest
 
 from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
 from talkme_consultant.talkme.visitor import Visitor
-from tests.answer.llm_helpers import reply_payload
+from tests.support.booking_model import booking_model
 from tests.support.eventually import eventually
-from tests.support.openai_server import (
-    RecordedRequest,
-    Reply,
-    ScriptedOpenAIServer,
-    scripted_openai_server,
-)
+from tests.support.openai_server import ScriptedOpenAIServer, scripted_openai_server
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
 
 TIMEOUT = 20.0
 DATABASE = "talkme.sqlite3"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def booking_model(request: RecordedRequest) -> Reply:
-    """A model that books whoever asks: the visitor becomes a lead for the operator."""
-    if request.schema_name == "search_queries":
-        return Reply.json({"queries": ["маникюр запись"]})
-    if request.schema_name == "consultant_reply":
-        payload = reply_payload(
-            "Спасибо! Передаю ваш номер администратору — он перезвонит.",
-            wants_booking=True,
-            visitor_name="Анна",
-            interest="маникюр",
-        )
-        return Reply.json(payload)
-    return Reply.text("Посетительница хотела записаться на маникюр.")
 
 
 @pytest.fixture
