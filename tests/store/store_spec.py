@@ -635,9 +635,27 @@ class StoreSpec:
     # -- outbox ---------------------------------------------------------------------------
 
     async def _queue(self, store: Store, plan: list[tuple[str, str]], at: float = T0) -> None:
-        """Queue calls in this order, each (conversation, text)."""
+        """Queue calls in this order, each (conversation, text), as turns of worker "a" do."""
+        held: set[str] = set()
         for key, body in plan:
-            await store.conversations.enqueue_calls(key, "a", f"token-{key}", [send(body)], now=at)
+            if key not in held:
+                assert await accept(store, incoming(key, token=f"token-{key}"), at - 10)
+                assert await store.conversations.claim(key, "a", now=at - 5, lease_seconds=LEASE)
+                held.add(key)
+            queued = await store.conversations.enqueue_calls(
+                key, "a", f"token-{key}", [send(body)], now=at
+            )
+            assert queued
+
+    async def test_calls_are_queued_only_while_the_turn_holds_its_conversation(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1")])
+        typing = [PlannedCall("customBot/simulateTyping", {"ttl": 5})]
+        assert not await store.conversations.enqueue_calls("A", "b", "token-A", typing, now=T0)
+        assert await store.conversations.delete("A")
+        assert not await store.conversations.enqueue_calls("A", "a", "token-A", typing, now=T0)
+        assert await rows_mentioning(store, "token-A") == {}
 
     async def test_claim_ready_gives_only_the_head_call_of_each_conversation_in_order(
         self, store: Store

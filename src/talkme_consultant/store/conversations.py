@@ -173,10 +173,24 @@ class ConversationRepository:
 
     async def enqueue_calls(
         self, key: str, owner: str, token: str, calls: Sequence[PlannedCall], *, now: float
-    ) -> None:
-        """Put calls in the outbox outside a turn's final commit (the typing indicator)."""
+    ) -> bool:
+        """Put calls in the outbox outside a turn's final commit (the typing indicator).
+
+        Only while `owner` holds the conversation's lease: False (and nothing queued) once the
+        conversation was forgotten or taken over, so a forgotten visitor's token is not stored
+        again by a turn that was already running.
+        """
         async with self._sessions.write() as session:
+            held = await lock_row(
+                session,
+                select(Conversation.key).where(
+                    Conversation.key == key, Conversation.lease_owner == owner
+                ),
+            )
+            if held is None:
+                return False
             _add_calls(session, key, token, calls, now)
+            return True
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
         """Commit the turn: consume its messages, remember the dialogue, queue the calls.
