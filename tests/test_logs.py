@@ -190,6 +190,11 @@ def test_sql_parameters_in_an_error_message_are_dropped() -> None:
     assert "[parameters hidden]" in masked and "INSERT INTO conversations" in masked
 
 
+def test_a_bare_bearer_credential_is_masked_but_plain_words_are_not() -> None:
+    assert redact(f"retrying with Bearer {TOKEN}") == "retrying with Bearer ***"
+    assert redact("basic validation failed") == "basic validation failed"
+
+
 def test_configured_secrets_are_masked_wherever_they_appear() -> None:
     formatter = JsonFormatter(known_secrets=[TOKEN, ""])
     line = formatter.format(_record("key is %s and %s!", TOKEN, f"prefix{TOKEN}suffix"))

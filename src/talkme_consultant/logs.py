@@ -24,8 +24,11 @@ _SECRETS = re.compile(
     r"(?i)(x-token|authorization|token|api[_-]?key|secret|password|passwd)"
     r"([\"']?\s*[=:]\s*[\"']?(?:(?:bearer|basic|token)\s+)?)([^\s\"',}&]+)"
 )
-# A bearer or basic credential on its own, without the header name in front.
-_BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)(?!\*\*\*)[\w.~+/=\-]{8,}")
+# A bearer or basic credential on its own, without the header name in front. Credentials carry
+# digits or punctuation; plain words ("basic understanding") are left alone.
+_BEARER = re.compile(
+    r"(?i)\b(bearer|basic)(\s+)(?!\*\*\*)(?=[\w.~+/=\-]*[\d.~+/=\-_])[\w.~+/=\-]{8,}"
+)
 # The password of `scheme://user:password@host` (a DATABASE_URL, a proxy URL).
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@]+:)([^\s/@]+)@")
 _EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
