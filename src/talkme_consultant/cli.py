@@ -53,14 +53,15 @@ def serve(
     from talkme_consultant.web.app import create_app
 
     settings = _settings(host=host, port=port)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.secret_values())
     _check_profile(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        # Request lines only when debugging; they pass the same redaction as every other line.
+        access_log=settings.log_level.upper() == "DEBUG",
         log_config=None,
     )
 
@@ -80,7 +81,7 @@ def _check_profile(settings: Settings) -> None:
 def chat() -> None:
     """Talk to the bot in the terminal (the same engine, knowledge base and memory; no TalkMe)."""
     settings = _settings()
-    setup_logging("WARNING")
+    setup_logging("WARNING", settings.secret_values())
     _check_profile(settings)
     _run(_chat(settings))
 
@@ -107,7 +108,7 @@ def kb_ingest(
 ) -> None:
     """Add files to the knowledge base in DATA_DIR and rebuild its index."""
     settings = _settings()
-    setup_logging("WARNING")
+    setup_logging("WARNING", settings.secret_values())
     exit_code = _run(_ingest(settings, paths, replace))
     raise typer.Exit(exit_code)
 
@@ -184,7 +185,7 @@ def kb_search(
 ) -> None:
     """Search the knowledge base as the bot does."""
     settings = _settings()
-    setup_logging("WARNING")
+    setup_logging("WARNING", settings.secret_values())
     _run(_search(settings, query, k, as_json))
 
 
@@ -265,7 +266,7 @@ def simulate(
     from talkme_consultant.talkme.visitor import DEFAULT_SCRIPT
 
     settings = _settings()
-    setup_logging("WARNING")
+    setup_logging("WARNING", settings.secret_values())
     lines = list(line) if line else list(DEFAULT_SCRIPT)
     code = _run(_simulate(settings, service_url, sim_host, sim_port, lines, start_service, timeout))
     raise typer.Exit(code)
@@ -311,7 +312,7 @@ def eval_retrieval(
 ) -> None:
     """Recall@1, Recall@5 and MRR@10 of the knowledge base on a case file, with the misses."""
     settings = _settings()
-    setup_logging("WARNING")
+    setup_logging("WARNING", settings.secret_values())
     raise typer.Exit(_run(_eval(settings, cases, as_json, k)))
 
 

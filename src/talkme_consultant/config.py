@@ -104,6 +104,17 @@ class Settings(BaseSettings):
         place = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:8]
         return f"{socket.gethostname()}-{place}"
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret in clear (webhook secret, admin token, API keys), for the
+        log formatter to mask wherever it appears."""
+        fields = (
+            self.webhook_secret,
+            self.admin_token,
+            self.openai_api_key,
+            self.embeddings_api_key,
+        )
+        return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+
     @property
     def llm_enabled(self) -> bool:
         """True when a language model key is configured."""

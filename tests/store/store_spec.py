@@ -10,17 +10,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from typing import Any
 
 import numpy as np
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from talkme_consultant.knowledge.records import Record, Source
+from talkme_consultant.logs import JsonFormatter
 from talkme_consultant.store.conversations import (
     PlannedCall,
     PlannedEvent,
@@ -30,7 +34,7 @@ from talkme_consultant.store.conversations import (
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
-from talkme_consultant.store.models import Base, OutboxCall
+from talkme_consultant.store.models import Base, Conversation, Lead, OutboxCall
 from talkme_consultant.store.store import Store
 
 T0 = 1_700_000_000.0
@@ -50,6 +54,30 @@ TABLES = {
     "kb_state",
     "embedding_cache",
 }
+
+
+PHONE = "+79161234567"
+# Every table with rows that belong to one visitor.
+PERSONAL_TABLES = {
+    "conversations",
+    "inbound_messages",
+    "dialog_messages",
+    "outbox",
+    "events",
+    "leads",
+}
+
+
+async def rows_mentioning(store: Store, needle: str) -> dict[str, int]:
+    """How many rows of each table hold `needle` in any column (tables with none left out)."""
+    found: dict[str, int] = {}
+    async with store.engine.connect() as connection:
+        for table in sorted(TABLES):
+            rows = (await connection.execute(text(f"SELECT * FROM {table}"))).all()
+            count = sum(1 for row in rows if any(needle in str(value) for value in row))
+            if count:
+                found[table] = count
+    return found
 
 
 def incoming(
@@ -526,12 +554,108 @@ class StoreSpec:
         assert await store.conversations.delete_all() == 2
         assert (await store.stats.totals()).total_sessions == 0
 
+    async def _visitor_with_everything(self, store: Store, key: str) -> None:
+        """A visitor who left a phone and became a lead, with a reply queued and a new message
+        waiting: a row in every table that holds personal data."""
+        text = f"Запишите меня, {PHONE}"
+        message = incoming(key, 1, text, token=f"token-{key}", phone=PHONE)
+        assert await accept(store, message, T0)
+        assert await store.conversations.claim(key, "a", now=T0 + 2, lease_seconds=LEASE)
+        result = turn(
+            await pending_ids(store, key),
+            visitor=text,
+            bot="Записал, перезвоним!",
+            calls=[send("Записал, перезвоним!")],
+            events=[PlannedEvent("handoff", {"reason": "booking", "text": text})],
+            lead=PlannedLead("Анна", PHONE, "стрижка", text),
+            phone=PHONE,
+        )
+        assert await store.conversations.finish_turn(key, "a", result, now=T0 + 3)
+        assert await accept(store, incoming(key, 2, "И ещё вопрос", token=f"token-{key}"), T0 + 4)
+
+    async def test_forgetting_a_visitor_erases_every_row_about_them(self, store: Store) -> None:
+        await self._visitor_with_everything(store, "visitor-1")
+        await self._visitor_with_everything(store, "visitor-2")
+        # visitor-1's reply is being sent at the moment the owner deletes the session.
+        in_flight = await store.outbox.claim_ready(T0 + 5, LEASE, 10, "dispatcher")
+        assert {c.conversation_key for c in in_flight} == {"visitor-1", "visitor-2"}
+        assert set(await rows_mentioning(store, "visitor-1")) == PERSONAL_TABLES
+
+        assert await store.conversations.delete("visitor-1") is True
+        for call in in_flight:
+            await store.outbox.mark_done(call.id, "sent", T0 + 6)
+
+        assert await rows_mentioning(store, "visitor-1") == {}
+        assert await rows_mentioning(store, "token-visitor-1") == {}
+        assert set(await rows_mentioning(store, "visitor-2")) == PERSONAL_TABLES, "others stay"
+        assert await store.conversations.delete("visitor-1") is False
+
+    async def test_forgetting_every_visitor_keeps_only_what_belongs_to_no_one(
+        self, store: Store
+    ) -> None:
+        await self._visitor_with_everything(store, "visitor-1")
+        await self._visitor_with_everything(store, "visitor-2")
+        await store.conversations.record_event(None, "llm_outage", {"status": 503}, T0 + 7)
+
+        assert await store.conversations.delete_all() == 2
+
+        assert await rows_mentioning(store, PHONE) == {}
+        assert await rows_mentioning(store, "token-visitor") == {}
+        assert await rows_mentioning(store, "Запишите") == {}
+        assert [e["kind"] for e in await store.stats.events()] == ["llm_outage"]
+
+    async def test_a_store_error_never_shows_the_values_it_was_given(self, store: Store) -> None:
+        await self._visitor_with_everything(store, "visitor-1")
+        token = "tm-4f9c2a7d1e8b6a3c5d0f-second"
+        duplicate = insert(Conversation).values(
+            key="visitor-1", token=token, phone=PHONE, created_at=T0, last_activity=T0
+        )
+        same_lead = insert(Lead).values(conversation_key="visitor-1", phone=PHONE, created_at=T0)
+        for statement in (duplicate, same_lead):
+            with pytest.raises(IntegrityError) as caught:
+                async with store.engine.begin() as connection:
+                    await connection.execute(statement)
+            assert token not in str(caught.value)
+            assert "parameters hidden" in str(caught.value)
+            error = caught.value
+            record = logging.LogRecord(
+                "talkme.test",
+                logging.ERROR,
+                __file__,
+                1,
+                "turn failed",
+                (),
+                (type(error), error, error.__traceback__),
+            )
+            line = JsonFormatter().format(record)
+            assert "IntegrityError" in line
+            assert token not in line
+            assert "9161234567" not in line, "PostgreSQL's DETAIL names the phone; it is masked"
+
     # -- outbox ---------------------------------------------------------------------------
 
     async def _queue(self, store: Store, plan: list[tuple[str, str]], at: float = T0) -> None:
-        """Queue calls in this order, each (conversation, text)."""
+        """Queue calls in this order, each (conversation, text), as turns of worker "a" do."""
+        held: set[str] = set()
         for key, body in plan:
-            await store.conversations.enqueue_calls(key, "a", f"token-{key}", [send(body)], now=at)
+            if key not in held:
+                assert await accept(store, incoming(key, token=f"token-{key}"), at - 10)
+                assert await store.conversations.claim(key, "a", now=at - 5, lease_seconds=LEASE)
+                held.add(key)
+            queued = await store.conversations.enqueue_calls(
+                key, "a", f"token-{key}", [send(body)], now=at
+            )
+            assert queued
+
+    async def test_calls_are_queued_only_while_the_turn_holds_its_conversation(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1")])
+        typing = [PlannedCall("customBot/simulateTyping", {"ttl": 5})]
+        assert not await store.conversations.enqueue_calls("A", "b", "token-A", typing, now=T0)
+        assert await store.conversations.delete("A")
+        assert not await store.conversations.enqueue_calls("A", "a", "token-A", typing, now=T0)
+        assert await rows_mentioning(store, "token-A") == {}
 
     async def test_claim_ready_gives_only_the_head_call_of_each_conversation_in_order(
         self, store: Store

@@ -20,6 +20,7 @@ from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.config import Settings
 from talkme_consultant.dialog.costs import parse_prices
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes
+from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
 from talkme_consultant.profile import BusinessProfile, load_profile
 from talkme_consultant.service.dispatcher import (
@@ -89,6 +90,8 @@ class Runtime:
     async def open(cls, settings: Settings) -> Runtime:
         """Connect the store, pick up KNOWLEDGE_DIR, and load the knowledge index."""
         profile = load_profile(settings.profile_path)
+        # DATA_DIR holds the database and the admin token: readable by the service's user only.
+        ensure_private_dir(settings.data_dir)
         store = await Store.open(settings.resolved_database_url)
         knowledge = KnowledgeBase(
             store.knowledge,

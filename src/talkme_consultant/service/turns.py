@@ -158,13 +158,15 @@ class TurnRunner:
                 now=now(),
             )
             return
-        await self._conversations.enqueue_calls(
+        if not await self._conversations.enqueue_calls(
             key,
             self._owner,
             conversation.token,
             [PlannedCall(*typing_call(self._settings.typing_ttl))],
             now=now(),
-        )
+        ):
+            log.info("conversation %s was forgotten or taken over; its turn stops", key)
+            return
         self._on_calls_queued()
         history = await self._conversations.history(
             key, after_id=conversation.summarized_upto, limit=self._settings.memory_messages

@@ -173,10 +173,24 @@ class ConversationRepository:
 
     async def enqueue_calls(
         self, key: str, owner: str, token: str, calls: Sequence[PlannedCall], *, now: float
-    ) -> None:
-        """Put calls in the outbox outside a turn's final commit (the typing indicator)."""
+    ) -> bool:
+        """Put calls in the outbox outside a turn's final commit (the typing indicator).
+
+        Only while `owner` holds the conversation's lease: False (and nothing queued) once the
+        conversation was forgotten or taken over, so a forgotten visitor's token is not stored
+        again by a turn that was already running.
+        """
         async with self._sessions.write() as session:
+            held = await lock_row(
+                session,
+                select(Conversation.key).where(
+                    Conversation.key == key, Conversation.lease_owner == owner
+                ),
+            )
+            if held is None:
+                return False
             _add_calls(session, key, token, calls, now)
+            return True
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
         """Commit the turn: consume its messages, remember the dialogue, queue the calls.
@@ -267,29 +281,30 @@ class ConversationRepository:
             return True
 
     async def delete(self, key: str) -> bool:
-        """Forget a conversation: its state, memory and unanswered messages."""
+        """Forget a visitor: the conversation and everything stored about it (memory, every
+        inbound message, events, leads, outbox calls with their texts and token). False when
+        nothing at all was stored under `key`.
+
+        A call already being sent may still reach TalkMe; its row is gone either way, and the
+        dispatcher's later update of it changes nothing. A turn running meanwhile loses its
+        lease with the row, so it writes nothing back.
+        """
         async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation).where(Conversation.key == key))
-            if not result.rowcount:  # type: ignore[attr-defined]
-                return False
-            await session.execute(
-                delete(DialogMessage).where(DialogMessage.conversation_key == key)
-            )
-            await session.execute(
-                delete(InboundMessage).where(
-                    InboundMessage.conversation_key == key, InboundMessage.processed_at.is_(None)
-                )
-            )
-            return True
+            removed = int(result.rowcount)  # type: ignore[attr-defined]
+            for table in _PERSONAL_TABLES:
+                rows = await session.execute(delete(table).where(table.conversation_key == key))
+                removed += int(rows.rowcount)  # type: ignore[attr-defined]
+            # Rows left behind by an older version's delete still count as "known".
+            return removed > 0
 
     async def delete_all(self) -> int:
-        """Forget every conversation; returns how many there were."""
+        """Forget every visitor (as `delete` does for one); returns how many conversations there
+        were. Events not tied to a conversation (outages) are kept."""
         async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation))
-            await session.execute(delete(DialogMessage))
-            await session.execute(
-                delete(InboundMessage).where(InboundMessage.processed_at.is_(None))
-            )
+            for table in _PERSONAL_TABLES:
+                await session.execute(delete(table).where(table.conversation_key.is_not(None)))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def record_event(
@@ -305,6 +320,12 @@ class ConversationRepository:
                     created_at=now,
                 )
             )
+
+
+# Every table whose rows belong to one visitor, by `conversation_key`.
+_PERSONAL_TABLES: tuple[
+    type[DialogMessage] | type[InboundMessage] | type[Event] | type[Lead] | type[OutboxCall], ...
+] = (DialogMessage, InboundMessage, Event, Lead, OutboxCall)
 
 
 def _add_calls(

@@ -19,13 +19,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from talkme_consultant.helpers.private_files import (
+    PRIVATE_DIR_MODE,
+    make_private_file,
+    tighten_sqlite_files,
+)
 from talkme_consultant.store.gate import WriteGate
 
 WRITE_OPTION = "talkme_write"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, database: Path | None) -> None:
     """WAL lets readers run beside the writer; BEGIN IMMEDIATE makes writers queue on the
     busy timeout instead of failing when a read transaction later needs to write."""
 
@@ -41,6 +46,10 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        if database is not None:
+            # The -wal and -shm files exist from here on; a database made by an older version
+            # may have left them readable by everyone.
+            tighten_sqlite_files(database)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -52,24 +61,40 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def _sqlite_file(database: str | None) -> Path | None:
+    """The SQLite database file, or None for an in-memory database."""
+    if database in (None, "", ":memory:"):
+        return None
+    return Path(str(database))
+
+
+def _ensure_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 (in a 0700 folder if the folder is new) before SQLite does:
+    it holds tokens, phone numbers and leads, and SQLite gives its side files the main file's
+    permissions. An existing folder is left as it is (DATABASE_URL may point anywhere; DATA_DIR
+    itself is tightened by the runtime)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+    database = _sqlite_file(parsed.database)
+    if parsed.get_backend_name() == "sqlite" and database is not None:
+        database.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        make_private_file(database)
+        tighten_sqlite_files(database)
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """Build the async engine for `url`, creating the SQLite directory when needed."""
+    """Build the async engine for `url`, creating the SQLite file (owner-only) when needed."""
     parsed = make_url(url)
-    _ensure_sqlite_dir(url)
-    kwargs: dict[str, Any] = {}
+    _ensure_sqlite_file(url)
+    # SQLAlchemy puts bound parameters (tokens, phones, message text) into its error messages,
+    # and error messages reach the logs.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 10}
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, _sqlite_file(parsed.database))
     return engine
 
 
@@ -103,5 +128,5 @@ def _alembic_config(url: str) -> Config:
 
 async def migrate(url: str) -> None:
     """Bring the schema to the newest revision (Alembic runs its own loop, so off-thread)."""
-    _ensure_sqlite_dir(url)
+    _ensure_sqlite_file(url)
     await asyncio.to_thread(command.upgrade, _alembic_config(url), "head")

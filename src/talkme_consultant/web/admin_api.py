@@ -9,7 +9,7 @@ import json
 import re
 import unicodedata
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
@@ -24,6 +24,13 @@ from talkme_consultant.web.auth import require_admin
 router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin"])
 
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+
+MAX_LIST_LIMIT = 1000
+# A negative, zero, non-numeric or huge `limit` is a 422 naming the field, never "every row".
+ListLimit = Annotated[
+    int, Query(ge=1, le=MAX_LIST_LIMIT, description=f"How many rows, 1-{MAX_LIST_LIMIT}.")
+]
+CallStatus = Literal["pending", "sent", "recorded", "failed"]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -199,10 +206,10 @@ async def regeneration_status(request: Request) -> dict[str, Any]:
 
 @router.get("/admin/calls", summary="TalkMe calls: sent, recorded in test mode, pending, failed")
 async def calls(
-    request: Request, status: Annotated[str | None, Query()] = None, limit: int = 100
+    request: Request, status: CallStatus | None = None, limit: ListLimit = 100
 ) -> dict[str, Any]:
     """The outbox, newest first (tokens are never shown)."""
-    rows = await _runtime(request).store.outbox.list_calls(status=status, limit=min(limit, 1000))
+    rows = await _runtime(request).store.outbox.list_calls(status=status, limit=limit)
     return {
         "calls": [
             {
@@ -223,19 +230,22 @@ async def calls(
 
 @router.get("/admin/events", summary="Handoffs, guard events, outages, unanswered questions")
 async def events(
-    request: Request, kind: str | None = None, conversation: str | None = None, limit: int = 100
+    request: Request,
+    kind: str | None = None,
+    conversation: str | None = None,
+    limit: ListLimit = 100,
 ) -> dict[str, Any]:
     """Recorded events, newest first."""
     rows = await _runtime(request).store.stats.events(
-        kind=kind, conversation_key=conversation, limit=min(limit, 1000)
+        kind=kind, conversation_key=conversation, limit=limit
     )
     return {"events": rows}
 
 
 @router.get("/admin/leads", summary="Visitors who asked to book and left a phone number")
-async def leads(request: Request, limit: int = 100) -> dict[str, Any]:
+async def leads(request: Request, limit: ListLimit = 100) -> dict[str, Any]:
     """Leads, newest first, with the dialogue summary for the operator."""
-    rows = await _runtime(request).store.stats.leads(limit=min(limit, 1000))
+    rows = await _runtime(request).store.stats.leads(limit=limit)
     return {
         "leads": [
             {

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request, status
 
+from talkme_consultant.helpers.private_files import ensure_private_dir, make_private_file
+
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "admin_token"
@@ -22,10 +24,11 @@ def resolve_admin_token(configured: str | None, data_dir: Path) -> str:
         return configured
     path = data_dir / TOKEN_FILE
     if path.exists():
+        make_private_file(path)  # an older install or a copied file may be readable by others
         token = path.read_text(encoding="utf-8").strip()
         if token:
             return token
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     token = secrets.token_urlsafe(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

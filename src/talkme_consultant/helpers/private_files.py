@@ -1,0 +1,48 @@
+"""Folders and files only their owner may read: DATA_DIR holds tokens, phone numbers and leads.
+
+Pure filesystem code, no imports from the rest of the app.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+# SQLite keeps a database in up to four files; each holds the same data as the main one.
+SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) as 0700, or take group and world access away from it
+    if it already exists with looser permissions. Returns the path."""
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    _tighten(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def make_private_file(path: Path) -> None:
+    """Create `path` empty as 0600 unless it exists; either way leave it readable by its owner
+    only. Creating it first means nothing that opens it later can give it wider permissions."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
+    os.close(descriptor)
+    _tighten(path, PRIVATE_FILE_MODE)
+
+
+def tighten_sqlite_files(database: Path) -> None:
+    """Make the SQLite database and whichever of its side files exist 0600."""
+    for candidate in (database, *(Path(f"{database}{s}") for s in SQLITE_SIDE_SUFFIXES)):
+        try:
+            _tighten(candidate, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
+def _tighten(path: Path, mode: int) -> None:
+    current = stat.S_IMODE(path.stat().st_mode)
+    # Only ever take permissions away: a stricter mode the owner chose is kept.
+    if current & ~mode:
+        path.chmod(current & mode)
