@@ -67,6 +67,26 @@ class TurnResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    # The business's local day (YYYY-MM-DD) the turn's model tokens count against; None: no turn.
+    budget_day: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingTurn:
+    """A conversation's unanswered messages, read for one turn.
+
+    `ids` holds every waiting message (the turn consumes them all); `texts` only the newest ones
+    whose text, with the message that crosses the limit, covers `max_chars`: a flood of thousands
+    of long messages is never read into memory whole.
+    """
+
+    ids: list[int]
+    texts: list[str]
+    attachments_only: bool
+
+
+# Ids per UPDATE when a turn consumes its messages: under every database's parameter limit.
+_CONSUME_CHUNK = 500
 
 
 class ConversationRepository:
@@ -155,6 +175,42 @@ class ConversationRepository:
             )
             return list(rows.scalars())
 
+    async def pending_turn(self, key: str, *, max_chars: int) -> PendingTurn:
+        """The unanswered messages for one turn: all their ids, the text of only the newest."""
+        async with self._sessions.read() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        InboundMessage.id,
+                        InboundMessage.is_attachment,
+                        func.length(InboundMessage.text),
+                    )
+                    .where(InboundMessage.conversation_key == key)
+                    .where(InboundMessage.processed_at.is_(None))
+                    .order_by(InboundMessage.id)
+                )
+            ).all()
+            tail: list[int] = []
+            covered = 0
+            for row in reversed(rows):
+                if covered >= max_chars:
+                    break
+                tail.append(row[0])
+                covered += int(row[2] or 0)
+            texts: dict[int, str] = {}
+            if tail:
+                found = await session.execute(
+                    select(InboundMessage.id, InboundMessage.text).where(
+                        InboundMessage.id.in_(tail)
+                    )
+                )
+                texts = {int(row[0]): row[1] for row in found}
+            return PendingTurn(
+                ids=[int(row[0]) for row in rows],
+                texts=[texts[i] for i in reversed(tail) if i in texts],
+                attachments_only=bool(rows) and all(row[1] for row in rows),
+            )
+
     async def history(self, key: str, *, after_id: int = 0, limit: int = 50) -> list[DialogMessage]:
         """The newest `limit` remembered messages after `after_id`, oldest first."""
         async with self._sessions.read() as session:
@@ -189,10 +245,11 @@ class ConversationRepository:
             )
             if conversation is None or conversation.lease_owner != owner:
                 return False
-            if result.consumed_ids:
+            consumed = list(result.consumed_ids)
+            for start in range(0, len(consumed), _CONSUME_CHUNK):
                 await session.execute(
                     update(InboundMessage)
-                    .where(InboundMessage.id.in_(list(result.consumed_ids)))
+                    .where(InboundMessage.id.in_(consumed[start : start + _CONSUME_CHUNK]))
                     .values(processed_at=now)
                 )
             session.add(
@@ -251,6 +308,12 @@ class ConversationRepository:
             }
             if not still_pending:
                 values.update(due_at=None, first_pending_at=None)
+            if result.budget_day is not None:
+                spent = result.prompt_tokens + result.completion_tokens
+                if conversation.budget_day == result.budget_day:
+                    values["budget_tokens"] = Conversation.budget_tokens + spent
+                else:  # the first turn of a new day starts the count afresh
+                    values.update(budget_day=result.budget_day, budget_tokens=spent)
             if result.handed_off:
                 values["state"] = "operator"
             if result.visitor_name:
