@@ -577,6 +577,21 @@ class StoreSpec:
         assert conversation is not None
         assert (conversation.budget_day, conversation.budget_tokens) == (None, 0)
 
+    async def test_history_can_read_huge_messages_by_their_end_only(self, store: Store) -> None:
+        assert await accept(store, incoming(number=1, text="q1"), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=5)
+        ids = await pending_ids(store, "visitor-1")
+        huge = "начало " + "ы" * 100_000 + " конец"
+        result = turn(ids, visitor=huge, bot="короткий ответ")
+        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 2)
+
+        cut = await store.conversations.history("visitor-1", max_chars=50)
+        assert [m.role for m in cut] == ["visitor", "bot"]
+        assert cut[0].text == "…" + "ы" * 43 + " конец"
+        assert cut[1].text == "короткий ответ", "a short message is read whole"
+        [stored, _] = await store.conversations.history("visitor-1")
+        assert stored.text == huge, "the stored message itself is unchanged"
+
     async def test_deleting_conversations(self, store: Store) -> None:
         for key in ("visitor-1", "visitor-2", "visitor-3"):
             assert await accept(store, incoming(key), T0)

@@ -44,6 +44,9 @@ class TurnSettings:
     typing_ttl: int = 5
     retry_after_error_seconds: float = 5.0
     memory_messages: int = 40
+    # A remembered message is read at most this long: dialogues stored before the turn's text was
+    # capped may hold megabytes, and the model only ever sees a budget of history anyway.
+    memory_message_chars: int = 8000
     max_turn_chars: int = 3000  # how much of the waiting messages' text a turn reads
     timezone: tzinfo = UTC  # the business's day, against which the daily budget counts
 
@@ -174,7 +177,10 @@ class TurnRunner:
         )
         self._on_calls_queued()
         history = await self._conversations.history(
-            key, after_id=conversation.summarized_upto, limit=self._settings.memory_messages
+            key,
+            after_id=conversation.summarized_upto,
+            limit=self._settings.memory_messages,
+            max_chars=self._settings.memory_message_chars,
         )
         day = local_day(started, self._settings.timezone)
         turn = TurnInput(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.store.database import Sessions
@@ -19,7 +19,7 @@ from talkme_consultant.store.models import (
     Lead,
     OutboxCall,
 )
-from talkme_consultant.store.upsert import greatest, insert_for, lock_row
+from talkme_consultant.store.upsert import greatest, insert_for, last_chars, lock_row
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class PendingTurn:
     attachments_only: bool
 
 
+CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
 # Ids per UPDATE when a turn consumes its messages: under every database's parameter limit.
 _CONSUME_CHUNK = 500
 
@@ -211,16 +212,50 @@ class ConversationRepository:
                 attachments_only=bool(rows) and all(row[1] for row in rows),
             )
 
-    async def history(self, key: str, *, after_id: int = 0, limit: int = 50) -> list[DialogMessage]:
-        """The newest `limit` remembered messages after `after_id`, oldest first."""
+    async def history(
+        self, key: str, *, after_id: int = 0, limit: int = 50, max_chars: int | None = None
+    ) -> list[DialogMessage]:
+        """The newest `limit` remembered messages after `after_id`, oldest first.
+
+        With `max_chars`, a longer text is read as its end led by "…" (the database cuts it), so
+        a turn never loads a huge message remembered before the turn's text was capped.
+        """
         async with self._sessions.read() as session:
-            rows = await session.execute(
+            query = (
                 select(DialogMessage)
                 .where(DialogMessage.conversation_key == key, DialogMessage.id > after_id)
                 .order_by(DialogMessage.id.desc())
                 .limit(limit)
             )
-            return list(reversed(list(rows.scalars())))
+            if max_chars is None:
+                rows = await session.execute(query)
+                return list(reversed(list(rows.scalars())))
+            end = last_chars(session, DialogMessage.text, max_chars - len(CUT_MARK))
+            text = case(
+                (func.length(DialogMessage.text) > max_chars, literal(CUT_MARK, Text) + end),
+                else_=DialogMessage.text,
+            )
+            columns = [
+                DialogMessage.id,
+                DialogMessage.conversation_key,
+                DialogMessage.role,
+                text.label("text"),
+                DialogMessage.created_at,
+                DialogMessage.meta,
+            ]
+            found = await session.execute(query.with_only_columns(*columns))
+            # Detached copies: the cut text must never be written back.
+            return [
+                DialogMessage(
+                    id=row.id,
+                    conversation_key=row.conversation_key,
+                    role=row.role,
+                    text=row.text,
+                    created_at=row.created_at,
+                    meta=row.meta,
+                )
+                for row in reversed(found.all())
+            ]
 
     async def get(self, key: str) -> Conversation | None:
         """One conversation by key."""
