@@ -88,8 +88,14 @@ class ScriptedAnswerer:
 
     name = "scripted"
 
-    def __init__(self, *steps: Draft | Exception, summary: str | Exception = "Краткое резюме"):
+    def __init__(
+        self,
+        *steps: Draft | Exception,
+        summary: str | Exception = "Краткое резюме",
+        summary_tokens: tuple[int, int] = (0, 0),
+    ):
         self.steps = list(steps)
+        self.summary_tokens = summary_tokens
         self.contexts: list[TurnContext] = []
         self.summary = summary
         self.summarized: list[tuple[str | None, list[HistoryMessage]]] = []
@@ -103,10 +109,21 @@ class ScriptedAnswerer:
             raise step
         return step.model_copy(deep=True)
 
-    async def summarize(self, previous_summary: str | None, messages: list[HistoryMessage]) -> str:
+    async def summarize(
+        self,
+        previous_summary: str | None,
+        messages: list[HistoryMessage],
+        *,
+        usage: Usage | None = None,
+    ) -> str:
         self.summarized.append((previous_summary, messages))
         if isinstance(self.summary, Exception):
             raise self.summary
+        if usage is not None and any(self.summary_tokens):
+            usage.model = "test-model"
+            usage.prompt_tokens += self.summary_tokens[0]
+            usage.completion_tokens += self.summary_tokens[1]
+            usage.latency_ms += 3
         return self.summary
 
 
@@ -613,3 +630,15 @@ async def test_the_offline_answerer_spends_no_budget_and_is_never_stopped_by_it(
     )
     assert not outcome.handed_off
     assert "1 500 ₽" in outcome.replies[0]
+
+
+async def test_the_summary_calls_tokens_count_for_the_turn() -> None:
+    primary = ScriptedAnswerer(
+        draft("Ок.", Intent.GREETING, tokens=(400, 60)), summary_tokens=(300, 50)
+    )
+    outcome = await engine(
+        primary, summarize_after=6, recent_messages=2, prices={"test-model": Price(1000, 2000)}
+    ).run_turn(said("ещё вопрос", memory=memory(7)))
+
+    assert (outcome.prompt_tokens, outcome.completion_tokens) == (700, 110)
+    assert outcome.cost == pytest.approx((700 * 1000 + 110 * 2000) / 1_000_000)

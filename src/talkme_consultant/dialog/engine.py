@@ -18,6 +18,7 @@ from talkme_consultant.answer.base import (
     HistoryMessage,
     Intent,
     TurnContext,
+    Usage,
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
@@ -184,10 +185,12 @@ class DialogEngine:
         older = memory[: -self._options.recent_messages]
         # The summary call is paid too: it reads at most the history budget, newest first.
         folded = trim_history([m.message for m in older], self._options.history_token_budget)
+        usage = Usage()
         try:
-            outcome.summary = await self._primary.summarize(turn.summary, folded)
+            outcome.summary = await self._primary.summarize(turn.summary, folded, usage=usage)
         except AnswererUnavailable:
             outcome.summary = await self._offline.summarize(turn.summary, folded)
+        self._add_usage(usage, outcome)
         outcome.summarized_upto = older[-1].id
 
     async def _draft(self, ctx: TurnContext, outcome: TurnOutcome) -> Draft:
@@ -229,16 +232,20 @@ class DialogEngine:
 
     def _account(self, draft: Draft, outcome: TurnOutcome) -> None:
         """Add a draft's token usage and cost to the turn (every model call counts)."""
-        usage = draft.usage
-        if usage is None:
+        if draft.usage is None:
             return
+        self._add_usage(draft.usage, outcome)
+        draft.usage = None  # so a draft is never counted twice
+
+    def _add_usage(self, usage: Usage, outcome: TurnOutcome) -> None:
+        if not (usage.prompt_tokens or usage.completion_tokens or usage.latency_ms):
+            return  # no model was called
         outcome.prompt_tokens += usage.prompt_tokens
         outcome.completion_tokens += usage.completion_tokens
         outcome.cost += estimate_cost(
             self._options.prices, usage.model, usage.prompt_tokens, usage.completion_tokens
         )
         outcome.model_latency_ms = (outcome.model_latency_ms or 0.0) + usage.latency_ms
-        draft.usage = None  # so a draft is never counted twice
 
     def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
         """Turn the draft's intent into replies, finish codes, handoffs and leads."""
