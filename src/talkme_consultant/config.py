@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     debounce_seconds: float = Field(default=1.5, ge=0)
     typing_ttl_seconds: int = Field(default=5, ge=1, le=60)
     max_message_chars: int = Field(default=4000, ge=200)
+    # Cost bounds of one conversation: the visitor's text per turn (its end is kept), the
+    # history sent with each model call (estimated tokens), model tokens per local day (0 = no cap).
+    max_turn_chars: int = Field(default=3000, ge=100)
+    history_token_budget: int = Field(default=1500, ge=50)
+    conversation_daily_tokens: int = Field(default=60000, ge=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_base_seconds: float = Field(default=0.5, gt=0)
     outbox_backoff_max_seconds: float = Field(default=60.0, gt=0)

@@ -11,8 +11,10 @@ handoff rules off without anyone noticing.
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -126,6 +128,8 @@ class BusinessProfile(_Strict):
     short_name: str | None = None
     description: str = ""
     language: str = "ru"
+    # IANA time zone of the business ("Europe/Moscow"); its midnight renews the daily budgets.
+    timezone: str | None = None
     branches: list[Branch] = Field(default_factory=list)
     contacts: Contacts = Field(default_factory=Contacts)
     tone: Tone = Field(default_factory=Tone)
@@ -140,6 +144,23 @@ class BusinessProfile(_Strict):
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Moscow"
+            ) from None
+        return value
+
+    def zone(self) -> tzinfo:
+        """The business's time zone (UTC when the profile names none)."""
+        return ZoneInfo(self.timezone) if self.timezone else UTC
 
     def facts_text(self) -> str:
         """Every fact of the profile as plain text, one fact group a line.

@@ -7,7 +7,7 @@ from tests.answer.conftest import AnswererFactory
 from tests.answer.llm_helpers import between
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
-from talkme_consultant.answer.base import AnswererUnavailable, HistoryMessage
+from talkme_consultant.answer.base import AnswererUnavailable, HistoryMessage, Usage
 
 MESSAGES = [
     HistoryMessage(role="visitor", text="Меня зовут Анна, сколько стоит окрашивание?"),
@@ -64,3 +64,18 @@ async def test_summary_outage_is_retried_then_reported(
         await make_answerer().summarize(None, MESSAGES)
 
     assert len(llm_server.requests) == 3
+
+
+async def test_the_tokens_a_summary_spends_are_reported(
+    llm_server: ScriptedOpenAIServer, make_answerer: AnswererFactory
+) -> None:
+    llm_server.push(
+        Reply.text("Анна спросила про окрашивание.", prompt_tokens=321, completion_tokens=12)
+    )
+    answerer = make_answerer()
+    usage = Usage(prompt_tokens=5)
+
+    await answerer.summarize(None, MESSAGES, usage=usage)
+
+    assert (usage.model, usage.prompt_tokens, usage.completion_tokens) == (answerer.model, 326, 12)
+    assert usage.latency_ms > 0

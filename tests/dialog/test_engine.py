@@ -88,8 +88,14 @@ class ScriptedAnswerer:
 
     name = "scripted"
 
-    def __init__(self, *steps: Draft | Exception, summary: str | Exception = "Краткое резюме"):
+    def __init__(
+        self,
+        *steps: Draft | Exception,
+        summary: str | Exception = "Краткое резюме",
+        summary_tokens: tuple[int, int] = (0, 0),
+    ):
         self.steps = list(steps)
+        self.summary_tokens = summary_tokens
         self.contexts: list[TurnContext] = []
         self.summary = summary
         self.summarized: list[tuple[str | None, list[HistoryMessage]]] = []
@@ -103,10 +109,21 @@ class ScriptedAnswerer:
             raise step
         return step.model_copy(deep=True)
 
-    async def summarize(self, previous_summary: str | None, messages: list[HistoryMessage]) -> str:
+    async def summarize(
+        self,
+        previous_summary: str | None,
+        messages: list[HistoryMessage],
+        *,
+        usage: Usage | None = None,
+    ) -> str:
         self.summarized.append((previous_summary, messages))
         if isinstance(self.summary, Exception):
             raise self.summary
+        if usage is not None and any(self.summary_tokens):
+            usage.model = "test-model"
+            usage.prompt_tokens += self.summary_tokens[0]
+            usage.completion_tokens += self.summary_tokens[1]
+            usage.latency_ms += 3
         return self.summary
 
 
@@ -514,3 +531,114 @@ async def test_the_answerer_sees_only_the_recent_messages() -> None:
     await engine(primary, recent_messages=3).run_turn(said("вопрос", memory=remembered))
     assert primary.contexts[0].history == [m.message for m in remembered[-3:]]
     assert primary.contexts[0].conversation_key == "visitor-1"
+
+
+# -- cost bounds: the turn's text, the history, the daily budget ------------------------------
+
+
+async def test_a_flood_reaches_the_answerer_and_the_memory_cut_to_its_end() -> None:
+    primary = ScriptedAnswerer(draft("Ок.", Intent.GREETING))
+    flood = ["спам " * 1000] * 200 + ["Сколько стоит стрижка?"]
+    outcome = await engine(primary, max_turn_chars=500).run_turn(said(*flood))
+
+    asked = primary.contexts[0].text
+    assert len(asked) <= 500
+    assert asked.startswith("…"), "the cut is marked"
+    assert asked.endswith("спам\nСколько стоит стрижка?"), "the question at the end survives"
+    assert outcome.visitor_text == asked, "the memory keeps the same cut text"
+
+
+async def test_a_turn_within_the_limit_is_not_cut() -> None:
+    primary = ScriptedAnswerer(draft("Ок.", Intent.GREETING))
+    outcome = await engine(primary, max_turn_chars=500).run_turn(said("Привет", "Как дела?"))
+    assert outcome.visitor_text == "Привет\nКак дела?"
+
+
+async def test_history_keeps_the_newest_messages_within_the_token_budget_and_the_summary() -> None:
+    primary = ScriptedAnswerer(draft("Ок.", Intent.GREETING))
+    remembered = [
+        MemoryMessage(1, HistoryMessage(role="visitor", text="старый вопрос")),
+        MemoryMessage(2, HistoryMessage(role="visitor", text="огромный текст " * 2000)),
+        MemoryMessage(3, HistoryMessage(role="bot", text="Стрижка стоит 1 500 ₽.")),
+        MemoryMessage(4, HistoryMessage(role="visitor", text="А по времени?")),
+    ]
+    await engine(primary, history_token_budget=100).run_turn(
+        said("ещё вопрос", memory=remembered, summary="Посетитель выбирает стрижку.")
+    )
+
+    ctx = primary.contexts[0]
+    assert [m.text for m in ctx.history] == ["Стрижка стоит 1 500 ₽.", "А по времени?"], (
+        "the huge message is dropped, and nothing older than it jumps the queue"
+    )
+    assert ctx.summary == "Посетитель выбирает стрижку."
+
+
+async def test_a_newest_message_bigger_than_the_history_budget_keeps_its_end() -> None:
+    primary = ScriptedAnswerer(draft("Ок.", Intent.GREETING))
+    huge = "начало " + "текст " * 3000 + "конец"
+    remembered = [MemoryMessage(1, HistoryMessage(role="visitor", text=huge))]
+    await engine(primary, history_token_budget=100).run_turn(said("ещё", memory=remembered))
+
+    [kept] = primary.contexts[0].history
+    assert kept.text.startswith("…") and kept.text.endswith("конец")
+    assert len(kept.text) <= 100 * 3
+
+
+async def test_the_summary_call_reads_no_more_than_the_history_budget() -> None:
+    primary = ScriptedAnswerer(draft("Ок.", Intent.GREETING), summary="новое резюме")
+    remembered = [
+        MemoryMessage(i, HistoryMessage(role="visitor", text=f"сообщение {i} " + "х" * 600))
+        for i in range(1, 8)
+    ]
+    await engine(primary, summarize_after=6, recent_messages=2, history_token_budget=500).run_turn(
+        said("ещё вопрос", memory=remembered)
+    )
+
+    [(_, folded)] = primary.summarized
+    assert folded, "the newest of the older messages are summarised"
+    assert folded == [m.message for m in remembered[:-2]][-len(folded) :]
+    assert sum(len(m.text) for m in folded) <= 500 * 3
+
+
+async def test_a_spent_daily_budget_hands_over_without_asking_the_model() -> None:
+    primary = ScriptedAnswerer()  # any call to the model fails the test
+    outcome = await engine(primary, daily_tokens=1000).run_turn(
+        said("Сколько стоит стрижка?", tokens_spent_today=1000)
+    )
+
+    assert primary.contexts == [] and primary.summarized == []
+    assert outcome.replies == [PHRASES.handoff]
+    assert (outcome.handed_off, outcome.finish_code) == (True, "OPERATOR_REQUEST")
+    assert event(outcome, "handoff") == {"reason": "budget"}
+    assert event(outcome, "budget") == {"spent": 1000, "limit": 1000}
+    assert (outcome.prompt_tokens, outcome.completion_tokens) == (0, 0)
+
+
+async def test_the_model_answers_while_the_budget_lasts_or_when_there_is_none() -> None:
+    for limit, spent in ((1000, 999), (0, 10**9)):
+        primary = ScriptedAnswerer(draft("Ок.", Intent.GREETING))
+        outcome = await engine(primary, daily_tokens=limit).run_turn(
+            said("Привет", tokens_spent_today=spent)
+        )
+        assert outcome.replies == ["Ок."]
+        assert not outcome.handed_off
+
+
+async def test_the_offline_answerer_spends_no_budget_and_is_never_stopped_by_it() -> None:
+    outcome = await engine(daily_tokens=1000).run_turn(
+        said("Женская стрижка цена", tokens_spent_today=5000)
+    )
+    assert not outcome.handed_off
+    assert "1 500 ₽" in outcome.replies[0]
+
+
+async def test_the_summary_calls_tokens_count_for_the_turn() -> None:
+    primary = ScriptedAnswerer(
+        draft("Ок.", Intent.GREETING, tokens=(400, 60)), summary_tokens=(300, 50)
+    )
+    outcome = await engine(
+        primary, summarize_after=6, recent_messages=2, prices={"test-model": Price(1000, 2000)}
+    ).run_turn(said("ещё вопрос", memory=memory(7)))
+
+    assert (outcome.prompt_tokens, outcome.completion_tokens) == (700, 110)
+    assert outcome.cost == pytest.approx((700 * 1000 + 110 * 2000) / 1_000_000)

@@ -541,6 +541,85 @@ class StoreSpec:
         after = await store.conversations.history("visitor-1", after_id=everything[3].id)
         assert [m.text for m in after] == ["q3", "a3", "q4", "a4"]
 
+    async def test_a_flood_is_read_for_a_turn_by_its_end_and_consumed_whole(
+        self, store: Store
+    ) -> None:
+        flood = 1200
+        for start in range(1, flood + 1, 100):
+            batch = [
+                accept(store, incoming(number=n, text=f"{n:05d}" + "ж" * 1995), T0 + n / 1000)
+                for n in range(start, min(start + 100, flood + 1))
+            ]
+            assert all(await asyncio.gather(*batch))
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 10, lease_seconds=LEASE)
+
+        pending = await store.conversations.pending_turn("visitor-1", max_chars=5000)
+        assert len(pending.ids) == flood, "every waiting message belongs to the turn"
+        assert [text[:5] for text in pending.texts] == ["01198", "01199", "01200"], (
+            "only the newest texts that cover the limit are read, oldest first"
+        )
+        assert not pending.attachments_only
+        result = turn(pending.ids, visitor="…" + pending.texts[-1][-100:])
+        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 11)
+        assert await pending_ids(store, "visitor-1") == []
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None and conversation.due_at is None
+
+    async def test_a_turn_of_attachments_only_is_marked_as_such(self, store: Store) -> None:
+        assert await accept(store, incoming(number=1, text="https://x/1.jpg", attachment=True), T0)
+        assert await accept(store, incoming(number=2, text="https://x/2.jpg", attachment=True), T0)
+        pending = await store.conversations.pending_turn("visitor-1", max_chars=10)
+        assert pending.attachments_only
+        assert pending.texts == ["https://x/2.jpg"]
+        assert await accept(store, incoming(number=3, text="а это что?"), T0)
+        mixed = await store.conversations.pending_turn("visitor-1", max_chars=10)
+        assert not mixed.attachments_only
+        assert len(mixed.ids) == 3
+
+    async def test_model_tokens_add_up_per_budget_day_and_a_new_day_starts_afresh(
+        self, store: Store
+    ) -> None:
+        days = ["2026-11-29", "2026-11-29", "2026-11-30"]
+        for number, day in enumerate(days, start=1):
+            at = T0 + number * 10
+            assert await accept(store, incoming(number=number, text=f"q{number}"), at)
+            assert await store.conversations.claim("visitor-1", "a", now=at + 1, lease_seconds=5)
+            ids = await pending_ids(store, "visitor-1")
+            result = turn(ids, prompt_tokens=300, completion_tokens=40, budget_day=day)
+            assert await store.conversations.finish_turn("visitor-1", "a", result, now=at + 2)
+            conversation = await store.conversations.get("visitor-1")
+            assert conversation is not None
+            if number == 2:
+                assert (conversation.budget_day, conversation.budget_tokens) == (day, 680)
+        assert conversation is not None
+        assert (conversation.budget_day, conversation.budget_tokens) == ("2026-11-30", 340)
+        assert conversation.prompt_tokens == 900, "the lifetime total keeps counting"
+
+    async def test_a_turn_without_a_budget_day_leaves_the_budget_alone(self, store: Store) -> None:
+        assert await accept(store, incoming(number=1), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=5)
+        assert await store.conversations.finish_turn(
+            "visitor-1", "a", turn([], bot=None), now=T0 + 2
+        )
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert (conversation.budget_day, conversation.budget_tokens) == (None, 0)
+
+    async def test_history_can_read_huge_messages_by_their_end_only(self, store: Store) -> None:
+        assert await accept(store, incoming(number=1, text="q1"), T0)
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 1, lease_seconds=5)
+        ids = await pending_ids(store, "visitor-1")
+        huge = "начало " + "ы" * 100_000 + " конец"
+        result = turn(ids, visitor=huge, bot="короткий ответ")
+        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 2)
+
+        cut = await store.conversations.history("visitor-1", max_chars=50)
+        assert [m.role for m in cut] == ["visitor", "bot"]
+        assert cut[0].text == "…" + "ы" * 43 + " конец"
+        assert cut[1].text == "короткий ответ", "a short message is read whole"
+        [stored, _] = await store.conversations.history("visitor-1")
+        assert stored.text == huge, "the stored message itself is unchanged"
+
     async def test_deleting_conversations(self, store: Store) -> None:
         for key in ("visitor-1", "visitor-2", "visitor-3"):
             assert await accept(store, incoming(key), T0)

@@ -88,6 +88,12 @@ class Answerer(Protocol):
         """Produce the draft for one turn; raises `AnswererUnavailable` on outage."""
         ...
 
-    async def summarize(self, previous_summary: str | None, messages: list[HistoryMessage]) -> str:
-        """Fold older messages into a rolling summary of the dialogue."""
+    async def summarize(
+        self,
+        previous_summary: str | None,
+        messages: list[HistoryMessage],
+        *,
+        usage: Usage | None = None,
+    ) -> str:
+        """Fold older messages into a rolling summary; model tokens spent are added to `usage`."""
         ...

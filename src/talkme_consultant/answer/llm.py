@@ -198,8 +198,18 @@ class LLMAnswerer:
             answerer=self.name,
         )
 
-    async def summarize(self, previous_summary: str | None, messages: list[HistoryMessage]) -> str:
-        """Fold older messages into a rolling summary (names, phone, questions and answers kept)."""
+    async def summarize(
+        self,
+        previous_summary: str | None,
+        messages: list[HistoryMessage],
+        *,
+        usage: Usage | None = None,
+    ) -> str:
+        """Fold older messages into a rolling summary (names, phone, questions and answers kept).
+
+        The tokens it spends are added to `usage`: a summary is paid for like any model call.
+        """
+        started = time.perf_counter()
         meter = UsageMeter()
         prompt: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": self.prompts.render(SUMMARY, profile=self.profile)},
@@ -211,6 +221,11 @@ class LLMAnswerer:
             },
         ]
         summary = (await self.chat.text(prompt, meter)).strip()
+        if usage is not None:
+            usage.model = self.model
+            usage.prompt_tokens += meter.prompt_tokens
+            usage.completion_tokens += meter.completion_tokens
+            usage.latency_ms += (time.perf_counter() - started) * 1000
         if not summary:
             raise AnswererUnavailable("LLM returned an empty summary")
         return summary[:MAX_SUMMARY_CHARS]

@@ -6,7 +6,7 @@ retrieval is confident, and hands over to a person otherwise.
 
 from __future__ import annotations
 
-from talkme_consultant.answer.base import Draft, HistoryMessage, Intent, TurnContext
+from talkme_consultant.answer.base import Draft, HistoryMessage, Intent, TurnContext, Usage
 from talkme_consultant.answer.intents import read_small_talk
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.knowledge.records import Record
@@ -138,7 +138,13 @@ class OfflineAnswerer:
             answerer=self.name,
         )
 
-    async def summarize(self, previous_summary: str | None, messages: list[HistoryMessage]) -> str:
+    async def summarize(
+        self,
+        previous_summary: str | None,
+        messages: list[HistoryMessage],
+        *,
+        usage: Usage | None = None,
+    ) -> str:
         """Without a model the summary is the visitor's own recent questions, verbatim."""
         asked = [m.text for m in messages if m.role == "visitor"][-5:]
         parts = [previous_summary] if previous_summary else []

@@ -18,11 +18,13 @@ from talkme_consultant.answer.base import (
     HistoryMessage,
     Intent,
     TurnContext,
+    Usage,
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
+from talkme_consultant.dialog.limits import keep_end, trim_history
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.phones import extract_phones
 
@@ -57,6 +59,8 @@ class TurnInput:
     summary: str | None = None
     visitor_name: str | None = None
     phone: str | None = None
+    # Model tokens the conversation has spent on the business's current day (its daily budget).
+    tokens_spent_today: int = 0
 
 
 @dataclass
@@ -96,6 +100,10 @@ class EngineOptions:
 
     finish_codes: FinishCodes = FinishCodes()
     max_message_chars: int = 4000
+    # The visitor's text of one turn is cut to its last `max_turn_chars` characters.
+    max_turn_chars: int = 3000
+    history_token_budget: int = 1500  # estimated tokens of history (and summary input) per call
+    daily_tokens: int = 0  # model tokens a conversation may spend per day; 0 = unlimited
     recent_messages: int = 8  # kept verbatim for the answerer
     summarize_after: int = 16  # unsummarised messages that trigger a new summary
     profile_facts: str = ""  # text the guard accepts numbers, phones and links from
@@ -119,16 +127,32 @@ class DialogEngine:
 
     async def run_turn(self, turn: TurnInput) -> TurnOutcome:
         """Decide the replies and actions for one (possibly merged) visitor turn."""
-        visitor_text = "\n".join(t.strip() for t in turn.texts if t.strip())
+        # A flood keeps only its end: that is what the visitor is asking now, and it is also
+        # what the memory keeps, so later turns never carry the flood either.
+        visitor_text = keep_end(
+            "\n".join(t.strip() for t in turn.texts if t.strip()), self._options.max_turn_chars
+        )
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         if turn.attachments_only:
             self._hand_over(outcome, self._phrases.attachment, "attachment")
+            return outcome
+        if self._budget_spent(turn):
+            outcome.events.append(
+                (
+                    "budget",
+                    {"spent": turn.tokens_spent_today, "limit": self._options.daily_tokens},
+                )
+            )
+            self._hand_over(outcome, self._phrases.handoff, "budget")
             return outcome
 
         phones = extract_phones(visitor_text)
         phone = phones[0] if phones else turn.phone
         await self._remember(turn, outcome)
-        recent = [m.message for m in turn.memory][-self._options.recent_messages :]
+        recent = trim_history(
+            [m.message for m in turn.memory][-self._options.recent_messages :],
+            self._options.history_token_budget,
+        )
         ctx = TurnContext(
             conversation_key=turn.conversation_key,
             text=visitor_text,
@@ -144,20 +168,29 @@ class DialogEngine:
         self._apply(draft, ctx, outcome)
         return outcome
 
+    def _budget_spent(self, turn: TurnInput) -> bool:
+        """True when the conversation's daily model budget is used up (only a model spends it)."""
+        limit = self._options.daily_tokens
+        return (
+            bool(limit)
+            and self._primary is not self._offline
+            and (turn.tokens_spent_today >= limit)
+        )
+
     async def _remember(self, turn: TurnInput, outcome: TurnOutcome) -> None:
         """Fold older messages into the rolling summary once the dialogue grows long."""
         memory = list(turn.memory)
         if len(memory) <= self._options.summarize_after:
             return
         older = memory[: -self._options.recent_messages]
+        # The summary call is paid too: it reads at most the history budget, newest first.
+        folded = trim_history([m.message for m in older], self._options.history_token_budget)
+        usage = Usage()
         try:
-            outcome.summary = await self._primary.summarize(
-                turn.summary, [m.message for m in older]
-            )
+            outcome.summary = await self._primary.summarize(turn.summary, folded, usage=usage)
         except AnswererUnavailable:
-            outcome.summary = await self._offline.summarize(
-                turn.summary, [m.message for m in older]
-            )
+            outcome.summary = await self._offline.summarize(turn.summary, folded)
+        self._add_usage(usage, outcome)
         outcome.summarized_upto = older[-1].id
 
     async def _draft(self, ctx: TurnContext, outcome: TurnOutcome) -> Draft:
@@ -199,16 +232,20 @@ class DialogEngine:
 
     def _account(self, draft: Draft, outcome: TurnOutcome) -> None:
         """Add a draft's token usage and cost to the turn (every model call counts)."""
-        usage = draft.usage
-        if usage is None:
+        if draft.usage is None:
             return
+        self._add_usage(draft.usage, outcome)
+        draft.usage = None  # so a draft is never counted twice
+
+    def _add_usage(self, usage: Usage, outcome: TurnOutcome) -> None:
+        if not (usage.prompt_tokens or usage.completion_tokens or usage.latency_ms):
+            return  # no model was called
         outcome.prompt_tokens += usage.prompt_tokens
         outcome.completion_tokens += usage.completion_tokens
         outcome.cost += estimate_cost(
             self._options.prices, usage.model, usage.prompt_tokens, usage.completion_tokens
         )
         outcome.model_latency_ms = (outcome.model_latency_ms or 0.0) + usage.latency_ms
-        draft.usage = None  # so a draft is never counted twice
 
     def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
         """Turn the draft's intent into replies, finish codes, handoffs and leads."""

@@ -123,6 +123,9 @@ class Runtime:
                 irrelevant=settings.finish_code_irrelevant,
             ),
             max_message_chars=settings.max_message_chars,
+            max_turn_chars=settings.max_turn_chars,
+            history_token_budget=settings.history_token_budget,
+            daily_tokens=settings.conversation_daily_tokens,
             profile_facts=profile.facts_text(),
             prices=parse_prices(settings.llm_prices),
         )
@@ -174,6 +177,8 @@ class Runtime:
                 workers=settings.workers,
                 lease_seconds=settings.lease_seconds,
                 typing_ttl=settings.typing_ttl_seconds,
+                max_turn_chars=settings.max_turn_chars,
+                timezone=self.profile.zone(),
             ),
             owner=settings.instance_name,
             on_calls_queued=dispatcher.wakeup.set,

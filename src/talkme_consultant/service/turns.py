@@ -12,9 +12,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.service.budget import local_day, spent_on
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.store.conversations import (
@@ -42,6 +44,11 @@ class TurnSettings:
     typing_ttl: int = 5
     retry_after_error_seconds: float = 5.0
     memory_messages: int = 40
+    # A remembered message is read at most this long: dialogues stored before the turn's text was
+    # capped may hold megabytes, and the model only ever sees a budget of history anyway.
+    memory_message_chars: int = 8000
+    max_turn_chars: int = 3000  # how much of the waiting messages' text a turn reads
+    timezone: tzinfo = UTC  # the business's day, against which the daily budget counts
 
 
 class TurnRunner:
@@ -149,8 +156,11 @@ class TurnRunner:
 
     async def _turn(self, conversation: Conversation) -> None:
         key = conversation.key
-        pending = await self._conversations.pending_messages(key)
-        if not pending:
+        started = now()
+        pending = await self._conversations.pending_turn(
+            key, max_chars=self._settings.max_turn_chars
+        )
+        if not pending.ids:
             await self._conversations.finish_turn(
                 key,
                 self._owner,
@@ -169,12 +179,16 @@ class TurnRunner:
             return
         self._on_calls_queued()
         history = await self._conversations.history(
-            key, after_id=conversation.summarized_upto, limit=self._settings.memory_messages
+            key,
+            after_id=conversation.summarized_upto,
+            limit=self._settings.memory_messages,
+            max_chars=self._settings.memory_message_chars,
         )
+        day = local_day(started, self._settings.timezone)
         turn = TurnInput(
             conversation_key=key,
-            texts=[m.text for m in pending],
-            attachments_only=all(m.is_attachment for m in pending),
+            texts=pending.texts,
+            attachments_only=pending.attachments_only,
             memory=[
                 MemoryMessage(m.id, HistoryMessage.model_validate({"role": m.role, "text": m.text}))
                 for m in history
@@ -183,9 +197,11 @@ class TurnRunner:
             summary=conversation.summary,
             visitor_name=conversation.visitor_name,
             phone=conversation.phone,
+            tokens_spent_today=spent_on(conversation, day),
         )
         outcome = await self._engine_provider().run_turn(turn)
-        result = _to_result(outcome, [m.id for m in pending])
+        result = _to_result(outcome, pending.ids)
+        result.budget_day = day
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
             log.warning("lease on conversation %s was lost; its turn will run again", key)
             return

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.store.database import Sessions
@@ -19,7 +19,7 @@ from talkme_consultant.store.models import (
     Lead,
     OutboxCall,
 )
-from talkme_consultant.store.upsert import greatest, insert_for, lock_row
+from talkme_consultant.store.upsert import greatest, insert_for, last_chars, lock_row
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,27 @@ class TurnResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    # The business's local day (YYYY-MM-DD) the turn's model tokens count against; None: no turn.
+    budget_day: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingTurn:
+    """A conversation's unanswered messages, read for one turn.
+
+    `ids` holds every waiting message (the turn consumes them all); `texts` only the newest ones
+    whose text, with the message that crosses the limit, covers `max_chars`: a flood of thousands
+    of long messages is never read into memory whole.
+    """
+
+    ids: list[int]
+    texts: list[str]
+    attachments_only: bool
+
+
+CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
+# Ids per UPDATE when a turn consumes its messages: under every database's parameter limit.
+_CONSUME_CHUNK = 500
 
 
 class ConversationRepository:
@@ -155,16 +176,86 @@ class ConversationRepository:
             )
             return list(rows.scalars())
 
-    async def history(self, key: str, *, after_id: int = 0, limit: int = 50) -> list[DialogMessage]:
-        """The newest `limit` remembered messages after `after_id`, oldest first."""
+    async def pending_turn(self, key: str, *, max_chars: int) -> PendingTurn:
+        """The unanswered messages for one turn: all their ids, the text of only the newest."""
         async with self._sessions.read() as session:
-            rows = await session.execute(
+            rows = (
+                await session.execute(
+                    select(
+                        InboundMessage.id,
+                        InboundMessage.is_attachment,
+                        func.length(InboundMessage.text),
+                    )
+                    .where(InboundMessage.conversation_key == key)
+                    .where(InboundMessage.processed_at.is_(None))
+                    .order_by(InboundMessage.id)
+                )
+            ).all()
+            tail: list[int] = []
+            covered = 0
+            for row in reversed(rows):
+                if covered >= max_chars:
+                    break
+                tail.append(row[0])
+                covered += int(row[2] or 0)
+            texts: dict[int, str] = {}
+            if tail:
+                found = await session.execute(
+                    select(InboundMessage.id, InboundMessage.text).where(
+                        InboundMessage.id.in_(tail)
+                    )
+                )
+                texts = {int(row[0]): row[1] for row in found}
+            return PendingTurn(
+                ids=[int(row[0]) for row in rows],
+                texts=[texts[i] for i in reversed(tail) if i in texts],
+                attachments_only=bool(rows) and all(row[1] for row in rows),
+            )
+
+    async def history(
+        self, key: str, *, after_id: int = 0, limit: int = 50, max_chars: int | None = None
+    ) -> list[DialogMessage]:
+        """The newest `limit` remembered messages after `after_id`, oldest first.
+
+        With `max_chars`, a longer text is read as its end led by "…" (the database cuts it), so
+        a turn never loads a huge message remembered before the turn's text was capped.
+        """
+        async with self._sessions.read() as session:
+            query = (
                 select(DialogMessage)
                 .where(DialogMessage.conversation_key == key, DialogMessage.id > after_id)
                 .order_by(DialogMessage.id.desc())
                 .limit(limit)
             )
-            return list(reversed(list(rows.scalars())))
+            if max_chars is None:
+                rows = await session.execute(query)
+                return list(reversed(list(rows.scalars())))
+            end = last_chars(session, DialogMessage.text, max_chars - len(CUT_MARK))
+            text = case(
+                (func.length(DialogMessage.text) > max_chars, literal(CUT_MARK, Text) + end),
+                else_=DialogMessage.text,
+            )
+            columns = [
+                DialogMessage.id,
+                DialogMessage.conversation_key,
+                DialogMessage.role,
+                text.label("text"),
+                DialogMessage.created_at,
+                DialogMessage.meta,
+            ]
+            found = await session.execute(query.with_only_columns(*columns))
+            # Detached copies: the cut text must never be written back.
+            return [
+                DialogMessage(
+                    id=row.id,
+                    conversation_key=row.conversation_key,
+                    role=row.role,
+                    text=row.text,
+                    created_at=row.created_at,
+                    meta=row.meta,
+                )
+                for row in reversed(found.all())
+            ]
 
     async def get(self, key: str) -> Conversation | None:
         """One conversation by key."""
@@ -203,10 +294,11 @@ class ConversationRepository:
             )
             if conversation is None or conversation.lease_owner != owner:
                 return False
-            if result.consumed_ids:
+            consumed = list(result.consumed_ids)
+            for start in range(0, len(consumed), _CONSUME_CHUNK):
                 await session.execute(
                     update(InboundMessage)
-                    .where(InboundMessage.id.in_(list(result.consumed_ids)))
+                    .where(InboundMessage.id.in_(consumed[start : start + _CONSUME_CHUNK]))
                     .values(processed_at=now)
                 )
             session.add(
@@ -265,6 +357,12 @@ class ConversationRepository:
             }
             if not still_pending:
                 values.update(due_at=None, first_pending_at=None)
+            if result.budget_day is not None:
+                spent = result.prompt_tokens + result.completion_tokens
+                if conversation.budget_day == result.budget_day:
+                    values["budget_tokens"] = Conversation.budget_tokens + spent
+                else:  # the first turn of a new day starts the count afresh
+                    values.update(budget_day=result.budget_day, budget_tokens=spent)
             if result.handed_off:
                 values["state"] = "operator"
             if result.visitor_name:

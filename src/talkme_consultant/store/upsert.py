@@ -1,10 +1,10 @@
-"""Dialect differences in one place: INSERT … ON CONFLICT, row locks, greatest/least."""
+"""Dialect differences in one place: INSERT … ON CONFLICT, row locks, greatest/least, text ends."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Text, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,3 +36,10 @@ def least(session: AsyncSession, *values: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return func.min(*values)
     return func.least(*values)
+
+
+def last_chars(session: AsyncSession, column: Any, count: int) -> Any:
+    """SQL: the last `count` characters of a text column (SQLite `substr(x, -n)`, PG `right`)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.substr(column, -count, type_=Text)
+    return func.right(column, count, type_=Text)
