@@ -119,7 +119,7 @@ class DialogEngine:
 
     async def run_turn(self, turn: TurnInput) -> TurnOutcome:
         """Decide the replies and actions for one (possibly merged) visitor turn."""
-        visitor_text = "\n".join(t.strip() for t in turn.texts if t.strip())
+        visitor_text = merge_texts(turn.texts)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         if turn.attachments_only:
             self._hand_over(outcome, self._phrases.attachment, "attachment")
@@ -243,11 +243,27 @@ class DialogEngine:
         elif draft.intent is Intent.GOODBYE and codes.success:
             outcome.finish_code = codes.success
 
+    def hand_over_after_failure(self, texts: Sequence[str], error: str) -> TurnOutcome:
+        """The turn could not be completed: a person takes over, with the profile's handoff words.
+
+        `error` names what went wrong (an exception type, never its text) for the owner's stats.
+        """
+        outcome = TurnOutcome(visitor_text=merge_texts(texts), replies=[])
+        outcome.meta = {"intent": "turn_failed", "answerer": "none"}
+        self._hand_over(outcome, self._phrases.handoff, "turn_failed")
+        outcome.events.append(("turn_failed", {"error": error}))
+        return outcome
+
     def _hand_over(self, outcome: TurnOutcome, text: str, reason: str) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
         outcome.events.append(("handoff", {"reason": reason}))
+
+
+def merge_texts(texts: Sequence[str]) -> str:
+    """The messages of one burst as one visitor text, a line each."""
+    return "\n".join(t.strip() for t in texts if t.strip())
 
 
 def _lead_summary(ctx: TurnContext, draft: Draft) -> str:
