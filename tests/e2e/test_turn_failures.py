@@ -20,6 +20,7 @@ from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
 from tests.support.eventually import eventually
 from tests.support.openai_server import (
+    Handler,
     RecordedRequest,
     Reply,
     ScriptedOpenAIServer,
@@ -33,7 +34,7 @@ RETRY_BASE = 0.3
 REFUSED_REPLY = "Сейчас уточню у коллег и вернусь с ответом."
 
 
-def model_saying(payload: dict[str, object]) -> object:
+def model_saying(payload: dict[str, object]) -> Handler:
     """A scripted model whose consultant reply is `payload`, sent JSON-escaped (ASCII), so lone
     surrogates and NUL travel as `\\ud800` / `\\u0000` escapes, as a real server sends them."""
 
