@@ -48,6 +48,21 @@ def model_saying(payload: dict[str, object]) -> Handler:
     return handle
 
 
+def escaped_text_completion(text: str) -> Reply:
+    """A plain-text completion sent JSON-escaped (ASCII), so a lone surrogate survives transit."""
+    completion = {
+        "id": "chatcmpl-summary",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted-model",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 200, "completion_tokens": 30, "total_tokens": 230},
+    }
+    return Reply(raw_body=json.dumps(completion))
+
+
 def consultant_requests(llm: ScriptedOpenAIServer) -> int:
     return len(llm.chat_requests("consultant_reply"))
 
@@ -207,3 +222,31 @@ async def test_after_a_failed_turn_the_next_message_is_answered_normally(
     # The new turn starts with a clean count: its typing indicator goes again.
     assert len(sim.state.calls_matching(method="simulateTyping", token=visitor.token)) == 2
     assert consultant_requests(llm) == MAX_ATTEMPTS + 1
+
+
+async def test_a_summary_with_broken_characters_is_remembered_cleaned(
+    service: RunningService, sim: RunningSimulator, llm: ScriptedOpenAIServer
+) -> None:
+    answer = model_saying(reply_payload("Маникюр с покрытием гель-лак стоит 2900 ₽."))
+
+    def handle(request: RecordedRequest) -> Reply:
+        if request.schema_name is None:
+            return escaped_text_completion("Посетитель\ud800 спрашивал\x00 о маникюре.")
+        return answer(request)
+
+    llm.handler = handle
+    visitor = Visitor.new()
+    # The dialogue grows long enough for older messages to be folded into a summary.
+    for number in range(1, 11):
+        await service.post_message(visitor, f"Вопрос номер {number} про маникюр", number)
+        await sim.state.wait_for_calls(
+            number, method="send", token=visitor.token, delivered=True, timeout=TIMEOUT
+        )
+
+    async def summarized() -> str | None:
+        conversation = await service.runtime.store.conversations.get(visitor.client_id)
+        return conversation.summary if conversation is not None else None
+
+    assert await eventually(summarized, what="a summary") == "Посетитель спрашивал о маникюре."
+    stats = await service.admin_get("/webhook/talkme/stats")
+    assert stats["turn_errors"] == 0

@@ -24,6 +24,7 @@ from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.splitting import split_message
+from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
@@ -151,13 +152,12 @@ class DialogEngine:
             return
         older = memory[: -self._options.recent_messages]
         try:
-            outcome.summary = await self._primary.summarize(
-                turn.summary, [m.message for m in older]
-            )
+            summary = await self._primary.summarize(turn.summary, [m.message for m in older])
         except AnswererUnavailable:
-            outcome.summary = await self._offline.summarize(
-                turn.summary, [m.message for m in older]
-            )
+            summary = await self._offline.summarize(turn.summary, [m.message for m in older])
+        # The summary goes straight back to the model in this very turn: a lone surrogate in it
+        # would make the request itself unencodable.
+        outcome.summary = clean_text(summary)
         outcome.summarized_upto = older[-1].id
 
     async def _draft(self, ctx: TurnContext, outcome: TurnOutcome) -> Draft:
