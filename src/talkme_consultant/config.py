@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=60.0, gt=0)
     workers: int = Field(default=8, ge=1, le=256)
     lease_seconds: float = Field(default=60.0, gt=0)
+    # A turn that keeps failing is retried with a growing delay, then handed to an operator.
+    turn_max_attempts: int = Field(default=3, ge=1, le=20)
+    turn_retry_base_seconds: float = Field(default=2.0, gt=0)
     instance_id: str | None = None
 
     # TalkMe finish codes, mapped to actions in the business's bot scenario; empty = never sent.

@@ -26,6 +26,7 @@ from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.limits import keep_end, trim_history
 from talkme_consultant.dialog.splitting import split_message
+from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,7 @@ class DialogEngine:
         """Decide the replies and actions for one (possibly merged) visitor turn."""
         # A flood keeps only its end: that is what the visitor is asking now, and it is also
         # what the memory keeps, so later turns never carry the flood either.
-        visitor_text = keep_end(
-            "\n".join(t.strip() for t in turn.texts if t.strip()), self._options.max_turn_chars
-        )
+        visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         if turn.attachments_only:
             self._hand_over(outcome, self._phrases.attachment, "attachment")
@@ -187,10 +186,13 @@ class DialogEngine:
         folded = trim_history([m.message for m in older], self._options.history_token_budget)
         usage = Usage()
         try:
-            outcome.summary = await self._primary.summarize(turn.summary, folded, usage=usage)
+            summary = await self._primary.summarize(turn.summary, folded, usage=usage)
         except AnswererUnavailable:
-            outcome.summary = await self._offline.summarize(turn.summary, folded)
+            summary = await self._offline.summarize(turn.summary, folded)
         self._add_usage(usage, outcome)
+        # The summary goes straight back to the model in this very turn: a lone surrogate in it
+        # would make the request itself unencodable.
+        outcome.summary = clean_text(summary)
         outcome.summarized_upto = older[-1].id
 
     async def _draft(self, ctx: TurnContext, outcome: TurnOutcome) -> Draft:
@@ -280,11 +282,27 @@ class DialogEngine:
         elif draft.intent is Intent.GOODBYE and codes.success:
             outcome.finish_code = codes.success
 
+    def hand_over_after_failure(self, texts: Sequence[str], error: str) -> TurnOutcome:
+        """The turn could not be completed: a person takes over, with the profile's handoff words.
+
+        `error` names what went wrong (an exception type, never its text) for the owner's stats.
+        """
+        outcome = TurnOutcome(visitor_text=merge_texts(texts), replies=[])
+        outcome.meta = {"intent": "turn_failed", "answerer": "none"}
+        self._hand_over(outcome, self._phrases.handoff, "turn_failed")
+        outcome.events.append(("turn_failed", {"error": error}))
+        return outcome
+
     def _hand_over(self, outcome: TurnOutcome, text: str, reason: str) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
         outcome.events.append(("handoff", {"reason": reason}))
+
+
+def merge_texts(texts: Sequence[str]) -> str:
+    """The messages of one burst as one visitor text, a line each."""
+    return "\n".join(t.strip() for t in texts if t.strip())
 
 
 def _lead_summary(ctx: TurnContext, draft: Draft) -> str:

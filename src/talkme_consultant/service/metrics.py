@@ -44,6 +44,12 @@ class Metrics:
         self.handoffs = Counter(
             "talkme_handoffs", "Handoffs by reason", ["reason"], registry=self.registry
         )
+        self.turns_failed = Counter(
+            "talkme_turns_failed",
+            "Turns that ran out of attempts and were handed to a person, by error type",
+            ["error"],
+            registry=self.registry,
+        )
         self.tokens = Counter("talkme_llm_tokens", "Model tokens", ["kind"], registry=self.registry)
         self._model_latency: deque[float] = deque(maxlen=_LATENCY_WINDOW)
         self.last_llm_outage: float | None = None
@@ -58,6 +64,8 @@ class Metrics:
         for kind, data in outcome.events:
             if kind == "handoff":
                 self.handoffs.labels(reason=str(data.get("reason", "unknown"))).inc()
+            elif kind == "turn_failed":
+                self.turns_failed.labels(error=str(data.get("error", "unknown"))).inc()
             elif kind == "llm_outage":
                 self.llm_outages += 1
                 self.last_llm_outage = now()

@@ -32,6 +32,7 @@ from talkme_consultant.service.dispatcher import (
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.metrics import Metrics
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
+from talkme_consultant.store.leases import process_owner
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.client import TalkMeClient
 
@@ -80,6 +81,8 @@ class Runtime:
         self.knowledge = knowledge
         self.profile = profile
         self.metrics = Metrics()
+        # Leases are held per process, so no other process ever mistakes them for its own.
+        self.owner = process_owner(settings.instance_name)
         self.components = self._build_components()
         self._http: httpx.AsyncClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -140,9 +143,13 @@ class Runtime:
     async def start_background(self) -> None:
         """Start the turn workers, the outbox dispatcher and the KNOWLEDGE_DIR watcher."""
         settings = self.settings
-        # Whatever this installation held when it was last stopped (or killed) is orphaned now.
-        released = await self.store.conversations.release_owner(settings.instance_name)
-        released += await self.store.outbox.release_owner(settings.instance_name)
+        # Whatever this installation's earlier processes held when they were stopped (or
+        # killed) is orphaned now; this process holds its own leases under a fresh owner.
+        name = settings.instance_name
+        released = await self.store.conversations.release_installation(
+            name, except_owner=self.owner
+        )
+        released += await self.store.outbox.release_installation(name, except_owner=self.owner)
         if released:
             log.info("took back %d lease(s) held before the restart", released)
         sender: Sender
@@ -164,7 +171,7 @@ class Runtime:
                 base_seconds=settings.outbox_backoff_base_seconds,
                 max_seconds=settings.outbox_backoff_max_seconds,
             ),
-            owner=settings.instance_name,
+            owner=self.owner,
             done_status=done_status,
             # An attempt lasts at most the TalkMe timeout; a longer lease only delays recovery.
             lease_seconds=settings.talkme_timeout_seconds * 2 + 5,
@@ -179,8 +186,10 @@ class Runtime:
                 typing_ttl=settings.typing_ttl_seconds,
                 max_turn_chars=settings.max_turn_chars,
                 timezone=self.profile.zone(),
+                max_attempts=settings.turn_max_attempts,
+                retry_base_seconds=settings.turn_retry_base_seconds,
             ),
-            owner=settings.instance_name,
+            owner=self.owner,
             on_calls_queued=dispatcher.wakeup.set,
             on_turn_done=self.metrics.observe_turn,
         )

@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from typing import Any
 
 from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.service.budget import local_day, spent_on
 from talkme_consultant.service.clock import now
+from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.store.conversations import (
     ConversationRepository,
@@ -42,13 +46,18 @@ class TurnSettings:
     lease_seconds: float = 60.0
     poll_seconds: float = 1.0
     typing_ttl: int = 5
-    retry_after_error_seconds: float = 5.0
+    retry_base_seconds: float = 2.0
+    max_attempts: int = 3
     memory_messages: int = 40
     # A remembered message is read at most this long: dialogues stored before the turn's text was
     # capped may hold megabytes, and the model only ever sees a budget of history anyway.
     memory_message_chars: int = 8000
     max_turn_chars: int = 3000  # how much of the waiting messages' text a turn reads
     timezone: tzinfo = UTC  # the business's day, against which the daily budget counts
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds before the next attempt of a turn that has failed `attempts` times."""
+        return float(self.retry_base_seconds * 2.0 ** max(0, attempts - 1))
 
 
 class TurnRunner:
@@ -75,6 +84,8 @@ class TurnRunner:
         self._in_flight: set[str] = set()
         self.turns_done = 0
         self.turn_errors = 0
+        self.turns_failed = 0
+        self.leases_lost = 0
 
     def notify(self) -> None:
         """A message was stored: look for due work now."""
@@ -122,8 +133,14 @@ class TurnRunner:
                 await self.run_conversation(key)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("turn for conversation %s failed", key)
+            except Exception as error:
+                # Type and place only: database errors quote parameters (visitors' words, tokens).
+                log.error(
+                    "turn for conversation %s failed: %s at %s",
+                    key,
+                    type(error).__name__,
+                    _where(error),
+                )
             finally:
                 self._in_flight.discard(key)
                 self._queue.task_done()
@@ -131,53 +148,123 @@ class TurnRunner:
                 self._wakeup.set()
 
     async def run_conversation(self, key: str) -> bool:
-        """Claim the conversation and run one turn if it is due; False if not ours to run."""
+        """Claim the conversation and run one turn if it is due; False if not ours to run.
+
+        A turn that fails is tried again later, with a growing delay; once it has failed
+        `max_attempts` times the visitor is handed to a person instead, so every turn ends.
+        """
         conversation = await self._conversations.claim(
             key, self._owner, now=now(), lease_seconds=self._settings.lease_seconds
         )
         if conversation is None:
             return False
+        heartbeat = Heartbeat(
+            lambda: self._conversations.extend_lease(
+                key, self._owner, now() + self._settings.lease_seconds
+            ),
+            self._settings.lease_seconds,
+        )
         try:
-            await self._turn(conversation)
+            if conversation.turn_attempts >= self._settings.max_attempts:
+                # An earlier give-up did not get stored; try it again, without the engine.
+                return await heartbeat.run(self._give_up(conversation, "RetriesExhausted"))
+            try:
+                return await heartbeat.run(self._turn(conversation, heartbeat))
+            except (LeaseLost, asyncio.CancelledError):
+                raise
+            except Exception as error:
+                return await self._failed(conversation, error)
+        except LeaseLost:
+            self.leases_lost += 1
+            log.warning("lease on conversation %s was lost; its turn was stopped", key)
+            return False
         except asyncio.CancelledError:
             await asyncio.shield(self._conversations.release(key, self._owner))
             raise
-        except Exception as error:
-            self.turn_errors += 1
-            log.exception("turn error in conversation %s", key)
-            await self._conversations.record_event(
-                key, "turn_error", {"error": type(error).__name__}, now()
-            )
-            await self._conversations.release(
-                key, self._owner, retry_at=now() + self._settings.retry_after_error_seconds
-            )
+
+    async def _failed(self, conversation: Conversation, error: Exception) -> bool:
+        """Count a failed attempt; retry later, or give up after the last one."""
+        key = conversation.key
+        # The type only: an exception's text may quote the visitor or the model.
+        reason = type(error).__name__
+        self.turn_errors += 1
+        log.error("turn error in conversation %s: %s at %s", key, reason, _where(error))
+        attempts = await self._conversations.record_failed_attempt(key, self._owner)
+        if attempts is None:
+            self.leases_lost += 1
             return False
+        await self._conversations.record_event(
+            key, "turn_error", {"error": reason, "attempt": attempts}, now()
+        )
+        if attempts >= self._settings.max_attempts:
+            try:
+                return await self._give_up(conversation, reason)
+            except Exception as give_up_error:
+                # The store itself is failing; the next claim tries the handoff again.
+                log.error(
+                    "could not hand conversation %s over: %s at %s",
+                    key,
+                    type(give_up_error).__name__,
+                    _where(give_up_error),
+                )
+        await self._conversations.release(
+            key, self._owner, retry_at=now() + self._settings.retry_delay(attempts)
+        )
+        return False
+
+    async def _give_up(self, conversation: Conversation, reason: str) -> bool:
+        """Hand the visitor to a person: the profile's handoff message, the operator finish
+        code, the waiting messages consumed, and a `turn_failed` event for the owner."""
+        key = conversation.key
+        pending = await self._conversations.pending_turn(
+            key, max_chars=self._settings.max_turn_chars
+        )
+        if not pending.ids:
+            # Nothing is waiting any more (e.g. the conversation was reset): nothing to hand over.
+            empty = TurnResult(consumed_ids=[], visitor_text="", bot_text=None)
+            return await self._conversations.finish_turn(key, self._owner, empty, now=now())
+        outcome = self._engine_provider().hand_over_after_failure(
+            [clean_text(text) for text in pending.texts], reason
+        )
+        result = _to_result(outcome, pending.ids)
+        if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
+            self.leases_lost += 1
+            return False
+        self.turns_failed += 1
+        log.error("turn in conversation %s failed for good (%s); handed to a person", key, reason)
+        self._on_calls_queued()
+        if self._on_turn_done is not None:
+            await self._on_turn_done(outcome)
         return True
 
-    async def _turn(self, conversation: Conversation) -> None:
+    async def _turn(self, conversation: Conversation, heartbeat: Heartbeat) -> bool:
         key = conversation.key
         started = now()
         pending = await self._conversations.pending_turn(
             key, max_chars=self._settings.max_turn_chars
         )
         if not pending.ids:
+            heartbeat.mark_committing()
             await self._conversations.finish_turn(
                 key,
                 self._owner,
                 TurnResult(consumed_ids=[], visitor_text="", bot_text=None),
                 now=now(),
             )
-            return
-        if not await self._conversations.enqueue_calls(
-            key,
-            self._owner,
-            conversation.token,
-            [PlannedCall(*typing_call(self._settings.typing_ttl))],
-            now=now(),
-        ):
-            log.info("conversation %s was forgotten or taken over; its turn stops", key)
-            return
-        self._on_calls_queued()
+            return True
+        if conversation.turn_attempts == 0:
+            # Once per turn: a retried attempt must not tell the visitor again that we type.
+            # Queued only while we hold the conversation, so a visitor forgotten mid-turn does
+            # not get their token written back.
+            if not await self._conversations.enqueue_calls(
+                key,
+                self._owner,
+                conversation.token,
+                [PlannedCall(*typing_call(self._settings.typing_ttl))],
+                now=now(),
+            ):
+                raise LeaseLost
+            self._on_calls_queued()
         history = await self._conversations.history(
             key,
             after_id=conversation.summarized_upto,
@@ -187,7 +274,7 @@ class TurnRunner:
         day = local_day(started, self._settings.timezone)
         turn = TurnInput(
             conversation_key=key,
-            texts=pending.texts,
+            texts=[clean_text(text) for text in pending.texts],
             attachments_only=pending.attachments_only,
             memory=[
                 MemoryMessage(m.id, HistoryMessage.model_validate({"role": m.role, "text": m.text}))
@@ -202,34 +289,68 @@ class TurnRunner:
         outcome = await self._engine_provider().run_turn(turn)
         result = _to_result(outcome, pending.ids)
         result.budget_day = day
+        heartbeat.mark_committing()
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
-            log.warning("lease on conversation %s was lost; its turn will run again", key)
-            return
+            raise LeaseLost
         self.turns_done += 1
         self._on_calls_queued()
         if self._on_turn_done is not None:
             await self._on_turn_done(outcome)
+        return True
 
 
 def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
-    calls = [PlannedCall(*send_call(text)) for text in outcome.replies]
+    """What the turn writes, every text cleaned: models emit NUL and lone surrogates at times,
+    and one such character would make the commit fail on every attempt."""
+    replies = [text for text in (clean_text(reply) for reply in outcome.replies) if text.strip()]
+    calls = [PlannedCall(*send_call(text)) for text in replies]
     if outcome.finish_code:
         calls.append(PlannedCall(*finish_call(outcome.finish_code)))
     lead = outcome.lead
     return TurnResult(
         consumed_ids=consumed,
-        visitor_text=outcome.visitor_text,
-        bot_text="\n\n".join(outcome.replies) or None,
+        visitor_text=clean_text(outcome.visitor_text),
+        bot_text="\n\n".join(replies) or None,
         calls=calls,
-        events=[PlannedEvent(kind, data) for kind, data in outcome.events],
-        lead=PlannedLead(lead.name, lead.phone, lead.interest, lead.summary) if lead else None,
-        meta=outcome.meta,
+        events=[PlannedEvent(kind, _clean_data(data)) for kind, data in outcome.events],
+        lead=(
+            PlannedLead(
+                _clean_optional(lead.name),
+                clean_text(lead.phone),
+                _clean_optional(lead.interest),
+                _clean_optional(lead.summary),
+            )
+            if lead
+            else None
+        ),
+        meta=_clean_data(outcome.meta),
         handed_off=outcome.handed_off,
-        visitor_name=outcome.visitor_name,
-        phone=outcome.phone,
-        summary=outcome.summary,
+        visitor_name=_clean_optional(outcome.visitor_name),
+        phone=_clean_optional(outcome.phone),
+        summary=_clean_optional(outcome.summary),
         summarized_upto=outcome.summarized_upto,
         prompt_tokens=outcome.prompt_tokens,
         completion_tokens=outcome.completion_tokens,
         cost=outcome.cost,
     )
+
+
+def _clean_optional(text: str | None) -> str | None:
+    return clean_text(text) if text is not None else None
+
+
+def _clean_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Event data quotes the visitor and the model (questions, guard findings)."""
+    return {
+        name: clean_text(value) if isinstance(value, str) else value for name, value in data.items()
+    }
+
+
+def _where(error: BaseException) -> str:
+    """Where the error was raised (file:line in function), for the log without its message:
+    database errors quote the statement's parameters, which hold visitors' words and tokens."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "unknown place"
+    last = frames[-1]
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"

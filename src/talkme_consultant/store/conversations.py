@@ -11,6 +11,7 @@ from sqlalchemy import Text, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.store.database import Sessions
+from talkme_consultant.store.leases import held_by_installation
 from talkme_consultant.store.models import (
     Conversation,
     DialogMessage,
@@ -155,15 +156,39 @@ class ConversationRepository:
                 .values(**values)
             )
 
-    async def release_owner(self, owner: str) -> int:
-        """Free every conversation lease `owner` holds (after its restart)."""
+    async def release_installation(self, instance_name: str, *, except_owner: str) -> int:
+        """Free every conversation lease held by earlier processes of this installation.
+
+        They were killed or stopped (this process is their restart), so what they held is
+        orphaned; should one still be running, it loses the lease and commits nothing.
+        """
         async with self._sessions.write() as session:
             result = await session.execute(
                 update(Conversation)
-                .where(Conversation.lease_owner == owner)
+                .where(
+                    held_by_installation(
+                        Conversation.lease_owner, instance_name, except_owner=except_owner
+                    )
+                )
                 .values(lease_owner=None, lease_until=None)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def record_failed_attempt(self, key: str, owner: str) -> int | None:
+        """Count a failed attempt of the waiting turn, keeping the lease.
+
+        Returns the attempts so far, or None when the lease was lost (then nothing is counted:
+        the new holder runs the turn afresh).
+        """
+        async with self._sessions.write() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.key == key, Conversation.lease_owner == owner)
+                .values(turn_attempts=Conversation.turn_attempts + 1)
+                .returning(Conversation.turn_attempts)
+            )
+            attempts = result.scalar_one_or_none()
+            return int(attempts) if attempts is not None else None
 
     async def pending_messages(self, key: str) -> list[InboundMessage]:
         """The conversation's unanswered messages in arrival order."""
@@ -351,6 +376,7 @@ class ConversationRepository:
             values: dict[str, Any] = {
                 "lease_owner": None,
                 "lease_until": None,
+                "turn_attempts": 0,
                 "prompt_tokens": Conversation.prompt_tokens + result.prompt_tokens,
                 "completion_tokens": Conversation.completion_tokens + result.completion_tokens,
                 "cost": Conversation.cost + result.cost,

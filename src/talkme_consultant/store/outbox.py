@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from talkme_consultant.store.database import Sessions
+from talkme_consultant.store.leases import held_by_installation
 from talkme_consultant.store.models import OutboxCall
 from talkme_consultant.store.upsert import greatest
 
@@ -50,12 +51,18 @@ class OutboxRepository:
             )
             return sorted(claimed.scalars(), key=lambda call: call.id)
 
-    async def release_owner(self, owner: str) -> int:
-        """Free every lease `owner` holds (it restarted, so whatever it held is orphaned)."""
+    async def release_installation(self, instance_name: str, *, except_owner: str) -> int:
+        """Free every call lease held by earlier processes of this installation (this process
+        is their restart, so whatever they held is orphaned)."""
         async with self._sessions.write() as session:
             result = await session.execute(
                 update(OutboxCall)
-                .where(OutboxCall.lease_owner == owner, OutboxCall.status == "pending")
+                .where(
+                    held_by_installation(
+                        OutboxCall.lease_owner, instance_name, except_owner=except_owner
+                    ),
+                    OutboxCall.status == "pending",
+                )
                 .values(lease_owner=None, lease_until=None)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]

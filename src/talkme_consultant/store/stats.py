@@ -11,7 +11,10 @@ from sqlalchemy import func, select
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, Event, InboundMessage, Lead, OutboxCall
 
+# One `turn_error` per failed attempt of a turn; one `turn_failed` when a turn ran out of
+# attempts and the visitor was handed to a person instead.
 ERROR_EVENT_KINDS = ("turn_error",)
+TURN_FAILED_KIND = "turn_failed"
 
 
 @dataclass
@@ -23,6 +26,7 @@ class StoreStats:
     messages_processed: int = 0
     messages_pending: int = 0
     turn_errors: int = 0
+    turns_failed: int = 0
     failed_calls: int = 0
     pending_calls: int = 0
     recorded_calls: int = 0
@@ -76,6 +80,7 @@ class StatsRepository:
             ):
                 stats.events_by_kind[kind] = int(count)
             stats.turn_errors = sum(stats.events_by_kind.get(k, 0) for k in ERROR_EVENT_KINDS)
+            stats.turns_failed = stats.events_by_kind.get(TURN_FAILED_KIND, 0)
             for (data,) in await session.execute(select(Event.data).where(Event.kind == "handoff")):
                 reason = str(json.loads(data).get("reason", "unknown"))
                 stats.handoffs_by_reason[reason] = stats.handoffs_by_reason.get(reason, 0) + 1

@@ -83,6 +83,7 @@ async def stats(request: Request) -> dict[str, Any]:
         "messages_pending": totals.messages_pending,
         "errors": totals.turn_errors + totals.failed_calls,
         "turn_errors": totals.turn_errors,
+        "turns_failed": totals.turns_failed,
         "failed_calls": totals.failed_calls,
         "pending_calls": totals.pending_calls,
         "sent_calls": totals.sent_calls,

@@ -1,0 +1,110 @@
+"""The service as a real process (`talkme-consultant serve`), for crash and multi-instance specs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
+from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
+from tests.support.service import ADMIN_TOKEN
+
+CLI = Path(sys.executable).with_name("talkme-consultant")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServiceProcess:
+    """One `serve` process with its own port; its log (JSON lines) goes to `log_path`."""
+
+    def __init__(self, data_dir: Path, talkme_api_url: str, log_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "DATA_DIR": str(data_dir),
+            "KNOWLEDGE_DIR": str(SAMPLE_KNOWLEDGE_DIR),
+            "TALKME_API_URL": talkme_api_url,
+            "TALKME_TEST_MODE": "false",
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "OUTBOX_BACKOFF_BASE_SECONDS": "0.05",
+            "OUTBOX_BACKOFF_MAX_SECONDS": "0.3",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen(
+                [str(CLI), "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    async def start(self) -> None:
+        """Spawn the process and wait until its health check answers 200."""
+        self.process = self._spawn()
+        async with httpx.AsyncClient() as http:
+            for _ in range(1200):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"service exited with {self.process.returncode}")
+                try:
+                    response = await http.get(self.url + "/webhook/talkme/health")
+                    if response.status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("service did not become healthy in 120 s")
+
+    async def post_message(self, visitor: Visitor, text: str, message_id: int) -> int:
+        """POST one webhook as TalkMe would; returns the status code."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                webhook_url(self.url), json=build_webhook_body(visitor, text, message_id)
+            )
+        return response.status_code
+
+    async def admin_get(self, path: str) -> dict[str, object]:
+        """GET an admin endpoint and return its JSON."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(
+                self.url + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            )
+        response.raise_for_status()
+        data: dict[str, object] = response.json()
+        return data
+
+    def log_text(self) -> str:
+        """Everything the process logged so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        """`kill -9`."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Terminate (SIGTERM), then kill if it does not exit."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
