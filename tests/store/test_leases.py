@@ -81,14 +81,19 @@ async def test_a_restarted_process_frees_its_installations_earlier_outbox_leases
     store: Store,
 ) -> None:
     for key in KEYS:
-        await store.conversations.enqueue_calls(key, "", f"token-{key}", [send(key)], now=T0)
-        [call] = await store.outbox.claim_ready(T0, LEASE, 1, owner=OWNERS[key])
+        assert await accept(store, incoming(key, token=f"token-{key}"), T0)
+        assert await store.conversations.claim(key, "turn", now=T0 + 2, lease_seconds=LEASE)
+        queued = await store.conversations.enqueue_calls(
+            key, "turn", f"token-{key}", [send(key)], now=T0 + 2
+        )
+        assert queued
+        [call] = await store.outbox.claim_ready(T0 + 2, LEASE, 1, owner=OWNERS[key])
         assert call.conversation_key == key
 
     freed = await store.outbox.release_installation(INSTALLATION, except_owner=ME)
 
     assert freed == 2
-    ready = await store.outbox.claim_ready(T0 + 1, LEASE, 10, owner=ME)
+    ready = await store.outbox.claim_ready(T0 + 3, LEASE, 10, owner=ME)
     assert sorted(call.conversation_key for call in ready) == ["bare", "earlier"]
 
 
