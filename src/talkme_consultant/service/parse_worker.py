@@ -1,0 +1,85 @@
+"""The child process that reads knowledge files: `python -m talkme_consultant.service.parse_worker`.
+
+It is started by `talkme_consultant.service.parsing` with a job on stdin, limits its own address
+space and CPU time before it touches a byte of any file, and answers one JSON line per file on
+stdout. Whatever a hostile file does here — exhaust memory, spin, crash the interpreter — costs
+this process only; the service sees a per-file error.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from talkme_consultant.knowledge.loaders import LoaderError, ParseLimits, load_file
+
+EXIT_OUT_OF_MEMORY = 3
+MEGABYTE = 1024 * 1024
+
+
+class JobFile(BaseModel):
+    """One file to read: where its bytes are and the name its records cite."""
+
+    name: str
+    path: str
+
+
+class Job(BaseModel):
+    """What the parent asks for (see `parsing.run_job`)."""
+
+    memory_mb: int
+    cpu_seconds: int
+    limits: dict[str, int]
+    files: list[JobFile]
+
+
+def limit_resources(memory_mb: int, cpu_seconds: int) -> None:
+    """Cap this process's address space and CPU time (the kernel enforces both)."""
+    memory = memory_mb * MEGABYTE
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    # A crash must not leave a core file the size of the memory limit behind.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def read_one(file: JobFile, limits: ParseLimits, memory_mb: int) -> tuple[dict[str, Any], bool]:
+    """The answer line for one file, and whether this process must stop after it."""
+    try:
+        records = load_file(Path(file.path), file.name, limits)
+        return {"records": [record.model_dump(mode="json") for record in records]}, False
+    except LoaderError as error:
+        return {"error": error.reason}, False
+    except MemoryError:
+        # The heap may be fragmented or half-updated now: answer, then let a fresh child go on.
+        reason = f"reading it needs more than the {memory_mb} MB memory limit"
+        return {"error": reason, "stop": True}, True
+    except RecursionError:
+        return {"error": "its structure is nested too deeply to read"}, False
+    except Exception as error:  # any parser bug or malformed structure is one file's problem
+        detail = str(error).replace(file.path, file.name)[:300]
+        kind = type(error).__name__
+        return {"error": f"the file is damaged or not what its name says ({kind}: {detail})"}, False
+
+
+def main() -> int:
+    """Read the job from stdin, answer each file on its own line; exit 3 after a MemoryError."""
+    job = Job.model_validate_json(sys.stdin.buffer.read())
+    limit_resources(job.memory_mb, job.cpu_seconds)
+    limits = ParseLimits(**job.limits)
+    out = sys.stdout
+    for file in job.files:
+        answer, stop = read_one(file, limits, job.memory_mb)
+        out.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        out.flush()
+        if stop:
+            return EXIT_OUT_OF_MEMORY
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
