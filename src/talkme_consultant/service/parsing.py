@@ -27,12 +27,14 @@ from pydantic import ValidationError
 
 from talkme_consultant.knowledge.loaders import ParseLimits
 from talkme_consultant.knowledge.records import Record
-from talkme_consultant.service.parse_worker import EXIT_OUT_OF_MEMORY, Job, JobFile
+from talkme_consultant.service.parse_worker import EXIT_OUT_OF_MEMORY, READY, Job, JobFile
 
 log = logging.getLogger(__name__)
 
 # One file's answer (its records as JSON) must fit in this many bytes of the parent's memory.
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
+# Starting an interpreter and importing the parsers; slow only on a very busy machine.
+STARTUP_SECONDS = 60.0
 # The child gets no secrets: only what an interpreter needs to find its packages.
 _ENV_KEEP = ("PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LANG", "LC_ALL", "TMPDIR")
 
@@ -95,6 +97,15 @@ async def _run_child(jobs: list[JobFile], options: ParseOptions, folder: Path) -
         with contextlib.suppress(ConnectionError):
             await process.stdin.drain()
         process.stdin.close()
+        if not await _started(process.stdout):
+            code = await _stop(process, finished=False)
+            log.error(
+                "the knowledge file reader did not start (%s): %s",
+                _describe_status(code),
+                _stderr_tail(stderr_path),
+            )
+            reason = "the file reader could not start; try again, and see the service log"
+            return [([], reason) for _ in jobs]
         for file in jobs:
             try:
                 line = await asyncio.wait_for(
@@ -108,8 +119,14 @@ async def _run_child(jobs: list[JobFile], options: ParseOptions, folder: Path) -
                 break
             if not line:
                 code = await process.wait()
-                results.append(([], _crash_error(code, options)))
-                _log_crash(file.name, code, stderr_path)
+                tail = _stderr_tail(stderr_path)
+                results.append(([], _crash_error(code, options, tail)))
+                log.warning(
+                    "knowledge file reader died on %s (%s): %s",
+                    file.name,
+                    _describe_status(code),
+                    tail,
+                )
                 break
             result, stop = _decode(line, file.name)
             results.append(result)
@@ -120,7 +137,15 @@ async def _run_child(jobs: list[JobFile], options: ParseOptions, folder: Path) -
     return results
 
 
-async def _stop(process: asyncio.subprocess.Process, *, finished: bool) -> None:
+async def _started(stdout: asyncio.StreamReader) -> bool:
+    try:
+        line = await asyncio.wait_for(stdout.readline(), timeout=STARTUP_SECONDS)
+    except (TimeoutError, ValueError):
+        return False
+    return line.strip() == READY.encode()
+
+
+async def _stop(process: asyncio.subprocess.Process, *, finished: bool) -> int:
     """Let a child that answered everything exit on its own; kill any other at once."""
     if finished:
         with contextlib.suppress(TimeoutError):
@@ -128,7 +153,7 @@ async def _stop(process: asyncio.subprocess.Process, *, finished: bool) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
-    await process.wait()
+    return await process.wait()
 
 
 def _decode(line: bytes, name: str) -> tuple[ParseResult, bool]:
@@ -151,10 +176,11 @@ def _timeout_error(options: ParseOptions) -> str:
     )
 
 
-def _crash_error(code: int, options: ParseOptions) -> str:
+def _crash_error(code: int, options: ParseOptions, stderr: str) -> str:
     if code == -signal.SIGXCPU:
         return _timeout_error(options)
-    if code == EXIT_OUT_OF_MEMORY:
+    # Out of memory deep inside a parser, the child may die before it can answer.
+    if code == EXIT_OUT_OF_MEMORY or "MemoryError" in stderr:
         return f"reading it needs more than the {options.memory_mb} MB memory limit"
     return (
         "the file reader stopped while reading it "
@@ -169,10 +195,11 @@ def _describe_status(code: int) -> str:
     return f"exit status {code}"
 
 
-def _log_crash(name: str, code: int, stderr_path: Path) -> None:
-    with contextlib.suppress(OSError):
-        tail = stderr_path.read_bytes()[-2000:].decode("utf-8", "replace")
-        log.warning("knowledge file reader died on %s (%s): %s", name, _describe_status(code), tail)
+def _stderr_tail(path: Path) -> str:
+    try:
+        return path.read_bytes()[-2000:].decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _child_env() -> dict[str, str]:
