@@ -29,6 +29,7 @@ from talkme_consultant.store.knowledge import FileUpdate, KnowledgeRepository
 log = logging.getLogger(__name__)
 
 CASES_FILENAME = "cases.jsonl"
+PARALLEL_READERS = 2
 Progress = Callable[[int, int], None]
 
 
@@ -68,6 +69,9 @@ class KnowledgeBase:
     ) -> None:
         self._repository = repository
         self._parse_options = parse_options or ParseOptions()
+        # Each reader may use PARSE_MEMORY_MB: an upload and a folder sync at once is the most
+        # this service lets file reading take from the machine.
+        self._readers = asyncio.Semaphore(PARALLEL_READERS)
         self._cache = cache
         self._embedder = embedder
         self._knowledge_dir = knowledge_dir
@@ -246,7 +250,8 @@ class KnowledgeBase:
         """Parse files in a limited child process; an unreadable one carries its error (in plain
         words) and no records. Nothing a file does while being read can stop this process."""
         readable = [(name, content) for name, content in files if name != CASES_FILENAME]
-        parsed = iter(await parse_isolated(readable, self._parse_options))
+        async with self._readers:
+            parsed = iter(await parse_isolated(readable, self._parse_options))
         updates: list[FileUpdate] = []
         for name, content in files:
             # The case file is for scoring, not for answering: it is stored, never parsed here.

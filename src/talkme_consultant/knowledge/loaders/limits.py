@@ -28,6 +28,8 @@ _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _WORKSHEET_RE = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 _CELL_RE = re.compile(r"^([A-Z]{1,3})?(\d{1,7})?$")
 _CHUNK = 1 << 16
+_SHEET_ROWS = 1_048_576
+_SHEET_COLUMNS = 16_384
 # A few compressed bytes of a tiny part prove nothing; the ratio is judged above this size.
 _RATIO_FLOOR_BYTES = 1 << 20
 
@@ -146,7 +148,7 @@ def _cells_and_merges(stream: IO[bytes], name: str) -> Iterator[tuple[str, str]]
 def _range_area(ref: str) -> int:
     """Cells in a range such as "A3:XFD1048576" (a malformed one counts as one cell)."""
     first, _, last = ref.upper().partition(":")
-    start, end = _cell(first), _cell(last or first)
+    start, end = _cell(first, end=False), _cell(last or first, end=True)
     if start is None or end is None:
         return 1
     rows = abs(end[0] - start[0]) + 1
@@ -154,16 +156,19 @@ def _range_area(ref: str) -> int:
     return rows * cols
 
 
-def _cell(ref: str) -> tuple[int, int] | None:
+def _cell(ref: str, *, end: bool) -> tuple[int, int] | None:
+    """(row, column) of a reference; a whole-column ("A:B") or whole-row ("3:5") reference
+    reaches the first or the last row or column of a sheet."""
     match = _CELL_RE.match(ref.replace("$", ""))
-    if match is None:
+    if match is None or not any(match.groups()):
         return None
     letters, digits = match.groups()
-    # A whole-column ("A:A") or whole-row ("3:3") reference spans the sheet's full extent.
-    column = 16_384 if not letters else 0
+    column = 0
     for letter in letters or "":
         column = column * 26 + ord(letter) - 64
-    row = int(digits) if digits else 1_048_576
+    if not letters:
+        column = _SHEET_COLUMNS if end else 1
+    row = int(digits) if digits else (_SHEET_ROWS if end else 1)
     return row, column
 
 

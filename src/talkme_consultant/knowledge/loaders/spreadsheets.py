@@ -114,16 +114,20 @@ def load_xls(path: Path, name: str, limits: ParseLimits | None = None) -> list[R
     except Exception as exc:  # xlrd raises plain Exceptions and its own XLRDError alike
         raise LoaderError(name, f"not a readable Excel .xls workbook ({exc})") from exc
     records: list[Record] = []
+    # xlrd ranges are half-open; the check takes inclusive bounds.
+    _check_merged_area(
+        [
+            (r_lo, r_hi - 1, c_lo, c_hi - 1)
+            for sheet in book.sheets()
+            for r_lo, r_hi, c_lo, c_hi in sheet.merged_cells
+        ],
+        name,
+        limits,
+    )
     cells = sum(sheet.nrows * sheet.ncols for sheet in book.sheets())
     if cells > limits.max_cells:
         raise LoaderError(name, f"has more than {limits.max_cells:,} cells, beyond the limit")
     for sheet in book.sheets():
-        # xlrd ranges are half-open; the check takes inclusive bounds.
-        _check_merged_area(
-            [(r_lo, r_hi - 1, c_lo, c_hi - 1) for r_lo, r_hi, c_lo, c_hi in sheet.merged_cells],
-            name,
-            limits,
-        )
         values: dict[tuple[int, int], str] = {}
         for r in range(sheet.nrows):
             for c in range(sheet.ncols):
