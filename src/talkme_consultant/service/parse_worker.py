@@ -21,6 +21,7 @@ from talkme_consultant.knowledge.loaders import LoaderError, ParseLimits, load_f
 EXIT_OUT_OF_MEMORY = 3
 MEGABYTE = 1024 * 1024
 RESERVE_BYTES = 16 * MEGABYTE
+MAX_FILE_WRITE_BYTES = 16 * MEGABYTE
 READY = '{"ready": true}'
 
 
@@ -45,8 +46,10 @@ def limit_resources(memory_mb: int, cpu_seconds: int) -> None:
     memory = memory_mb * MEGABYTE
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    # A crash must not leave a core file the size of the memory limit behind.
+    # A crash must not leave a core file the size of the memory limit behind, and a parser that
+    # complains endlessly on stderr (a file here) must not fill the disk.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_WRITE_BYTES, MAX_FILE_WRITE_BYTES))
 
 
 def read_one(
