@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     embeddings_api_key: SecretStr | None = None
 
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The whole multipart request (all files and their headers), checked before and while reading.
+    upload_max_request_bytes: int = Field(default=100 * 1024 * 1024, ge=4096)
+    upload_max_files: int = Field(default=20, ge=1, le=1000)
+    # Knowledge files are read in a child process that the kernel holds to these limits.
+    parse_memory_mb: int = Field(default=1024, ge=256)
+    parse_timeout_seconds: float = Field(default=60.0, gt=0)
+    parse_max_cells: int = Field(default=1_000_000, ge=1)
+    parse_max_merged_cells: int = Field(default=1_000_000, ge=1)
+    parse_max_pdf_pages: int = Field(default=2_000, ge=1)
+    parse_max_unzipped_bytes: int = Field(default=200 * 1024 * 1024, ge=1024 * 1024)
+    parse_max_compression_ratio: int = Field(default=200, ge=10)
     confidence_threshold: float = Field(default=0.5, ge=0, le=1)
 
     @field_validator("talkme_api_url", "openai_base_url", "embeddings_base_url")

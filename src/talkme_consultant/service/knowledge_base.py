@@ -20,15 +20,16 @@ from talkme_consultant.knowledge.cache import EmbeddingCache
 from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.evaluation import CaseFileError, evaluate, load_cases
 from talkme_consultant.knowledge.index import KnowledgeIndex, build_index
-from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES, LoaderError, load_file
-from talkme_consultant.knowledge.records import Record
+from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
 from talkme_consultant.knowledge.search import Hit
 from talkme_consultant.service.clock import now
+from talkme_consultant.service.parsing import ParseOptions, parse_isolated
 from talkme_consultant.store.knowledge import FileUpdate, KnowledgeRepository
 
 log = logging.getLogger(__name__)
 
 CASES_FILENAME = "cases.jsonl"
+PARALLEL_READERS = 2
 Progress = Callable[[int, int], None]
 
 
@@ -64,8 +65,13 @@ class KnowledgeBase:
         embedder: Embedder | None,
         *,
         knowledge_dir: Path | None = None,
+        parse_options: ParseOptions | None = None,
     ) -> None:
         self._repository = repository
+        self._parse_options = parse_options or ParseOptions()
+        # Each reader may use PARSE_MEMORY_MB: an upload and a folder sync at once is the most
+        # this service lets file reading take from the machine.
+        self._readers = asyncio.Semaphore(PARALLEL_READERS)
         self._cache = cache
         self._embedder = embedder
         self._knowledge_dir = knowledge_dir
@@ -241,10 +247,15 @@ class KnowledgeBase:
     async def parse_files(
         self, files: Sequence[tuple[str, bytes]], *, origin: str
     ) -> list[FileUpdate]:
-        """Parse files off the event loop; an unreadable one carries its error and no records."""
+        """Parse files in a limited child process; an unreadable one carries its error (in plain
+        words) and no records. Nothing a file does while being read can stop this process."""
+        readable = [(name, content) for name, content in files if name != CASES_FILENAME]
+        async with self._readers:
+            parsed = iter(await parse_isolated(readable, self._parse_options))
         updates: list[FileUpdate] = []
         for name, content in files:
-            records, error = await asyncio.to_thread(parse_bytes, name, content)
+            # The case file is for scoring, not for answering: it is stored, never parsed here.
+            records, error = next(parsed) if name != CASES_FILENAME else ([], None)
             if error is None and not records and name != CASES_FILENAME:
                 error = "no text found in the file"
             updates.append(
@@ -372,17 +383,3 @@ def _dir_files(folder: Path) -> list[Path]:
         and not path.name.startswith((".", "~$"))
         and (path.suffix.lower() in SUPPORTED_SUFFIXES or path.name == CASES_FILENAME)
     ]
-
-
-def parse_bytes(name: str, content: bytes) -> tuple[list[Record], str | None]:
-    """Parse a file's bytes with the loader for its suffix: (records, error or None)."""
-    if name == CASES_FILENAME:
-        return [], None
-    suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(content)
-        try:
-            return list(load_file(path, name)), None
-        except LoaderError as error:
-            return [], error.reason

@@ -22,6 +22,7 @@ from talkme_consultant.dialog.costs import parse_prices
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes
 from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
+from talkme_consultant.knowledge.loaders import ParseLimits
 from talkme_consultant.profile import BusinessProfile, load_profile
 from talkme_consultant.service.dispatcher import (
     OutboxDispatcher,
@@ -31,6 +32,7 @@ from talkme_consultant.service.dispatcher import (
 )
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.metrics import Metrics
+from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
 from talkme_consultant.store.leases import process_owner
 from talkme_consultant.store.store import Store
@@ -58,6 +60,21 @@ def build_embedder(settings: Settings) -> Embedder | None:
     if kind == "local":
         return LocalE5Embedder()
     raise ValueError(f"EMBEDDER must be local, openai or none, not {settings.embedder!r}")
+
+
+def parse_options(settings: Settings) -> ParseOptions:
+    """How far reading one knowledge file may go (the PARSE_* settings)."""
+    return ParseOptions(
+        memory_mb=settings.parse_memory_mb,
+        timeout_seconds=settings.parse_timeout_seconds,
+        limits=ParseLimits(
+            max_cells=settings.parse_max_cells,
+            max_merged_cells=settings.parse_max_merged_cells,
+            max_pdf_pages=settings.parse_max_pdf_pages,
+            max_unzipped_bytes=settings.parse_max_unzipped_bytes,
+            max_compression_ratio=settings.parse_max_compression_ratio,
+        ),
+    )
 
 
 @dataclass
@@ -101,10 +118,16 @@ class Runtime:
             store.embedding_cache,
             build_embedder(settings),
             knowledge_dir=settings.knowledge_dir,
+            parse_options=parse_options(settings),
         )
         runtime = cls(settings, store, knowledge, profile)
         try:
-            await knowledge.sync_dir()
+            try:
+                await knowledge.sync_dir()
+            except Exception:
+                # Unreadable files only get their own error; this is the folder itself failing
+                # (gone, unreadable). The service starts on what the store already holds.
+                log.exception("could not pick up KNOWLEDGE_DIR at start-up")
             await knowledge.refresh()
         except BaseException:
             await store.close()

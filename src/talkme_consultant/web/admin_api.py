@@ -6,24 +6,23 @@ The file routes keep the paths of the system this product replaces, so existing 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
-from talkme_consultant.service.knowledge_base import CASES_FILENAME
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
+from talkme_consultant.web.uploads import (
+    UPLOAD_REQUEST_BODY,
+    UploadLimits,
+    read_upload,
+    sanitize_filename,
+)
 
 router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin"])
-
-_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 MAX_LIST_LIMIT = 1000
 # A negative, zero, non-numeric or huge `limit` is a 422 naming the field, never "every row".
@@ -36,27 +35,6 @@ CallStatus = Literal["pending", "sent", "recorded", "failed"]
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
-
-
-def sanitize_filename(raw: str) -> str:
-    """The bare file name of an upload: no folders, no traversal, no control characters."""
-    name = PureWindowsPath(PurePosixPath(raw or "").name).name
-    name = unicodedata.normalize("NFC", name)
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = _UNSAFE.sub("_", name).strip(" .")
-    if not name or name in {".", ".."} or len(name) > 200:
-        raise HTTPException(status_code=400, detail=f"invalid file name {raw!r}")
-    return name
-
-
-def _check_type(name: str) -> None:
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES and name != CASES_FILENAME:
-        allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise HTTPException(
-            status_code=415,
-            detail=f"{name}: unsupported file type {suffix or '(none)'}; supported: {allowed}",
-        )
 
 
 @router.get("/files", summary="List knowledge-base files")
@@ -93,27 +71,30 @@ async def get_file(filename: str, request: Request) -> Response:
     )
 
 
-@router.post("/files/upload", summary="Upload one or more knowledge-base files")
-async def upload_files(
-    request: Request, files: Annotated[list[UploadFile], File(description="files")]
-) -> JSONResponse:
+@router.post(
+    "/files/upload",
+    summary="Upload one or more knowledge-base files",
+    # The body is read by the route itself, after the admin check: see web/uploads.py.
+    openapi_extra={"requestBody": UPLOAD_REQUEST_BODY},
+    responses={400: {}, 401: {}, 413: {}, 415: {}, 422: {}},
+)
+async def upload_files(request: Request) -> JSONResponse:
     """Store readable files and rebuild the index in the background.
 
-    Every file is checked first (name, type, size, readability); if any is refused, nothing is
-    stored and the answer names each bad file and why.
+    Every file is checked first (name, type, size, count, readability — each file is read in a
+    child process with memory and time limits); if any is refused, nothing is stored and the
+    answer names each bad file and why.
     """
     runtime = _runtime(request)
-    limit = runtime.settings.upload_max_bytes
-    accepted: list[tuple[str, bytes]] = []
-    for upload in files:
-        name = sanitize_filename(upload.filename or "")
-        _check_type(name)
-        content = await upload.read(limit + 1)
-        if len(content) > limit:
-            raise HTTPException(
-                status_code=413, detail=f"{name}: larger than the {limit}-byte upload limit"
-            )
-        accepted.append((name, content))
+    settings = runtime.settings
+    accepted = await read_upload(
+        request,
+        UploadLimits(
+            max_request_bytes=settings.upload_max_request_bytes,
+            max_file_bytes=settings.upload_max_bytes,
+            max_files=settings.upload_max_files,
+        ),
+    )
     parsed = await runtime.knowledge.parse_files(accepted, origin="upload")
     errors = {u.name: u.error for u in parsed if u.error}
     if errors:

@@ -15,6 +15,7 @@ from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.web import admin_api, monitoring, webhook
 from talkme_consultant.web.auth import resolve_admin_token
+from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="AI consultant for the TalkMe online chat.",
         lifespan=lifespan,
     )
+    # A refused body is never read to its end: see web/early_answers.py.
+    app.add_middleware(CloseAfterEarlyAnswer)
     app.include_router(webhook.router)
     app.include_router(monitoring.router)
     app.include_router(monitoring.metrics_router)

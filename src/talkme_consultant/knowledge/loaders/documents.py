@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from talkme_consultant.knowledge.loaders.errors import LoaderError
+from talkme_consultant.knowledge.loaders.limits import ParseLimits
 from talkme_consultant.knowledge.loaders.prose import Block, HeadingTracker, chunk_blocks
 from talkme_consultant.knowledge.loaders.tables import Grid, grid_records
 from talkme_consultant.knowledge.records import Record
@@ -23,13 +24,15 @@ def _heading_level(paragraph: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def load_docx(path: Path, name: str) -> list[Record]:
+def load_docx(path: Path, name: str, limits: ParseLimits | None = None) -> list[Record]:
     """Prose chunks under their headings, plus one record per table row (header = first row)."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    limits = limits or ParseLimits()
+    budget = _CellBudget(name, limits.max_cells)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -51,17 +54,32 @@ def load_docx(path: Path, name: str) -> list[Record]:
                 blocks.append(Block(tracker.path, text))
         elif tag == "tbl":
             heading = " / ".join(tracker.path) or None
-            records.extend(grid_records(_table_grid(Table(element, document)), name, None, heading))
+            records.extend(
+                grid_records(_table_grid(Table(element, document), budget), name, None, heading)
+            )
     return chunk_blocks(blocks, name) + records
 
 
-def _table_grid(table: Any) -> Grid:
+class _CellBudget:
+    """Counts table cells across the document; a merged cell counts once per column it spans."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self._name, self._limit, self._used = name, limit, 0
+
+    def take(self) -> None:
+        self._used += 1
+        if self._used > self._limit:
+            raise LoaderError(self._name, f"has more than {self._limit:,} table cells")
+
+
+def _table_grid(table: Any, budget: _CellBudget) -> Grid:
     rows: list[tuple[int, list[str]]] = []
     copies: set[tuple[int, int]] = set()
     for number, row in enumerate(table.rows, start=1):
         cells: list[str] = []
         previous = None
         for col, cell in enumerate(row.cells):
+            budget.take()
             # A horizontally merged cell is returned once per grid column it spans.
             if previous is not None and cell._tc is previous:
                 copies.add((number, col))

@@ -5,19 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from talkme_consultant.knowledge.loaders.errors import LoaderError
+from talkme_consultant.knowledge.loaders.limits import ParseLimits
 from talkme_consultant.knowledge.loaders.prose import Block, chunk_blocks, plain_blocks
 from talkme_consultant.knowledge.records import Record
 
 
-def load_pdf(path: Path, name: str) -> list[Record]:
+def load_pdf(path: Path, name: str, limits: ParseLimits | None = None) -> list[Record]:
     """Read the text layer; scanned PDFs (no text) and password-protected ones are errors."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    limits = limits or ParseLimits()
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoaderError(name, "the PDF is password-protected")
+        count = len(reader.pages)
+        if count > limits.max_pdf_pages:
+            raise LoaderError(
+                name, f"has {count:,} pages, more than the {limits.max_pdf_pages:,}-page limit"
+            )
         pages = list(reader.pages)
     except LoaderError:
         raise

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from talkme_consultant.knowledge.loaders.errors import LoaderError
+from talkme_consultant.knowledge.loaders.limits import ParseLimits
 from talkme_consultant.knowledge.loaders.tables import (
     Grid,
     format_datetime,
@@ -40,11 +41,12 @@ def _format_xlsx_value(value: Any, number_format: str | None) -> str:
     return str(value).strip()
 
 
-def load_xlsx(path: Path, name: str) -> list[Record]:
+def load_xlsx(path: Path, name: str, limits: ParseLimits | None = None) -> list[Record]:
     """Read every sheet of an .xlsx workbook, one record per data row."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    limits = limits or ParseLimits()
     try:
         # Not read-only: merged cell ranges are only available on full worksheets.
         workbook = openpyxl.load_workbook(path, data_only=True)
@@ -53,19 +55,21 @@ def load_xlsx(path: Path, name: str) -> list[Record]:
     records: list[Record] = []
     try:
         for sheet in workbook.worksheets:
-            grid = _xlsx_grid(sheet)
+            grid = _xlsx_grid(sheet, name, limits)
             records.extend(grid_records(grid, name, sheet=sheet.title))
     finally:
         workbook.close()
     return records
 
 
-def _xlsx_grid(sheet: Any) -> Grid:
+def _xlsx_grid(sheet: Any, name: str, limits: ParseLimits) -> Grid:
     values: dict[tuple[int, int], str] = {}
     for row in sheet.iter_rows():
         for cell in row:
             if cell.value is not None:
                 values[(cell.row, cell.column)] = _format_xlsx_value(cell.value, cell.number_format)
+    ranges = [(m.min_row, m.max_row, m.min_col, m.max_col) for m in sheet.merged_cells.ranges]
+    _check_merged_area(ranges, name, limits)
     copies: set[tuple[int, int]] = set()
     for merged in sheet.merged_cells.ranges:
         top_left = values.get((merged.min_row, merged.min_col), "")
@@ -87,15 +91,42 @@ def _to_grid(values: dict[tuple[int, int], str], copies: set[tuple[int, int]]) -
     return Grid(rows=rows, copies=copies)
 
 
-def load_xls(path: Path, name: str) -> list[Record]:
+def _check_merged_area(
+    ranges: list[tuple[int, int, int, int]], name: str, limits: ParseLimits
+) -> None:
+    """Every cell of a merged range becomes a grid cell: refuse areas beyond the cap first."""
+    area = sum((r_hi - r_lo + 1) * (c_hi - c_lo + 1) for r_lo, r_hi, c_lo, c_hi in ranges)
+    if area > limits.max_merged_cells:
+        raise LoaderError(
+            name,
+            f"merged cell ranges cover {area:,} cells, beyond the "
+            f"{limits.max_merged_cells:,}-cell limit",
+        )
+
+
+def load_xls(path: Path, name: str, limits: ParseLimits | None = None) -> list[Record]:
     """Read every sheet of a legacy .xls workbook (BIFF) through xlrd."""
     import xlrd
 
+    limits = limits or ParseLimits()
     try:
         book = xlrd.open_workbook(str(path), formatting_info=True)
     except Exception as exc:  # xlrd raises plain Exceptions and its own XLRDError alike
         raise LoaderError(name, f"not a readable Excel .xls workbook ({exc})") from exc
     records: list[Record] = []
+    # xlrd ranges are half-open; the check takes inclusive bounds.
+    _check_merged_area(
+        [
+            (r_lo, r_hi - 1, c_lo, c_hi - 1)
+            for sheet in book.sheets()
+            for r_lo, r_hi, c_lo, c_hi in sheet.merged_cells
+        ],
+        name,
+        limits,
+    )
+    cells = sum(sheet.nrows * sheet.ncols for sheet in book.sheets())
+    if cells > limits.max_cells:
+        raise LoaderError(name, f"has more than {limits.max_cells:,} cells, beyond the limit")
     for sheet in book.sheets():
         values: dict[tuple[int, int], str] = {}
         for r in range(sheet.nrows):
