@@ -40,6 +40,7 @@ class ServiceProcess:
             "KNOWLEDGE_DIR": str(SAMPLE_KNOWLEDGE_DIR),
             "TALKME_API_URL": sim.api_url,
             "TALKME_TEST_MODE": "false",
+            "WEBHOOK_SECRET": "off",
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "OUTBOX_BACKOFF_BASE_SECONDS": "0.05",
             "OUTBOX_BACKOFF_MAX_SECONDS": "0.3",
