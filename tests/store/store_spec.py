@@ -222,7 +222,9 @@ class StoreSpec:
             *(accept(store, message, T0) for message in messages), return_exceptions=True
         )
 
-        refused = [m.conversation_key for m, o in zip(messages, outcomes) if o is not True]
+        refused = [
+            m.conversation_key for m, o in zip(messages, outcomes, strict=True) if o is not True
+        ]
         assert refused == ["bad-3", "bad-13", "bad-23", "bad-33"]
         assert all(isinstance(o, Exception) for o in outcomes if o is not True)
         assert (await store.stats.totals()).messages_received == 36
