@@ -197,12 +197,20 @@ async def regeneration_status(request: Request) -> dict[str, Any]:
     }
 
 
+# A negative LIMIT is an error on PostgreSQL and "no limit" on SQLite; past 64 bits it is an
+# overflow in the driver. Larger values are cut to MAX_LIST_ROWS below.
+MAX_LIST_ROWS = 1000
+Limit = Annotated[int, Query(ge=0, le=2**63 - 1, description=f"At most {MAX_LIST_ROWS} rows.")]
+
+
 @router.get("/admin/calls", summary="TalkMe calls: sent, recorded in test mode, pending, failed")
 async def calls(
-    request: Request, status: Annotated[str | None, Query()] = None, limit: int = 100
+    request: Request, status: Annotated[str | None, Query()] = None, limit: Limit = 100
 ) -> dict[str, Any]:
     """The outbox, newest first (tokens are never shown)."""
-    rows = await _runtime(request).store.outbox.list_calls(status=status, limit=min(limit, 1000))
+    rows = await _runtime(request).store.outbox.list_calls(
+        status=status, limit=min(limit, MAX_LIST_ROWS)
+    )
     return {
         "calls": [
             {
@@ -223,19 +231,19 @@ async def calls(
 
 @router.get("/admin/events", summary="Handoffs, guard events, outages, unanswered questions")
 async def events(
-    request: Request, kind: str | None = None, conversation: str | None = None, limit: int = 100
+    request: Request, kind: str | None = None, conversation: str | None = None, limit: Limit = 100
 ) -> dict[str, Any]:
     """Recorded events, newest first."""
     rows = await _runtime(request).store.stats.events(
-        kind=kind, conversation_key=conversation, limit=min(limit, 1000)
+        kind=kind, conversation_key=conversation, limit=min(limit, MAX_LIST_ROWS)
     )
     return {"events": rows}
 
 
 @router.get("/admin/leads", summary="Visitors who asked to book and left a phone number")
-async def leads(request: Request, limit: int = 100) -> dict[str, Any]:
+async def leads(request: Request, limit: Limit = 100) -> dict[str, Any]:
     """Leads, newest first, with the dialogue summary for the operator."""
-    rows = await _runtime(request).store.stats.leads(limit=min(limit, 1000))
+    rows = await _runtime(request).store.stats.leads(limit=min(limit, MAX_LIST_ROWS))
     return {
         "leads": [
             {
