@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from talkme_consultant.talkme.payloads import WEBHOOK_PATH
+from tests.store.test_store_postgres import postgres_url  # noqa: F401  (fixture)
 from tests.support.service import ADMIN_TOKEN, running_service, service_settings
 
 EXAMPLES_PER_OPERATION = 12
@@ -59,9 +60,9 @@ def server_errors(base_url: str) -> list[str]:
     return found
 
 
-async def test_no_route_answers_generated_requests_with_a_server_error(data_dir: Path) -> None:
+async def fuzz_service(data_dir: Path, **overrides: Any) -> None:
     # Keyword search only: uploads and rebuilds the fuzzer triggers then cost next to nothing.
-    settings_ = service_settings(data_dir, None, embedder="none", debounce_seconds=600)
+    settings_ = service_settings(data_dir, None, embedder="none", debounce_seconds=600, **overrides)
     async with running_service(settings_) as service:
         schema = (await service.http.get(service.url + "/openapi.json")).json()
         assert len(schema["paths"]) >= 15
@@ -69,6 +70,20 @@ async def test_no_route_answers_generated_requests_with_a_server_error(data_dir:
         # The fuzzer's client is synchronous; the service keeps serving on this event loop.
         found = await asyncio.to_thread(server_errors, service.url)
     assert found == []
+
+
+async def test_no_route_answers_generated_requests_with_a_server_error_on_sqlite(
+    data_dir: Path,
+) -> None:
+    await fuzz_service(data_dir)
+
+
+async def test_no_route_answers_generated_requests_with_a_server_error_on_postgres(
+    data_dir: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    # PostgreSQL refuses NUL in text and checks every length: stricter than SQLite.
+    await fuzz_service(data_dir, database_url=postgres_url)
 
 
 async def test_the_webhook_is_described_with_its_body_and_every_answer(data_dir: Path) -> None:
@@ -99,3 +114,30 @@ async def test_the_webhook_is_described_with_its_body_and_every_answer(data_dir:
     assert {"fields"} <= set(components["WebhookRejected"]["properties"])
     parameters = {(p["in"], p["name"]) for p in operation["parameters"]}
     assert parameters == {("query", "secret"), ("header", "X-Webhook-Secret")}
+
+
+NUL_REQUESTS = [
+    ("GET", "/admin/conversations/a%00b", "path.key"),
+    ("DELETE", "/webhook/talkme/session/a%00b", "path.user_id"),
+    ("GET", "/admin/events?kind=a%00b", "query.kind"),
+    ("GET", "/admin/events?conversation=a%00b", "query.conversation"),
+    ("GET", "/admin/calls?status=a%00b", "query.status"),
+    ("DELETE", "/files/a%00b.md", "path.filename"),
+]
+
+
+async def test_a_nul_in_a_path_or_query_value_is_a_422_naming_it_on_postgres(
+    data_dir: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    # The fuzzer does not put NUL into URLs; PostgreSQL cannot even compare a text holding one.
+    settings_ = service_settings(data_dir, None, embedder="none", database_url=postgres_url)
+    async with running_service(settings_) as service:
+        files_before = (await service.admin_get("/files"))["files"]
+        for method, path, field in NUL_REQUESTS:
+            response = await service.http.request(method, service.url + path, headers=AUTH)
+            assert response.status_code == 422, (path, response.text)
+            answer = response.json()
+            assert answer["success"] is False
+            assert field in {item["field"] for item in answer["fields"]}, path
+        assert (await service.admin_get("/files"))["files"] == files_before

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,6 +16,7 @@ from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.web import admin_api, monitoring, webhook
 from talkme_consultant.web.auth import resolve_admin_token
+from talkme_consultant.web.parameters import refuse_unstorable_parameters
 from talkme_consultant.web.webhook_access import announce_webhook_access, require_webhook_secret
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="AI consultant for the TalkMe online chat.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_parameters)],
     )
     app.include_router(webhook.router)
     app.include_router(monitoring.router)
