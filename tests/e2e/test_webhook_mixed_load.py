@@ -117,8 +117,9 @@ async def run_with_trigger(
 ) -> None:
     # A long debounce keeps the turns from running: this test is about the webhook's answers.
     settings = service_settings(data_dir, None, debounce_seconds=600, **settings_overrides)
+    # Installed before the service starts, so no background write of its start-up competes.
+    await install_trigger()
     async with running_service(settings) as service:
-        await install_trigger()
         await mixed_burst(service)
 
 
@@ -126,8 +127,13 @@ async def test_on_sqlite_good_webhooks_are_stored_and_answered_200_among_bad_one
     data_dir: Path,
 ) -> None:
     async def install() -> None:
-        with sqlite3.connect(data_dir / "talkme.sqlite3") as connection:
-            connection.execute(SQLITE_TRIGGER)
+        # The data dir is a copy of a migrated store, so the table is already there.
+        connection = sqlite3.connect(data_dir / "talkme.sqlite3", timeout=30)
+        try:
+            with connection:
+                connection.execute(SQLITE_TRIGGER)
+        finally:
+            connection.close()
 
     await run_with_trigger({}, data_dir, install)
 

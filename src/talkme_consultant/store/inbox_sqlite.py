@@ -54,6 +54,14 @@ ON CONFLICT (key) DO UPDATE SET
 """
 
 
+class _Refused(Exception):
+    """The store refused one message of a batch (the cause is `error`)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class _Pending:
     message: IncomingMessage
@@ -115,19 +123,23 @@ class BatchedSqliteInbox:
         return self._connection
 
     def _write(self, batch: list[_Pending]) -> list[bool | Exception]:
-        """One transaction for the batch; if it fails, one transaction per message."""
+        """One transaction for the batch; if a message in it is refused, one per message.
+
+        Only a refused message triggers the fallback: when the database itself fails (locked,
+        disk full) every message would fail again, so the error goes to the whole batch.
+        """
         connection = self._connect()
         try:
             return list(self._write_together(connection, batch))
-        except Exception as error:
+        except _Refused as refused:
             if len(batch) == 1:
-                return [error]
+                return [refused.error]
         outcomes: list[bool | Exception] = []
         for item in batch:
             try:
                 outcomes.extend(self._write_together(connection, [item]))
-            except Exception as error:
-                outcomes.append(error)
+            except _Refused as refused:
+                outcomes.append(refused.error)
         return outcomes
 
     def _write_together(self, connection: sqlite3.Connection, batch: list[_Pending]) -> list[bool]:
@@ -135,7 +147,10 @@ class BatchedSqliteInbox:
         connection.execute("BEGIN IMMEDIATE")
         try:
             for item in batch:
-                results.append(self._write_one(connection, item))
+                try:
+                    results.append(self._write_one(connection, item))
+                except Exception as error:
+                    raise _Refused(error) from error
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from talkme_consultant import __version__
 from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.web import admin_api, monitoring, webhook
+from talkme_consultant.web import admin_api, monitoring, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
 from talkme_consultant.web.webhook_access import announce_webhook_access, require_webhook_secret
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schema = FastAPI.openapi(app)
             # The webhook reads its body itself, so FastAPI does not see its model.
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(webhook.request_schemas())
+            components.update(webhook_schema.request_schemas())
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

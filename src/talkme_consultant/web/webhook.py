@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic import ValidationError
 
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.runtime import Runtime
@@ -24,10 +23,15 @@ from talkme_consultant.talkme.payloads import (
     mask_token,
 )
 from talkme_consultant.web.webhook_access import secret_matches
+from talkme_consultant.web.webhook_schema import (
+    MAX_BODY_BYTES,
+    OPENAPI_EXTRA,
+    RESPONSES,
+    WebhookAccepted,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
 # A burst never delays a turn by more than this many debounce windows.
 MAX_WAIT_WINDOWS = 4
 # inbound_messages.dedup_key is VARCHAR(192); a longer key is replaced by its digest.
@@ -36,54 +40,6 @@ STORE_FAILED = "could not store the message, retry"
 RETRY_AFTER_SECONDS = 1
 
 router = APIRouter(prefix=WEBHOOK_PATH, tags=["webhook"])
-
-
-class WebhookAccepted(BaseModel):
-    """The message is stored (or was already stored: a duplicate is acknowledged too)."""
-
-    success: Literal[True] = True
-    duplicate: bool
-
-
-class WebhookError(BaseModel):
-    """The webhook was refused; ``error`` says why."""
-
-    success: Literal[False] = False
-    error: str
-
-
-class FieldProblem(BaseModel):
-    """One invalid field of the body, by its wire name (``client.clientId``), or ``body``."""
-
-    field: str
-    message: str
-
-
-class WebhookRejected(WebhookError):
-    """The body is JSON but not a webhook we can take; every problem is listed."""
-
-    fields: list[FieldProblem]
-
-
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": WebhookAccepted, "description": "Stored; the reply follows through TalkMe."},
-    400: {"model": WebhookError, "description": "The body is not a JSON object."},
-    401: {"model": WebhookError, "description": "WEBHOOK_SECRET missing or wrong."},
-    413: {"model": WebhookError, "description": f"The body is over {MAX_BODY_BYTES} bytes."},
-    422: {"model": WebhookRejected, "description": "Invalid fields, each named."},
-    503: {"model": WebhookError, "description": "The store failed; nothing was stored, retry."},
-}
-
-_PAYLOAD_REF = "#/components/schemas/WebhookPayload"
-
-
-def request_schemas() -> dict[str, Any]:
-    """JSON schemas of the webhook body and its parts, for the OpenAPI components."""
-    _, schema = models_json_schema(
-        [(WebhookPayload, "validation")], ref_template="#/components/schemas/{model}"
-    )
-    schemas: dict[str, Any] = schema["$defs"]
-    return schemas
 
 
 def _error(
@@ -149,30 +105,8 @@ def incoming_message(payload: WebhookPayload) -> IncomingMessage:
     summary="Receive one visitor message from TalkMe",
     response_model=WebhookAccepted,
     responses=RESPONSES,
-    # The handler reads the raw body itself (for its 400 and 413 answers); the schema still
-    # documents what TalkMe sends.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": _PAYLOAD_REF}}},
-        },
-        "parameters": [
-            {
-                "name": SECRET_QUERY_PARAM,
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": f"WEBHOOK_SECRET (or send it in the {SECRET_HEADER} header).",
-            },
-            {
-                "name": SECRET_HEADER,
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": "WEBHOOK_SECRET.",
-            },
-        ],
-    },
+    # The body is read raw (for the 400 and 413 answers); its schema is documented explicitly.
+    openapi_extra=OPENAPI_EXTRA,
 )
 async def receive(request: Request) -> JSONResponse:
     """Store the message (deduplicated by TalkMe's message id) and acknowledge it."""
