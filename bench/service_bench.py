@@ -11,8 +11,9 @@ What runs (loopback only; temporary directories only):
   uvicorn on ``create_simulator_app()``), so answering the service's ``customBot/*`` calls takes
   no CPU from the load generator's event loop;
 * the service as a real subprocess: ``talkme-consultant serve --port P`` with ``DATA_DIR`` a
-  temporary directory (or ``--data-dir``, kept), ``TALKME_TEST_MODE=false``, ``TALKME_API_URL``
-  pointing at the simulator, ``DEBOUNCE_SECONDS=0``, ``ADMIN_TOKEN=bench``,
+  temporary directory (or ``--data-dir``, kept), ``TALKME_TEST_MODE=false``,
+  ``WEBHOOK_SECRET=off``, ``TALKME_API_URL`` pointing at the simulator, ``DEBOUNCE_SECONDS=0``,
+  ``ADMIN_TOKEN=bench``,
   ``LOG_LEVEL=WARNING`` and no ``OPENAI_API_KEY`` (offline answerer; the environment is built
   from scratch, the working directory is a temp dir so no ``.env`` is read). A fresh data dir
   costs tens of seconds of knowledge-base embedding; after health turns 200 the service also
@@ -337,6 +338,8 @@ def service_env(data_dir: Path, sim_port: int, port: int) -> dict[str, str]:
     env.update(
         DATA_DIR=str(data_dir),
         TALKME_TEST_MODE="false",
+        # The bench measures the webhook, not its guard; production needs a secret.
+        WEBHOOK_SECRET="off",
         TALKME_API_URL=f"http://127.0.0.1:{sim_port}{API_PREFIX}",
         DEBOUNCE_SECONDS="0",
         ADMIN_TOKEN=ADMIN_TOKEN,

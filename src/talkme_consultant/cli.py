@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -51,12 +52,18 @@ def serve(
     import uvicorn
 
     from talkme_consultant.web.app import create_app
+    from talkme_consultant.web.webhook_access import WebhookSecretMissing
 
     settings = _settings(host=host, port=port)
     setup_logging(settings.log_level, settings.secret_values())
     _check_profile(settings)
+    try:
+        app_ = create_app(settings)
+    except WebhookSecretMissing as error:
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(2) from error
     uvicorn.run(
-        create_app(settings),
+        app_,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -291,10 +298,17 @@ async def _simulate(
         return await run_simulation(
             service_url, sim_host, sim_port, lines, secret, console, reply_timeout=timeout
         )
+    if not secret:
+        # The demo service talks to TalkMe's stand-in as in production, so it needs a secret;
+        # one made up for this run is as good as any.
+        import secrets
+
+        secret = secrets.token_urlsafe(16)
     service_settings = settings.model_copy(
         update={
             "talkme_api_url": f"http://{sim_host}:{sim_port}/json/v1.0",
             "talkme_test_mode": False,
+            "webhook_secret": SecretStr(secret),
         }
     )
     app_ = create_app(service_settings)

@@ -174,6 +174,17 @@ async def test_json_that_is_not_an_object_is_refused_with_400(
             "originalOnlineChatMessage.id",
             id="non-numeric message id",
         ),
+        pytest.param(
+            body(originalOnlineChatMessage={"id": 1, "dialogId": 2**63}),
+            "originalOnlineChatMessage.dialogId",
+            id="dialogId past 64 bits",
+        ),
+        pytest.param(
+            body(client={"clientId": "a\u0000b"}), "client.clientId", id="NUL in clientId"
+        ),
+        pytest.param(body(client={"clientId": "x" * 129}), "client.clientId", id="long clientId"),
+        pytest.param(body(message={"text": "hi\u0000"}), "message.text", id="NUL in text"),
+        pytest.param(body(nested={"a": [[[[[[[[[[[[[[[[{}]]]]]]]]]]]]]]]]}), "body", id="too deep"),
     ],
 )
 async def test_an_invalid_payload_is_refused_with_422_naming_the_field(

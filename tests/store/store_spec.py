@@ -234,6 +234,32 @@ class StoreSpec:
         assert await accept(store, incoming("visitor-2", 5), T0)
         assert (await store.stats.totals()).messages_received == 2
 
+    async def test_a_message_the_store_refuses_fails_alone_among_concurrent_ones(
+        self, store: Store
+    ) -> None:
+        # A dialog id past signed 64 bits is refused by both backends; arriving together with
+        # good messages (one group commit on SQLite) it must not take them down with it.
+        def unstorable(number: int) -> IncomingMessage:
+            good = incoming(f"bad-{number}", number)
+            return IncomingMessage(**{**good.__dict__, "dialog_id": 2**63})
+
+        messages = [
+            unstorable(n) if n % 10 == 3 else incoming(f"visitor-{n}", n) for n in range(40)
+        ]
+        outcomes = await asyncio.gather(
+            *(accept(store, message, T0) for message in messages), return_exceptions=True
+        )
+
+        refused = [
+            m.conversation_key for m, o in zip(messages, outcomes, strict=True) if o is not True
+        ]
+        assert refused == ["bad-3", "bad-13", "bad-23", "bad-33"]
+        assert all(isinstance(o, Exception) for o in outcomes if o is not True)
+        assert (await store.stats.totals()).messages_received == 36
+        for message in messages:
+            stored = await store.conversations.get(message.conversation_key)
+            assert (stored is None) == message.conversation_key.startswith("bad-")
+
     async def test_messages_without_a_dedup_key_are_all_kept(self, store: Store) -> None:
         assert await accept(store, incoming(number=None), T0)
         assert await accept(store, incoming(number=None), T0 + 0.1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -13,10 +12,14 @@ from pathlib import Path
 import httpx
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
+from talkme_consultant.talkme.payloads import SECRET_HEADER
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
+from tests.support.eventually import eventually
 from tests.support.service import ADMIN_TOKEN
 
 CLI = Path(sys.executable).with_name("talkme-consultant")
+# Production mode refuses to start without a webhook secret; the processes here guard theirs.
+WEBHOOK_SECRET = "process-webhook-secret"
 
 
 def free_port() -> int:
@@ -27,7 +30,8 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """One `serve` process with its own port; its log (JSON lines) goes to `log_path`."""
+    """One `serve` process with its own port, in production mode (TalkMe is `talkme_api_url`,
+    the webhook needs its secret); its log (JSON lines) goes to `log_path`."""
 
     def __init__(self, data_dir: Path, talkme_api_url: str, log_path: Path, **env: str) -> None:
         self.port = free_port()
@@ -39,6 +43,7 @@ class ServiceProcess:
             "KNOWLEDGE_DIR": str(SAMPLE_KNOWLEDGE_DIR),
             "TALKME_API_URL": talkme_api_url,
             "TALKME_TEST_MODE": "false",
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "OUTBOX_BACKOFF_BASE_SECONDS": "0.05",
             "OUTBOX_BACKOFF_MAX_SECONDS": "0.3",
@@ -58,25 +63,27 @@ class ServiceProcess:
 
     async def start(self) -> None:
         """Spawn the process and wait until its health check answers 200."""
-        self.process = self._spawn()
-        async with httpx.AsyncClient() as http:
-            for _ in range(1200):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"service exited with {self.process.returncode}")
-                try:
+        process = self.process = self._spawn()
+
+        async def healthy() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"service exited with {process.returncode}")
+            try:
+                async with httpx.AsyncClient() as http:
                     response = await http.get(self.url + "/webhook/talkme/health")
-                    if response.status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError("service did not become healthy in 120 s")
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200
+
+        await eventually(healthy, timeout=120, interval=0.1, what="the service to be healthy")
 
     async def post_message(self, visitor: Visitor, text: str, message_id: int) -> int:
         """POST one webhook as TalkMe would; returns the status code."""
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(
-                webhook_url(self.url), json=build_webhook_body(visitor, text, message_id)
+                webhook_url(self.url),
+                json=build_webhook_body(visitor, text, message_id),
+                headers={SECRET_HEADER: WEBHOOK_SECRET},
             )
         return response.status_code
 

@@ -27,6 +27,9 @@ def service_settings(data_dir: Path, sim: RunningSimulator | None, **overrides: 
         "knowledge_dir": SAMPLE_KNOWLEDGE_DIR,
         "admin_token": ADMIN_TOKEN,
         "talkme_test_mode": sim is None,
+        # Production mode refuses to start without a secret; tests that are about something
+        # else open the webhook knowingly (pass webhook_secret=... to guard it).
+        "webhook_secret": None if sim is None else "off",
         "talkme_api_url": sim.api_url if sim else "http://127.0.0.1:9/json/v1.0",
         "talkme_timeout_seconds": 2.0,
         "debounce_seconds": 0.0,

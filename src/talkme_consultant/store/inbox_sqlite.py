@@ -3,8 +3,10 @@
 Concurrent webhooks are gathered into batches; each batch is one transaction on a dedicated
 connection in a dedicated thread, with prepared SQL — one thread hop and one commit for many
 messages instead of a dozen hops each. Every caller still gets its answer only after the commit
-that holds its message, so an acknowledged message is never lost. Same behaviour as
-`InboxRepository` (its PostgreSQL counterpart), which the store specs check on both.
+that holds its message, so an acknowledged message is never lost. A batch that fails is written
+again one message per transaction, so a message the store refuses fails alone and never takes
+its neighbours down with it. Same behaviour as `InboxRepository` (its PostgreSQL counterpart),
+which the store specs check on both.
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ ON CONFLICT (key) DO UPDATE SET
 """
 
 
+class _Refused(Exception):
+    """The store refused one message of a batch (the cause is `error`)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class _Pending:
     message: IncomingMessage
@@ -95,9 +105,13 @@ class BatchedSqliteInbox:
                     if not item.answer.done():
                         item.answer.set_exception(error)
                 continue
-            for item, stored in zip(batch, results, strict=True):
-                if not item.answer.done():
-                    item.answer.set_result(stored)
+            for item, outcome in zip(batch, results, strict=True):
+                if item.answer.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    item.answer.set_exception(outcome)
+                else:
+                    item.answer.set_result(outcome)
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -108,46 +122,72 @@ class BatchedSqliteInbox:
             self._connection = connection
         return self._connection
 
-    def _write(self, batch: list[_Pending]) -> list[bool]:
+    def _write(self, batch: list[_Pending]) -> list[bool | Exception]:
+        """One transaction for the batch; if a message in it is refused, one per message.
+
+        Only a refused message triggers the fallback: when the database itself fails (locked,
+        disk full) every message would fail again, so the error goes to the whole batch.
+        """
         connection = self._connect()
+        try:
+            return list(self._write_together(connection, batch))
+        except _Refused as refused:
+            if len(batch) == 1:
+                return [refused.error]
+        outcomes: list[bool | Exception] = []
+        for item in batch:
+            try:
+                outcomes.extend(self._write_together(connection, [item]))
+            except _Refused as refused:
+                outcomes.append(refused.error)
+        return outcomes
+
+    def _write_together(self, connection: sqlite3.Connection, batch: list[_Pending]) -> list[bool]:
         results: list[bool] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
             for item in batch:
-                message = item.message
-                row = connection.execute(
-                    _INSERT_MESSAGE,
-                    (
-                        message.conversation_key,
-                        message.dedup_key,
-                        message.text,
-                        message.is_attachment,
-                        item.now,
-                    ),
-                ).fetchone()
-                if row is None:
-                    results.append(False)
-                    continue
-                connection.execute(
-                    _UPSERT_CONVERSATION,
-                    {
-                        "key": message.conversation_key,
-                        "site_id": message.site_id,
-                        "client_name": message.client_name,
-                        "phone": message.phone,
-                        "dialog_id": message.dialog_id,
-                        "token": message.token,
-                        "now": item.now,
-                        "debounce": item.debounce,
-                        "max_wait": item.max_wait,
-                    },
-                )
-                results.append(True)
+                try:
+                    results.append(self._write_one(connection, item))
+                except Exception as error:
+                    raise _Refused(error) from error
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
         return results
+
+    @staticmethod
+    def _write_one(connection: sqlite3.Connection, item: _Pending) -> bool:
+        message = item.message
+        row = connection.execute(
+            _INSERT_MESSAGE,
+            (
+                message.conversation_key,
+                message.dedup_key,
+                message.text,
+                message.is_attachment,
+                item.now,
+            ),
+        ).fetchone()
+        if row is None:
+            return False
+        connection.execute(
+            _UPSERT_CONVERSATION,
+            {
+                "key": message.conversation_key,
+                "site_id": message.site_id,
+                "client_name": message.client_name,
+                "phone": message.phone,
+                "dialog_id": message.dialog_id,
+                "token": message.token,
+                "now": item.now,
+                "debounce": item.debounce,
+                "max_wait": item.max_wait,
+            },
+        )
+        return True
 
     async def close(self) -> None:
         """Finish pending batches and close the connection."""

@@ -22,6 +22,11 @@ Validation policy:
   Numeric ids (``searchId``, ``id``, ``dialogId``) accept integers and numeric strings, but not
   booleans or fractions. ``phone`` also accepts a JSON number, since phone numbers often travel
   as numbers.
+* Nothing the store cannot hold gets through, so one odd webhook can never fail the write of
+  others: ids are signed 64-bit integers; no string carries NUL or a lone surrogate; every string
+  fits the column that keeps it (the identity, name, phone and site id) or a sane cap (token,
+  text); and a body nested deeper than :data:`MAX_DEPTH` levels is refused as a whole. Other
+  control characters are removed from the visitor's text rather than refused.
 
 Field names follow Python style; the wire names are their aliases, and error locations use the
 wire names (``clientId``, ``originalOnlineChatMessage``).
@@ -34,6 +39,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -42,9 +48,22 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from talkme_consultant.helpers.cleaning import clean_text, has_unstorable
 
 __all__ = [
     "ATTACHMENT_HOSTS",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_DEPTH",
+    "MAX_DOMAIN_CHARS",
+    "MAX_IDENTITY_CHARS",
+    "MAX_NAME_CHARS",
+    "MAX_PHONE_CHARS",
+    "MAX_SITE_ID_CHARS",
+    "MAX_TEXT_CHARS",
+    "MAX_TOKEN_CHARS",
     "SECRET_HEADER",
     "SECRET_QUERY_PARAM",
     "WEBHOOK_PATH",
@@ -64,6 +83,38 @@ WEBHOOK_PATH = "/webhook/talkme"
 SECRET_HEADER = "X-Webhook-Secret"
 SECRET_QUERY_PARAM = "secret"
 """The webhook secret travels in this header or, since TalkMe only takes a URL, this parameter."""
+
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""Ids are kept in BIGINT columns (SQLite's INTEGER is the same size)."""
+
+# Limits follow the columns in store/models.py: a longer value would fail the write.
+MAX_IDENTITY_CHARS = 128
+"""``clientId`` and ``login`` become the conversation key (``conversations.key``)."""
+MAX_SITE_ID_CHARS = 128
+MAX_NAME_CHARS = 512
+MAX_PHONE_CHARS = 64
+# These go to unbounded columns (or nowhere); the caps only keep absurd values out.
+MAX_DOMAIN_CHARS = 255
+MAX_TOKEN_CHARS = 4096
+MAX_TEXT_CHARS = 20_000
+"""A visitor's message; TalkMe's own widget stops far earlier."""
+MAX_DEPTH = 16
+"""How deeply a body may nest objects and arrays; the real one nests two levels."""
+
+
+def _storable(value: str) -> str:
+    if has_unstorable(value):
+        raise PydanticCustomError(
+            "unstorable_string",
+            "contains a NUL character or a broken surrogate, which cannot be stored",
+        )
+    return value
+
+
+def _storable_or_none(value: str | None) -> str | None:
+    return None if value is None else _storable(value)
 
 
 def _reject_bool(value: Any) -> Any:
@@ -86,11 +137,60 @@ def _blank_to_none(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-WireInt = Annotated[int, BeforeValidator(_reject_bool)]
-"""An integer that also accepts numeric strings, but never booleans or fractions."""
+# Constraints come before the BeforeValidator, or the JSON schema shows them unconverted.
+WireInt = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_reject_bool)]
+"""A signed 64-bit integer that also accepts numeric strings, but never booleans or fractions."""
 
-IdentityStr = Annotated[StrictStr | None, BeforeValidator(_blank_to_none)]
-Phone = Annotated[StrictStr | None, BeforeValidator(_phone_to_str)]
+IdentityStr = Annotated[
+    StrictStr | None,
+    Field(max_length=MAX_IDENTITY_CHARS),
+    AfterValidator(_storable_or_none),
+    BeforeValidator(_blank_to_none),
+]
+Phone = Annotated[
+    StrictStr | None,
+    Field(max_length=MAX_PHONE_CHARS),
+    AfterValidator(_storable_or_none),
+    BeforeValidator(_phone_to_str),
+]
+SiteId = Annotated[StrictStr, Field(max_length=MAX_SITE_ID_CHARS), AfterValidator(_storable)]
+Domain = Annotated[StrictStr, Field(max_length=MAX_DOMAIN_CHARS), AfterValidator(_storable)]
+Name = Annotated[StrictStr, Field(max_length=MAX_NAME_CHARS), AfterValidator(_storable)]
+Token = Annotated[
+    StrictStr, Field(min_length=1, max_length=MAX_TOKEN_CHARS), AfterValidator(_storable)
+]
+OriginalText = Annotated[StrictStr, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_storable)]
+VisitorText = Annotated[
+    StrictStr,
+    Field(max_length=MAX_TEXT_CHARS),
+    AfterValidator(_storable),
+    AfterValidator(clean_text),
+]
+"""The visitor's text without invisible control characters (tabs and newlines stay)."""
+
+
+def _depth_error(limit: int) -> PydanticCustomError:
+    return PydanticCustomError(
+        "too_deep",
+        "the body is nested deeper than {limit} levels",
+        {"limit": limit},
+    )
+
+
+def _check_depth(data: Any, limit: int) -> None:
+    """Raise when `data` nests objects/arrays deeper than `limit` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            raise _depth_error(limit)
+        stack.extend((child, depth + 1) for child in children)
 
 
 class _WireModel(BaseModel):
@@ -106,8 +206,8 @@ class _WireModel(BaseModel):
 class WebhookSite(_WireModel):
     """The TalkMe site (widget installation) the message came from."""
 
-    id: StrictStr | None = None
-    domain: StrictStr | None = None
+    id: SiteId | None = None
+    domain: Domain | None = None
 
 
 class WebhookClient(_WireModel):
@@ -116,7 +216,7 @@ class WebhookClient(_WireModel):
     search_id: WireInt | None = Field(default=None, alias="searchId")
     login: IdentityStr = None
     client_id: IdentityStr = Field(default=None, alias="clientId")
-    name: StrictStr | None = None
+    name: Name | None = None
     # Kept out of repr so a logged payload does not leak the number; see mask_phone.
     phone: Phone = Field(default=None, repr=False)
 
@@ -144,14 +244,14 @@ class WebhookClient(_WireModel):
 class WebhookMessage(_WireModel):
     """The visitor's message as the bot should read it."""
 
-    text: StrictStr
+    text: VisitorText
 
 
 class OriginalMessage(_WireModel):
     """The message as stored in TalkMe's online chat; its id is what we deduplicate on."""
 
     id: WireInt | None = None
-    text: StrictStr | None = None
+    text: OriginalText | None = None
     dialog_id: WireInt | None = Field(default=None, alias="dialogId")
 
 
@@ -164,7 +264,14 @@ class WebhookPayload(_WireModel):
     original_message: OriginalMessage | None = Field(
         default=None, alias="originalOnlineChatMessage"
     )
-    token: StrictStr = Field(min_length=1, repr=False)
+    token: Token = Field(repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: Any) -> Any:
+        # Checked before anything else reads the body, ignored fields included.
+        _check_depth(data, MAX_DEPTH)
+        return data
 
     @field_validator("token")
     @classmethod

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -13,14 +14,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from talkme_consultant import __version__
 from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.web import admin_api, monitoring, webhook
+from talkme_consultant.web import admin_api, monitoring, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
+from talkme_consultant.web.parameters import refuse_unstorable_parameters
+from talkme_consultant.web.webhook_access import announce_webhook_access, require_webhook_secret
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the runtime (store, knowledge base, workers) starts with the lifespan."""
+    """Build the app; the runtime (store, knowledge base, workers) starts with the lifespan.
+
+    Raises `WebhookSecretMissing` for production settings without WEBHOOK_SECRET.
+    """
     settings = settings or Settings()
+    require_webhook_secret(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.admin_token.get_secret_value() if settings.admin_token else None,
             settings.data_dir,
         )
+        announce_webhook_access(settings)
         await runtime.start_background()
         try:
             yield
@@ -41,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="AI consultant for the TalkMe online chat.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_parameters)],
     )
     # A refused body is never read to its end: see web/early_answers.py.
     app.add_middleware(CloseAfterEarlyAnswer)
@@ -48,6 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(monitoring.metrics_router)
     app.include_router(admin_api.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            # The webhook reads its body itself, so FastAPI does not see its model.
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(webhook_schema.request_schemas())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

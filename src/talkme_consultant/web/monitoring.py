@@ -14,6 +14,7 @@ from talkme_consultant.service.clock import now
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
+from talkme_consultant.web.webhook_access import webhook_access
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ async def health(request: Request) -> JSONResponse:
     healthy = healthy and runtime.knowledge.ready
     checks["answerer"] = runtime.components.primary.name
     checks["talkme_test_mode"] = runtime.settings.talkme_test_mode
+    # "open": anyone who knows the URL may post; "secret": WEBHOOK_SECRET is required.
+    checks["webhook"] = webhook_access(runtime.settings).value
     llm = runtime.metrics
     checks["llm"] = {
         "enabled": runtime.settings.llm_enabled,

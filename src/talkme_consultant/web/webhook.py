@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import logging
 import time
 from typing import Any
@@ -22,18 +22,34 @@ from talkme_consultant.talkme.payloads import (
     WebhookPayload,
     mask_token,
 )
+from talkme_consultant.web.webhook_access import secret_matches
+from talkme_consultant.web.webhook_schema import (
+    MAX_BODY_BYTES,
+    OPENAPI_EXTRA,
+    RESPONSES,
+    WebhookAccepted,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
 # A burst never delays a turn by more than this many debounce windows.
 MAX_WAIT_WINDOWS = 4
+# inbound_messages.dedup_key is VARCHAR(192); a longer key is replaced by its digest.
+MAX_DEDUP_KEY_CHARS = 192
+STORE_FAILED = "could not store the message, retry"
+RETRY_AFTER_SECONDS = 1
 
 router = APIRouter(prefix=WEBHOOK_PATH, tags=["webhook"])
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"success": False, "error": message, **extra})
+def _error(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        content={"success": False, "error": message, **extra},
+        headers=headers,
+    )
 
 
 def _field_errors(error: ValidationError) -> list[dict[str, str]]:
@@ -59,24 +75,50 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def incoming_message(payload: WebhookPayload) -> IncomingMessage:
+    """What the store keeps of a validated webhook (every value fits its column)."""
+    key = payload.conversation_key
+    message_id = payload.message_id
+    site = payload.site.id if payload.site and payload.site.id else ""
+    dedup_key = None
+    if message_id is not None:
+        dedup_key = f"{site}:{key}:{message_id}"
+        if len(dedup_key) > MAX_DEDUP_KEY_CHARS:
+            # Long site ids and keys together overflow the column; the digest is as unique.
+            dedup_key = "sha256:" + hashlib.sha256(dedup_key.encode()).hexdigest()
+    dialog = payload.original_message.dialog_id if payload.original_message else None
+    return IncomingMessage(
+        conversation_key=key,
+        dedup_key=dedup_key,
+        text=payload.text,
+        is_attachment=payload.is_attachment,
+        token=payload.token,
+        site_id=site or None,
+        client_name=payload.client.name,
+        phone=payload.client.phone,
+        dialog_id=dialog,
+    )
+
+
 @router.post(
     "",
     summary="Receive one visitor message from TalkMe",
-    responses={400: {}, 401: {}, 413: {}, 422: {}},
+    response_model=WebhookAccepted,
+    responses=RESPONSES,
+    # The body is read raw (for the 400 and 413 answers); its schema is documented explicitly.
+    openapi_extra=OPENAPI_EXTRA,
 )
 async def receive(request: Request) -> JSONResponse:
     """Store the message (deduplicated by TalkMe's message id) and acknowledge it."""
     started = time.perf_counter()
     runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics
-    secret = runtime.settings.webhook_secret
-    if secret is not None:
-        supplied = request.headers.get(SECRET_HEADER) or request.query_params.get(
-            SECRET_QUERY_PARAM, ""
-        )
-        if not hmac.compare_digest(supplied.encode(), secret.get_secret_value().encode()):
-            metrics.webhooks.labels(outcome="unauthorized").inc()
-            return _error(401, "webhook secret missing or wrong")
+    supplied = request.headers.get(SECRET_HEADER) or request.query_params.get(
+        SECRET_QUERY_PARAM, ""
+    )
+    if not secret_matches(runtime.settings, supplied):
+        metrics.webhooks.labels(outcome="unauthorized").inc()
+        return _error(401, "webhook secret missing or wrong")
     body = await _read_body(request)
     if body is None:
         metrics.webhooks.labels(outcome="too_large").inc()
@@ -98,26 +140,19 @@ async def receive(request: Request) -> JSONResponse:
         return _error(422, f"invalid webhook payload: {names}", fields=fields)
 
     key = payload.conversation_key
-    message_id = payload.message_id
-    site = payload.site.id if payload.site and payload.site.id else ""
-    dialog = payload.dialog_id
     settings = runtime.settings
-    accepted = await runtime.store.inbox.accept(
-        IncomingMessage(
-            conversation_key=key,
-            dedup_key=f"{site}:{key}:{message_id}" if message_id is not None else None,
-            text=payload.text,
-            is_attachment=payload.is_attachment,
-            token=payload.token,
-            site_id=site or None,
-            client_name=payload.client.name,
-            phone=payload.client.phone,
-            dialog_id=int(dialog) if dialog is not None else None,
-        ),
-        now=now(),
-        debounce=settings.debounce_seconds,
-        max_wait=settings.debounce_seconds * MAX_WAIT_WINDOWS,
-    )
+    try:
+        accepted = await runtime.store.inbox.accept(
+            incoming_message(payload),
+            now=now(),
+            debounce=settings.debounce_seconds,
+            max_wait=settings.debounce_seconds * MAX_WAIT_WINDOWS,
+        )
+    except Exception as error:
+        # Never a 200 for a message that is not stored: TalkMe (or whoever sent it) may retry.
+        metrics.webhooks.labels(outcome="store_failed").inc()
+        log.error("webhook for %s not stored: %s", key, type(error).__name__)
+        return _error(503, STORE_FAILED, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if accepted and runtime.turns is not None:
         runtime.turns.notify()
     outcome = "accepted" if accepted else "duplicate"
