@@ -17,6 +17,8 @@ SAMPLE_DIR = PACKAGE_DIR / "sample"
 SAMPLE_KNOWLEDGE_DIR = SAMPLE_DIR / "knowledge"
 SAMPLE_PROFILE_PATH = SAMPLE_DIR / "profile.yaml"
 DEFAULT_PROMPTS_DIR = PACKAGE_DIR / "answer" / "prompts"
+WEBHOOK_OPEN_WORD = "off"
+"""``WEBHOOK_SECRET=off`` accepts anonymous webhooks on purpose; it is a switch, not a secret."""
 
 
 class Settings(BaseSettings):
@@ -132,7 +134,8 @@ class Settings(BaseSettings):
             self.openai_api_key,
             self.embeddings_api_key,
         )
-        return [f.get_secret_value() for f in fields if f is not None and f.get_secret_value()]
+        values = [f.get_secret_value().strip() for f in fields if f is not None]
+        return [v for v in values if v and v.lower() != WEBHOOK_OPEN_WORD]
 
     @property
     def llm_enabled(self) -> bool:

@@ -186,7 +186,12 @@ def setup_logging(level: str = "INFO", known_secrets: Iterable[str] = ()) -> Non
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        # An earlier server in this process (uvicorn's own log config, `access_log=False`) may
+        # have set these up its way; ours decide from here on.
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers[:] = []
+        uvicorn_logger.propagate = True
+        uvicorn_logger.disabled = False
+        uvicorn_logger.setLevel(logging.NOTSET)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -24,8 +24,8 @@ from talkme_consultant.cli import app as cli_app
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
-from tests.e2e.test_crash_recovery import CLI, free_port
 from tests.support.eventually import eventually
+from tests.support.processes import CLI, free_port
 from tests.support.service import ADMIN_TOKEN
 
 SECRET = "s3cret-for-the-webhook-41f9"

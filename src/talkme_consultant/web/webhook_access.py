@@ -13,13 +13,12 @@ import enum
 import hmac
 import logging
 
-from talkme_consultant.config import Settings
+from talkme_consultant.config import WEBHOOK_OPEN_WORD, Settings
 from talkme_consultant.talkme.payloads import SECRET_HEADER, SECRET_QUERY_PARAM, WEBHOOK_PATH
 
 log = logging.getLogger(__name__)
 
-OPEN_WORD = "off"
-"""``WEBHOOK_SECRET=off``: accept anonymous webhooks on purpose."""
+OPEN_WORD = WEBHOOK_OPEN_WORD
 
 
 class WebhookAccess(enum.StrEnum):
