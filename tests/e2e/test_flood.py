@@ -126,7 +126,6 @@ async def test_a_flood_never_delays_another_visitor_and_reaches_the_model_capped
     await eventually(flood_consumed, timeout=120, what="every flooded message is consumed")
 
     flood_requests = [r for r in llm.requests if "ФЛУД" in r.user]
-    assert any(f"ФЛУД{FLOOD_MESSAGES:04d}" in r.user for r in flood_requests)
     for request in flood_requests:
         if request.schema_name is not None:  # the turn's own calls, not a summary
             found = VISITOR_MESSAGE.search(request.user)
@@ -136,4 +135,8 @@ async def test_a_flood_never_delays_another_visitor_and_reaches_the_model_capped
     dialogue = await service.admin_get(f"/admin/conversations/{flooder.client_id}")
     remembered = [m["text"] for m in dialogue["messages"] if m["role"] == "visitor"]
     assert remembered and all(len(text) <= MAX_TURN_CHARS for text in remembered)
-    assert re.search(r"ФЛУД\d{4}$", remembered[-1]), "the memory holds the end of the flood"
+    last = re.search(r"ФЛУД\d{4}$", remembered[-1])
+    assert last, "the memory holds the end of the flood"
+    # Sixteen senders race, so the message stored last need not carry the highest number; the
+    # model saw whichever one arrived last.
+    assert any(last.group() in r.user for r in flood_requests)
