@@ -590,14 +590,17 @@ async def test_the_summary_call_reads_no_more_than_the_history_budget() -> None:
         MemoryMessage(i, HistoryMessage(role="visitor", text=f"сообщение {i} " + "х" * 600))
         for i in range(1, 8)
     ]
-    await engine(primary, summarize_after=6, recent_messages=2, history_token_budget=500).run_turn(
-        said("ещё вопрос", memory=remembered)
-    )
+    outcome = await engine(
+        primary, summarize_after=6, recent_messages=2, history_token_budget=500
+    ).run_turn(said("ещё вопрос", memory=remembered))
 
     [(_, folded)] = primary.summarized
-    assert folded, "the newest of the older messages are summarised"
-    assert folded == [m.message for m in remembered[:-2]][-len(folded) :]
+    assert folded, "the oldest of the older messages are summarised"
+    assert folded == [m.message for m in remembered][: len(folded)]
+    assert len(folded) < len(remembered) - 2, "the budget leaves some for the next summary"
     assert sum(len(m.text) for m in folded) <= 500 * 3
+    # Only what was folded counts as summarised: the rest is not lost, it waits its turn.
+    assert outcome.summarized_upto == remembered[len(folded) - 1].id
 
 
 async def test_a_spent_daily_budget_hands_over_without_asking_the_model() -> None:

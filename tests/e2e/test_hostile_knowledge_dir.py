@@ -101,3 +101,20 @@ async def test_a_hostile_file_dropped_in_while_running_is_reported_and_the_index
         assert current["ready"] is True
         assert current["records"] == before["records"], "the rest is served as before"
         assert await top_file(service, "Сколько стоит мужская стрижка?") == "prices.xlsx"
+
+
+async def test_a_file_over_the_size_limit_is_never_read_and_is_reported(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    folder = sample_copy(tmp_path)
+    huge = folder / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(200 * MEGABYTE)  # sparse: large to the service, free on the disk
+    peak = peak_rss_bytes()
+
+    async with running_service(service_settings(data_dir, None, knowledge_dir=folder)) as service:
+        current = await status(service)
+        assert current["ready"] is True
+        assert "larger than the" in current["file_errors"]["huge.txt"]
+        assert await top_file(service, "Сколько стоит мужская стрижка?") == "prices.xlsx"
+    assert peak_rss_bytes() - peak < MEMORY_GROWTH_LIMIT

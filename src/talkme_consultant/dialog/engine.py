@@ -24,7 +24,7 @@ from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
-from talkme_consultant.dialog.limits import keep_end, trim_history
+from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.phones import extract_phones
@@ -182,8 +182,9 @@ class DialogEngine:
         if len(memory) <= self._options.summarize_after:
             return
         older = memory[: -self._options.recent_messages]
-        # The summary call is paid too: it reads at most the history budget, newest first.
-        folded = trim_history([m.message for m in older], self._options.history_token_budget)
+        # The summary call is paid too: it reads at most the history budget. It folds the oldest
+        # messages in order, so none is skipped; what does not fit waits for the next summary.
+        folded = oldest_within([m.message for m in older], self._options.history_token_budget)
         usage = Usage()
         try:
             summary = await self._primary.summarize(turn.summary, folded, usage=usage)
@@ -193,7 +194,7 @@ class DialogEngine:
         # The summary goes straight back to the model in this very turn: a lone surrogate in it
         # would make the request itself unencodable.
         outcome.summary = clean_text(summary)
-        outcome.summarized_upto = older[-1].id
+        outcome.summarized_upto = older[len(folded) - 1].id
 
     async def _draft(self, ctx: TurnContext, outcome: TurnOutcome) -> Draft:
         """Ask the primary answerer; guard its numbers; fall back to offline when it fails."""
@@ -287,7 +288,8 @@ class DialogEngine:
 
         `error` names what went wrong (an exception type, never its text) for the owner's stats.
         """
-        outcome = TurnOutcome(visitor_text=merge_texts(texts), replies=[])
+        visitor_text = keep_end(merge_texts(texts), self._options.max_turn_chars)
+        outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         outcome.meta = {"intent": "turn_failed", "answerer": "none"}
         self._hand_over(outcome, self._phrases.handoff, "turn_failed")
         outcome.events.append(("turn_failed", {"error": error}))

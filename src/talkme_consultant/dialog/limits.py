@@ -62,3 +62,22 @@ def trim_history(messages: Sequence[HistoryMessage], budget: int) -> list[Histor
         break
     kept.reverse()
     return kept
+
+
+def oldest_within(messages: Sequence[HistoryMessage], budget: int) -> list[HistoryMessage]:
+    """The oldest messages whose estimated tokens fit in `budget`, in order: what the next
+    summary folds in, so nothing is skipped. The first message is always taken, its end kept
+    when it alone is too big; the rest wait for a later summary."""
+    taken: list[HistoryMessage] = []
+    left = budget
+    for message in messages:
+        cost = message_tokens(message)
+        if cost <= left:
+            taken.append(message)
+            left -= cost
+            continue
+        if not taken:
+            room = max((left - MESSAGE_OVERHEAD_TOKENS) * CHARS_PER_TOKEN, len(CUT_MARK) + 1)
+            taken.append(message.model_copy(update={"text": keep_end(message.text, room)}))
+        break
+    return taken

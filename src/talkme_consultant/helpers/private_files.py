@@ -5,9 +5,12 @@ Pure filesystem code, no imports from the rest of the app.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -27,9 +30,13 @@ def ensure_private_dir(path: Path) -> Path:
 def make_private_file(path: Path) -> None:
     """Create `path` empty as 0600 unless it exists; either way leave it readable by its owner
     only. Creating it first means nothing that opens it later can give it wider permissions."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
-    os.close(descriptor)
-    _tighten(path, PRIVATE_FILE_MODE)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        # Never opened for writing just to fix its mode: it may be read-only on purpose.
+        _tighten(path, PRIVATE_FILE_MODE)
+    else:
+        os.close(descriptor)
 
 
 def tighten_sqlite_files(database: Path) -> None:
@@ -42,7 +49,16 @@ def tighten_sqlite_files(database: Path) -> None:
 
 
 def _tighten(path: Path, mode: int) -> None:
-    current = stat.S_IMODE(path.stat().st_mode)
+    info = path.stat()
+    current = stat.S_IMODE(info.st_mode)
     # Only ever take permissions away: a stricter mode the owner chose is kept.
-    if current & ~mode:
+    if not current & ~mode:
+        return
+    if info.st_uid != os.geteuid():
+        # Someone else's folder (a shared mount, /srv): not ours to change.
+        log.warning("%s is readable by others and not ours to tighten", path)
+        return
+    try:
         path.chmod(current & mode)
+    except OSError as error:
+        log.warning("could not make %s private: %s", path, error.strerror or error)

@@ -339,21 +339,37 @@ class KnowledgeBase:
         stored = {info.name: info for info in await self._repository.list_files()}
         changed: list[tuple[str, bytes]] = []
         present: set[str] = set()
+        too_large: list[str] = []
         for path in sorted(_dir_files(folder)):
-            content = path.read_bytes()
             present.add(path.name)
+            if path.stat().st_size > self._parse_options.max_file_bytes:
+                # Never read whole into this process; the owner sees why in the status.
+                too_large.append(path.name)
+                continue
+            content = await asyncio.to_thread(path.read_bytes)
             known = stored.get(path.name)
             if known is None or known.sha256 != hashlib.sha256(content).hexdigest():
                 changed.append((path.name, content))
         gone = [
             name for name, info in stored.items() if info.origin == "dir" and name not in present
         ]
-        if not changed and not gone:
+        if not changed and not gone and not too_large:
             await self._repository.set_dir_fingerprint(fingerprint)
             return False
-        report = await self.add_files(
-            changed, origin="dir", dir_fingerprint=fingerprint, remove=gone
-        )
+        limit = self._parse_options.max_file_bytes
+        updates = await self.parse_files(changed, origin="dir")
+        updates += [
+            FileUpdate(
+                name=name,
+                content=b"",
+                sha256="",
+                origin="dir",
+                records=[],
+                error=f"larger than the {limit}-byte limit for one file (UPLOAD_MAX_BYTES)",
+            )
+            for name in too_large
+        ]
+        report = await self.store_files(updates, dir_fingerprint=fingerprint, remove=gone)
         log.info(
             "KNOWLEDGE_DIR changed: %d file(s) updated, %d removed, %d unreadable",
             len(changed),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.knowledge.loaders import LoaderError, ParseLimits, load_file
 
 EXIT_OUT_OF_MEMORY = 3
@@ -103,11 +104,23 @@ def main() -> int:
     out.flush()
     for file in job.files:
         answer, stop = read_one(file, limits, job.memory_mb, reserve)
-        out.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        # A lone surrogate (old .xls files carry UTF-16 text) could not even be written out.
+        out.write(json.dumps(_cleaned(answer), ensure_ascii=False) + "\n")
         out.flush()
         if stop:
             return EXIT_OUT_OF_MEMORY
     return 0
+
+
+def _cleaned(value: Any) -> Any:
+    """`value` with every string in it cleaned of NUL, lone surrogates and control characters."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {key: _cleaned(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    return value
 
 
 if __name__ == "__main__":

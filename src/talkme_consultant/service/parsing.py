@@ -48,6 +48,7 @@ class ParseOptions:
     memory_mb: int = 1024
     timeout_seconds: float = 60.0
     limits: ParseLimits = field(default_factory=ParseLimits)
+    max_file_bytes: int = 20 * 1024 * 1024  # a KNOWLEDGE_DIR file larger than this is not read
 
 
 async def parse_isolated(

@@ -67,6 +67,7 @@ def parse_options(settings: Settings) -> ParseOptions:
     return ParseOptions(
         memory_mb=settings.parse_memory_mb,
         timeout_seconds=settings.parse_timeout_seconds,
+        max_file_bytes=settings.upload_max_bytes,
         limits=ParseLimits(
             max_cells=settings.parse_max_cells,
             max_merged_cells=settings.parse_max_merged_cells,

@@ -82,10 +82,6 @@ class TurnRunner:
         self._wakeup = Wakeup()
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._in_flight: set[str] = set()
-        self.turns_done = 0
-        self.turn_errors = 0
-        self.turns_failed = 0
-        self.leases_lost = 0
 
     def notify(self) -> None:
         """A message was stored: look for due work now."""
@@ -166,8 +162,11 @@ class TurnRunner:
         )
         try:
             if conversation.turn_attempts >= self._settings.max_attempts:
-                # An earlier give-up did not get stored; try it again, without the engine.
-                return await heartbeat.run(self._give_up(conversation, "RetriesExhausted"))
+                # An earlier give-up did not get stored; try it again, without the engine. It
+                # is one quick commit that ends the lease itself, so no heartbeat runs beside it.
+                return await self._give_up_or_retry(
+                    conversation, "RetriesExhausted", conversation.turn_attempts
+                )
             try:
                 return await heartbeat.run(self._turn(conversation, heartbeat))
             except (LeaseLost, asyncio.CancelledError):
@@ -175,7 +174,6 @@ class TurnRunner:
             except Exception as error:
                 return await self._failed(conversation, error)
         except LeaseLost:
-            self.leases_lost += 1
             log.warning("lease on conversation %s was lost; its turn was stopped", key)
             return False
         except asyncio.CancelledError:
@@ -187,28 +185,35 @@ class TurnRunner:
         key = conversation.key
         # The type only: an exception's text may quote the visitor or the model.
         reason = type(error).__name__
-        self.turn_errors += 1
         log.error("turn error in conversation %s: %s at %s", key, reason, _where(error))
         attempts = await self._conversations.record_failed_attempt(key, self._owner)
         if attempts is None:
-            self.leases_lost += 1
             return False
         await self._conversations.record_event(
             key, "turn_error", {"error": reason, "attempt": attempts}, now()
         )
         if attempts >= self._settings.max_attempts:
-            try:
-                return await self._give_up(conversation, reason)
-            except Exception as give_up_error:
-                # The store itself is failing; the next claim tries the handoff again.
-                log.error(
-                    "could not hand conversation %s over: %s at %s",
-                    key,
-                    type(give_up_error).__name__,
-                    _where(give_up_error),
-                )
+            return await self._give_up_or_retry(conversation, reason, attempts)
         await self._conversations.release(
             key, self._owner, retry_at=now() + self._settings.retry_delay(attempts)
+        )
+        return False
+
+    async def _give_up_or_retry(
+        self, conversation: Conversation, reason: str, attempts: int
+    ) -> bool:
+        """Hand over; when even that cannot be stored, try again later (the store is failing)."""
+        try:
+            return await self._give_up(conversation, reason)
+        except Exception as error:
+            log.error(
+                "could not hand conversation %s over: %s at %s",
+                conversation.key,
+                type(error).__name__,
+                _where(error),
+            )
+        await self._conversations.release(
+            conversation.key, self._owner, retry_at=now() + self._settings.retry_delay(attempts)
         )
         return False
 
@@ -228,9 +233,7 @@ class TurnRunner:
         )
         result = _to_result(outcome, pending.ids)
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
-            self.leases_lost += 1
             return False
-        self.turns_failed += 1
         log.error("turn in conversation %s failed for good (%s); handed to a person", key, reason)
         self._on_calls_queued()
         if self._on_turn_done is not None:
@@ -292,7 +295,6 @@ class TurnRunner:
         heartbeat.mark_committing()
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
             raise LeaseLost
-        self.turns_done += 1
         self._on_calls_queued()
         if self._on_turn_done is not None:
             await self._on_turn_done(outcome)

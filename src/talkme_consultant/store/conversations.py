@@ -326,15 +326,17 @@ class ConversationRepository:
                     .where(InboundMessage.id.in_(consumed[start : start + _CONSUME_CHUNK]))
                     .values(processed_at=now)
                 )
-            session.add(
-                DialogMessage(
-                    conversation_key=key,
-                    role="visitor",
-                    text=result.visitor_text,
-                    created_at=now,
-                    meta=None,
+            if consumed:
+                # A turn that found nothing waiting has no visitor words to remember.
+                session.add(
+                    DialogMessage(
+                        conversation_key=key,
+                        role="visitor",
+                        text=result.visitor_text,
+                        created_at=now,
+                        meta=None,
+                    )
                 )
-            )
             if result.bot_text:
                 session.add(
                     DialogMessage(

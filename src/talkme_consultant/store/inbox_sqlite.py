@@ -134,12 +134,16 @@ class BatchedSqliteInbox:
         except _Refused as refused:
             if len(batch) == 1:
                 return [refused.error]
+        # Each message now commits on its own, so each caller gets its own outcome: one that was
+        # stored must never hear of a later message's failure (it would be sent again).
         outcomes: list[bool | Exception] = []
         for item in batch:
             try:
                 outcomes.extend(self._write_together(connection, [item]))
             except _Refused as refused:
                 outcomes.append(refused.error)
+            except Exception as error:
+                outcomes.append(error)
         return outcomes
 
     def _write_together(self, connection: sqlite3.Connection, batch: list[_Pending]) -> list[bool]:

@@ -14,8 +14,11 @@ from talkme_consultant.helpers.cleaning import has_unstorable
 UNSTORABLE_MESSAGE = "contains a NUL character or a broken surrogate"
 
 
-def refuse_unstorable_parameters(request: Request) -> None:
-    """App-wide dependency: a 422 naming every path or query value that holds NUL."""
+async def refuse_unstorable_parameters(request: Request) -> None:
+    """App-wide dependency: a 422 naming every path or query value that holds NUL.
+
+    Async so that FastAPI runs it on the event loop, not in a worker thread for every request.
+    """
     problems = [
         {"loc": ("path", name), "msg": UNSTORABLE_MESSAGE, "type": "unstorable_string"}
         for name, value in request.path_params.items()
