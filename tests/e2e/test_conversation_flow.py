@@ -19,12 +19,6 @@ REPLY_TIMEOUT = 20.0
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def service(data_dir: Path, sim: RunningSimulator) -> AsyncIterator[RunningService]:
     async with running_service(service_settings(data_dir, sim)) as running:
         yield running

@@ -8,12 +8,12 @@ exactly when a lease that is not renewed lets a second instance take the same tu
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
 from tests.support.eventually import eventually
@@ -22,7 +22,6 @@ from tests.support.openai_server import (
     RecordedRequest,
     Reply,
     ScriptedOpenAIServer,
-    scripted_openai_server,
 )
 from tests.support.processes import ServiceProcess
 
@@ -41,18 +40,6 @@ def consultant(reply_delay: float) -> Handler:
         return Reply.text("Посетитель спрашивал о маникюре.")
 
     return handle
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with scripted_openai_server(strict=False) as server:
-        yield server
 
 
 @pytest.fixture

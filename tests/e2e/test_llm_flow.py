@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
 from tests.support.eventually import eventually
@@ -17,7 +17,6 @@ from tests.support.openai_server import (
     RecordedRequest,
     Reply,
     ScriptedOpenAIServer,
-    scripted_openai_server,
 )
 from tests.support.service import RunningService, running_service, service_settings
 
@@ -43,18 +42,6 @@ def model(reply: Callable[[RecordedRequest], Reply]) -> Model:
         return Reply.text("Посетитель спрашивал о маникюре.")
 
     return handle
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with scripted_openai_server(strict=False) as server:
-        yield server
 
 
 @pytest.fixture

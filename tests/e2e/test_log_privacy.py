@@ -16,18 +16,18 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body
 from tests.support.booking_model import booking_model
 from tests.support.eventually import eventually
-from tests.support.openai_server import ScriptedOpenAIServer, scripted_openai_server
+from tests.support.openai_server import ScriptedOpenAIServer
 
 CLI = Path(sys.executable).with_name("talkme-consultant")
 TIMEOUT = 30.0
@@ -48,16 +48,10 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with scripted_openai_server(strict=False) as server:
-        server.handler = booking_model
-        yield server
+def llm(llm: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
+    """The scripted model, answering with `booking_model`."""
+    llm.handler = booking_model
+    return llm
 
 
 class DebugService:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.booking_model import booking_model
 from tests.support.eventually import eventually
-from tests.support.openai_server import ScriptedOpenAIServer, scripted_openai_server
+from tests.support.openai_server import ScriptedOpenAIServer
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
 
 TIMEOUT = 20.0
@@ -26,16 +26,10 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with scripted_openai_server(strict=False) as server:
-        server.handler = booking_model
-        yield server
+def llm(llm: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
+    """The scripted model, answering with `booking_model`."""
+    llm.handler = booking_model
+    return llm
 
 
 @pytest.fixture

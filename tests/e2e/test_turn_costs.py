@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
 from tests.support.eventually import eventually
@@ -24,7 +24,6 @@ from tests.support.openai_server import (
     RecordedRequest,
     Reply,
     ScriptedOpenAIServer,
-    scripted_openai_server,
 )
 from tests.support.service import RunningService, running_service, service_settings
 
@@ -70,16 +69,10 @@ def replies_for(llm: ScriptedOpenAIServer, marker: str) -> list[RecordedRequest]
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with scripted_openai_server(strict=False) as server:
-        server.handler = scripted_model
-        yield server
+def llm(llm: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
+    """The scripted model, answering with `scripted_model`."""
+    llm.handler = scripted_model
+    return llm
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from talkme_consultant.profile import load_profile
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
 from tests.support.eventually import eventually
@@ -24,7 +24,6 @@ from tests.support.openai_server import (
     RecordedRequest,
     Reply,
     ScriptedOpenAIServer,
-    scripted_openai_server,
 )
 from tests.support.service import RunningService, running_service, service_settings
 
@@ -65,18 +64,6 @@ def escaped_text_completion(text: str) -> Reply:
 
 def consultant_requests(llm: ScriptedOpenAIServer) -> int:
     return len(llm.chat_requests("consultant_reply"))
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with scripted_openai_server(strict=False) as server:
-        yield server
 
 
 @pytest.fixture

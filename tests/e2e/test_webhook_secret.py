@@ -12,7 +12,7 @@ import asyncio
 import os
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from talkme_consultant.cli import app as cli_app
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
 from tests.support.eventually import eventually
 from tests.support.processes import CLI, free_port
@@ -70,12 +70,6 @@ def started() -> Iterator[list[Started]]:
             except subprocess.TimeoutExpired:
                 item.process.kill()
                 item.process.wait(timeout=5)
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
-    async with running_simulator() as simulator:
-        yield simulator
 
 
 def spawn(env: dict[str, str], workdir: Path, started: list[Started]) -> Started:
