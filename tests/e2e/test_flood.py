@@ -24,7 +24,7 @@ from tests.support.openai_server import (
     Reply,
     ScriptedOpenAIServer,
 )
-from tests.support.service import RunningService, running_service, service_settings
+from tests.support.service import RunningService, model_settings, running_service, service_settings
 
 FLOOD_MESSAGES = 1000
 FLOOD_CHARS = 5000
@@ -63,13 +63,13 @@ async def service(
     settings = service_settings(
         data_dir,
         sim,
-        openai_api_key="sk-test-not-a-real-key",
-        openai_base_url=llm.base_url,
-        llm_model="scripted-model",
-        llm_max_retries=1,
-        llm_timeout_seconds=10,
-        max_turn_chars=MAX_TURN_CHARS,
-        debounce_seconds=0.5,
+        **model_settings(
+            llm.base_url,
+            llm_max_retries=1,
+            llm_timeout_seconds=10,
+            max_turn_chars=MAX_TURN_CHARS,
+            debounce_seconds=0.5,
+        ),
     )
     async with running_service(settings) as running:
         yield running

@@ -18,7 +18,7 @@ from tests.support.openai_server import (
     Reply,
     ScriptedOpenAIServer,
 )
-from tests.support.service import RunningService, running_service, service_settings
+from tests.support.service import RunningService, model_settings, running_service, service_settings
 
 TIMEOUT = 20.0
 PRICE_ROW = re.compile(r"Услуга: Маникюр с покрытием гель-лак\s+Цена, руб\.: (\d+)")
@@ -51,12 +51,12 @@ async def service(
     settings = service_settings(
         data_dir,
         sim,
-        openai_api_key="sk-test-not-a-real-key",
-        openai_base_url=llm.base_url,
-        llm_model="scripted-model",
-        llm_max_retries=1,
-        llm_timeout_seconds=3,
-        llm_prices="scripted-model=1000/2000",
+        **model_settings(
+            llm.base_url,
+            llm_max_retries=1,
+            llm_timeout_seconds=3,
+            llm_prices="scripted-model=1000/2000",
+        ),
     )
     async with running_service(settings) as running:
         yield running

@@ -18,7 +18,13 @@ from talkme_consultant.talkme.visitor import Visitor
 from tests.support.booking_model import booking_model
 from tests.support.eventually import eventually
 from tests.support.openai_server import ScriptedOpenAIServer
-from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
+from tests.support.service import (
+    ADMIN_TOKEN,
+    RunningService,
+    model_settings,
+    running_service,
+    service_settings,
+)
 
 TIMEOUT = 20.0
 DATABASE = "talkme.sqlite3"
@@ -39,10 +45,10 @@ async def service(
     settings = service_settings(
         data_dir,
         sim,
-        openai_api_key="sk-test-not-a-real-key",
-        openai_base_url=llm.base_url,
-        llm_model="scripted-model",
-        llm_max_retries=0,
+        **model_settings(
+            llm.base_url,
+            llm_max_retries=0,
+        ),
     )
     async with running_service(settings) as running:
         yield running

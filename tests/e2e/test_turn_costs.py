@@ -25,7 +25,7 @@ from tests.support.openai_server import (
     Reply,
     ScriptedOpenAIServer,
 )
-from tests.support.service import RunningService, running_service, service_settings
+from tests.support.service import RunningService, model_settings, running_service, service_settings
 
 TIMEOUT = 30.0
 MAX_TURN_CHARS = 2000
@@ -82,13 +82,13 @@ async def start(
     settings = service_settings(
         data_dir,
         sim,
-        openai_api_key="sk-test-not-a-real-key",
-        openai_base_url=llm.base_url,
-        llm_model="scripted-model",
-        llm_max_retries=1,
-        llm_timeout_seconds=5,
-        max_turn_chars=MAX_TURN_CHARS,
-        **overrides,
+        **model_settings(
+            llm.base_url,
+            llm_max_retries=1,
+            llm_timeout_seconds=5,
+            max_turn_chars=MAX_TURN_CHARS,
+            **overrides,
+        ),
     )
     async with running_service(settings) as running:
         yield running

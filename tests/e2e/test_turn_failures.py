@@ -25,7 +25,7 @@ from tests.support.openai_server import (
     Reply,
     ScriptedOpenAIServer,
 )
-from tests.support.service import RunningService, running_service, service_settings
+from tests.support.service import RunningService, model_settings, running_service, service_settings
 
 TIMEOUT = 30.0
 MAX_ATTEMPTS = 3
@@ -74,13 +74,13 @@ async def service(
     settings = service_settings(
         data_dir,
         sim,
-        openai_api_key="sk-test-not-a-real-key",
-        openai_base_url=llm.base_url,
-        llm_model="scripted-model",
-        llm_max_retries=0,
-        llm_timeout_seconds=5,
-        turn_max_attempts=MAX_ATTEMPTS,
-        turn_retry_base_seconds=RETRY_BASE,
+        **model_settings(
+            llm.base_url,
+            llm_max_retries=0,
+            llm_timeout_seconds=5,
+            turn_max_attempts=MAX_ATTEMPTS,
+            turn_retry_base_seconds=RETRY_BASE,
+        ),
     )
     async with running_service(settings) as running:
         yield running

@@ -40,6 +40,16 @@ def service_settings(data_dir: Path, sim: RunningSimulator | None, **overrides: 
     return Settings(**values)
 
 
+def model_settings(base_url: str, **overrides: Any) -> dict[str, Any]:
+    """Settings that point the consultant at a scripted OpenAI-compatible server."""
+    return {
+        "openai_api_key": "sk-test-not-a-real-key",
+        "openai_base_url": base_url,
+        "llm_model": "scripted-model",
+        **overrides,
+    }
+
+
 @dataclass
 class RunningService:
     """A service under test: its URL, app (for the runtime) and an HTTP client."""
