@@ -53,6 +53,9 @@ class Branch(_Strict):
     # Either one line ("ежедневно с 10:00 до 22:00") or labelled lines (weekdays, saturday, ...).
     hours: str | dict[str, str] | None = None
     parking: str | None = None
+    # How the branch works on public holidays, one line ("1 января — выходной, в остальные
+    # праздники — как в воскресенье"); without it the bot says it does not know and gives the phone.
+    holidays: str | None = Field(default=None, min_length=1, max_length=500)
 
     def hours_text(self) -> str:
         """The opening hours as one line."""
@@ -181,6 +184,8 @@ class BusinessProfile(_Strict):
                 parts.append(f"часы работы: {hours}")
             if branch.parking:
                 parts.append(f"парковка: {branch.parking}")
+            if branch.holidays:
+                parts.append(f"в праздничные дни: {branch.holidays}")
             lines.append(f"{branch.name}: " + "; ".join(parts))
         contacts = [
             f"{label}: {value}"

@@ -7,6 +7,7 @@ retrieval is confident, and hands over to a person otherwise.
 from __future__ import annotations
 
 from talkme_consultant.answer.base import Draft, HistoryMessage, Intent, TurnContext, Usage
+from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.intents import read_small_talk
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.knowledge.records import Record
@@ -68,10 +69,19 @@ class OfflineAnswerer:
 
     name = "offline"
 
-    def __init__(self, retriever: Retriever, phrases: Phrases, *, threshold: float) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        phrases: Phrases,
+        *,
+        threshold: float,
+        basics: ProfileBasics | None = None,
+    ) -> None:
         self._retriever = retriever
         self._phrases = phrases
         self._threshold = threshold
+        # Addresses, hours and contacts come exactly from the profile, before any search.
+        self._basics = basics
 
     async def answer(self, ctx: TurnContext) -> Draft:
         """One turn: small talk, a person, a confident record, or a handoff."""
@@ -97,6 +107,13 @@ class OfflineAnswerer:
                 return Draft(
                     text=self._phrases.acknowledge, intent=Intent.THANKS, answerer=self.name
                 )
+        if self._basics is not None and (basic := self._basics.reply(ctx.text)):
+            return Draft(
+                text=f"Здравствуйте! {basic}" if talk.greeting else basic,
+                intent=Intent.ANSWER,
+                reason="profile facts",
+                answerer=self.name,
+            )
         # A long merged burst ends with what the visitor asks now; embedding all of it costs
         # a lot of CPU and blurs the question.
         hits = await self._retriever.search(ctx.text[-_QUERY_CHARS:], k=8)

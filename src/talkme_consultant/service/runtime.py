@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from talkme_consultant.answer.base import Answerer
+from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.llm import LLMAnswerer
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
@@ -139,7 +140,12 @@ class Runtime:
         settings = self.settings
         profile = self.profile
         phrases = profile.messages
-        offline = OfflineAnswerer(self.knowledge, phrases, threshold=settings.confidence_threshold)
+        offline = OfflineAnswerer(
+            self.knowledge,
+            phrases,
+            threshold=settings.confidence_threshold,
+            basics=ProfileBasics(profile),
+        )
         primary: Answerer = offline
         if settings.llm_enabled:
             primary = LLMAnswerer.from_settings(settings, self.knowledge, profile)
