@@ -61,6 +61,17 @@ async def test_price_question_is_answered_from_the_price_list(
     assert "2900" in reply
 
 
+async def test_opening_hours_of_a_branch_come_from_the_profile(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    await service.post_message(visitor, "в воскресенье в Сокольниках до которого часу?", 15)
+
+    calls = await replies_for(sim, visitor)
+    assert texts(calls) == ["Филиал в Сокольниках в воскресенье работает с 10:00 до 18:00."]
+    assert all(c.code is None for c in calls), "an answered question does not end the bot's part"
+
+
 async def test_asking_for_a_person_hands_over_and_a_later_message_is_answered_again(
     service: RunningService, sim: RunningSimulator
 ) -> None:
