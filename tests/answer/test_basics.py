@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from talkme_consultant.answer.base import Intent, TurnContext
 from talkme_consultant.answer.basics import (
     BasicsQuestion,
     DayKind,
@@ -18,8 +19,10 @@ from talkme_consultant.answer.basics import (
     read_basics,
     word_basics,
 )
+from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.config import SAMPLE_PROFILE_PATH
 from talkme_consultant.dialog.guard import check_grounding
+from talkme_consultant.knowledge.search import Hit
 from talkme_consultant.profile import Branch, BusinessProfile, Contacts, load_profile
 
 SALON = load_profile(SAMPLE_PROFILE_PATH)
@@ -62,6 +65,12 @@ def reply(text: str, profile: BusinessProfile = SALON, moment: datetime = SUNDAY
         ("вы работаете в праздники?", [Topic.HOURS], [], DayKind.HOLIDAYS, None),
         ("до скольки работаете в выходные?", [Topic.HOURS], [], DayKind.WEEKENDS, None),
         ("завтра открыты?", [Topic.HOURS], [], DayKind.TOMORROW, None),
+        ("Электронная почта", [Topic.EMAIL], [], None, None),
+        ("Ссылка на сайт", [Topic.SITE], [], None, None),
+        ("Телефон администратора", [Topic.PHONE], [], None, None),
+        ("Можно приехать на машине?", [Topic.PARKING], [], None, None),
+        ("Как вас найти?", [Topic.ROUTE], [], None, None),
+        ("Работаете в новогодние праздники?", [Topic.HOURS], [], DayKind.HOLIDAYS, None),
     ],
 )
 def test_a_basics_question_is_understood_with_its_topic_branch_and_day(
@@ -107,6 +116,16 @@ def test_branches_are_recognised_in_any_word_form() -> None:
         "Можно записаться на субботу в Сокольниках?",
         "а в субботу?",
         "есть филиал в Химках?",
+        "Во сколько последняя запись?",
+        "Какие мастера работают в субботу?",
+        "В какое время работает массажист?",
+        "Вы работаете с детьми?",
+        "Сколько по времени делается маникюр?",
+        "Вы работаете 31 декабря?",
+        "Где находится ближайший банкомат?",
+        "Сколько стоит парковка?",
+        "Номер машины надо называть?",
+        "Какой у вас номер карты для оплаты?",
         "где купить сертификат",
         "",
     ],
@@ -309,3 +328,39 @@ def test_wording_keeps_the_order_of_the_topics_asked() -> None:
 def test_an_empty_holidays_line_is_rejected() -> None:
     with pytest.raises(ValueError, match="holidays"):
         Branch(id="x", name="x", address="x", holidays="")
+
+
+# -- inside the offline answerer ----------------------------------------------------------------
+
+
+class RecordingRetriever:
+    """Finds nothing and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    async def search(self, query: str, k: int = 5) -> list[Hit]:
+        self.queries.append(query)
+        return []
+
+
+def offline_with_basics() -> tuple[OfflineAnswerer, RecordingRetriever]:
+    retriever = RecordingRetriever()
+    bot = OfflineAnswerer(retriever, SALON.messages, threshold=0.5, basics=basics_at(SUNDAY_NOON))
+    return bot, retriever
+
+
+async def test_the_offline_answerer_answers_the_basics_before_searching() -> None:
+    bot, retriever = offline_with_basics()
+    draft = await bot.answer(TurnContext(conversation_key="v", text="Здравствуйте! Ваш e-mail?"))
+    assert (draft.intent, draft.reason) == (Intent.ANSWER, "profile facts")
+    assert draft.text == "Здравствуйте! Наша электронная почта: hello@lavanda-salon.example."
+    assert retriever.queries == []
+
+
+async def test_the_offline_answerer_searches_whatever_is_not_a_basics_question() -> None:
+    bot, retriever = offline_with_basics()
+    text = "сколько стоит маникюр в Сокольниках"
+    draft = await bot.answer(TurnContext(conversation_key="v", text=text))
+    assert draft.intent is Intent.UNKNOWN
+    assert retriever.queries == [text]

@@ -71,7 +71,7 @@ _TOPIC_CUES: list[tuple[Topic, str, bool]] = [
     (Topic.ADDRESS, r"адрес\w*|наход\w*|располож\w*|местоположени\w*|локаци\w*", True),
     (Topic.ADDRESS, r"где|куда|метро|станци\w*", False),
     (Topic.ROUTE, r"добрат\w*|доберус\w*|доехат\w*|доеду|дойти|пройти|проехат\w*", True),
-    (Topic.ROUTE, r"добираться|доезжать|подъехать|приехать", True),
+    (Topic.ROUTE, r"добираться|доезжать|подъехать|приехать|найти", True),
     (Topic.HOURS, r"час|часы|часу|часов|график\w*|режим\w*|расписани\w*", True),
     (Topic.HOURS, r"открыва\w*|открыт\w*|открое\w*|закрыва\w*|закрыт\w*|закрое\w*", True),
     (Topic.HOURS, r"работа\w*|работы|скольки|сколько|время|принимает\w*", False),
@@ -82,7 +82,7 @@ _TOPIC_CUES: list[tuple[Topic, str, bool]] = [
     (Topic.MESSENGERS, r"мессенджер\w*|месенджер\w*|telegram|телеграм\w*|телег\w*|тг", True),
     (Topic.MESSENGERS, r"whatsapp|ватсап\w*|вотсап\w*|вацап\w*|уатсап\w*", True),
     (Topic.PARKING, r"парков\w*|припарк\w*|паркинг\w*|парканут\w*", True),
-    (Topic.PARKING, r"машин\w*|авто|автомобил\w*", False),
+    (Topic.PARKING, r"машин\w*|авто|автомобил\w*", True),
 ]
 # «Какие у вас контакты?», «как с вами связаться?»: every way to reach the business.
 _CONTACTS = re.compile(r"контакт\w*|связат\w*|связь|связи")
@@ -102,7 +102,7 @@ _DAY_WORDS: list[tuple[DayKind, str]] = [
     (DayKind.TOMORROW, r"завтра"),
     (DayKind.WEEKENDS, r"выходн\w*"),
     (DayKind.WORKDAYS, r"будн\w*|будням"),
-    (DayKind.HOLIDAYS, r"праздник\w*|праздничн\w*"),
+    (DayKind.HOLIDAYS, r"праздник\w*|праздничн\w*|новогодн\w*"),
 ]
 
 # Everyday words that carry no question of their own.
@@ -115,7 +115,7 @@ _FILLER = re.compile(
     r"пожалуйста|пожалуйсто|пж|пжл|плиз|здравствуйте|здравствуй|здрасьте|привет|добрый|"
     r"доброе|доброго|день|дня|дни|дней|утро|вечер|спасибо|хотел\w*|хочу|узнать|уточнить|"
     r"интересует|интересно|еще|тоже|также|вообще|салон\w*|филиал\w*|ближайш\w*|"
-    r"точн\w*|обычно|мой|моя|всех|все|весь|оба|обоих|обоим|любом|свой|своя|"
+    r"точн\w*|электронн\w*|ссылк\w*|администратор\w*|обычно|мой|моя|всех|все|весь|оба|обоих|обоим|любом|свой|своя|"
     r"ок|хорошо|просто|еще|раз|сюда|туда|вот|именно|ваши|ли|либо|так|ведь|"
     r"работает|работаете|работают|работаешь|часам|со|of|the|your"
 )
@@ -205,6 +205,9 @@ def read_basics(text: str, profile: BusinessProfile) -> BasicsQuestion | None:
         if not understood and not _FILLER.fullmatch(word) and word_stem not in harmless:
             return None
     topics = _unique(strong) or _unique(weak)
+    if Topic.PARKING in topics:
+        # «Можно приехать на машине?» asks where to leave the car, not the way.
+        topics = tuple(topic for topic in topics if topic is not Topic.ROUTE)
     if day is not None and not topics:
         return None  # «а в субботу?» alone leans on an earlier turn this module does not see
     if day is not None and Topic.ADDRESS in topics and Topic.HOURS in weak:
