@@ -74,7 +74,9 @@ _TOPIC_CUES: list[tuple[Topic, str, bool]] = [
     (Topic.ROUTE, r"добираться|доезжать|подъехать|приехать|найти", True),
     (Topic.HOURS, r"час|часы|часу|часов|график\w*|режим\w*|расписани\w*", True),
     (Topic.HOURS, r"открыва\w*|открыт\w*|открое\w*|закрыва\w*|закрыт\w*|закрое\w*", True),
-    (Topic.HOURS, r"работа\w*|работы|скольки|сколько|время|принимает\w*", False),
+    # Verb forms and «часы работы» only: «есть работа?» asks about a job, not the hours.
+    (Topic.HOURS, r"работа(?:ет|ете|ют|ешь|ем|ть)|работы|время|принимает\w*", False),
+    (Topic.HOURS, r"скольки|сколько", False),
     (Topic.PHONE, r"телефон\w*|позвонит\w*|звонит\w*|дозвонит\w*|созвонит\w*", True),
     (Topic.PHONE, r"номер|номера|номерок", False),
     (Topic.EMAIL, r"почт\w*|email|e|mail|емейл\w*|имейл\w*|емеил\w*|имеил\w*|мейл\w*", True),
