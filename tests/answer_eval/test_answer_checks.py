@@ -71,6 +71,9 @@ def test_judging_texts_any_and_all() -> None:
     # An expected answer that did not come keeps the kind of what came instead.
     assert judge(prices, "handoff", "Передаю администратору") == "handoff"
     assert judge(prices, "clarify", "Какой маникюр?\n1. …\n2. …") == "clarify"
+    # Options that already carry the expected facts answered the question.
+    listed = "Какой вам подходит?\n1. Без покрытия — 1 800 ₽\n2. Гель-лак — 2 900 ₽"
+    assert judge(prices, "clarify", listed) == "right"
 
 
 def test_judging_an_expected_handoff_or_clarification() -> None:

@@ -3,8 +3,8 @@
 A case file is JSONL; each line is one fresh dialogue. The last visitor turn's reply is checked
 against substrings (`expect_any` / `expect_all`) or a kind (`expect`: "handoff" or "clarify").
 Every case ends in one verdict: right, wrong (answered, but not with what was expected, or
-answered where a person was expected), clarify (asked the visitor to choose instead), or
-handoff (handed to a person instead of answering).
+answered where a person was expected), clarify (asked the visitor to choose instead, without the
+expected facts), or handoff (handed to a person instead of answering).
 """
 
 from __future__ import annotations
@@ -181,11 +181,15 @@ def judge(case: AnswerCase, kind: ReplyKind, reply: str) -> Verdict:
         if kind == case.expect:
             return "right"
         return "wrong" if kind == "answer" else kind
-    if kind != "answer":
-        return kind
+    if kind == "handoff":
+        return "handoff"
     any_ok = not case.expect_any or any(contains(reply, text) for text in case.expect_any)
     all_ok = all(contains(reply, text) for text in case.expect_all)
-    return "right" if any_ok and all_ok else "wrong"
+    if any_ok and all_ok:
+        # A list of the manicures with their prices that ends "Какой вам подходит?" still told
+        # the visitor what was asked.
+        return "right"
+    return "clarify" if kind == "clarify" else "wrong"
 
 
 class TurnRunner(Protocol):
