@@ -457,7 +457,7 @@ async def _eval_answers(
             soft_wrap=True,
         )
     if below:
-        console.print(f"[red]right {report.share('right'):.0%} is below the floor {floor}%[/red]")
+        console.print(f"[red]right {report.share('right'):.0%} is below the floor {floor:g}%[/red]")
     return 1 if below else 0
 
 

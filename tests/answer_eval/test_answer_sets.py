@@ -101,8 +101,11 @@ def test_a_floor_above_the_measured_share_fails_the_command(tmp_path: Path) -> N
     )
 
     assert result.exit_code == 1
-    assert "45 cases: right" in result.stdout
-    assert "is below the floor 100" in result.stdout
+    assert result.stdout.startswith("45 cases: right ")
+    assert "is below the floor 100%" in result.stdout
+    # Each miss is printed with the question, what was expected and what came back.
+    assert "\n    expected: " in result.stdout
+    assert "\n    got (" in result.stdout
 
 
 def test_a_malformed_case_file_is_named_with_its_line_and_nothing_runs(tmp_path: Path) -> None:
