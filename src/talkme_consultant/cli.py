@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import SecretStr
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from talkme_consultant.config import Settings
 from talkme_consultant.logs import setup_logging
+
+if TYPE_CHECKING:
+    from talkme_consultant.service.answer_eval import AnswerCase, AnswerReport
 
 app = typer.Typer(
     help="AI consultant for the TalkMe online chat.", no_args_is_help=True, add_completion=False
@@ -362,6 +365,113 @@ async def _eval(settings: Settings, cases_path: Path, as_json: bool, k: int) -> 
             f"{miss.expected!r}; got {first!r}"
         )
     return 0
+
+
+@eval_app.command("answers")
+def eval_answers(
+    cases: Annotated[
+        Path,
+        typer.Argument(
+            help='JSONL: {"question" or "turns", "expect_any"/"expect_all" or "expect"}.'
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    knowledge_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--knowledge-dir",
+            help="Another knowledge folder; it is loaded into a temporary DATA_DIR.",
+        ),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="Another business profile (YAML)."),
+    ] = None,
+    floor: Annotated[
+        float | None,
+        typer.Option(
+            min=0, max=100, help="Exit with code 1 when fewer than this percent are right."
+        ),
+    ] = None,
+) -> None:
+    """Ask the bot each case's questions in a fresh dialogue and check its replies."""
+    settings = _settings(knowledge_dir=knowledge_dir, profile_path=profile)
+    setup_logging("WARNING", settings.secret_values())
+    _check_profile(settings)
+    raise typer.Exit(
+        _run(
+            _eval_answers(settings, cases, as_json, floor, isolated=bool(knowledge_dir or profile))
+        )
+    )
+
+
+async def _eval_answers(
+    settings: Settings, cases_path: Path, as_json: bool, floor: float | None, *, isolated: bool
+) -> int:
+    import tempfile
+    from dataclasses import asdict
+
+    from rich.markup import escape
+
+    from talkme_consultant.service.answer_eval import (
+        VERDICTS,
+        AnswerCaseFileError,
+        load_answer_cases,
+    )
+
+    try:
+        cases = load_answer_cases(cases_path)
+    except (AnswerCaseFileError, OSError) as error:
+        typer.echo(f"case file error: {error}", err=True)
+        return 2
+    if isolated:
+        # Another base must not be mixed into (or replace) the owner's store.
+        with tempfile.TemporaryDirectory(prefix="talkme-eval-") as folder:
+            temporary = settings.model_copy(
+                update={"data_dir": Path(folder) / "data", "database_url": None}
+            )
+            report = await _answer_report(temporary, cases)
+    else:
+        report = await _answer_report(settings, cases)
+    below = floor is not None and report.share("right") * 100 < floor
+    if as_json:
+        body = {
+            "total": report.total,
+            "counts": report.counts,
+            "percent": {v: round(report.share(v) * 100, 1) for v in VERDICTS},
+            "misses": [asdict(miss) for miss in report.misses],
+        }
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 1 if below else 0
+    console = Console(highlight=False)
+    console.print(f"[bold]{report.summary()}[/bold]")
+    for miss in report.misses:
+        before = " → ".join(repr(t) for t in miss.turns)
+        asked = f"{before} → {miss.question!r}" if before else repr(miss.question)
+        got = miss.got.replace("\n", " ")[:160]
+        # Visitor text may hold "[...]": escaped so rich does not read it as markup.
+        console.print(
+            f"[yellow]{miss.verdict}[/yellow] {escape(asked)}\n"
+            f"    expected: {escape(miss.expected)}\n"
+            f"    got ({miss.kind}): {escape(got)}",
+            soft_wrap=True,
+        )
+    if below:
+        console.print(f"[red]right {report.share('right'):.0%} is below the floor {floor:g}%[/red]")
+    return 1 if below else 0
+
+
+async def _answer_report(settings: Settings, cases: list[AnswerCase]) -> AnswerReport:
+    from talkme_consultant.service.answer_eval import evaluate_answers
+    from talkme_consultant.service.runtime import Runtime
+
+    console = Console(stderr=True)
+    with console.status("Loading the knowledge base…"):
+        runtime = await Runtime.open(settings)
+    try:
+        return await evaluate_answers(runtime.engine, cases)
+    finally:
+        await runtime.close()
 
 
 def main() -> None:

@@ -1,0 +1,294 @@
+"""Conversation-level evaluation: visitor questions through the real dialog engine, replies checked.
+
+A case file is JSONL; each line is one fresh dialogue. The last visitor turn's reply is checked
+against substrings (`expect_any` / `expect_all`) or a kind (`expect`: "handoff" or "clarify").
+Every case ends in one verdict: right, wrong (answered, but not with what was expected, or
+answered where a person was expected), clarify (asked the visitor to choose instead, without the
+expected facts), or handoff (handed to a person instead of answering).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from talkme_consultant.answer.base import HistoryMessage
+from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
+
+Verdict = Literal["right", "wrong", "clarify", "handoff"]
+VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff")
+ReplyKind = Literal["answer", "clarify", "handoff"]
+
+
+class AnswerCaseFileError(ValueError):
+    """A case file line is not a valid case; the message names the file and the line."""
+
+
+class AnswerCase(BaseModel):
+    """One line of an answer case file."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str | None = None
+    # Several visitor messages of one dialogue; the reply to the last one is checked.
+    turns: list[str] | None = None
+    expect_any: list[str] = []
+    expect_all: list[str] = []
+    expect: Literal["handoff", "clarify"] | None = None
+    note: str = ""
+
+    @field_validator("expect_any", "expect_all", mode="before")
+    @classmethod
+    def _one_text_is_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("expect_any", "expect_all")
+    @classmethod
+    def _no_blank_texts(cls, value: list[str]) -> list[str]:
+        if any(not text.strip() for text in value):
+            raise ValueError("expected texts must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _one_question_and_one_expectation(self) -> Self:
+        if (self.question is None) == (self.turns is None):
+            raise ValueError("give either 'question' or 'turns', not both or neither")
+        if not all(turn.strip() for turn in self.visitor_turns):
+            raise ValueError("visitor messages must not be blank")
+        if not self.visitor_turns:
+            raise ValueError("'turns' must hold at least one message")
+        has_texts = bool(self.expect_any or self.expect_all)
+        if has_texts == (self.expect is not None):
+            raise ValueError(
+                "give 'expect_any'/'expect_all' texts or 'expect' (handoff or clarify), one of them"
+            )
+        return self
+
+    @property
+    def visitor_turns(self) -> list[str]:
+        """The visitor's messages in order (a single question is a one-turn dialogue)."""
+        if self.turns is not None:
+            return self.turns
+        return [self.question or ""]
+
+    def expectation(self) -> str:
+        """What the case expects, in words, for reports."""
+        if self.expect is not None:
+            return self.expect
+        parts = []
+        if self.expect_any:
+            parts.append("any of " + " | ".join(self.expect_any))
+        if self.expect_all:
+            parts.append("all of " + " & ".join(self.expect_all))
+        return "; ".join(parts)
+
+
+def load_answer_cases(path: Path) -> list[AnswerCase]:
+    """Read a JSONL case file; blank lines are skipped.
+
+    Raises `AnswerCaseFileError` naming the file and line of the first bad line, and why.
+    """
+    cases: list[AnswerCase] = []
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}, line {number}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise AnswerCaseFileError(f"{where}: not JSON ({exc.msg})") from exc
+            if not isinstance(item, dict):
+                raise AnswerCaseFileError(f"{where}: expected a JSON object")
+            try:
+                cases.append(AnswerCase.model_validate(item))
+            except ValidationError as exc:
+                raise AnswerCaseFileError(f"{where}: {_describe(exc)}") from exc
+    if not cases:
+        raise AnswerCaseFileError(f"{path.name}: no cases")
+    return cases
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        place = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{place}: {message}" if place else message)
+    return "; ".join(problems)
+
+
+# Spaces of every kind (nbsp, thin, narrow nbsp) and hyphens/dashes of every kind fold to nothing
+# and "-": "1 800 ₽" matches "1800", "гель‑лак" (non-breaking hyphen) matches "гель-лак".
+_SPACES = re.compile(r"\s+")
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
+
+
+def fold(text: str) -> str:
+    """Text as compared: lower case, ё as е, every dash as "-", no whitespace at all."""
+    folded = text.lower().replace("ё", "е").replace("\u00ad", "").translate(_DASHES)
+    return _SPACES.sub("", folded)
+
+
+def contains(reply: str, expected: str) -> bool:
+    """Whether `expected` occurs in `reply`, ignoring case, ё/е, dash kinds and whitespace."""
+    return fold(expected) in fold(reply)
+
+
+_OPTION_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[•\-—*])\s+\S", re.MULTILINE)
+_CHOOSE_WORDS = re.compile(
+    r"уточните|выберите|какой|какая|какую|какое|какие|что именно|номер варианта|напишите номер",
+    re.IGNORECASE,
+)
+
+
+def asks_to_choose(reply: str) -> bool:
+    """Whether a reply asks the visitor to choose: two or more options and a question.
+
+    The question must be outside the options: a list of FAQ questions ("• Больно ли лечить?")
+    offered without asking anything is an answer, not a clarifying question.
+    """
+    lines = reply.splitlines()
+    options = [line for line in lines if _OPTION_LINE.match(line)]
+    if len(options) < 2:
+        return False
+    rest = "\n".join(line for line in lines if not _OPTION_LINE.match(line))
+    return "?" in rest or bool(_CHOOSE_WORDS.search(rest))
+
+
+def reply_kind(outcome: TurnOutcome) -> ReplyKind:
+    """What the turn did: handed over, asked the visitor to choose, or answered."""
+    if outcome.handed_off:
+        return "handoff"
+    if outcome.meta.get("intent") == "clarify" or any(k == "clarify" for k, _ in outcome.events):
+        return "clarify"
+    if asks_to_choose("\n".join(outcome.replies)):
+        return "clarify"
+    return "answer"
+
+
+def judge(case: AnswerCase, kind: ReplyKind, reply: str) -> Verdict:
+    """The verdict on one case, given what the last turn did and said."""
+    if case.expect is not None:
+        if kind == case.expect:
+            return "right"
+        return "wrong" if kind == "answer" else kind
+    if kind == "handoff":
+        return "handoff"
+    any_ok = not case.expect_any or any(contains(reply, text) for text in case.expect_any)
+    all_ok = all(contains(reply, text) for text in case.expect_all)
+    if any_ok and all_ok:
+        # A list of the manicures with their prices that ends "Какой вам подходит?" still told
+        # the visitor what was asked.
+        return "right"
+    return "clarify" if kind == "clarify" else "wrong"
+
+
+class TurnRunner(Protocol):
+    """The part of the dialog engine an evaluation needs."""
+
+    async def run_turn(self, turn: TurnInput) -> TurnOutcome:
+        """Decide the replies and actions for one visitor turn."""
+        ...
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case and what the bot did with it."""
+
+    question: str  # the last visitor message (earlier turns are in `turns`)
+    expected: str
+    got: str
+    kind: ReplyKind
+    verdict: Verdict
+    turns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AnswerReport:
+    """Counts per verdict over a case set; `misses` lists every case not judged right."""
+
+    total: int
+    counts: dict[str, int]
+    misses: list[CaseResult] = field(default_factory=list)
+
+    def share(self, verdict: Verdict) -> float:
+        """Fraction of the cases with this verdict (0 for an empty set)."""
+        return self.counts.get(verdict, 0) / self.total if self.total else 0.0
+
+    def summary(self) -> str:
+        """One line with the figures, for the CLI and the README."""
+        parts = [
+            f"{verdict} {self.counts.get(verdict, 0)} ({self.share(verdict):.0%})"
+            for verdict in VERDICTS
+        ]
+        return f"{self.total} cases: " + ", ".join(parts)
+
+
+async def run_dialogue(engine: TurnRunner, turns: Sequence[str], key: str) -> TurnOutcome:
+    """Play the visitor's messages as one fresh dialogue; return the last turn's outcome."""
+    memory: list[MemoryMessage] = []
+    ids = itertools.count(1)
+    summary: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    outcome: TurnOutcome | None = None
+    for text in turns:
+        outcome = await engine.run_turn(
+            TurnInput(
+                conversation_key=key,
+                texts=[text],
+                attachments_only=False,
+                memory=list(memory),
+                summary=summary,
+                visitor_name=name,
+                phone=phone,
+            )
+        )
+        memory.append(MemoryMessage(next(ids), HistoryMessage(role="visitor", text=text)))
+        if outcome.replies:
+            reply = "\n\n".join(outcome.replies)
+            memory.append(MemoryMessage(next(ids), HistoryMessage(role="bot", text=reply)))
+        if outcome.summary is not None and outcome.summarized_upto is not None:
+            summary = outcome.summary
+            memory = [m for m in memory if m.id > outcome.summarized_upto]
+        name = outcome.visitor_name or name
+        phone = outcome.phone or phone
+    if outcome is None:  # the case model guarantees a turn; this keeps the type honest
+        raise ValueError("a dialogue needs at least one visitor message")
+    return outcome
+
+
+async def evaluate_answers(engine: TurnRunner, cases: Sequence[AnswerCase]) -> AnswerReport:
+    """Run every case in its own fresh dialogue and judge the last reply."""
+    counts: Counter[str] = Counter()
+    misses: list[CaseResult] = []
+    for number, case in enumerate(cases, start=1):
+        turns = case.visitor_turns
+        outcome = await run_dialogue(engine, turns, key=f"answer-eval-{number}")
+        reply = "\n\n".join(outcome.replies)
+        kind = reply_kind(outcome)
+        verdict = judge(case, kind, reply)
+        counts[verdict] += 1
+        if verdict != "right":
+            misses.append(
+                CaseResult(
+                    question=turns[-1],
+                    expected=case.expectation(),
+                    got=reply,
+                    kind=kind,
+                    verdict=verdict,
+                    turns=list(turns[:-1]),
+                )
+            )
+    return AnswerReport(
+        total=len(cases), counts={v: counts.get(v, 0) for v in VERDICTS}, misses=misses
+    )

@@ -1,0 +1,125 @@
+"""The shipped answer case sets, run through the real engine, stay above their floors.
+
+The floors sit a little below today's figures: the answerer is being improved, and the floors
+only catch a change that makes the bot answer clearly worse.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from talkme_consultant.cli import app
+from talkme_consultant.config import SAMPLE_DIR, Settings
+from talkme_consultant.service.answer_eval import evaluate_answers, load_answer_cases
+from talkme_consultant.service.runtime import Runtime
+
+CLINIC = Path(__file__).parent / "clinic"
+SALON_CASES = SAMPLE_DIR / "answers.jsonl"
+
+# Measured with the offline answerer: salon 48 of 78 right (13 wrong), clinic 32 of 45 right
+# (2 wrong).
+SALON_RIGHT_FLOOR = 0.52
+CLINIC_RIGHT_FLOOR = 0.62
+# A wrong answer is worse than a handoff: these ceilings catch a bot that starts guessing.
+SALON_WRONG_CEILING = 0.25
+CLINIC_WRONG_CEILING = 0.12
+
+
+def _offline_env(tmp_path: Path) -> dict[str, str]:
+    return {"OPENAI_API_KEY": "", "DATA_DIR": str(tmp_path / "owner-data")}
+
+
+def test_the_salon_set_covers_what_visitors_ask() -> None:
+    cases = load_answer_cases(SALON_CASES)
+    assert len(cases) >= 60
+    assert sum(case.expect == "handoff" for case in cases) >= 8
+    assert any(case.turns for case in cases)
+
+
+async def test_the_salon_sample_answers_its_visitor_questions(data_dir: Path) -> None:
+    cases = load_answer_cases(SALON_CASES)
+    runtime = await Runtime.open(
+        Settings(data_dir=data_dir, admin_token="unused", openai_api_key=None)
+    )
+    try:
+        report = await evaluate_answers(runtime.engine, cases)
+    finally:
+        await runtime.close()
+
+    assert report.total == len(cases)
+    assert report.share("right") >= SALON_RIGHT_FLOOR, report.summary()
+    assert report.share("wrong") <= SALON_WRONG_CEILING, report.summary()
+
+
+def test_the_clinic_base_is_evaluated_from_the_command_line_in_a_temporary_store(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "answers",
+            str(CLINIC / "answers.jsonl"),
+            "--knowledge-dir",
+            str(CLINIC / "knowledge"),
+            "--profile",
+            str(CLINIC / "profile.yaml"),
+            "--json",
+        ],
+        env=_offline_env(tmp_path),
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["total"] == len(load_answer_cases(CLINIC / "answers.jsonl")) >= 30
+    assert sum(report["counts"].values()) == report["total"]
+    assert report["counts"]["right"] / report["total"] >= CLINIC_RIGHT_FLOOR, report["counts"]
+    assert report["counts"]["wrong"] / report["total"] <= CLINIC_WRONG_CEILING, report["counts"]
+    assert {"question", "expected", "got", "verdict"} <= set(report["misses"][0])
+    # The owner's store was not touched: the other base went to a temporary DATA_DIR.
+    assert not (tmp_path / "owner-data").exists()
+
+
+def test_a_floor_above_the_measured_share_fails_the_command(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "answers",
+            str(CLINIC / "answers.jsonl"),
+            "--knowledge-dir",
+            str(CLINIC / "knowledge"),
+            "--profile",
+            str(CLINIC / "profile.yaml"),
+            "--floor",
+            "100",
+        ],
+        env=_offline_env(tmp_path),
+    )
+
+    assert result.exit_code == 1
+    assert result.stdout.startswith("45 cases: right ")
+    assert "is below the floor 100%" in result.stdout
+    # Each miss is printed with the question, what was expected and what came back.
+    assert "\n    expected: " in result.stdout
+    assert "\n    got (" in result.stdout
+
+
+def test_a_malformed_case_file_is_named_with_its_line_and_nothing_runs(tmp_path: Path) -> None:
+    cases = tmp_path / "answers.jsonl"
+    cases.write_text(
+        '{"question": "где вы", "expect_any": ["Тверская"]}\n'
+        '{"question": "где вы", "expect": "maybe"}\n',
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(app, ["eval", "answers", str(cases)], env=_offline_env(tmp_path))
+
+    assert result.exit_code == 2
+    assert "answers.jsonl, line 2: expect: Input should be 'handoff' or 'clarify'" in (
+        result.stderr
+    )
+    assert not (tmp_path / "owner-data").exists()
