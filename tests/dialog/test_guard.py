@@ -82,6 +82,25 @@ def test_a_labelled_small_price_of_the_sources_grounds_the_reply() -> None:
     assert check_grounding("Пробник стоит 50 ₽, лак — от 90 ₽.", sources) == []
 
 
+@pytest.mark.parametrize(
+    ("source", "reply"),
+    [
+        ("Услуга: Дизайн\nСтоимость (руб.): 50", "Дизайн — 50 ₽."),
+        ("Name: Consultation\nPrice, USD: 20", "Consultation — 20 $."),
+        ("Курс: Пробный урок\nЦена (₽): 90", "Пробный урок — 90 ₽."),
+    ],
+)
+def test_a_small_price_labelled_by_its_column_unit_grounds_the_reply(
+    source: str, reply: str
+) -> None:
+    assert check_grounding(reply, [source]) == []
+
+
+def test_a_small_number_of_a_column_with_another_unit_does_not_ground_a_price() -> None:
+    source = "Услуга: Дизайн\nДлительность (мин): 50"
+    assert [p.value for p in check_grounding("Дизайн — 50 ₽.", [source])] == ["50 ₽"]
+
+
 # --- other numbers -----------------------------------------------------------------------------
 
 
