@@ -1,0 +1,225 @@
+"""Price-list rows said the way a person says them, for any business's table.
+
+The figures must stay grounded: every reply built here passes the grounding guard against the
+row it came from.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from talkme_consultant.answer.tables import (
+    broad_rows,
+    column_unit,
+    format_amount,
+    format_value,
+    list_reply,
+    row_line,
+    row_sentence,
+)
+from talkme_consultant.dialog.guard import check_grounding
+from talkme_consultant.knowledge.records import Record, Source
+from talkme_consultant.knowledge.search import Hit
+
+# --- numbers and units ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("1800", "1 800"),
+        ("900", "900"),
+        ("12000", "12 000"),
+        ("1250000", "1 250 000"),
+        ("2500.5", "2 500,5"),
+        ("1800.00", "1 800"),
+        ("1 800", "1 800"),
+        ("от 3000 руб.", "от 3000 руб."),
+    ],
+)
+def test_amounts_are_written_with_grouped_thousands_and_a_decimal_comma(
+    raw: str, said: str
+) -> None:
+    assert format_amount(raw) == said
+
+
+@pytest.mark.parametrize(
+    ("column", "unit"),
+    [
+        ("Цена, руб.", "₽"),
+        ("Цена, руб", "₽"),
+        ("Стоимость (руб.)", "₽"),
+        ("Цена", "₽"),
+        ("Price, USD", "$"),
+        ("Длительность, мин", "мин"),
+        ("Продолжительность (минут)", "мин"),
+        ("Длительность, ч", "ч"),
+        ("Срок, дней", "дн."),
+        ("Объём, мл", "мл"),
+        ("Количество занятий", None),
+        ("Описание", None),
+    ],
+)
+def test_the_unit_is_read_from_the_column_name(column: str, unit: str | None) -> None:
+    assert column_unit(column) == unit
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [
+        ("Цена, руб.", "1800", "1 800 ₽"),
+        ("Длительность, мин", "60", "60 мин"),
+        ("Длительность", "60 мин", "60 мин"),
+        ("Стоимость", "1500 руб.", "1 500 ₽"),
+        ("Цена, руб.", "1500-2000", "1 500–2 000 ₽"),
+        ("Цена, руб.", "скидка 15%", None),
+        ("Количество занятий", "8", None),
+    ],
+)
+def test_a_number_gets_its_columns_unit(column: str, value: str, said: str | None) -> None:
+    assert format_value(column, value) == said
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def salon_row(
+    row: int, category: str, service: str, price: str, minutes: str, about: str
+) -> Record:
+    fields = {
+        "Категория": category,
+        "Услуга": service,
+        "Цена, руб.": price,
+        "Длительность, мин": minutes,
+        "Описание": about,
+    }
+    return Record(
+        text="\n".join(f"{k}: {v}" for k, v in fields.items()),
+        title=service,
+        answer="\n".join(f"{k}: {v}" for k, v in fields.items()),
+        source=Source(file="prices.xlsx", sheet="Услуги", row=row),
+        fields=fields,
+    )
+
+
+GEL = salon_row(
+    4,
+    "Маникюр",
+    "Маникюр с покрытием гель-лак",
+    "2900",
+    "100",
+    "Комбинированный маникюр и однотонное покрытие",
+)
+
+
+def test_a_specific_row_is_one_sentence_with_its_description() -> None:
+    assert row_sentence(GEL) == (
+        "Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин. "
+        "Комбинированный маникюр и однотонное покрытие."
+    )
+
+
+def test_a_list_line_has_the_name_and_figures_without_the_category_or_description() -> None:
+    assert row_line(GEL) == "Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин"
+
+
+def test_a_price_that_is_not_a_number_is_quoted_as_written() -> None:
+    record = Record(
+        text="Название: Подарочный сертификат\nЦена, руб.: от 3000 руб.",
+        title="Подарочный сертификат",
+        source=Source(file="prices.xlsx", sheet="Акции", row=8),
+        fields={"Название": "Подарочный сертификат", "Цена, руб.": "от 3000 руб."},
+    )
+    assert row_sentence(record) == "Подарочный сертификат — от 3000 руб."
+
+
+def test_other_short_values_follow_the_figures() -> None:
+    record = Record(
+        text="Курс: Английский A1\nСтоимость, руб.: 6400\nКоличество занятий: 8",
+        title="Английский A1",
+        source=Source(file="school.csv", row=2),
+        fields={"Курс": "Английский A1", "Стоимость, руб.": "6400", "Количество занятий": "8"},
+    )
+    assert row_sentence(record) == "Английский A1 — 6 400 ₽, количество занятий: 8."
+
+
+# --- a second business: a dental clinic's price list -------------------------------------------
+
+
+def clinic_row(row: int, section: str, name: str, price: str, minutes: str) -> Record:
+    fields = {
+        "Раздел": section,
+        "Наименование": name,
+        "Стоимость (руб.)": price,
+        "Время приёма (минут)": minutes,
+    }
+    return Record(
+        text="\n".join(f"{k}: {v}" for k, v in fields.items()),
+        title=name,
+        source=Source(file="clinic.xlsx", sheet="Прайс", row=row),
+        fields=fields,
+    )
+
+
+CLEANING = clinic_row(2, "Гигиена", "Профессиональная чистка зубов", "5500", "60")
+AIRFLOW = clinic_row(3, "Гигиена", "Чистка зубов Air Flow", "3900", "40")
+KIDS_CLEANING = clinic_row(4, "Детская стоматология", "Чистка зубов ребёнку", "2500", "30")
+FILLING = clinic_row(5, "Терапия", "Пломба светового отверждения", "4800", "60")
+WHITENING = clinic_row(6, "Гигиена", "Отбеливание зубов ZOOM", "25000", "90")
+
+
+def hit(record: Record, confidence: float) -> Hit:
+    return Hit(record_id=record.record_id, record=record, score=confidence, confidence=confidence)
+
+
+def test_a_broad_question_gets_the_rows_of_one_section_that_share_its_words() -> None:
+    hits = [
+        hit(CLEANING, 0.6),
+        hit(AIRFLOW, 0.55),
+        hit(KIDS_CLEANING, 0.4),  # another section of the price list
+        hit(WHITENING, 0.3),  # same section, but not a cleaning
+        hit(FILLING, 0.1),
+    ]
+    rows = broad_rows(hits, "Сколько стоит чистка зубов?", floor=0.3)
+    assert [h.record for h in rows] == [CLEANING, AIRFLOW]
+
+    reply = list_reply(rows)
+    assert reply.splitlines() == [
+        "Вот что у нас есть:",
+        "• Профессиональная чистка зубов — 5 500 ₽, 60 мин",
+        "• Чистка зубов Air Flow — 3 900 ₽, 40 мин",
+        "Напишите, что из этого интересует, — расскажу подробнее.",
+    ]
+    assert check_grounding(reply, [h.record.text for h in rows]) == []
+
+
+def test_a_question_naming_what_sets_a_row_apart_is_specific() -> None:
+    hits = [hit(AIRFLOW, 0.95), hit(CLEANING, 0.5), hit(WHITENING, 0.2)]
+    assert broad_rows(hits, "сколько стоит чистка Air Flow", floor=0.3) == []
+
+
+def test_a_weak_best_row_gets_no_list() -> None:
+    hits = [hit(CLEANING, 0.2), hit(AIRFLOW, 0.19)]
+    assert broad_rows(hits, "чистка зубов", floor=0.3) == []
+
+
+def test_the_words_must_be_in_the_best_rows_name_for_a_list() -> None:
+    # The best row was found by meaning alone: nothing tells which rows are "the same kind".
+    hits = [hit(WHITENING, 0.6), hit(CLEANING, 0.55), hit(AIRFLOW, 0.5)]
+    assert broad_rows(hits, "хочу белоснежную улыбку", floor=0.3) == []
+
+
+def test_a_long_price_list_is_cut_to_six_rows_best_first() -> None:
+    rows = [
+        clinic_row(n, "Гигиена", f"Чистка зубов, вариант {n}", str(1000 * n), "30")
+        for n in range(2, 11)
+    ]
+    hits = [hit(r, 0.9 - n * 0.05) for n, r in enumerate(rows)]
+    listed = broad_rows(hits, "чистка зубов", floor=0.3)
+    assert [h.record for h in listed] == rows[:6]
+
+
+@pytest.mark.parametrize("record", [CLEANING, AIRFLOW, KIDS_CLEANING, FILLING, WHITENING, GEL])
+def test_every_rendered_row_passes_the_grounding_guard(record: Record) -> None:
+    assert check_grounding(row_sentence(record), [record.text]) == []
+    assert check_grounding(row_line(record), [record.text]) == []
