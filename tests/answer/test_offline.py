@@ -241,7 +241,7 @@ async def test_at_most_six_rows_are_listed() -> None:
     "hits",
     [
         pytest.param([(CLASSIC, 0.45)], id="a single close row"),
-        pytest.param([(CLASSIC, 0.29), (GEL, 0.28)], id="too weak to list"),
+        pytest.param([(CLASSIC, 0.19), (GEL, 0.18)], id="too weak to list"),
         pytest.param([(FAQ_KIDS, 0.45), (GEL, 0.44)], id="best is not a table row"),
     ],
 )

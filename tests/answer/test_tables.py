@@ -209,6 +209,31 @@ def test_the_words_must_be_in_the_best_rows_name_for_a_list() -> None:
     assert broad_rows(hits, "хочу белоснежную улыбку", floor=0.3) == []
 
 
+def test_a_shared_preposition_alone_does_not_make_a_list() -> None:
+    lessons = [
+        Record(
+            text=f"Курс: {name}\nЦена, руб.: {price}",
+            title=name,
+            source=Source(file="school.csv", row=row),
+            fields={"Курс": name, "Цена, руб.": price},
+        )
+        for row, (name, price) in enumerate(
+            [("Курс для взрослых", "9000"), ("Курс для детей", "7000")], start=2
+        )
+    ]
+    hits = [hit(lessons[0], 0.6), hit(lessons[1], 0.5)]
+    assert broad_rows(hits, "а для пенсионеров есть?", floor=0.3) == []
+    assert len(broad_rows(hits, "сколько стоит курс", floor=0.3)) == 2
+
+
+def test_a_preposition_that_sets_a_row_apart_makes_the_question_specific() -> None:
+    plain = clinic_row(7, "Терапия", "Лечение кариеса без анестезии", "3500", "45")
+    numbed = clinic_row(8, "Терапия", "Лечение кариеса с анестезией", "4200", "50")
+    hits = [hit(plain, 0.8), hit(numbed, 0.6)]
+    assert broad_rows(hits, "лечение кариеса без анестезии", floor=0.3) == []
+    assert len(broad_rows(hits, "лечение кариеса", floor=0.3)) == 2
+
+
 def test_a_long_price_list_is_cut_to_six_rows_best_first() -> None:
     rows = [
         clinic_row(n, "Гигиена", f"Чистка зубов, вариант {n}", str(1000 * n), "30")

@@ -203,17 +203,19 @@ def broad_rows(hits: Sequence[Hit], query: str, *, floor: float) -> list[Hit]:
     rows of the same table and category too ("маникюр" is in every manicure's name), and
     specific when it names what sets the best row apart ("маникюр с покрытием гель-лак", "мужская
     стрижка"). The best row must be at least `floor` confident, so an unrelated question does not
-    get a list.
+    get a list; the floor may sit below the threshold for a single answer, because every listed
+    row carries the visitor's own words in its name.
     """
     if not hits or not query.strip():
         return []
     top = hits[0]
     if not top.record.fields or top.confidence < floor:
         return []
-    asked = set(tokenize(query, keep_stopwords=True))
-    shared = asked & _title_stems(top.record)
-    if not shared:
-        return []
+    top_stems = _title_stems(top.record)
+    if not set(tokenize(query)) & top_stems:
+        return []  # found by meaning alone, or by a preposition: nothing names the kind of row
+    # Prepositions count here: "маникюр без покрытия" must not list "маникюр с покрытием".
+    shared = set(tokenize(query, keep_stopwords=True)) & top_stems
     rows = [
         hit
         for hit in hits
