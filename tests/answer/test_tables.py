@@ -234,6 +234,17 @@ def test_a_preposition_that_sets_a_row_apart_makes_the_question_specific() -> No
     assert len(broad_rows(hits, "лечение кариеса", floor=0.3)) == 2
 
 
+def test_rows_without_something_are_not_listed_for_a_question_with_it() -> None:
+    numbed = clinic_row(8, "Терапия", "Лечение кариеса с анестезией", "4200", "50")
+    deep = clinic_row(9, "Терапия", "Лечение глубокого кариеса с анестезией", "5200", "60")
+    plain = clinic_row(7, "Терапия", "Лечение кариеса без анестезии", "3500", "45")
+    hits = [hit(numbed, 0.7), hit(plain, 0.65), hit(deep, 0.6)]
+    rows = broad_rows(hits, "цены на лечение кариеса с анестезией", floor=0.3)
+    assert [h.record for h in rows] == [numbed, deep]
+    rows = broad_rows(hits, "лечение кариеса с утра можно?", floor=0.3)
+    assert [h.record for h in rows] == [numbed, plain, deep]
+
+
 def test_a_long_price_list_is_cut_to_six_rows_best_first() -> None:
     rows = [
         clinic_row(n, "Гигиена", f"Чистка зубов, вариант {n}", str(1000 * n), "30")

@@ -9,13 +9,14 @@ quoted as written, because a wrong paraphrase of a price is worse than a stiff o
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit
-from talkme_consultant.knowledge.text import normalize, tokenize
+from talkme_consultant.knowledge.text import normalize, stem, tokenize, words
 
 # Values longer than this are descriptions, said after the name and the figures.
 LONG_VALUE = 60
@@ -43,6 +44,8 @@ _UNITS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _PRICE_NAMES = ("цена", "стоимост", "прайс", "price", "cost", "тариф")
 _CATEGORY_NAMES = ("категор", "раздел", "группа", "category", "section")
+_WITH = frozenset({"с", "со"})
+_WITHOUT = frozenset({"без"})
 _DESCRIPTION_NAMES = ("описан", "подробн", "состав", "description", "details")
 
 
@@ -196,6 +199,17 @@ def _same_category(top: Record, other: Record) -> bool:
     )
 
 
+def _after(text: str, prepositions: frozenset[str]) -> set[str]:
+    """Stems of the words right after any of `prepositions` in `text`."""
+    tokens = words(normalize(text))
+    return {stem(nxt) for word, nxt in itertools.pairwise(tokens) if word in prepositions}
+
+
+def _opposite(query: str, record: Record) -> bool:
+    """The visitor asked "с покрытием" (with) and this row is "без покрытия" (without)."""
+    return bool(_after(query, _WITH) & _after(record.title or "", _WITHOUT))
+
+
 def broad_rows(hits: Sequence[Hit], query: str, *, floor: float) -> list[Hit]:
     """The rows a broad question is about, best first; empty when the question is specific.
 
@@ -221,6 +235,7 @@ def broad_rows(hits: Sequence[Hit], query: str, *, floor: float) -> list[Hit]:
         for hit in hits
         if hit.record.fields
         and hit.confidence >= LIST_ROW_FLOOR
+        and not _opposite(query, hit.record)
         and _same_table(top.record, hit.record)
         and _same_category(top.record, hit.record)
         and shared <= _title_stems(hit.record)
