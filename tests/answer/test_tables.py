@@ -18,6 +18,7 @@ from talkme_consultant.answer.tables import (
     row_sentence,
 )
 from talkme_consultant.dialog.guard import check_grounding
+from talkme_consultant.knowledge.loaders.tables import Grid, grid_records
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.knowledge.search import Hit
 
@@ -56,6 +57,8 @@ def test_amounts_are_written_with_grouped_thousands_and_a_decimal_comma(
         ("Длительность, ч", "ч"),
         ("Срок, дней", "дн."),
         ("Объём, мл", "мл"),
+        ("Стоимость, руб./мес.", "₽/мес."),
+        ("Цена, включая НДС", None),
         ("Количество занятий", None),
         ("Описание", None),
     ],
@@ -73,6 +76,8 @@ def test_the_unit_is_read_from_the_column_name(column: str, unit: str | None) ->
         ("Стоимость", "1500 руб.", "1 500 ₽"),
         ("Цена, руб.", "1500-2000", "1 500–2 000 ₽"),
         ("Цена, руб.", "скидка 15%", None),
+        ("Цена, включая НДС", "1800", None),
+        ("Стоимость, руб./мес.", "7200", "7 200 ₽/мес."),
         ("Количество занятий", "8", None),
     ],
 )
@@ -259,3 +264,45 @@ def test_a_long_price_list_is_cut_to_six_rows_best_first() -> None:
 def test_every_rendered_row_passes_the_grounding_guard(record: Record) -> None:
     assert check_grounding(row_sentence(record), [record.text]) == []
     assert check_grounding(row_line(record), [record.text]) == []
+
+
+# --- a third business, read by the real table loader: a language school -----------------------
+
+
+def school_price_list() -> list[Record]:
+    """A school's price list with section lines, as the spreadsheet and CSV loaders read it."""
+    cells = [
+        ["Прайс-лист школы «Полиглот»", "", ""],
+        ["Курс", "Стоимость, руб./мес.", "Продолжительность, ч"],
+        ["Английский язык", "", ""],
+        ["Английский для начинающих", "7200", "8"],
+        ["Английский разговорный", "8400", "8"],
+        ["Английский для подготовки к ЕГЭ", "9600", "12"],
+        ["Немецкий язык", "", ""],
+        ["Немецкий для начинающих", "7800", "8"],
+    ]
+    grid = Grid(rows=[(number, row) for number, row in enumerate(cells, start=1)])
+    return grid_records(grid, file="polyglot.xlsx", sheet="Цены")
+
+
+def test_a_loaded_price_list_with_sections_answers_a_broad_question_within_one_section() -> None:
+    records = {record.title: record for record in school_price_list()}
+    beginners = records["Английский для начинающих"]
+    hits = [
+        hit(beginners, 0.5),
+        hit(records["Английский разговорный"], 0.45),
+        hit(records["Немецкий для начинающих"], 0.44),  # another section
+        hit(records["Английский для подготовки к ЕГЭ"], 0.3),
+    ]
+    rows = broad_rows(hits, "сколько стоит английский?", floor=0.3)
+    reply = list_reply(rows)
+    assert reply.splitlines()[1:4] == [
+        "• Английский для начинающих — 7 200 ₽/мес., 8 ч",
+        "• Английский разговорный — 8 400 ₽/мес., 8 ч",
+        "• Английский для подготовки к ЕГЭ — 9 600 ₽/мес., 12 ч",
+    ]
+    assert check_grounding(reply, [h.record.text for h in rows]) == []
+
+    specific = broad_rows(hits, "английский для начинающих", floor=0.3)
+    assert specific == []
+    assert row_sentence(beginners) == "Английский для начинающих — 7 200 ₽/мес., 8 ч."

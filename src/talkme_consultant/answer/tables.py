@@ -44,6 +44,8 @@ _UNITS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _PRICE_NAMES = ("цена", "стоимост", "прайс", "price", "cost", "тариф")
 _CATEGORY_NAMES = ("категор", "раздел", "группа", "category", "section")
+# Longer text after the comma in a column name is a remark, not a unit.
+_UNIT_CHARS = 12
 _WITH = frozenset({"с", "со"})
 _WITHOUT = frozenset({"без"})
 _DESCRIPTION_NAMES = ("описан", "подробн", "состав", "description", "details")
@@ -84,9 +86,11 @@ def column_unit(column: str) -> str | None:
     name = normalize(column)
     match = _NAME_UNIT.match(name)
     if match:
-        unit = (match.group("comma") or match.group("paren") or "").strip()
-        if unit and len(unit) <= 8 and not any(ch.isdigit() for ch in unit):
-            return _unit_sign(unit)
+        unit = re.sub(r"\s*/\s*", "/", (match.group("comma") or match.group("paren") or "").strip())
+        if unit and len(unit) <= _UNIT_CHARS and not re.search(r"[\s\d]", unit):
+            return "/".join(_unit_sign(part) for part in unit.split("/"))
+        # "Цена, включая НДС": not a unit, and a guess could change what the price means.
+        return None
     if any(word in name for word in _PRICE_NAMES):
         return "₽"
     return None
@@ -98,7 +102,7 @@ def _unit_sign(unit: str) -> str:
     for pattern, sign in (*_CURRENCIES, *_UNITS):
         if pattern.match(folded):
             return sign
-    return unit  # "мл", "шт.", "см": said as written
+    return unit  # "мл", "шт.", "мес.": said as written
 
 
 def format_value(column: str, value: str) -> str | None:
