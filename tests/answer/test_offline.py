@@ -146,7 +146,7 @@ async def test_a_greeting_with_a_question_is_answered_with_a_greeting_first() ->
 async def test_a_confident_table_row_is_quoted_as_a_readable_line() -> None:
     bot, _ = answerer(hit(GEL, 0.9), hit(CLASSIC, 0.4))
     draft = await bot.answer(ctx("Сколько стоит маникюр с гель-лаком?"))
-    assert draft.text == "Маникюр с покрытием гель-лак — Цена, руб: 2900; Длительность: 60 мин"
+    assert draft.text == "Маникюр с покрытием гель-лак — 2 900 ₽, 60 мин."
     assert draft.used_records == [hit(GEL, 0.9)]
 
 
@@ -178,17 +178,18 @@ async def test_a_broad_question_lists_the_close_rows_of_one_table() -> None:
         hit(OTHER_SHEET, 0.41),  # another sheet: not listed
         hit(FRENCH, 0.35),
         hit(FAQ_KIDS, 0.34),  # not a table row: not listed
-        hit(DELUXE, 0.1),  # too far below the best: not listed
+        hit(DELUXE, 0.01),  # too weak to be what was asked: not listed
     ]
     bot, _ = answerer(*hits)
     draft = await bot.answer(ctx("Сколько стоит маникюр?"))
 
     assert draft.intent is Intent.ANSWER
     assert draft.text.splitlines() == [
-        "Вот что нашлось:",
-        "• Маникюр классический — Цена, руб: 1500; Длительность: 60 мин",
-        "• Маникюр с покрытием гель-лак — Цена, руб: 2900; Длительность: 60 мин",
-        "• Маникюр французский — Цена, руб: 3200; Длительность: 60 мин",
+        "Вот что у нас есть:",
+        "• Маникюр классический — 1 500 ₽, 60 мин",
+        "• Маникюр с покрытием гель-лак — 2 900 ₽, 60 мин",
+        "• Маникюр французский — 3 200 ₽, 60 мин",
+        "Напишите, какая услуга интересует, — расскажу подробнее.",
     ]
     assert [h.record_id for h in draft.used_records] == [
         CLASSIC.record_id,
@@ -201,22 +202,46 @@ async def test_a_broad_question_lists_the_close_rows_of_one_table() -> None:
 async def test_a_broad_question_with_a_greeting_lists_the_rows_after_a_greeting() -> None:
     bot, _ = answerer(hit(CLASSIC, 0.45), hit(GEL, 0.42))
     draft = await bot.answer(ctx("Добрый день! Сколько стоит маникюр?"))
-    assert draft.text.startswith("Здравствуйте! Вот что нашлось:\n• Маникюр классический")
+    assert draft.text.startswith("Здравствуйте! Вот что у нас есть:\n• Маникюр классический")
 
 
-async def test_at_most_five_rows_are_listed() -> None:
+async def test_a_confident_row_asked_for_by_what_sets_it_apart_is_answered_alone() -> None:
+    bot, _ = answerer(hit(FRENCH, 0.95), hit(CLASSIC, 0.4), hit(GEL, 0.35))
+    draft = await bot.answer(ctx("Сколько стоит французский маникюр?"))
+    assert draft.text == "Маникюр французский — 3 200 ₽, 60 мин."
+    assert draft.used_records == [hit(FRENCH, 0.95)]
+
+
+async def test_a_confident_row_is_listed_with_its_kin_when_the_question_is_broad() -> None:
+    bot, _ = answerer(hit(GEL, 0.9), hit(CLASSIC, 0.4), hit(FRENCH, 0.35))
+    draft = await bot.answer(ctx("Какие виды маникюра у вас есть?"))
+    assert [h.record_id for h in draft.used_records] == [
+        GEL.record_id,
+        CLASSIC.record_id,
+        FRENCH.record_id,
+    ]
+
+
+async def test_the_fallback_without_the_question_lists_only_rows_close_to_an_unsure_best() -> None:
+    bot, _ = answerer()
+    hits = [hit(CLASSIC, 0.45), hit(GEL, 0.42), hit(DELUXE, 0.1)]
+    draft = bot.draft_from_hits(hits)
+    assert [h.record_id for h in draft.used_records] == [CLASSIC.record_id, GEL.record_id]
+
+
+async def test_at_most_six_rows_are_listed() -> None:
     rows = [price_row(n, f"Маникюр вариант {n}", str(1000 + n)) for n in range(2, 10)]
     bot, _ = answerer(*(hit(r, 0.45 - n * 0.01) for n, r in enumerate(rows)))
     draft = await bot.answer(ctx("Сколько стоит маникюр?"))
-    assert len(draft.used_records) == 5
-    assert draft.text.count("•") == 5
+    assert len(draft.used_records) == 6
+    assert draft.text.count("•") == 6
 
 
 @pytest.mark.parametrize(
     "hits",
     [
         pytest.param([(CLASSIC, 0.45)], id="a single close row"),
-        pytest.param([(CLASSIC, 0.29), (GEL, 0.28)], id="too weak to list"),
+        pytest.param([(CLASSIC, 0.19), (GEL, 0.18)], id="too weak to list"),
         pytest.param([(FAQ_KIDS, 0.45), (GEL, 0.44)], id="best is not a table row"),
     ],
 )
@@ -235,10 +260,8 @@ def test_render_record_prefers_the_faq_answer() -> None:
     assert render_record(FAQ_KIDS) == "Да, детская стрижка до 12 лет стоит 700 ₽."
 
 
-def test_render_record_puts_long_values_on_their_own_lines() -> None:
-    assert render_record(DELUXE) == (
-        "Маникюр люкс — Цена, руб: 4500; Длительность: 60 мин\n" + LONG_NOTE
-    )
+def test_render_record_says_the_figures_then_the_description() -> None:
+    assert render_record(DELUXE) == "Маникюр люкс — 4 500 ₽, 60 мин. " + LONG_NOTE
 
 
 def test_render_record_of_prose_is_its_text() -> None:
@@ -256,7 +279,7 @@ def test_a_row_without_a_title_is_named_by_its_first_value() -> None:
         source=Source(file="p.csv", row=2),
         fields={"Услуга": "Укладка", "Цена": "900", "Примечание": ""},
     )
-    assert render_row_line(record) == "Укладка — Цена: 900"
+    assert render_row_line(record) == "Укладка — 900 ₽"
 
 
 # -- summaries ---------------------------------------------------------------------------------

@@ -427,6 +427,35 @@ async def test_a_second_ungrounded_draft_falls_back_to_the_best_record() -> None
     assert len(primary.contexts) == 2, "exactly one regeneration"
 
 
+def price_row(row: int, service: str, price: str) -> Record:
+    fields = {"Услуга": service, "Цена, руб.": price, "Длительность, мин": "60"}
+    text = "\n".join(f"{k}: {v}" for k, v in fields.items())
+    return Record(
+        text=text,
+        title=service,
+        answer=text,
+        source=Source(file="prices.xlsx", sheet="Услуги", row=row),
+        fields=fields,
+    )
+
+
+async def test_a_broad_question_falls_back_to_a_list_when_the_model_keeps_inventing() -> None:
+    women, men = price_row(2, "Стрижка женская", "2800"), price_row(3, "Стрижка мужская", "2300")
+    primary = ScriptedAnswerer(
+        draft("Стрижки от 500 ₽.", used=[women], found=[women, men]),
+        draft("Стрижки от 400 ₽.", used=[women], found=[women, men]),
+    )
+    outcome = await engine(primary).run_turn(said("Сколько стоит стрижка?"))
+
+    assert outcome.replies == [
+        "Вот что у нас есть:\n"
+        "• Стрижка женская — 2 800 ₽, 60 мин\n"
+        "• Стрижка мужская — 2 300 ₽, 60 мин\n"
+        "Напишите, какая услуга интересует, — расскажу подробнее."
+    ]
+    assert outcome.meta["answerer"] == "offline"
+
+
 async def test_an_outage_during_the_regeneration_falls_back_to_offline() -> None:
     primary = ScriptedAnswerer(
         draft("Стрижка стоит 1 700 ₽.", used=[HAIRCUT], tokens=(100, 20)),

@@ -82,6 +82,49 @@ def test_a_labelled_small_price_of_the_sources_grounds_the_reply() -> None:
     assert check_grounding("Пробник стоит 50 ₽, лак — от 90 ₽.", sources) == []
 
 
+@pytest.mark.parametrize(
+    ("source", "reply"),
+    [
+        ("Услуга: Дизайн\nСтоимость (руб.): 50", "Дизайн — 50 ₽."),
+        ("Name: Consultation\nPrice, USD: 20", "Consultation — 20 $."),
+        ("Курс: Пробный урок\nЦена (₽): 90", "Пробный урок — 90 ₽."),
+    ],
+)
+def test_a_small_price_labelled_by_its_column_unit_grounds_the_reply(
+    source: str, reply: str
+) -> None:
+    assert check_grounding(reply, [source]) == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Маникюр без покрытия — 1 800 ₽, 60 мин.",
+        "• Маникюр без покрытия — 1 800 ₽, 60 мин\n• Сложное окрашивание — 12 000 ₽, 240 мин",
+        "Маникюр без покрытия — 1\u00a0800\u00a0₽, 60 мин.",
+    ],
+)
+def test_a_price_list_row_said_with_grouped_thousands_is_grounded_by_its_bare_number(
+    reply: str,
+) -> None:
+    sources = [
+        "Категория: Маникюр\nУслуга: Маникюр без покрытия\nЦена, руб.: 1800\nДлительность, мин: 60",
+        "Услуга: Сложное окрашивание\nЦена, руб.: 12000\nДлительность, мин: 240",
+    ]
+    assert check_grounding(reply, sources) == []
+
+
+def test_a_grouped_price_that_differs_from_the_row_is_caught() -> None:
+    source = "Услуга: Маникюр без покрытия\nЦена, руб.: 1800\nДлительность, мин: 60"
+    found = check_grounding("Маникюр без покрытия — 1 600 ₽, 60 мин.", [source])
+    assert [p.value for p in found] == ["1 600 ₽"]
+
+
+def test_a_small_number_of_a_column_with_another_unit_does_not_ground_a_price() -> None:
+    source = "Услуга: Дизайн\nДлительность (мин): 50"
+    assert [p.value for p in check_grounding("Дизайн — 50 ₽.", [source])] == ["50 ₽"]
+
+
 # --- other numbers -----------------------------------------------------------------------------
 
 

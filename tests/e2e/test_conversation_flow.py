@@ -58,7 +58,21 @@ async def test_price_question_is_answered_from_the_price_list(
 
     reply = texts(await replies_for(sim, visitor))[0]
     assert "Маникюр с покрытием гель-лак" in reply
-    assert "2900" in reply
+    assert "2 900 ₽" in reply
+
+
+async def test_a_broad_price_question_gets_a_short_list_of_services_with_prices(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Сколько стоит маникюр?", 11)
+
+    calls = await replies_for(sim, visitor)
+    reply = "\n".join(texts(calls))
+    assert "• Маникюр без покрытия — 1 800 ₽, 60 мин" in reply
+    assert "• Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин" in reply
+    assert "Напишите, какая услуга интересует, — расскажу подробнее." in reply
+    assert all(c.code is None for c in calls), "a list keeps the bot in the dialogue"
 
 
 async def test_opening_hours_of_a_branch_come_from_the_profile(

@@ -10,44 +10,42 @@ from talkme_consultant.answer.base import Draft, HistoryMessage, Intent, TurnCon
 from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.intents import read_small_talk
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.answer.tables import LIST_MAX, broad_rows, list_reply, row_line, row_sentence
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, Retriever
 
 
 def render_record(record: Record) -> str:
-    """What the bot says for a record: the FAQ answer, or the record as readable lines."""
+    """What the bot says for a record: the FAQ answer, a table row in a sentence or two, or the
+    text itself."""
     if record.answer and record.answer.strip() and record.answer.strip() != record.text.strip():
         return record.answer.strip()
     if record.fields:
-        long_values = [value for value in record.fields.values() if len(value) > _SHORT_VALUE]
-        return "\n".join([render_row_line(record), *long_values])
+        return row_sentence(record)
     return record.text.strip()
 
 
 # A broad question is answered with a list of table rows when the best row is at least this
-# confident and the listed rows are within this much of it.
+# confident; without the question's words, the listed rows must be within this much of it.
 _OPTIONS_FLOOR = 0.3
+# With the question's words in every listed row's name, a weaker best row is enough:
+# "Какие виды массажа у вас есть?" finds the massages at about 0.28.
+_BROAD_FLOOR = 0.2
 _QUERY_CHARS = 500
 _OPTIONS_SPREAD = 0.25
-_OPTIONS_MAX = 5
-_SHORT_VALUE = 60
 
 
 def render_row_line(record: Record) -> str:
-    """One line for a table row: its title, then its other short values."""
+    """One line for a table row: its name and figures ("Массаж спины — 2 800 ₽, 30 мин")."""
     if not record.fields:
         return (record.title or record.text).strip().replace("\n", " ")
-    title = record.title or next(iter(record.fields.values()), "")
-    rest = [
-        f"{column}: {value}"
-        for column, value in record.fields.items()
-        if value and value != title and len(value) <= _SHORT_VALUE
-    ]
-    return f"{title} — {'; '.join(rest)}" if rest else title
+    return row_line(record)
 
 
 def _close_rows(hits: list[Hit], threshold: float) -> list[Hit]:
-    """Rows of the top hit's table that are nearly as good as it, when none is confident alone."""
+    """Rows of the top hit's table that are nearly as good as it, when none is confident alone.
+
+    Used when the question's words are not at hand (a fallback after a failed model draft)."""
     if not hits or hits[0].confidence >= threshold or hits[0].confidence < _OPTIONS_FLOOR:
         return []
     top = hits[0]
@@ -61,7 +59,7 @@ def _close_rows(hits: list[Hit], threshold: float) -> list[Hit]:
         and hit.record.source.sheet == top.record.source.sheet
         and top.confidence - hit.confidence <= _OPTIONS_SPREAD
     ]
-    return same_table[:_OPTIONS_MAX] if len(same_table) >= 2 else []
+    return same_table[:LIST_MAX] if len(same_table) >= 2 else []
 
 
 class OfflineAnswerer:
@@ -117,16 +115,16 @@ class OfflineAnswerer:
         # A long merged burst ends with what the visitor asks now; embedding all of it costs
         # a lot of CPU and blurs the question.
         hits = await self._retriever.search(ctx.text[-_QUERY_CHARS:], k=8)
-        return self.draft_from_hits(hits, greeting=talk.greeting)
+        return self.draft_from_hits(hits, greeting=talk.greeting, query=ctx.text[-_QUERY_CHARS:])
 
-    def draft_from_hits(self, hits: list[Hit], *, greeting: bool = False) -> Draft:
-        """Answer with the best hit when it is confident enough; list close rows of one table
-        when the question is broad ("сколько стоит маникюр?" matches ten services); else hand
-        over."""
-        options = _close_rows(hits, self._threshold)
+    def draft_from_hits(self, hits: list[Hit], *, greeting: bool = False, query: str = "") -> Draft:
+        """Answer with the best hit when it is confident enough; list the matching rows of one
+        table when the question is broad ("сколько стоит маникюр?" matches ten services); else
+        hand over. `query` is what the visitor asked: it tells a broad question from a specific
+        one (see `tables.broad_rows`)."""
+        options = broad_rows(hits, query, floor=_BROAD_FLOOR) or _close_rows(hits, self._threshold)
         if options:
-            lines = "\n".join(f"• {render_row_line(hit.record)}" for hit in options)
-            text = f"Вот что нашлось:\n{lines}"
+            text = list_reply(options)
             return Draft(
                 text=f"Здравствуйте! {text}" if greeting else text,
                 intent=Intent.ANSWER,

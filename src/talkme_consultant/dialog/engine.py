@@ -224,7 +224,7 @@ class DialogEngine:
             ("guard", {"attempt": 2, "problems": describe_problems(problems), "fallback": True})
         )
         self._account(retry, outcome)
-        fallback = self._offline.draft_from_hits(retry.found or draft.found)
+        fallback = self._offline.draft_from_hits(retry.found or draft.found, query=ctx.text)
         return fallback
 
     def _check(self, draft: Draft, visitor_text: str) -> list[Any]:

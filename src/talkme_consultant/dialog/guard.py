@@ -128,9 +128,12 @@ _CURRENCY_AFTER = re.compile(
 )
 _CURRENCY_BEFORE = re.compile(r"(?:₽|\$|€)\s*$")
 _PERCENT_AFTER = re.compile(r"\s*(?:%|процент\w*|percent\b)", re.IGNORECASE)
-# A price word right before a number: "Цена: ", "Цена, руб.: ", "Стоимость — от ", "Price: ".
+# A price word right before a number: "Цена: ", "Цена, руб.: ", "Стоимость (руб.): ",
+# "Price, USD: ", "Стоимость — от ". Column names of price lists carry the unit this way.
 _PRICE_CONTEXT = re.compile(
-    r"(?:цен|стоим|стоит|прайс|price|cost)\w*(?:,?\s*(?:руб\.?|₽|rub))?\s*[:—–-]?\s*(?:от\s*)?$",
+    r"(?:цен|стоим|стоит|прайс|price|cost)\w*"
+    r"(?:,?\s*\(?\s*(?:руб\.?|₽|rub|\$|€|usd|eur)\s*\)?)?"
+    r"\s*[:—–-]?\s*(?:от\s*)?$",
     re.IGNORECASE,
 )
 # Unlabelled source numbers at least this big may ground a price (see the module docstring).
