@@ -270,7 +270,7 @@ async def test_uploaded_files_are_answered_from_without_a_restart(data_dir: Path
             1, method="send", token=visitor.token, delivered=True, timeout=DEADLINE
         )
         assert reply.text is not None
-        assert "1234" in reply.text
+        assert "1 234 ₽" in reply.text, "the uploaded price, written as a person writes it"
 
         download = await service.http.get(service.url + "/files/prices.csv", headers=ADMIN)
         assert download.content == NEW_CSV
