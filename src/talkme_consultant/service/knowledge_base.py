@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from talkme_consultant.knowledge.cache import EmbeddingCache
 from talkme_consultant.knowledge.embedders import Embedder
@@ -31,13 +31,15 @@ log = logging.getLogger(__name__)
 CASES_FILENAME = "cases.jsonl"
 PARALLEL_READERS = 2
 Progress = Callable[[int, int], None]
+BuildState = Literal["idle", "parsing", "embedding", "failed"]
+"""Stage of a (re)build: reading files again, embedding and indexing, or done (idle) or failed."""
 
 
 @dataclass
 class BuildStatus:
     """What the owner sees about the newest (re)build."""
 
-    state: str = "idle"  # idle | parsing | embedding | indexing | evaluating | failed
+    state: BuildState = "idle"
     started_at: float | None = None
     finished_at: float | None = None
     done: int = 0

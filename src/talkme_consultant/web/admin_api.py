@@ -6,7 +6,7 @@ The file routes keep the paths of the system this product replaces, so existing 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -15,6 +15,29 @@ from fastapi.responses import JSONResponse, Response
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
+from talkme_consultant.web.schemas import (
+    ADMIN_ONLY,
+    CallEntry,
+    CallList,
+    CallStatus,
+    ConversationView,
+    EventEntry,
+    EventList,
+    FileDeleted,
+    FileEntry,
+    FileList,
+    FilesDeleted,
+    InvalidRequest,
+    KnowledgeBaseStatus,
+    LeadEntry,
+    LeadList,
+    RebuildStarted,
+    RebuildStatus,
+    RememberedMessage,
+    UploadAccepted,
+    UploadRefused,
+    error_response,
+)
 from talkme_consultant.web.uploads import (
     UPLOAD_REQUEST_BODY,
     UploadLimits,
@@ -22,14 +45,15 @@ from talkme_consultant.web.uploads import (
     sanitize_filename,
 )
 
-router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin"])
+router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin"], responses=ADMIN_ONLY)
 
 MAX_LIST_LIMIT = 1000
 # A negative, zero, non-numeric or huge `limit` is a 422 naming the field, never "every row".
 ListLimit = Annotated[
     int, Query(ge=1, le=MAX_LIST_LIMIT, description=f"How many rows, 1-{MAX_LIST_LIMIT}.")
 ]
-CallStatus = Literal["pending", "sent", "recorded", "failed"]
+BAD_NAME = error_response("The file name is empty, too long or not a file name.")
+NO_FILE = error_response("No stored file under this name.")
 
 
 def _runtime(request: Request) -> Runtime:
@@ -38,26 +62,40 @@ def _runtime(request: Request) -> Runtime:
 
 
 @router.get("/files", summary="List knowledge-base files")
-async def list_files(request: Request) -> dict[str, Any]:
+async def list_files(request: Request) -> FileList:
     """Every stored file with its size, hash, origin and record count."""
     files = await _runtime(request).store.knowledge.list_files()
-    return {
-        "files": [
-            {
-                "filename": f.name,
-                "size": f.size,
-                "sha256": f.sha256,
-                "origin": f.origin,
-                "records": f.records_count,
-                "error": f.error,
-                "updated_at": f.updated_at,
-            }
+    return FileList(
+        files=[
+            FileEntry(
+                filename=f.name,
+                size=f.size,
+                sha256=f.sha256,
+                origin=f.origin,
+                records=f.records_count,
+                error=f.error,
+                updated_at=f.updated_at,
+            )
             for f in files
         ]
-    }
+    )
 
 
-@router.get("/files/{filename}", summary="Download one knowledge-base file")
+@router.get(
+    "/files/{filename}",
+    summary="Download one knowledge-base file",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file's original bytes, as an attachment under its name.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        400: BAD_NAME,
+        404: NO_FILE,
+    },
+)
 async def get_file(filename: str, request: Request) -> Response:
     """The file's original bytes."""
     name = sanitize_filename(filename)
@@ -74,11 +112,23 @@ async def get_file(filename: str, request: Request) -> Response:
 @router.post(
     "/files/upload",
     summary="Upload one or more knowledge-base files",
+    response_model=UploadAccepted,
     # The body is read by the route itself, after the admin check: see web/uploads.py.
     openapi_extra={"requestBody": UPLOAD_REQUEST_BODY},
-    responses={400: {}, 401: {}, 413: {}, 415: {}, 422: {}},
+    responses={
+        400: error_response("The multipart body is malformed, empty, or a file name is bad."),
+        413: error_response(
+            "Over UPLOAD_MAX_REQUEST_BYTES, UPLOAD_MAX_BYTES or UPLOAD_MAX_FILES; nothing stored."
+        ),
+        415: error_response("Not multipart/form-data, or a file type no loader reads."),
+        422: {
+            "model": UploadRefused | InvalidRequest,
+            "description": "A file could not be read (each is named), or a query value is "
+            "invalid; nothing was stored.",
+        },
+    },
 )
-async def upload_files(request: Request) -> JSONResponse:
+async def upload_files(request: Request) -> UploadAccepted | JSONResponse:
     """Store readable files and rebuild the index in the background.
 
     Every file is checked first (name, type, size, count, readability — each file is read in a
@@ -100,23 +150,21 @@ async def upload_files(request: Request) -> JSONResponse:
     if errors:
         # Bad input changes nothing: the owner fixes the file and uploads the set again.
         names = ", ".join(f"{name}: {reason}" for name, reason in errors.items())
-        return JSONResponse(
-            status_code=422,
-            content={
-                "success": False,
-                "error": f"unreadable file(s), nothing was stored — {names}",
-                "errors": errors,
-            },
+        refused = UploadRefused(
+            error=f"unreadable file(s), nothing was stored — {names}", errors=errors
         )
+        return JSONResponse(status_code=422, content=refused.model_dump(mode="json"))
     report = await runtime.knowledge.store_files(parsed)
     runtime.knowledge.request_refresh()
-    return JSONResponse(
-        {"success": True, "uploaded": report.files, "errors": {}, "version": report.version}
-    )
+    return UploadAccepted(uploaded=report.files, errors={}, version=report.version)
 
 
-@router.delete("/files/{filename}", summary="Delete one knowledge-base file")
-async def delete_file(filename: str, request: Request) -> dict[str, Any]:
+@router.delete(
+    "/files/{filename}",
+    summary="Delete one knowledge-base file",
+    responses={400: BAD_NAME, 404: NO_FILE},
+)
+async def delete_file(filename: str, request: Request) -> FileDeleted:
     """Remove the file and its records; the index is rebuilt in the background."""
     runtime = _runtime(request)
     name = sanitize_filename(filename)
@@ -124,30 +172,35 @@ async def delete_file(filename: str, request: Request) -> dict[str, Any]:
         raise HTTPException(status_code=404, detail=f"file {name!r} not found")
     version = await runtime.knowledge.delete_files([name])
     runtime.knowledge.request_refresh()
-    return {"success": True, "deleted": name, "version": version}
+    return FileDeleted(deleted=name, version=version)
 
 
 @router.delete("/files", summary="Delete every knowledge-base file")
-async def delete_all_files(request: Request) -> dict[str, Any]:
+async def delete_all_files(request: Request) -> FilesDeleted:
     """Empty the knowledge base."""
     runtime = _runtime(request)
     count = len(await runtime.store.knowledge.list_files())
     version = await runtime.knowledge.delete_files(None)
     runtime.knowledge.request_refresh()
-    return {"success": True, "deleted": count, "version": version}
+    return FilesDeleted(deleted=count, version=version)
 
 
-@router.post("/knowledge-base/regenerate", summary="Re-parse every file and rebuild the index")
-async def regenerate(request: Request) -> JSONResponse:
+@router.post(
+    "/knowledge-base/regenerate",
+    summary="Re-parse every file and rebuild the index",
+    status_code=202,
+    responses={409: error_response("A rebuild is already running; nothing was started.")},
+)
+async def regenerate(request: Request) -> RebuildStarted:
     """Start a rebuild in the background; 409 when one is already running."""
     knowledge = _runtime(request).knowledge
     if not knowledge.start_refresh(force=True, reparse=True):
         raise HTTPException(status_code=409, detail="a rebuild is already running")
-    return JSONResponse(status_code=202, content={"success": True, "state": "started"})
+    return RebuildStarted()
 
 
 @router.get("/knowledge-base/status", summary="The knowledge base being served")
-async def kb_status(request: Request) -> dict[str, Any]:
+async def kb_status(request: Request) -> KnowledgeBaseStatus:
     """Version, record count, files, and the score of the business's own case file."""
     runtime = _runtime(request)
     knowledge = runtime.knowledge
@@ -156,57 +209,57 @@ async def kb_status(request: Request) -> dict[str, Any]:
     evaluation = knowledge.evaluation
     if evaluation is None and state.evaluation:
         evaluation = json.loads(state.evaluation)
-    return {
-        "ready": knowledge.ready,
-        "version": knowledge.version,
-        "stored_version": state.version,
-        "records": knowledge.record_count,
-        "files": len(files),
-        "file_errors": {f.name: f.error for f in files if f.error},
-        "rebuilding": knowledge.rebuilding,
-        "evaluation": evaluation,
-    }
+    return KnowledgeBaseStatus(
+        ready=knowledge.ready,
+        version=knowledge.version,
+        stored_version=state.version,
+        records=knowledge.record_count,
+        files=len(files),
+        file_errors={f.name: f.error for f in files if f.error},
+        rebuilding=knowledge.rebuilding,
+        evaluation=evaluation,
+    )
 
 
 @router.get("/knowledge-base/regeneration/status", summary="Progress of the latest rebuild")
-async def regeneration_status(request: Request) -> dict[str, Any]:
+async def regeneration_status(request: Request) -> RebuildStatus:
     """State and progress (embedded representations done / total) of the latest rebuild."""
     knowledge = _runtime(request).knowledge
     status = knowledge.status
-    return {
-        "running": knowledge.rebuilding,
-        "state": status.state,
-        "done": status.done,
-        "total": status.total,
-        "started_at": status.started_at,
-        "finished_at": status.finished_at,
-        "error": status.error,
-        "file_errors": status.file_errors,
-    }
+    return RebuildStatus(
+        running=knowledge.rebuilding,
+        state=status.state,
+        done=status.done,
+        total=status.total,
+        started_at=status.started_at,
+        finished_at=status.finished_at,
+        error=status.error,
+        file_errors=status.file_errors,
+    )
 
 
 @router.get("/admin/calls", summary="TalkMe calls: sent, recorded in test mode, pending, failed")
 async def calls(
     request: Request, status: CallStatus | None = None, limit: ListLimit = 100
-) -> dict[str, Any]:
+) -> CallList:
     """The outbox, newest first (tokens are never shown)."""
     rows = await _runtime(request).store.outbox.list_calls(status=status, limit=limit)
-    return {
-        "calls": [
-            {
-                "id": c.id,
-                "conversation": c.conversation_key,
-                "method": c.method,
-                "body": json.loads(c.body),
-                "status": c.status,
-                "attempts": c.attempts,
-                "last_error": c.last_error,
-                "created_at": c.created_at,
-                "done_at": c.done_at,
-            }
+    return CallList(
+        calls=[
+            CallEntry(
+                id=c.id,
+                conversation=c.conversation_key,
+                method=c.method,
+                body=json.loads(c.body),
+                status=c.status,
+                attempts=c.attempts,
+                last_error=c.last_error,
+                created_at=c.created_at,
+                done_at=c.done_at,
+            )
             for c in rows
         ]
-    }
+    )
 
 
 @router.get("/admin/events", summary="Handoffs, guard events, outages, unanswered questions")
@@ -215,51 +268,56 @@ async def events(
     kind: str | None = None,
     conversation: str | None = None,
     limit: ListLimit = 100,
-) -> dict[str, Any]:
+) -> EventList:
     """Recorded events, newest first."""
     rows = await _runtime(request).store.stats.events(
         kind=kind, conversation_key=conversation, limit=limit
     )
-    return {"events": rows}
+    return EventList(events=[EventEntry.model_validate(row) for row in rows])
 
 
 @router.get("/admin/leads", summary="Visitors who asked to book and left a phone number")
-async def leads(request: Request, limit: ListLimit = 100) -> dict[str, Any]:
+async def leads(request: Request, limit: ListLimit = 100) -> LeadList:
     """Leads, newest first, with the dialogue summary for the operator."""
     rows = await _runtime(request).store.stats.leads(limit=limit)
-    return {
-        "leads": [
-            {
-                "id": lead.id,
-                "conversation": lead.conversation_key,
-                "name": lead.name,
-                "phone": lead.phone,
-                "phone_masked": mask_phone(lead.phone),
-                "interest": lead.interest,
-                "summary": lead.summary,
-                "created_at": lead.created_at,
-            }
+    return LeadList(
+        leads=[
+            LeadEntry(
+                id=lead.id,
+                conversation=lead.conversation_key,
+                name=lead.name,
+                phone=lead.phone,
+                phone_masked=mask_phone(lead.phone),
+                interest=lead.interest,
+                summary=lead.summary,
+                created_at=lead.created_at,
+            )
             for lead in rows
         ]
-    }
+    )
 
 
-@router.get("/admin/conversations/{key}", summary="One conversation's remembered dialogue")
-async def conversation(key: str, request: Request) -> dict[str, Any]:
+@router.get(
+    "/admin/conversations/{key}",
+    summary="One conversation's remembered dialogue",
+    responses={404: error_response("No conversation under this key.")},
+)
+async def conversation(key: str, request: Request) -> ConversationView:
     """State, summary and the remembered messages of a conversation."""
     store = _runtime(request).store
     found = await store.conversations.get(key)
     if found is None:
         raise HTTPException(status_code=404, detail=f"conversation {key!r} not found")
     history = await store.conversations.history(key, limit=500)
-    return {
-        "user_id": found.key,
-        "state": found.state,
-        "client_name": found.client_name,
-        "visitor_name": found.visitor_name,
-        "phone_number": mask_phone(found.phone) if found.phone else None,
-        "summary": found.summary,
-        "messages": [
-            {"role": m.role, "text": m.text, "at": m.created_at, "meta": m.meta} for m in history
+    return ConversationView(
+        user_id=found.key,
+        state=found.state,
+        client_name=found.client_name,
+        visitor_name=found.visitor_name,
+        phone_number=mask_phone(found.phone) if found.phone else None,
+        summary=found.summary,
+        messages=[
+            RememberedMessage(role=m.role, text=m.text, at=m.created_at, meta=m.meta)
+            for m in history
         ],
-    }
+    )

@@ -18,6 +18,7 @@ from talkme_consultant.web import admin_api, monitoring, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
+from talkme_consultant.web.schemas import INVALID_REQUEST
 from talkme_consultant.web.webhook_access import announce_webhook_access, require_webhook_secret
 
 
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="AI consultant for the TalkMe online chat.",
         lifespan=lifespan,
         dependencies=[Depends(refuse_unstorable_parameters)],
+        # Any route can answer 422 (see `validation_error` below), in the app's own shape.
+        responses={422: INVALID_REQUEST},
     )
     # A refused body is never read to its end: see web/early_answers.py.
     app.add_middleware(CloseAfterEarlyAnswer)

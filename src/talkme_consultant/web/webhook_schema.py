@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from talkme_consultant.talkme.payloads import SECRET_HEADER, SECRET_QUERY_PARAM, WebhookPayload
+from talkme_consultant.web.schemas import FieldProblem
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -31,15 +32,9 @@ class WebhookError(BaseModel):
     error: str
 
 
-class FieldProblem(BaseModel):
-    """One invalid field of the body, by its wire name (``client.clientId``), or ``body``."""
-
-    field: str
-    message: str
-
-
 class WebhookRejected(WebhookError):
-    """The body is JSON but not a webhook we can take; every problem is listed."""
+    """The body is JSON but not a webhook we can take; every problem is listed (a body field by
+    its wire name, ``client.clientId``, or ``body``)."""
 
     fields: list[FieldProblem]
 

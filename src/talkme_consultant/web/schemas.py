@@ -1,0 +1,392 @@
+"""What the monitoring and admin routes answer, as models: the OpenAPI description at `/docs`.
+
+Every field is named as the routes have always sent it (existing scripts read them). Answers
+built by a route are closed (`extra="forbid"`): an undocumented field is a bug, and mypy sees a
+misspelt one. Only the case-file score, which the knowledge service writes as a dict, stays open
+to figures added later.
+
+Values that come from a small fixed set are literals; values other rooms extend freely (event
+kinds, handoff reasons, file origins, TalkMe methods, answerer names) are strings whose known
+values the field descriptions list, so a new kind never turns an owner's view into a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from talkme_consultant.service.knowledge_base import BuildState
+from talkme_consultant.web.webhook_access import WebhookAccess
+
+# -- shared -------------------------------------------------------------------------------------
+
+ConversationState = Literal["bot", "operator"]
+"""`bot`: the consultant answers; `operator`: handed to a person until TalkMe gives it back."""
+
+CallStatus = Literal["pending", "sent", "recorded", "failed"]
+"""An outbox call: waiting, delivered, recorded instead of sent (test mode), or given up on."""
+
+MessageRole = Literal["visitor", "bot", "operator"]
+"""Who wrote a remembered message (the roles of the dialogue memory)."""
+
+Seconds = float
+"""UNIX time in seconds, as the store keeps it."""
+
+
+class Answer(BaseModel):
+    """Base of every answer a route builds: only documented fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorAnswer(Answer):
+    """The app's error shape: `error` says what was wrong (never a secret)."""
+
+    success: Literal[False] = False
+    error: str
+
+
+class FieldProblem(Answer):
+    """One invalid field by its location (`query.limit`, `path.key`, `client.clientId`, `body`)."""
+
+    field: str
+    message: str
+
+
+class InvalidRequest(ErrorAnswer):
+    """A path, query or body value was refused; every problem is listed."""
+
+    fields: list[FieldProblem]
+
+
+def error_response(description: str, model: type[BaseModel] = ErrorAnswer) -> dict[str, Any]:
+    """One entry of a route's `responses=`: the model of an error answer and when it is given."""
+    return {"model": model, "description": description}
+
+
+INVALID_REQUEST = error_response(
+    "A path or query value is invalid (a NUL character, a limit out of range…); each is named.",
+    InvalidRequest,
+)
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {
+        **error_response("ADMIN_TOKEN missing or wrong: send `Authorization: Bearer <token>`."),
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    },
+}
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+
+
+class KnowledgeBaseHealth(Answer):
+    """The knowledge index being served."""
+
+    ready: bool = Field(description="An index is loaded and answers searches.")
+    records: int
+    version: int
+
+
+class LlmHealth(Answer):
+    """The language model, when one is configured."""
+
+    enabled: bool
+    outages: int = Field(description="Model outages seen by this instance since it started.")
+    last_outage_at: str | None = Field(description="ISO 8601 time of the latest outage.")
+    degraded: bool = Field(description="An outage happened within the last five minutes.")
+
+
+class HealthChecks(Answer):
+    """Each part of the service, checked."""
+
+    store: str = Field(description='"ok", or "error: <exception type>" when the store failed.')
+    knowledge_base: KnowledgeBaseHealth
+    answerer: str = Field(description='The answerer in use: "llm" or "offline".')
+    talkme_test_mode: bool = Field(description="Replies are recorded instead of sent to TalkMe.")
+    webhook: WebhookAccess = Field(
+        description='"secret": WEBHOOK_SECRET is required; "open": anyone with the URL may post.'
+    )
+    llm: LlmHealth
+
+
+class HealthReport(Answer):
+    """Liveness and readiness; the same body comes with 503 when the service is not ready."""
+
+    status: Literal["ok", "unhealthy"]
+    checks: HealthChecks
+
+
+class ModelLatency(Answer):
+    """Model time per turn over the recent window of this instance."""
+
+    p50_ms: float | None = Field(description="Median, in milliseconds; null before any turn.")
+    p95_ms: float | None
+    turns: float = Field(description="How many turns the window holds.")
+
+
+class LlmUsage(Answer):
+    """Tokens and money spent on the model, over every conversation in the store."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    estimated_cost: float
+    latency: ModelLatency
+    outages: int
+
+
+class ActiveSession(Answer):
+    """A conversation whose visitor wrote within the last 30 minutes."""
+
+    user_id: str = Field(description="The conversation key (TalkMe's clientId).")
+    messages_count: int
+    client_name: str | None
+    phone_number: str | None = Field(description="Masked: +7 (916) ***-**-67.")
+    state: ConversationState
+    created_at: str = Field(description="ISO 8601.")
+    last_activity: str = Field(description="ISO 8601.")
+    prompt_tokens: int
+    completion_tokens: int
+    estimated_cost: float
+
+
+class Stats(Answer):
+    """Counters from the store (they survive restarts) and the active sessions."""
+
+    total_sessions: int
+    active_sessions: int
+    messages_received: int
+    messages_processed: int
+    messages_pending: int
+    errors: int = Field(description="turn_errors + failed_calls.")
+    turn_errors: int = Field(description="Failed attempts of turns (each is retried).")
+    turns_failed: int = Field(description="Turns that ran out of attempts and were handed over.")
+    failed_calls: int
+    pending_calls: int
+    sent_calls: int
+    recorded_calls: int
+    handoffs_by_reason: dict[str, int] = Field(
+        description="visitor_request, low_confidence, booking, attachment, budget, turn_failed, …"
+    )
+    events: dict[str, int] = Field(description="Recorded events by kind (see /admin/events).")
+    leads: int
+    llm: LlmUsage
+    sessions: list[ActiveSession]
+
+
+class SessionDeleted(Answer):
+    """The conversation and everything stored about it are gone."""
+
+    success: Literal[True] = True
+    deleted: str = Field(description="The conversation key.")
+
+
+class SessionsDeleted(Answer):
+    """Every conversation is gone."""
+
+    success: Literal[True] = True
+    deleted: int = Field(description="How many conversations there were.")
+
+
+# -- knowledge-base files -----------------------------------------------------------------------
+
+
+class FileEntry(Answer):
+    """A stored knowledge file."""
+
+    filename: str
+    size: int = Field(description="Bytes.")
+    sha256: str
+    origin: str = Field(description='Where it came from: "upload", "dir" (KNOWLEDGE_DIR), "cli".')
+    records: int = Field(description="Records read from it.")
+    error: str | None = Field(description="Why it could not be read; null when it was.")
+    updated_at: Seconds
+
+
+class FileList(Answer):
+    """Every stored knowledge file, by name."""
+
+    files: list[FileEntry]
+
+
+class UploadAccepted(Answer):
+    """Every file was readable and is stored; the index is rebuilt in the background."""
+
+    success: Literal[True] = True
+    uploaded: dict[str, int] = Field(description="File name → records read from it.")
+    errors: dict[str, str] = Field(description="Always empty: a bad file refuses the upload.")
+    version: int = Field(description="The knowledge base's new version.")
+
+
+class UploadRefused(ErrorAnswer):
+    """A file could not be read: nothing was stored. `errors` names each bad file and why."""
+
+    errors: dict[str, str]
+
+
+class FileDeleted(Answer):
+    """The file and its records are gone; the index is rebuilt in the background."""
+
+    success: Literal[True] = True
+    deleted: str = Field(description="The file name.")
+    version: int
+
+
+class FilesDeleted(Answer):
+    """The knowledge base is empty."""
+
+    success: Literal[True] = True
+    deleted: int = Field(description="How many files there were.")
+    version: int
+
+
+# -- knowledge-base rebuilds --------------------------------------------------------------------
+
+
+class EvaluationMiss(BaseModel):
+    """A case whose expected text was not in the first hit, with what came back instead."""
+
+    question: str
+    expected: str
+    rank: int | None = Field(description="Rank of the right record within the top 10, or null.")
+    top_texts: list[str]
+
+
+class EvaluationScore(BaseModel):
+    """How the served index does on the business's own questions (`cases.jsonl`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    cases: int
+    recall_at_1: float
+    recall_at_5: float
+    mrr_at_10: float
+    misses: list[EvaluationMiss] = Field(description="At most 50.")
+    version: int = Field(description="The knowledge-base version that was scored.")
+    at: Seconds
+
+
+class EvaluationFailure(BaseModel):
+    """The case file could not be read, so nothing was scored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    at: Seconds
+
+
+class KnowledgeBaseStatus(Answer):
+    """The knowledge base being served, and the one in the store."""
+
+    ready: bool
+    version: int = Field(description="The version being served.")
+    stored_version: int = Field(description="The newest version in the store.")
+    records: int
+    files: int
+    file_errors: dict[str, str] = Field(description="File name → why it could not be read.")
+    rebuilding: bool
+    evaluation: EvaluationScore | EvaluationFailure | None = Field(
+        description="The score of the case file; null when there is none."
+    )
+
+
+class RebuildStarted(Answer):
+    """A rebuild has started; follow it at /knowledge-base/regeneration/status."""
+
+    success: Literal[True] = True
+    state: Literal["started"] = "started"
+
+
+class RebuildStatus(Answer):
+    """The latest rebuild: its stage and progress."""
+
+    running: bool
+    state: BuildState
+    done: int = Field(description="Representations embedded so far.")
+    total: int
+    started_at: Seconds | None
+    finished_at: Seconds | None
+    error: str | None = Field(description="The failure's type when the rebuild failed.")
+    file_errors: dict[str, str]
+
+
+# -- the owner's views --------------------------------------------------------------------------
+
+
+class CallEntry(Answer):
+    """One TalkMe call of the outbox (its token is never shown)."""
+
+    id: int
+    conversation: str
+    method: str = Field(description="customBot/send, customBot/simulateTyping or customBot/finish.")
+    body: dict[str, Any] = Field(description="The JSON body sent to TalkMe.")
+    status: CallStatus
+    attempts: int
+    last_error: str | None
+    created_at: Seconds
+    done_at: Seconds | None
+
+
+class CallList(Answer):
+    """Outbox calls, newest first."""
+
+    calls: list[CallEntry]
+
+
+class EventEntry(Answer):
+    """Something the owner should see later."""
+
+    id: int
+    conversation_key: str | None
+    kind: str = Field(
+        description="handoff, unanswered, lead, guard, llm_outage, budget, turn_error, "
+        "turn_failed, …"
+    )
+    data: dict[str, Any] = Field(description="Details; their fields depend on the kind.")
+    created_at: Seconds
+
+
+class EventList(Answer):
+    """Recorded events, newest first."""
+
+    events: list[EventEntry]
+
+
+class LeadEntry(Answer):
+    """A visitor who wants to book and left a phone number."""
+
+    id: int
+    conversation: str
+    name: str | None
+    phone: str = Field(description="In full: the operator calls it back.")
+    phone_masked: str
+    interest: str | None
+    summary: str | None = Field(description="The dialogue in short, for the operator.")
+    created_at: Seconds
+
+
+class LeadList(Answer):
+    """Leads, newest first."""
+
+    leads: list[LeadEntry]
+
+
+class RememberedMessage(Answer):
+    """One message of the dialogue as the bot remembers it."""
+
+    role: MessageRole
+    text: str
+    at: Seconds
+    meta: str | None = Field(description="JSON text: how a bot reply was decided; null otherwise.")
+
+
+class ConversationView(Answer):
+    """One conversation's state, summary and remembered dialogue (at most 500 messages)."""
+
+    user_id: str
+    state: ConversationState
+    client_name: str | None
+    visitor_name: str | None = Field(description="The name the visitor gave in the dialogue.")
+    phone_number: str | None = Field(description="Masked.")
+    summary: str | None
+    messages: list[RememberedMessage]
