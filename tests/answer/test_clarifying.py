@@ -5,8 +5,8 @@ from __future__ import annotations
 from talkme_consultant.answer.clarifying import (
     clarify_text,
     close_records,
-    options_of,
     option_title,
+    options_of,
 )
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.knowledge.search import Hit

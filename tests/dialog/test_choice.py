@@ -26,9 +26,7 @@ OPTIONS = ["Как монетизировать канал?", "Как продв
         ("продвижение канала", 1),
     ],
 )
-def test_a_number_an_ordinal_or_an_options_words_choose_that_option(
-    reply: str, index: int
-) -> None:
+def test_a_number_an_ordinal_or_an_options_words_choose_that_option(reply: str, index: int) -> None:
     assert read_choice(reply, OPTIONS) == index
 
 
