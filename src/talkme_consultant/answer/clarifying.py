@@ -130,4 +130,7 @@ def options_of(hits: Sequence[Hit]) -> list[ClarifyOption]:
 def clarify_text(options: Sequence[ClarifyOption]) -> str:
     """The clarifying question: "Уточните, пожалуйста, что вас интересует:\n1) …\n2) …"."""
     lines = "\n".join(f"{number}) {option.title}" for number, option in enumerate(options, 1))
-    return f"Уточните, пожалуйста, что вас интересует:\n{lines}\nНапишите номер или своими словами."
+    return (
+        f"Уточните, пожалуйста, что вас интересует:\n{lines}\n"
+        "Напишите номер варианта или ответьте своими словами."
+    )
