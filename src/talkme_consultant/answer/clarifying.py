@@ -69,10 +69,10 @@ def _shared(query: set[str], record: Record) -> frozenset[str]:
 
 
 def _near_duplicate(a: Record, b: Record) -> bool:
-    """Two records that say the same thing: the same title, or one title inside the other's
-    ("Есть ли скидка в день рождения?" and "Скидка в день рождения"), or the same answer."""
+    """Two records that say the same thing: titles with the same words ("Есть ли скидка в день
+    рождения?" and "Скидка в день рождения"), or the same answer."""
     title_a, title_b = _content_stems(option_title(a) or ""), _content_stems(option_title(b) or "")
-    if title_a and title_b and (title_a <= title_b or title_b <= title_a):
+    if title_a and title_a == title_b:
         return True
     answer_a, answer_b = (a.answer or a.text).strip(), (b.answer or b.text).strip()
     return normalize(answer_a) == normalize(answer_b)
