@@ -47,6 +47,13 @@ def test_a_reply_that_names_no_single_option_chooses_none(reply: str) -> None:
     assert read_choice(reply, OPTIONS) is None
 
 
+def test_words_naming_one_option_whole_choose_it_over_one_that_only_contains_them() -> None:
+    options = ["Коррекция наращённых ногтей", "Коррекция бровей", "Архитектура бровей (коррекция)"]
+
+    assert read_choice("коррекция бровей", options) == 1
+    assert read_choice("брови", options) is None
+
+
 def test_words_that_mostly_ask_something_else_are_a_new_question() -> None:
     assert read_choice("а реклама в вашем салоне на тверской бывает по субботам", OPTIONS) is None
 

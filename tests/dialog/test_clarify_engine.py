@@ -92,7 +92,7 @@ async def test_the_number_of_an_option_is_answered_with_that_record(runtime: Run
     assert ("clarify_choice", {"option": 2}) in outcome.events
 
 
-@pytest.mark.parametrize("choice", ["второе", "вторым", "про брови"])
+@pytest.mark.parametrize("choice", ["второе", "вторым", "коррекция бровей"])
 async def test_an_ordinal_or_the_options_own_words_choose_it(runtime: Runtime, choice: str) -> None:
     dialogue = Dialogue(runtime)
     titles = options_in(await dialogue.say(AMBIGUOUS))

@@ -94,9 +94,17 @@ def _by_words(reply: str, options: Sequence[str]) -> int | None:
     telling = {word for word in words if not all(_in(word, title) for title in titles)}
     distinctive = [sum(_in(word, title) for word in telling) for title in titles]
     best = max(distinctive)
-    if best == 0 or distinctive.count(best) > 1:
+    if best == 0:
         return None
+    tied = [index for index, count in enumerate(distinctive) if count == best]
+    if len(tied) > 1:
+        # «коррекция бровей» names "Коррекция бровей" whole, and only part of "Архитектура
+        # бровей (коррекция и окрашивание)".
+        whole = [i for i in tied if all(any(same_word(w, t) for w in words) for t in titles[i])]
+        if len(whole) != 1:
+            return None
+        tied = whole
     matched = [word for word in words if any(_in(word, title) for title in titles)]
     if len(matched) < _MATCHED_SHARE * len(words):
         return None  # mostly about something else: a new question
-    return distinctive.index(best)
+    return tied[0]
