@@ -56,7 +56,9 @@ async def chat_loop(runtime: Runtime, console: Console) -> None:
         memory.append(MemoryMessage(next(ids), HistoryMessage(role="visitor", text=line)))
         if outcome.replies:
             text = "\n\n".join(outcome.replies)
-            memory.append(MemoryMessage(next(ids), HistoryMessage(role="bot", text=text)))
+            memory.append(
+                MemoryMessage(next(ids), HistoryMessage(role="bot", text=text), outcome.meta)
+            )
         if outcome.summary is not None and outcome.summarized_upto is not None:
             summary = outcome.summary
             memory = [m for m in memory if m.id > outcome.summarized_upto]

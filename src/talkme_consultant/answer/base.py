@@ -25,6 +25,7 @@ class Intent(StrEnum):
     UNKNOWN = "unknown"  # the answerer is not confident: hand over
     OFF_TOPIC = "off_topic"
     BOOKING = "booking"  # the visitor wants to book
+    CLARIFY = "clarify"  # a few records are close: the visitor is asked to choose one
 
 
 class HistoryMessage(BaseModel):
@@ -57,6 +58,13 @@ class Usage(BaseModel):
     latency_ms: float = 0.0
 
 
+class ClarifyOption(BaseModel):
+    """One choice of a clarifying question: the record's own title and its stable id."""
+
+    title: str
+    record_id: str
+
+
 class Draft(BaseModel):
     """An answerer's proposal for the turn; the dialog engine decides what is actually sent."""
 
@@ -70,6 +78,7 @@ class Draft(BaseModel):
     interest: str | None = None  # what the visitor wants (for leads)
     usage: Usage | None = None
     answerer: str = ""  # "offline" or "llm"
+    options: list[ClarifyOption] = Field(default_factory=list)  # with `Intent.CLARIFY`
 
 
 class AnswererUnavailable(Exception):

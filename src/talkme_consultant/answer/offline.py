@@ -6,11 +6,26 @@ retrieval is confident, and hands over to a person otherwise.
 
 from __future__ import annotations
 
-from talkme_consultant.answer.base import Draft, HistoryMessage, Intent, TurnContext, Usage
+from talkme_consultant.answer.base import (
+    ClarifyOption,
+    Draft,
+    HistoryMessage,
+    Intent,
+    TurnContext,
+    Usage,
+)
 from talkme_consultant.answer.basics import ProfileBasics
+from talkme_consultant.answer.clarifying import clarify_text, close_records, options_of
 from talkme_consultant.answer.intents import read_small_talk
 from talkme_consultant.answer.phrases import Phrases
-from talkme_consultant.answer.tables import LIST_MAX, broad_rows, list_reply, row_line, row_sentence
+from talkme_consultant.answer.tables import (
+    LIST_MAX,
+    broad_rows,
+    list_reply,
+    row_line,
+    row_parts,
+    row_sentence,
+)
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, Retriever
 
@@ -60,6 +75,18 @@ def _close_rows(hits: list[Hit], threshold: float) -> list[Hit]:
         and top.confidence - hit.confidence <= _OPTIONS_SPREAD
     ]
     return same_table[:LIST_MAX] if len(same_table) >= 2 else []
+
+
+def _has_figures(record: Record) -> bool:
+    """Whether a table row carries figures (a price-list row), not only words (an FAQ row)."""
+    return bool(record.fields) and bool(row_parts(record).figures)
+
+
+def _same_title(record: Record, title: str) -> bool:
+    return (
+        " ".join((record.title or record.source.heading or "").split()).casefold()
+        == " ".join(title.split()).casefold()
+    )
 
 
 class OfflineAnswerer:
@@ -123,6 +150,10 @@ class OfflineAnswerer:
         hand over. `query` is what the visitor asked: it tells a broad question from a specific
         one (see `tables.broad_rows`)."""
         options = broad_rows(hits, query, floor=_BROAD_FLOOR) or _close_rows(hits, self._threshold)
+        if options and not _has_figures(options[0].record):
+            # A list of FAQ questions tells the visitor nothing: they are asked to choose, or
+            # the best record answers, or a person does.
+            options = []
         if options:
             text = list_reply(options)
             return Draft(
@@ -131,6 +162,17 @@ class OfflineAnswerer:
                 reason="several close rows",
                 used_records=options,
                 found=hits,
+                answerer=self.name,
+            )
+        if close := close_records(hits, query, threshold=self._threshold):
+            choices = options_of(close)
+            text = clarify_text(choices)
+            return Draft(
+                text=f"Здравствуйте! {text}" if greeting else text,
+                intent=Intent.CLARIFY,
+                reason=f"close records ({hits[0].confidence:.2f})",
+                found=hits,
+                options=choices,
                 answerer=self.name,
             )
         if not hits or hits[0].confidence < self._threshold:
@@ -150,6 +192,34 @@ class OfflineAnswerer:
             intent=Intent.ANSWER,
             used_records=[hits[0]],
             found=hits,
+            answerer=self.name,
+        )
+
+    async def answer_choice(self, option: ClarifyOption) -> Draft:
+        """Answer the option the visitor chose from a clarifying question.
+
+        The record is found again by searching its title and matching its id; a record whose
+        text changed since (same title, new id) is taken when it is the best hit for its title.
+        A record that is gone is handed over rather than guessed.
+        """
+        hits = await self._retriever.search(option.title, k=8)
+        chosen = next((hit for hit in hits if hit.record_id == option.record_id), None)
+        if chosen is None and hits and _same_title(hits[0].record, option.title):
+            chosen = hits[0]
+        if chosen is None:
+            return Draft(
+                text=self._phrases.unknown,
+                intent=Intent.UNKNOWN,
+                reason="chosen record is gone",
+                found=hits,
+                answerer=self.name,
+            )
+        return Draft(
+            text=render_record(chosen.record),
+            intent=Intent.ANSWER,
+            reason="chosen option",
+            used_records=[chosen],
+            found=[chosen],
             answerer=self.name,
         )
 

@@ -7,13 +7,14 @@ The engine knows nothing about HTTP, TalkMe or the database: it takes a `TurnInp
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from talkme_consultant.answer.base import (
     Answerer,
     AnswererUnavailable,
+    ClarifyOption,
     Draft,
     HistoryMessage,
     Intent,
@@ -22,6 +23,7 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.dialog.choice import CLARIFY_META, pending_options, read_choice
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
@@ -30,6 +32,11 @@ from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
+
+# The handoff reason when the reply to a clarifying question still leaves it unclear.
+UNCLEAR_CHOICE = "unclear_choice"
+# How much of the visitor's question a clarifying message's meta keeps.
+_ASKED_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,12 @@ class FinishCodes:
 
 @dataclass(frozen=True)
 class MemoryMessage:
-    """A remembered message with its store id (the summary boundary is an id)."""
+    """A remembered message with its store id (the summary boundary is an id) and, for the
+    bot's messages, the turn's meta (a clarifying question keeps its options there)."""
 
     id: int
     message: HistoryMessage
+    meta: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -160,12 +169,37 @@ class DialogEngine:
             visitor_name=turn.visitor_name,
             phone=phone,
         )
-        draft = await self._draft(ctx, outcome)
+        options = _pending_clarification(turn.memory)
+        if options:
+            draft = await self._after_clarification(ctx, options, outcome)
+        else:
+            draft = await self._draft(ctx, outcome)
         self._account(draft, outcome)
         outcome.visitor_name = draft.visitor_name or None
         outcome.phone = draft.phone or (phones[0] if phones else None)
         self._apply(draft, ctx, outcome)
         return outcome
+
+    async def _after_clarification(
+        self, ctx: TurnContext, options: list[ClarifyOption], outcome: TurnOutcome
+    ) -> Draft:
+        """The visitor answers our clarifying question: the chosen record, a new question
+        answered as usual, or — when it is still unclear — a person (never a second question)."""
+        index = read_choice(ctx.text, [option.title for option in options])
+        if index is not None:
+            outcome.events.append(("clarify_choice", {"option": index + 1}))
+            return await self._offline.answer_choice(options[index])
+        draft = await self._draft(ctx, outcome)
+        if draft.intent in (Intent.CLARIFY, Intent.UNKNOWN):
+            return Draft(
+                text=self._phrases.unknown,
+                intent=Intent.UNKNOWN,
+                reason=UNCLEAR_CHOICE,
+                found=draft.found,
+                usage=draft.usage,
+                answerer=draft.answerer,
+            )
+        return draft
 
     def _budget_spent(self, turn: TurnInput) -> bool:
         """True when the conversation's daily model budget is used up (only a model spends it)."""
@@ -263,9 +297,18 @@ class DialogEngine:
             self._hand_over(outcome, draft.text or self._phrases.handoff, "visitor_request")
             return
         if draft.intent is Intent.UNKNOWN:
-            self._hand_over(outcome, draft.text or self._phrases.unknown, "low_confidence")
+            reason = UNCLEAR_CHOICE if draft.reason == UNCLEAR_CHOICE else "low_confidence"
+            self._hand_over(outcome, draft.text or self._phrases.unknown, reason)
             outcome.events.append(("unanswered", {"question": ctx.text, "reason": draft.reason}))
             return
+        if draft.intent is Intent.CLARIFY and draft.options:
+            outcome.meta[CLARIFY_META] = {
+                "options": [option.model_dump() for option in draft.options],
+                "question": ctx.text[-_ASKED_CHARS:],
+            }
+            outcome.events.append(
+                ("clarify", {"question": ctx.text, "options": len(draft.options)})
+            )
         if draft.intent is Intent.BOOKING and (draft.phone or ctx.phone):
             phone = draft.phone or ctx.phone or ""
             outcome.lead = LeadInfo(
@@ -300,6 +343,13 @@ class DialogEngine:
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
         outcome.events.append(("handoff", {"reason": reason}))
+
+
+def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
+    """The options of our clarifying question when it is the last message of the dialogue."""
+    if not memory or memory[-1].message.role != "bot":
+        return []
+    return pending_options(memory[-1].meta)
 
 
 def merge_texts(texts: Sequence[str]) -> str:

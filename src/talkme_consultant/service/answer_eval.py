@@ -256,7 +256,9 @@ async def run_dialogue(engine: TurnRunner, turns: Sequence[str], key: str) -> Tu
         memory.append(MemoryMessage(next(ids), HistoryMessage(role="visitor", text=text)))
         if outcome.replies:
             reply = "\n\n".join(outcome.replies)
-            memory.append(MemoryMessage(next(ids), HistoryMessage(role="bot", text=reply)))
+            memory.append(
+                MemoryMessage(next(ids), HistoryMessage(role="bot", text=reply), outcome.meta)
+            )
         if outcome.summary is not None and outcome.summarized_upto is not None:
             summary = outcome.summary
             memory = [m for m in memory if m.id > outcome.summarized_upto]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
@@ -280,7 +281,11 @@ class TurnRunner:
             texts=[clean_text(text) for text in pending.texts],
             attachments_only=pending.attachments_only,
             memory=[
-                MemoryMessage(m.id, HistoryMessage.model_validate({"role": m.role, "text": m.text}))
+                MemoryMessage(
+                    m.id,
+                    HistoryMessage.model_validate({"role": m.role, "text": m.text}),
+                    _stored_meta(m.meta) if m.role == "bot" else None,
+                )
                 for m in history
                 if m.role in HISTORY_ROLES
             ],
@@ -337,15 +342,35 @@ def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
     )
 
 
+def _stored_meta(raw: str | None) -> dict[str, Any] | None:
+    """A remembered bot message's meta (JSON); None when absent or unreadable."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _clean_optional(text: str | None) -> str | None:
     return clean_text(text) if text is not None else None
 
 
 def _clean_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Event data quotes the visitor and the model (questions, guard findings)."""
-    return {
-        name: clean_text(value) if isinstance(value, str) else value for name, value in data.items()
-    }
+    """Event data and meta quote the visitor, the model and the records (questions, guard
+    findings, a clarifying question's options)."""
+    return {name: _clean_value(value) for name, value in data.items()}
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return _clean_data(value)
+    if isinstance(value, list):
+        return [_clean_value(item) for item in value]
+    return value
 
 
 def _where(error: BaseException) -> str:
