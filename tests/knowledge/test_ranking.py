@@ -10,6 +10,7 @@ from talkme_consultant.knowledge.evaluation import qa_record
 from talkme_consultant.knowledge.index import build_index, content_key
 from talkme_consultant.knowledge.query import strip_pleasantries
 from talkme_consultant.knowledge.records import Source
+from talkme_consultant.knowledge.text import tokenize
 
 PARKING = qa_record(
     "Есть ли парковка?", "Да, бесплатная парковка во дворе, въезд с улицы Ленина.", "faq.csv", 2
@@ -128,3 +129,8 @@ def test_short_answers_under_different_questions_stay_apart() -> None:
     kids = qa_record("Стрижёте детей?", "Да.", "faq.csv", 3)
 
     assert content_key(card) != content_key(kids)
+
+
+def test_is_there_is_not_a_search_word() -> None:
+    # «Есть ли у вас ...» opens half the FAQ questions; matching on it ranks them all alike.
+    assert tokenize("Есть ли у вас парковка?") == tokenize("парковка")
