@@ -25,6 +25,7 @@ class BagOfStemsEmbedder:
         self.synonyms = synonyms or {}
         self.passages_embedded = 0
         self.queries_embedded = 0
+        self.queries: list[str] = []  # the texts queries were embedded from, in order
 
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dim, dtype=np.float32)
@@ -37,6 +38,7 @@ class BagOfStemsEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         self.queries_embedded += len(texts)
+        self.queries.extend(texts)
         return l2_normalize(np.stack([self._vector(t) for t in texts]))
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:

