@@ -23,6 +23,9 @@ CLARIFY_FLOOR = 0.2
 CLARIFY_CEILING = 0.7
 # A record is an option when it is this close to the best one in confidence.
 CLOSE_MARGIN = 0.12
+# When the question's words fit several titles alike, what separates their confidence is meaning
+# and priors, not what the visitor said: a wider gap still leaves the choice to the visitor.
+ALIKE_MARGIN = 0.25
 # Words every question carries; sharing them says nothing about which record is meant.
 _GENERIC = frozenset(
     tokenize(
@@ -86,7 +89,7 @@ def close_records(hits: Sequence[Hit], query: str, *, threshold: float) -> list[
     best are offered when each title carries some of the question's words. Above it (up to
     `CLARIFY_CEILING`), only when the question's words cannot tell them apart: every option's
     title carries exactly the same words of the question ("а сколько коррекция стоит" fits the
-    correction of nails, of brows and of lashes alike).
+    correction of nails, of brows and of lashes alike), and one of them is within `ALIKE_MARGIN`.
     """
     if not hits or not query.strip():
         return []
@@ -113,7 +116,7 @@ def close_records(hits: Sequence[Hit], query: str, *, threshold: float) -> list[
             fits = bool(shared) and top.confidence - hit.confidence <= CLOSE_MARGIN
         if fits:
             chosen.append(hit)
-    if confident and not any(top.confidence - hit.confidence <= CLOSE_MARGIN for hit in chosen[1:]):
+    if confident and not any(top.confidence - hit.confidence <= ALIKE_MARGIN for hit in chosen[1:]):
         return []
     return chosen if len(chosen) >= 2 else []
 
