@@ -9,19 +9,18 @@ expected facts), or handoff (handed to a person instead of answering).
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from talkme_consultant.answer.base import HistoryMessage
-from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import TurnOutcome
+from talkme_consultant.dialog.local import LocalDialogue, TurnEngine
 
 Verdict = Literal["right", "wrong", "clarify", "handoff"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff")
@@ -192,14 +191,6 @@ def judge(case: AnswerCase, kind: ReplyKind, reply: str) -> Verdict:
     return "clarify" if kind == "clarify" else "wrong"
 
 
-class TurnRunner(Protocol):
-    """The part of the dialog engine an evaluation needs."""
-
-    async def run_turn(self, turn: TurnInput) -> TurnOutcome:
-        """Decide the replies and actions for one visitor turn."""
-        ...
-
-
 @dataclass(frozen=True)
 class CaseResult:
     """One case and what the bot did with it."""
@@ -233,43 +224,16 @@ class AnswerReport:
         return f"{self.total} cases: " + ", ".join(parts)
 
 
-async def run_dialogue(engine: TurnRunner, turns: Sequence[str], key: str) -> TurnOutcome:
+async def run_dialogue(engine: TurnEngine, turns: Sequence[str], key: str) -> TurnOutcome:
     """Play the visitor's messages as one fresh dialogue; return the last turn's outcome."""
-    memory: list[MemoryMessage] = []
-    ids = itertools.count(1)
-    summary: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    outcome: TurnOutcome | None = None
-    for text in turns:
-        outcome = await engine.run_turn(
-            TurnInput(
-                conversation_key=key,
-                texts=[text],
-                attachments_only=False,
-                memory=list(memory),
-                summary=summary,
-                visitor_name=name,
-                phone=phone,
-            )
-        )
-        memory.append(MemoryMessage(next(ids), HistoryMessage(role="visitor", text=text)))
-        if outcome.replies:
-            reply = "\n\n".join(outcome.replies)
-            memory.append(
-                MemoryMessage(next(ids), HistoryMessage(role="bot", text=reply), outcome.meta)
-            )
-        if outcome.summary is not None and outcome.summarized_upto is not None:
-            summary = outcome.summary
-            memory = [m for m in memory if m.id > outcome.summarized_upto]
-        name = outcome.visitor_name or name
-        phone = outcome.phone or phone
-    if outcome is None:  # the case model guarantees a turn; this keeps the type honest
+    if not turns:  # the case model guarantees a turn; this keeps the type honest
         raise ValueError("a dialogue needs at least one visitor message")
-    return outcome
+    dialogue = LocalDialogue(engine, key)
+    outcomes = [await dialogue.say(text) for text in turns]
+    return outcomes[-1]
 
 
-async def evaluate_answers(engine: TurnRunner, cases: Sequence[AnswerCase]) -> AnswerReport:
+async def evaluate_answers(engine: TurnEngine, cases: Sequence[AnswerCase]) -> AnswerReport:
     """Run every case in its own fresh dialogue and judge the last reply."""
     counts: Counter[str] = Counter()
     misses: list[CaseResult] = []
