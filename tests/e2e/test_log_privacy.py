@@ -11,25 +11,20 @@ a turn fails inside SQL that carries the token. The whole captured log is search
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body
 from tests.support.booking_model import booking_model
 from tests.support.eventually import eventually
 from tests.support.openai_server import ScriptedOpenAIServer
+from tests.support.processes import ServiceProcess
 
-CLI = Path(sys.executable).with_name("talkme-consultant")
 TIMEOUT = 30.0
 
 WEBHOOK_SECRET = "whsec-Q7v2LmN9xK4pR8tB"
@@ -41,12 +36,6 @@ EMAIL = "anna.petrova@example.ru"
 CARD = "2200 7012 3456 7896"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def llm(llm: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
     """The scripted model, answering with `booking_model`."""
@@ -54,69 +43,30 @@ def llm(llm: ScriptedOpenAIServer) -> ScriptedOpenAIServer:
     return llm
 
 
-class DebugService:
-    """`talkme-consultant serve` at LOG_LEVEL=DEBUG with stdout and stderr captured in a file."""
-
-    def __init__(self, data_dir: Path, log: Path, sim: RunningSimulator, llm_url: str) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.log = log
-        self.env = {
-            **os.environ,
-            "DATA_DIR": str(data_dir),
-            "KNOWLEDGE_DIR": str(SAMPLE_KNOWLEDGE_DIR),
-            "PORT": self.url.rsplit(":", 1)[1],
-            "LOG_LEVEL": "DEBUG",
-            "TALKME_API_URL": sim.api_url,
-            "TALKME_TEST_MODE": "false",
-            "WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "ADMIN_TOKEN": ADMIN_TOKEN,
-            "OPENAI_API_KEY": MODEL_KEY,
-            "OPENAI_BASE_URL": llm_url,
-            "OPENAI_LOG": "debug",
-            "LLM_MODEL": "scripted-model",
-            "LLM_MAX_RETRIES": "0",
-            "DEBOUNCE_SECONDS": "0",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [str(CLI), "serve"], env=self.env, stdout=sink, stderr=subprocess.STDOUT
-            )
-
-    async def healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"service exited with {self.process.returncode}")
-        try:
-            async with httpx.AsyncClient() as http:
-                response = await http.get(self.url + "/webhook/talkme/health")
-        except httpx.TransportError:
-            return False
-        return response.status_code == 200
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture
-def service(
+async def service(
     data_dir: Path, tmp_path: Path, sim: RunningSimulator, llm: ScriptedOpenAIServer
-) -> Iterator[DebugService]:
-    running = DebugService(data_dir, tmp_path / "service.log", sim, llm.base_url)
-    running.start()
-    yield running
-    running.stop()
+) -> AsyncIterator[ServiceProcess]:
+    """`serve` at LOG_LEVEL=DEBUG, everything it writes captured in one file."""
+    running = ServiceProcess(
+        data_dir,
+        sim.api_url,
+        tmp_path / "service.log",
+        LOG_LEVEL="DEBUG",
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+        ADMIN_TOKEN=ADMIN_TOKEN,
+        OPENAI_API_KEY=MODEL_KEY,
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_LOG="debug",
+        LLM_MODEL="scripted-model",
+        LLM_MAX_RETRIES="0",
+        DEBOUNCE_SECONDS="0",
+    )
+    try:
+        await running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 def drop_table(database: Path, table: str) -> None:
@@ -145,9 +95,8 @@ def forbidden(visitor: Visitor) -> list[str]:
 
 
 async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_in_the_log(
-    service: DebugService, sim: RunningSimulator, data_dir: Path
+    service: ServiceProcess, sim: RunningSimulator, data_dir: Path
 ) -> None:
-    await eventually(service.healthy, timeout=90, what="the service answering /health")
     visitor = Visitor.new(name="Анна", phone=PHONE_IN_PROFILE)
     webhook = f"{service.url}/webhook/talkme?secret={WEBHOOK_SECRET}"
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -185,7 +134,7 @@ async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_
         )
     service.stop()
 
-    log = service.text()
+    log = service.log_text()
     entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(e["level"] == "debug" for e in entries), "the log really is at DEBUG"
     assert "/webhook/talkme?secret=*** HTTP/1.1" in log, "request lines are logged, redacted"
@@ -201,5 +150,5 @@ async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_
     assert leaked == [], f"found in the log: {leaked}"
 
 
-async def _contains(service: DebugService, text: str) -> bool:
-    return text in service.text()
+async def _contains(service: ServiceProcess, text: str) -> bool:
+    return text in service.log_text()

@@ -31,7 +31,7 @@ def free_port() -> int:
 
 class ServiceProcess:
     """One `serve` process with its own port, in production mode (TalkMe is `talkme_api_url`,
-    the webhook needs its secret); its log (JSON lines) goes to `log_path`."""
+    the webhook needs its secret); everything it writes (JSON log lines) goes to `log_path`."""
 
     def __init__(self, data_dir: Path, talkme_api_url: str, log_path: Path, **env: str) -> None:
         self.port = free_port()
@@ -57,8 +57,8 @@ class ServiceProcess:
             return subprocess.Popen(
                 [str(CLI), "serve", "--port", str(self.port)],
                 env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     async def start(self) -> None:
