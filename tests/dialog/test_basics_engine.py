@@ -6,31 +6,18 @@ clock is fixed so "today" is exact.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.offline import OfflineAnswerer
-from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, TurnInput, TurnOutcome
 from talkme_consultant.dialog.guard import check_grounding
 from talkme_consultant.service.runtime import Runtime
 
 # Sunday 29 November 2026, 12:00 in Moscow.
 SUNDAY_NOON = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def runtime(data_dir: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(data_dir=data_dir, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="unused")
-    opened = await Runtime.open(settings)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

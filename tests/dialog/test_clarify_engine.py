@@ -7,27 +7,14 @@ shipped salon price list: the bot asks which one, and the next message is read a
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from talkme_consultant.answer.base import HistoryMessage
-from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
 from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
 from talkme_consultant.service.runtime import Runtime
 
 AMBIGUOUS = "а сколько коррекция стоит"
-
-
-@pytest.fixture
-async def runtime(data_dir: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(data_dir=data_dir, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="x")
-    opened = await Runtime.open(settings)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 class Dialogue:

@@ -7,12 +7,10 @@ The engine runs over the real sample knowledge base (store, index and embeddings
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
+from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.dialog.engine import TurnInput, TurnOutcome
 from talkme_consultant.dialog.guard import check_grounding
 from talkme_consultant.knowledge.loaders import load_file
@@ -20,16 +18,6 @@ from talkme_consultant.service.runtime import Runtime
 
 # "• Маникюр без покрытия — 1 800 ₽, 60 мин"
 LIST_LINE = re.compile(r"^• (?P<name>.+) — (?P<price>\d{1,3}(?: \d{3})*) ₽, (?P<minutes>\d+) мин$")
-
-
-@pytest.fixture
-async def runtime(data_dir: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(data_dir=data_dir, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="x")
-    opened = await Runtime.open(settings)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def ask(runtime: Runtime, text: str) -> tuple[str, TurnOutcome]:
