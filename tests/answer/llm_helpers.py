@@ -120,6 +120,8 @@ def reply_payload(text: str = "Женская стрижка стоит 1 500 �
         "greeting": False,
         "thanks": False,
         "closing": False,
+        "clarify": False,
+        "clarify_record_ids": [],
         "phone": None,
         "visitor_name": None,
         "interest": None,

@@ -186,10 +186,10 @@ async def test_a_broad_question_lists_the_close_rows_of_one_table() -> None:
     assert draft.intent is Intent.ANSWER
     assert draft.text.splitlines() == [
         "Вот что у нас есть:",
-        "• Маникюр классический — 1 500 ₽, 60 мин",
-        "• Маникюр с покрытием гель-лак — 2 900 ₽, 60 мин",
-        "• Маникюр французский — 3 200 ₽, 60 мин",
-        "Напишите, какая услуга интересует, — расскажу подробнее.",
+        "1) Маникюр классический — 1 500 ₽, 60 мин",
+        "2) Маникюр с покрытием гель-лак — 2 900 ₽, 60 мин",
+        "3) Маникюр французский — 3 200 ₽, 60 мин",
+        "Напишите номер или название услуги — расскажу подробнее.",
     ]
     assert [h.record_id for h in draft.used_records] == [
         CLASSIC.record_id,
@@ -202,7 +202,7 @@ async def test_a_broad_question_lists_the_close_rows_of_one_table() -> None:
 async def test_a_broad_question_with_a_greeting_lists_the_rows_after_a_greeting() -> None:
     bot, _ = answerer(hit(CLASSIC, 0.45), hit(GEL, 0.42))
     draft = await bot.answer(ctx("Добрый день! Сколько стоит маникюр?"))
-    assert draft.text.startswith("Здравствуйте! Вот что у нас есть:\n• Маникюр классический")
+    assert draft.text.startswith("Здравствуйте! Вот что у нас есть:\n1) Маникюр классический")
 
 
 async def test_a_confident_row_asked_for_by_what_sets_it_apart_is_answered_alone() -> None:
@@ -234,7 +234,15 @@ async def test_at_most_six_rows_are_listed() -> None:
     bot, _ = answerer(*(hit(r, 0.45 - n * 0.01) for n, r in enumerate(rows)))
     draft = await bot.answer(ctx("Сколько стоит маникюр?"))
     assert len(draft.used_records) == 6
-    assert draft.text.count("•") == 6
+    assert [line[:2] for line in draft.text.splitlines()[1:7]] == [
+        "1)",
+        "2)",
+        "3)",
+        "4)",
+        "5)",
+        "6)",
+    ]
+    assert "7)" not in draft.text
 
 
 @pytest.mark.parametrize(

@@ -191,9 +191,9 @@ def test_a_broad_question_gets_the_rows_of_one_section_that_share_its_words() ->
     reply = list_reply(rows)
     assert reply.splitlines() == [
         "Вот что у нас есть:",
-        "• Профессиональная чистка зубов — 5 500 ₽, 60 мин",
-        "• Чистка зубов Air Flow — 3 900 ₽, 40 мин",
-        "Напишите, что из этого интересует, — расскажу подробнее.",
+        "1) Профессиональная чистка зубов — 5 500 ₽, 60 мин",
+        "2) Чистка зубов Air Flow — 3 900 ₽, 40 мин",
+        "Напишите номер или название — расскажу подробнее.",
     ]
     assert check_grounding(reply, [h.record.text for h in rows]) == []
 
@@ -297,9 +297,9 @@ def test_a_loaded_price_list_with_sections_answers_a_broad_question_within_one_s
     rows = broad_rows(hits, "сколько стоит английский?", floor=0.3)
     reply = list_reply(rows)
     assert reply.splitlines()[1:4] == [
-        "• Английский для начинающих — 7 200 ₽/мес., 8 ч",
-        "• Английский разговорный — 8 400 ₽/мес., 8 ч",
-        "• Английский для подготовки к ЕГЭ — 9 600 ₽/мес., 12 ч",
+        "1) Английский для начинающих — 7 200 ₽/мес., 8 ч",
+        "2) Английский разговорный — 8 400 ₽/мес., 8 ч",
+        "3) Английский для подготовки к ЕГЭ — 9 600 ₽/мес., 12 ч",
     ]
     assert check_grounding(reply, [h.record.text for h in rows]) == []
 

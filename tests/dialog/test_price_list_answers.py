@@ -16,8 +16,10 @@ from talkme_consultant.dialog.guard import check_grounding
 from talkme_consultant.knowledge.loaders import load_file
 from talkme_consultant.service.runtime import Runtime
 
-# "• Маникюр без покрытия — 1 800 ₽, 60 мин"
-LIST_LINE = re.compile(r"^• (?P<name>.+) — (?P<price>\d{1,3}(?: \d{3})*) ₽, (?P<minutes>\d+) мин$")
+# "1) Маникюр без покрытия — 1 800 ₽, 60 мин"
+LIST_LINE = re.compile(
+    r"^\d\) (?P<name>.+) — (?P<price>\d{1,3}(?: \d{3})*) ₽, (?P<minutes>\d+) мин$"
+)
 
 
 async def ask(runtime: Runtime, text: str) -> tuple[str, TurnOutcome]:
@@ -56,7 +58,7 @@ async def test_how_much_is_a_manicure_lists_the_manicures_with_prices(runtime: R
     assert rows["Маникюр с покрытием гель-лак"] == ("2 900", "100")
     assert all("маникюр" in name.lower() for name in rows), "only manicures are listed"
     assert "Категория" not in reply and "Цена, руб." not in reply
-    assert reply.endswith("Напишите, какая услуга интересует, — расскажу подробнее.")
+    assert reply.endswith("Напишите номер или название услуги — расскажу подробнее.")
     assert_grounded(reply)
 
 
@@ -67,7 +69,7 @@ async def test_a_specific_service_is_answered_alone_with_its_description(
 
     assert reply.startswith("Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин. ")
     assert "Снятие покрытия, сделанного в нашем салоне, входит в стоимость." in reply
-    assert "•" not in reply
+    assert "1) " not in reply
     assert_grounded(reply)
 
 

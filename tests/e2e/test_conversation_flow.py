@@ -69,9 +69,9 @@ async def test_a_broad_price_question_gets_a_short_list_of_services_with_prices(
 
     calls = await replies_for(sim, visitor)
     reply = "\n".join(texts(calls))
-    assert "• Маникюр без покрытия — 1 800 ₽, 60 мин" in reply
-    assert "• Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин" in reply
-    assert "Напишите, какая услуга интересует, — расскажу подробнее." in reply
+    assert ") Маникюр без покрытия — 1 800 ₽, 60 мин" in reply
+    assert ") Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин" in reply
+    assert "Напишите номер или название услуги — расскажу подробнее." in reply
     assert all(c.code is None for c in calls), "a list keeps the bot in the dialogue"
 
 

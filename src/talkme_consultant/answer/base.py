@@ -79,6 +79,8 @@ class Draft(BaseModel):
     usage: Usage | None = None
     answerer: str = ""  # "offline" or "llm"
     options: list[ClarifyOption] = Field(default_factory=list)  # with `Intent.CLARIFY`
+    # The rows an answer lists, in the order shown («1) … 2) …»): the visitor may pick one next.
+    listed: list[ClarifyOption] = Field(default_factory=list)
 
 
 class AnswererUnavailable(Exception):

@@ -458,6 +458,11 @@ def word_basics(question: BasicsQuestion, profile: BusinessProfile, today: date)
     return "\n\n".join(parts)
 
 
+def day_name(day: date) -> str:
+    """The day of the week in Russian («суббота»): the model is told which day today is."""
+    return _DAY_NAMES[day.weekday()]
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -8,7 +8,16 @@ Per turn:
     best `max_hits` are shown to the model as R1, R2, … (short ids are easier for a model to copy
     than hashes; they are mapped back to `Hit.record_id`);
 (c) the model writes the reply from those records and the business profile, with flags for the
-    dialog engine (person wanted, booking, off-topic, not found, closing, ...).
+    dialog engine (person wanted, booking, off-topic, not found, closing, clarify, ...).
+
+The model gets the same facts the offline answerer quotes: the whole profile (and which day it is
+for the business), the profile's own answer to this question when `answer/basics.py` understands
+it (the hours of the day asked, the branch's phone, ...), and every price-list row in the words
+`answer/tables.py` uses ("Маникюр — 1 800 ₽, 60 мин"), with the rows a broad price question is
+about listed apart. A clarifying question is a flag with record ids: the options are the records'
+own titles, numbered by code exactly as the offline answerer numbers them, so the engine keeps
+them and reads the next message as a choice. A reply that lists rows by name is remembered the
+same way, so «второе» after it is understood.
 
 Visitor text, history, summary and records only ever reach the model in the user message, between
 delimiters that the text cannot close (see `prompts.data`); the system message holds only what the
@@ -28,12 +37,15 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from talkme_consultant.answer.base import (
     AnswererUnavailable,
+    ClarifyOption,
     Draft,
     HistoryMessage,
     Intent,
     TurnContext,
     Usage,
 )
+from talkme_consultant.answer.basics import ProfileBasics, day_name
+from talkme_consultant.answer.clarifying import MAX_OPTIONS, clarify_text, option_title, options_of
 from talkme_consultant.answer.leak import strip_leaks
 from talkme_consultant.answer.llm_chat import (
     MalformedOutput,
@@ -51,6 +63,7 @@ from talkme_consultant.answer.prompts import (
     SYSTEM,
     PromptLoader,
 )
+from talkme_consultant.answer.tables import broad_rows, row_line, row_parts
 from talkme_consultant.helpers.phones import extract_phones, normalize_phone
 from talkme_consultant.knowledge.search import Hit, Retriever
 from talkme_consultant.profile import BusinessProfile
@@ -65,6 +78,12 @@ log = logging.getLogger(__name__)
 MAX_SUMMARY_CHARS = 2000
 MAX_NAME_CHARS = 60
 MAX_INTEREST_CHARS = 200
+# The best row of a broad price question must be this confident for the rows to be listed apart
+# (the offline answerer's floor for its own lists).
+BROAD_FLOOR = 0.2
+# A clarifying question replaces an answer, a "not found" or small talk; never a handoff, a
+# booking, a goodbye or a refusal.
+_MAY_CLARIFY = frozenset({Intent.ANSWER, Intent.UNKNOWN, Intent.GREETING, Intent.THANKS})
 
 
 class LLMAnswerer:
@@ -85,11 +104,14 @@ class LLMAnswerer:
         hits_per_query: int = 5,
         max_history: int = 12,
         temperature: float | None = None,
+        basics: ProfileBasics | None = None,
     ) -> None:
-        """`client` should be built with `max_retries=0` (see `from_settings`)."""
+        """`client` should be built with `max_retries=0` (see `from_settings`); `basics` answers
+        profile questions for the prompt (its clock decides which day "today" is)."""
         self.model = model
         self.retriever = retriever
         self.profile = profile
+        self.basics = basics or ProfileBasics(profile)
         self.prompts = prompts
         self.max_hits = max_hits
         self.hits_per_query = hits_per_query
@@ -135,15 +157,20 @@ class LLMAnswerer:
         queries = await self._queries(ctx, dialogue, meter)
         hits = await self._search(queries)
         shown = {f"R{number}": hit for number, hit in enumerate(hits, start=1)}
+        profile_answer = self.basics.reply(ctx.text)
         system = self.prompts.render(
             SYSTEM,
             profile=self.profile,
             facts=self.profile.facts_text(),
+            today=day_name(self.basics.today()),
             guard_feedback=ctx.guard_feedback,
         )
         user = self.prompts.render(
             REPLY_INPUT,
             records=[(record_id, hit.record) for record_id, hit in shown.items()],
+            figures={record_id: _figures_line(hit) for record_id, hit in shown.items()},
+            price_list=_price_list(shown, ctx.text),
+            profile_answer=profile_answer,
             message=ctx.text,
             **dialogue,
         )
@@ -159,7 +186,12 @@ class LLMAnswerer:
                 self.prompts.render(QUERIES, profile=self.profile),
                 self.chat.json_instruction(REPLY_SPEC),
             ],
-            public=[self.profile.facts_text(), *(hit.record.text for hit in hits)],
+            public=[
+                self.profile.facts_text(),
+                profile_answer or "",
+                *(hit.record.text for hit in hits),
+                *(_figures_line(hit) for hit in hits),
+            ],
         )
         if leaked:
             log.warning("LLM reply repeated the instructions; those sentences were dropped")
@@ -169,6 +201,15 @@ class LLMAnswerer:
         if leaked:
             reason = f"{reason}; instructions removed from the reply".lstrip("; ")
         used = _used_records(output, shown)
+        options = _clarify_options(output, shown) if intent in _MAY_CLARIFY else []
+        if options:
+            # The numbered list is ours, built from the records' titles: the engine stores these
+            # options and reads «второе» against exactly what the visitor saw.
+            intent, reason = Intent.CLARIFY, "the model asks which record is meant"
+            text = clarify_text(options)
+            if output.greeting:
+                text = f"Здравствуйте! {text}"
+            used = [shown[record_id] for record_id in _ids(output.clarify_record_ids, shown)]
         latency_ms = (time.perf_counter() - started) * 1000
         log.info(
             "LLM turn: intent=%s hits=%d used=%d tokens=%d+%d requests=%d %.0fms",
@@ -186,6 +227,8 @@ class LLMAnswerer:
             reason=reason,
             used_records=used,
             found=hits,
+            options=options,
+            listed=_listed_rows(text, list(shown.values())) if intent is Intent.ANSWER else [],
             phone=_visitor_phone(ctx.text, output.phone),
             visitor_name=_short(output.visitor_name, MAX_NAME_CHARS),
             interest=_short(output.interest, MAX_INTEREST_CHARS),
@@ -293,6 +336,56 @@ def _intent(output: ReplyOutput) -> tuple[Intent, str]:
     if output.thanks and not output.used_record_ids:
         return Intent.THANKS, ""
     return Intent.ANSWER, ""
+
+
+def _ids(record_ids: Sequence[str], shown: dict[str, Hit]) -> list[str]:
+    """The ids the model gave that name shown records, each once, in its order."""
+    return list(dict.fromkeys(record_id for record_id in record_ids if record_id in shown))
+
+
+def _clarify_options(output: ReplyOutput, shown: dict[str, Hit]) -> list[ClarifyOption]:
+    """The options of the model's clarifying question: two to four shown records with titles."""
+    if not output.clarify:
+        return []
+    hits = [shown[record_id] for record_id in _ids(output.clarify_record_ids, shown)]
+    options = options_of([hit for hit in hits if option_title(hit.record)][:MAX_OPTIONS])
+    return options if len(options) >= 2 else []
+
+
+def _figures_line(hit: Hit) -> str:
+    """A price-list row as people say it ("Маникюр — 1 800 ₽, 60 мин"); "" for other records."""
+    record = hit.record
+    return row_line(record) if record.fields and row_parts(record).figures else ""
+
+
+def _price_list(shown: dict[str, Hit], question: str) -> list[tuple[str, str]]:
+    """The rows a broad price question is about («сколько стоит маникюр»), as (id, line)."""
+    ids = {hit.record_id: record_id for record_id, hit in shown.items()}
+    rows = broad_rows(list(shown.values()), question, floor=BROAD_FLOOR)
+    return [(ids[hit.record_id], line) for hit in rows if (line := _figures_line(hit))]
+
+
+def _listed_rows(reply: str, hits: Sequence[Hit]) -> list[ClarifyOption]:
+    """The price-list rows a reply names, in the order it names them, when it names two or more:
+    the visitor may answer such a list with «второе»."""
+    folded = reply.casefold()
+    rows = [hit for hit in hits if option_title(hit.record) and _figures_line(hit)]
+    # Longer titles first: "Маникюр" inside "Маникюр с покрытием" is not a row of its own.
+    rows.sort(key=lambda hit: len(option_title(hit.record) or ""), reverse=True)
+    taken: list[tuple[int, int]] = []
+    named: list[tuple[int, Hit]] = []
+    for hit in rows:
+        title = (option_title(hit.record) or "").casefold()
+        start = folded.find(title)
+        while start >= 0 and any(a <= start < b for a, b in taken):
+            start = folded.find(title, start + 1)
+        if start >= 0:
+            taken.append((start, start + len(title)))
+            named.append((start, hit))
+    if len(named) < 2:
+        return []
+    named.sort(key=lambda item: item[0])
+    return options_of([hit for _, hit in named])
 
 
 def _used_records(output: ReplyOutput, shown: dict[str, Hit]) -> list[Hit]:

@@ -57,6 +57,10 @@ class ReplyOutput(BaseModel):
     greeting: bool = False
     thanks: bool = False
     closing: bool = False
+    # A clarifying question: the records the visitor should choose from (their titles become
+    # the numbered options, as the offline answerer asks them).
+    clarify: bool = False
+    clarify_record_ids: list[str] = []
     phone: str | None = None
     visitor_name: str | None = None
     interest: str | None = None
@@ -69,7 +73,7 @@ class ReplyOutput(BaseModel):
             raise ValueError("the reply text must not be empty")
         return value
 
-    @field_validator("used_record_ids", mode="before")
+    @field_validator("used_record_ids", "clarify_record_ids", mode="before")
     @classmethod
     def _record_ids(cls, value: object) -> object:
         # Models write "R1", "r1", "[R1]" or just 1; the prompt shows "R1".
@@ -117,6 +121,8 @@ REPLY_SCHEMA: dict[str, Any] = {
         "greeting": {"type": "boolean"},
         "thanks": {"type": "boolean"},
         "closing": {"type": "boolean"},
+        "clarify": {"type": "boolean"},
+        "clarify_record_ids": {"type": "array", "items": {"type": "string"}},
         "phone": _nullable_string(),
         "visitor_name": _nullable_string(),
         "interest": _nullable_string(),
@@ -131,6 +137,8 @@ REPLY_SCHEMA: dict[str, Any] = {
         "greeting",
         "thanks",
         "closing",
+        "clarify",
+        "clarify_record_ids",
         "phone",
         "visitor_name",
         "interest",
@@ -177,6 +185,8 @@ REPLY_SPEC = OutputSpec(
         "greeting": False,
         "thanks": False,
         "closing": False,
+        "clarify": False,
+        "clarify_record_ids": [],
         "phone": None,
         "visitor_name": None,
         "interest": "женская стрижка",

@@ -162,6 +162,7 @@ class OfflineAnswerer:
                 reason="several close rows",
                 used_records=options,
                 found=hits,
+                listed=options_of(options),
                 answerer=self.name,
             )
         if close := close_records(hits, query, threshold=self._threshold):

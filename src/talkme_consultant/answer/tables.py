@@ -248,8 +248,12 @@ def broad_rows(hits: Sequence[Hit], query: str, *, floor: float) -> list[Hit]:
 
 
 def list_reply(rows: Sequence[Hit]) -> str:
-    """The reply to a broad question: a short list of the rows and how to ask about one."""
-    lines = "\n".join(f"• {row_line(hit.record)}" for hit in rows)
+    """The reply to a broad question: a short numbered list of the rows and how to ask about one.
+
+    The rows are numbered so that «второе» or «2» in the next message picks one (the engine
+    keeps the listed rows in the message's meta, see `dialog/choice.py`).
+    """
+    lines = "\n".join(f"{number}) {row_line(hit.record)}" for number, hit in enumerate(rows, 1))
     return f"Вот что у нас есть:\n{lines}\n{_ask_line(rows[0].record)}"
 
 
@@ -258,5 +262,5 @@ def _ask_line(record: Record) -> str:
         (column for column, value in record.fields.items() if value == record.title), ""
     )
     if normalize(title_column).startswith("услуг"):
-        return "Напишите, какая услуга интересует, — расскажу подробнее."
-    return "Напишите, что из этого интересует, — расскажу подробнее."
+        return "Напишите номер или название услуги — расскажу подробнее."
+    return "Напишите номер или название — расскажу подробнее."

@@ -1,7 +1,8 @@
-"""The visitor's answer to a clarifying question: which option they chose, if any.
+"""The visitor's answer to a clarifying question or to a list: which option they chose, if any.
 
-The options live in the clarifying message's `meta` in the dialogue memory (the store keeps it),
-so a choice made after a restart, or on another instance, is understood the same way.
+The options live in the bot message's `meta` in the dialogue memory (the store keeps it), so a
+choice made after a restart, or on another instance, is understood the same way: a clarifying
+question keeps them under `clarify`, an answer that lists price-list rows under `listed`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from talkme_consultant.knowledge.text import tokenize
 
 # The key under which a clarifying message's meta keeps its options (and the question asked).
 CLARIFY_META = "clarify"
+# The key under which an answer that lists rows («1) … 2) …») keeps them, in the order shown.
+LIST_META = "listed"
 
 _ORDINALS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (1, re.compile(r"^(?:1|один|одна|одно|перв\w*)$")),
     (2, re.compile(r"^(?:2|два|две|втор\w*)$")),
     (3, re.compile(r"^(?:3|три|трет\w*)$")),
     (4, re.compile(r"^(?:4|четыре|четв[её]рт\w*)$")),
+    # A list has up to six rows; «пятница» and «шестьдесят» are not choices.
+    (5, re.compile(r"^(?:5|пять|пят(?:ый|ая|ое|ого|ой|ую|ом|ым))$")),
+    (6, re.compile(r"^(?:6|шесть|шест(?:ой|ая|ое|ого|ую|ом|ым))$")),
     (-1, re.compile(r"^(?:последн\w*)$")),
 )
 # Words around a choice that carry nothing: «давайте второй вариант, пожалуйста».
@@ -37,13 +43,33 @@ _FILLER = frozenset(_FILLER_TEXT.split())
 _WORD = re.compile(r"[^\W_]+")
 # A word-matched choice needs at least this share of the reply's words to match some option.
 _MATCHED_SHARE = 0.5
+# After a list the visitor was not asked to choose, so a reply is read as a choice only when
+# every word of it names the row or asks about it («маникюр с покрытием, сколько длится?»);
+# «а педикюр с покрытием?» after a manicure list is a new question.
+_ASKING = frozenset(
+    tokenize(
+        "сколько стоит стоимость цена цену цены почем почём длится длительность время времени "
+        "подробнее расскажите расскажи что такое это",
+        keep_stopwords=True,
+    )
+)
 
 
 def pending_options(meta: Mapping[str, Any] | None) -> list[ClarifyOption]:
     """The options of a clarifying message's meta; empty for any other message or bad meta."""
     if not meta or meta.get("intent") != "clarify":
         return []
-    block = meta.get(CLARIFY_META)
+    return _options(meta.get(CLARIFY_META))
+
+
+def listed_options(meta: Mapping[str, Any] | None) -> list[ClarifyOption]:
+    """The rows an answer listed, in the order shown; empty for any other message or bad meta."""
+    if not meta or meta.get("intent") != "answer":
+        return []
+    return _options(meta.get(LIST_META))
+
+
+def _options(block: object) -> list[ClarifyOption]:
     raw = block.get("options") if isinstance(block, Mapping) else None
     if not isinstance(raw, list):
         return []
@@ -53,11 +79,13 @@ def pending_options(meta: Mapping[str, Any] | None) -> list[ClarifyOption]:
         return []
 
 
-def read_choice(text: str, options: Sequence[str]) -> int | None:
+def read_choice(text: str, options: Sequence[str], *, every_word: bool = False) -> int | None:
     """The index of the option the reply chooses, or None when it chooses none (or several).
 
     A choice is a number or an ordinal («2», «второе», «вторым», «последний»), alone or with
     filler words, or words that match one option's title and no other («про монетизацию»).
+    With `every_word` (a reply to a list, not to a question) each word must name the option or
+    ask about it; otherwise half of them is enough.
     """
     if not options:
         return None
@@ -78,14 +106,14 @@ def read_choice(text: str, options: Sequence[str]) -> int | None:
         if rest and not set(tokenize(" ".join(rest))) <= set(tokenize(options[index])):
             return None
         return index
-    return _by_words(" ".join(tokens), options)
+    return _by_words(" ".join(tokens), options, every_word=every_word)
 
 
 def _in(word: str, title: set[str]) -> bool:
     return any(same_word(word, other) for other in title)
 
 
-def _by_words(reply: str, options: Sequence[str]) -> int | None:
+def _by_words(reply: str, options: Sequence[str], *, every_word: bool) -> int | None:
     words = set(tokenize(reply))
     if not words:
         return None
@@ -105,6 +133,9 @@ def _by_words(reply: str, options: Sequence[str]) -> int | None:
             return None
         tied = whole
     matched = [word for word in words if any(_in(word, title) for title in titles)]
-    if len(matched) < _MATCHED_SHARE * len(words):
+    if every_word:
+        if any(word not in _ASKING and not _in(word, titles[tied[0]]) for word in words):
+            return None
+    elif len(matched) < _MATCHED_SHARE * len(words):
         return None  # mostly about something else: a new question
     return tied[0]

@@ -23,7 +23,13 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
-from talkme_consultant.dialog.choice import CLARIFY_META, pending_options, read_choice
+from talkme_consultant.dialog.choice import (
+    CLARIFY_META,
+    LIST_META,
+    listed_options,
+    pending_options,
+    read_choice,
+)
 from talkme_consultant.dialog.costs import Price, estimate_cost
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
@@ -170,8 +176,11 @@ class DialogEngine:
             phone=phone,
         )
         options = _pending_clarification(turn.memory)
+        listed = _pending_list(turn.memory)
         if options:
             draft = await self._after_clarification(ctx, options, outcome)
+        elif listed:
+            draft = await self._after_list(ctx, listed, outcome)
         else:
             draft = await self._draft(ctx, outcome)
         self._account(draft, outcome)
@@ -200,6 +209,18 @@ class DialogEngine:
                 answerer=draft.answerer,
             )
         return draft
+
+    async def _after_list(
+        self, ctx: TurnContext, listed: list[ClarifyOption], outcome: TurnOutcome
+    ) -> Draft:
+        """The visitor answers a list of rows: «второе», «2» or the words of one row is that
+        row, answered from its record; anything else is a new question, answered as usual (the
+        list asked nothing, so it does not count as a clarifying question)."""
+        index = read_choice(ctx.text, [option.title for option in listed], every_word=True)
+        if index is None:
+            return await self._draft(ctx, outcome)
+        outcome.events.append(("list_choice", {"option": index + 1}))
+        return await self._offline.answer_choice(listed[index])
 
     def _budget_spent(self, turn: TurnInput) -> bool:
         """True when the conversation's daily model budget is used up (only a model spends it)."""
@@ -309,6 +330,8 @@ class DialogEngine:
             outcome.events.append(
                 ("clarify", {"question": ctx.text, "options": len(draft.options)})
             )
+        if draft.intent is Intent.ANSWER and len(draft.listed) >= 2:
+            outcome.meta[LIST_META] = {"options": [row.model_dump() for row in draft.listed]}
         if draft.intent is Intent.BOOKING and (draft.phone or ctx.phone):
             phone = draft.phone or ctx.phone or ""
             outcome.lead = LeadInfo(
@@ -350,6 +373,13 @@ def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOptio
     if not memory or memory[-1].message.role != "bot":
         return []
     return pending_options(memory[-1].meta)
+
+
+def _pending_list(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
+    """The rows our last message listed, when it is the last message of the dialogue."""
+    if not memory or memory[-1].message.role != "bot":
+        return []
+    return listed_options(memory[-1].meta)
 
 
 def merge_texts(texts: Sequence[str]) -> str:
