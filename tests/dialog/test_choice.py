@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from talkme_consultant.answer.base import ClarifyOption
-from talkme_consultant.dialog.choice import pending_options, read_choice
+from talkme_consultant.dialog.choice import listed_options, pending_options, read_choice
 
 OPTIONS = ["Как монетизировать канал?", "Как продвигать канал?", "Сколько стоит реклама?"]
 
@@ -67,3 +67,55 @@ def test_pending_options_come_only_from_a_clarifying_messages_meta() -> None:
     assert pending_options({"intent": "clarify", "clarify": {"options": [{"x": 1}]}}) == []
     assert pending_options({"intent": "clarify", "clarify": "broken"}) == []
     assert pending_options(None) == []
+
+
+MANICURES = [
+    "Маникюр с покрытием гель-лак",
+    "Маникюр без покрытия",
+    "Японский маникюр",
+    "Мужской маникюр",
+    "Детский маникюр (до 12 лет)",
+    "Маникюр французский",
+]
+
+
+@pytest.mark.parametrize(
+    ("reply", "index"),
+    [
+        ("второе", 1),
+        ("2", 1),
+        ("пятый", 4),
+        ("6", 5),
+        ("японский", 2),
+        ("а японский?", 2),
+        ("японский маникюр сколько длится?", 2),
+        ("мужской, пожалуйста", 3),
+    ],
+)
+def test_after_a_list_a_number_or_the_words_of_one_row_choose_it(reply: str, index: int) -> None:
+    assert read_choice(reply, MANICURES, every_word=True) == index
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "а педикюр японский есть?",  # a word that names no row: a new question
+        "мужской стрижки у вас нет?",
+        "в пятницу работаете?",  # «пятница» is not «пятый»
+        "7",  # the list has six rows
+        "маникюр",  # every row is a manicure
+    ],
+)
+def test_after_a_list_a_reply_with_other_words_is_a_new_question(reply: str) -> None:
+    assert read_choice(reply, MANICURES, every_word=True) is None
+
+
+def test_listed_rows_come_only_from_an_answers_meta() -> None:
+    row = ClarifyOption(title="Японский маникюр", record_id="abc")
+    meta = {"intent": "answer", "listed": {"options": [row.model_dump()]}}
+
+    assert listed_options(meta) == [row]
+    assert listed_options({**meta, "intent": "clarify"}) == []
+    assert listed_options({"intent": "answer", "listed": {"options": "broken"}}) == []
+    assert listed_options({"intent": "answer"}) == []
+    assert pending_options(meta) == [], "a list is not a clarifying question"
