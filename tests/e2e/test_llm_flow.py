@@ -22,6 +22,7 @@ from tests.support.service import RunningService, model_settings, running_servic
 
 TIMEOUT = 20.0
 PRICE_ROW = re.compile(r"Услуга: Маникюр с покрытием гель-лак\s+Цена, руб\.: (\d+)")
+PLAIN_ROW = re.compile(r"^Так и называй: (.+)$", re.MULTILINE)
 
 
 def consultant_reply(text: str, **flags: object) -> Reply:
@@ -170,3 +171,35 @@ async def test_when_the_model_is_down_the_offline_answerer_replies(
     assert health["checks"]["llm"]["degraded"] is True
     events = await service.admin_get("/admin/events", params={"kind": "llm_outage"})
     assert events["events"], "the outage is recorded"
+
+
+async def test_a_rows_number_after_the_models_list_is_answered_from_that_row(
+    service: RunningService, sim: RunningSimulator, llm: ScriptedOpenAIServer
+) -> None:
+    listed: list[str] = []
+
+    def list_rows(request: RecordedRequest) -> Reply:
+        # The price-list rows reach the model in plain words; it lists two of them as given.
+        rows = [line for line in PLAIN_ROW.findall(request.user) if "аникюр" in line]
+        assert len(rows) >= 2, request.user
+        listed[:] = rows[:2]
+        lines = "\n".join(f"{number}) {row}" for number, row in enumerate(listed, 1))
+        return consultant_reply(f"Вот что есть:\n{lines}\nКакой вам подходит?")
+
+    llm.handler = model(list_rows)
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Сколько стоит маникюр?", 1)
+    [listing] = await sim.state.wait_for_calls(
+        1, method="send", token=visitor.token, timeout=TIMEOUT
+    )
+    assert f"2) {listed[1]}" in (listing.text or "")
+
+    await service.post_message(visitor, "второе", 2)
+    sends = await sim.state.wait_for_calls(2, method="send", token=visitor.token, timeout=TIMEOUT)
+
+    name = listed[1].split(" — ")[0]
+    assert (sends[1].text or "").startswith(f"{listed[1]}."), sends[1].text
+    assert name in (sends[1].text or "")
+    assert len(llm.chat_requests("consultant_reply")) == 1, "the choice needs no model call"
+    events = await service.admin_get("/admin/events", params={"kind": "list_choice"})
+    assert any(e["data"] == {"option": 2} for e in events["events"])
