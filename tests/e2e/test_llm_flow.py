@@ -23,6 +23,7 @@ from tests.support.service import RunningService, model_settings, running_servic
 TIMEOUT = 20.0
 PRICE_ROW = re.compile(r"Услуга: Маникюр с покрытием гель-лак\s+Цена, руб\.: (\d+)")
 PLAIN_ROW = re.compile(r"^Так и называй: (.+)$", re.MULTILINE)
+RECORD = re.compile(r'<record id="(R\d+)">\n(.*?)</record>', re.DOTALL)
 
 
 def consultant_reply(text: str, **flags: object) -> Reply:
@@ -180,11 +181,18 @@ async def test_a_rows_number_after_the_models_list_is_answered_from_that_row(
 
     def list_rows(request: RecordedRequest) -> Reply:
         # The price-list rows reach the model in plain words; it lists two of them as given.
-        rows = [line for line in PLAIN_ROW.findall(request.user) if "аникюр" in line]
+        rows = [
+            (record_id, row.group(1))
+            for record_id, text in RECORD.findall(request.user)
+            if (row := PLAIN_ROW.search(text))
+        ]
         assert len(rows) >= 2, request.user
-        listed[:] = rows[:2]
+        listed[:] = [line for _, line in rows[:2]]
         lines = "\n".join(f"{number}) {row}" for number, row in enumerate(listed, 1))
-        return consultant_reply(f"Вот что есть:\n{lines}\nКакой вам подходит?")
+        return consultant_reply(
+            f"Вот что есть:\n{lines}\nКакой вам подходит?",
+            used_record_ids=[record_id for record_id, _ in rows[:2]],
+        )
 
     llm.handler = model(list_rows)
     visitor = Visitor.new()
