@@ -14,6 +14,8 @@ from talkme_consultant.service.clock import now
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.store.models import OutboxCall
 from talkme_consultant.store.outbox import OutboxRepository
+from talkme_consultant.talkme.account import AccountClient
+from talkme_consultant.talkme.account_wire import ACCOUNT_METHODS
 from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,23 @@ def talkme_sender(client: TalkMeClient) -> Sender:
 
     async def send(method: str, token: str, body: dict[str, Any]) -> None:
         await client.call(method, token, body)
+
+    return send
+
+
+def routed_sender(bot: Sender, account: AccountClient | None) -> Sender:
+    """Account API calls go with the account key (their rows keep no token), the rest as they
+    are. Without a key an account call fails for good, so it is never retried in vain."""
+
+    async def send(method: str, token: str, body: dict[str, Any]) -> None:
+        if method not in ACCOUNT_METHODS:
+            await bot(method, token, body)
+            return
+        if account is None:
+            raise TalkMeError(
+                False, None, None, "TALKME_ACCOUNT_API_KEY is not configured", method=method
+            )
+        await account.call(method, body)
 
     return send
 

@@ -371,6 +371,23 @@ class LeadList(Answer):
     leads: list[LeadEntry]
 
 
+class OperatorAnswerEntry(Answer):
+    """What an operator answered to a question the bot handed over (read from TalkMe)."""
+
+    id: int
+    conversation: str
+    question: str = Field(description="The visitor's words the bot handed over.")
+    answer: str = Field(description="The operator's reply, as sent in the chat.")
+    operator_at: Seconds = Field(description="When the operator replied.")
+    harvested_at: Seconds = Field(description="When the service read the reply.")
+
+
+class OperatorAnswerList(Answer):
+    """Operator answers, newest first."""
+
+    answers: list[OperatorAnswerEntry]
+
+
 class RememberedMessage(Answer):
     """One message of the dialogue as the bot remembers it."""
 
