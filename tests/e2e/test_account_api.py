@@ -237,3 +237,55 @@ async def test_an_answer_given_while_the_service_was_down_is_harvested_after_a_r
         )
         cursor = await second.runtime.store.operator_answers.cursor("operator-answers")
         assert cursor is not None
+
+
+async def test_a_booking_with_a_phone_while_nobody_is_online_ends_with_the_offline_code(
+    data_dir: Path, sim: RunningSimulator, llm: ScriptedOpenAIServer
+) -> None:
+    llm.handler = booking_model
+    settings = account_settings(data_dir, sim, **model_settings(llm.base_url, llm_max_retries=0))
+    async with running_service(settings) as service:
+        visitor = Visitor.new()
+        await service.post_message(visitor, "Здравствуйте! Хочу записаться на маникюр", 1)
+        await sent_texts(sim, visitor)
+        await service.post_message(visitor, "Я Анна, мой номер 8 916 123-45-67", 2)
+
+        assert await finish_code(sim, visitor) == "OPERATORS_OFFLINE"
+        texts = await sent_texts(sim, visitor, 2)
+        assert texts[-1].startswith("Спасибо, номер записан. Администратор перезвонит вам ")
+        leads = (await service.admin_get("/admin/leads"))["leads"]
+        assert [x["phone"] for x in leads if x["conversation"] == visitor.client_id] == [
+            "+79161234567"
+        ]
+
+
+async def test_a_card_update_that_fails_is_retried_and_never_holds_back_a_reply(
+    data_dir: Path, sim: RunningSimulator, llm: ScriptedOpenAIServer
+) -> None:
+    llm.handler = booking_model
+    settings = account_settings(
+        data_dir, sim, outbox_max_attempts=100, **model_settings(llm.base_url, llm_max_retries=0)
+    )
+    async with running_service(settings) as service:
+        sim.state.account.set_mode("down")
+        visitor = Visitor.new()
+        await service.post_message(visitor, "Здравствуйте! Хочу записаться на маникюр", 1)
+        await sent_texts(sim, visitor)
+        await service.post_message(visitor, "Я Анна, мой номер 8 916 123-45-67", 2)
+        assert await finish_code(sim, visitor) == "OPERATOR_REQUEST", "presence unknown"
+
+        async def refused_twice() -> bool:
+            return len(sim.state.account.calls("chat/client/setInfo")) >= 2
+
+        await eventually(refused_twice, what="the card update failing and being retried")
+        before = sim.state.last_seq
+        await service.post_message(visitor, "И ещё: у вас есть парковка?", 3)
+        await sim.state.wait_for_calls(
+            1, method="send", token=visitor.token, since=before, timeout=TIMEOUT
+        )
+        sim.state.account.set_mode("ok")
+
+        async def card_filled() -> bool:
+            return sim.state.account.card(visitor.client_id).get("phone") == "+79161234567"
+
+        await eventually(card_filled, what="the card update delivered once the API is back")
