@@ -263,8 +263,9 @@ async def test_a_card_update_that_fails_is_retried_and_never_holds_back_a_reply(
     data_dir: Path, sim: RunningSimulator, llm: ScriptedOpenAIServer
 ) -> None:
     llm.handler = booking_model
+    # Replies give up after two attempts here; a card update keeps trying far longer.
     settings = account_settings(
-        data_dir, sim, outbox_max_attempts=100, **model_settings(llm.base_url, llm_max_retries=0)
+        data_dir, sim, outbox_max_attempts=2, **model_settings(llm.base_url, llm_max_retries=0)
     )
     async with running_service(settings) as service:
         sim.state.account.set_mode("down")
@@ -274,10 +275,10 @@ async def test_a_card_update_that_fails_is_retried_and_never_holds_back_a_reply(
         await service.post_message(visitor, "Я Анна, мой номер 8 916 123-45-67", 2)
         assert await finish_code(sim, visitor) == "OPERATOR_REQUEST", "presence unknown"
 
-        async def refused_twice() -> bool:
-            return len(sim.state.account.calls("chat/client/setInfo")) >= 2
+        async def refused_four_times() -> bool:
+            return len(sim.state.account.calls("chat/client/setInfo")) >= 4
 
-        await eventually(refused_twice, what="the card update failing and being retried")
+        await eventually(refused_four_times, what="the card update failing and being retried")
         before = sim.state.last_seq
         await service.post_message(visitor, "И ещё: у вас есть парковка?", 3)
         await sim.state.wait_for_calls(

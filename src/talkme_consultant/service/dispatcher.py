@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +78,13 @@ class OutboxDispatcher:
         concurrency: int = 16,
         lease_seconds: float = 60.0,
         poll_seconds: float = 1.0,
+        lane_policies: Mapping[str, RetryPolicy] | None = None,
     ) -> None:
+        """`lane_policies` overrides `policy` for the calls of a lane (see `store.outbox`)."""
         self._outbox = outbox
         self._sender = sender
         self._policy = policy
+        self._lane_policies = dict(lane_policies or {})
         self._done_status = done_status
         self._owner = owner
         self._concurrency = concurrency
@@ -143,8 +146,9 @@ class OutboxDispatcher:
         retryable: bool,
         retry_after: float | None,
     ) -> None:
-        if retryable and attempt < self._policy.max_attempts:
-            delay = max(self._policy.delay(attempt), retry_after or 0.0)
+        policy = self._lane_policies.get(call.lane, self._policy)
+        if retryable and attempt < policy.max_attempts:
+            delay = max(policy.delay(attempt), retry_after or 0.0)
             log.info(
                 "TalkMe %s for conversation %s failed (attempt %d), retrying in %.1fs: %s",
                 call.method,

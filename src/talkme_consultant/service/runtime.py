@@ -39,6 +39,7 @@ from talkme_consultant.service.metrics import Metrics
 from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
 from talkme_consultant.store.leases import process_owner
+from talkme_consultant.store.outbox import LANE_ACCOUNT
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.account import AccountClient
 from talkme_consultant.talkme.client import TalkMeClient
@@ -46,6 +47,9 @@ from talkme_consultant.talkme.client import TalkMeClient
 log = logging.getLogger(__name__)
 
 DIR_POLL_SECONDS = 2.0
+# Client-card updates are retried this often, at most this far apart (about two hours).
+ACCOUNT_ATTEMPTS = 30
+ACCOUNT_BACKOFF_MAX = 300.0
 
 
 def build_embedder(settings: Settings) -> Embedder | None:
@@ -215,6 +219,15 @@ class Runtime:
             ),
             owner=self.owner,
             done_status=done_status,
+            # A client card is no visitor waiting: its update outlasts an account API outage of
+            # a couple of hours rather than the reply's few minutes.
+            lane_policies={
+                LANE_ACCOUNT: RetryPolicy(
+                    max_attempts=max(settings.outbox_max_attempts, ACCOUNT_ATTEMPTS),
+                    base_seconds=settings.outbox_backoff_base_seconds,
+                    max_seconds=max(settings.outbox_backoff_max_seconds, ACCOUNT_BACKOFF_MAX),
+                )
+            },
             # An attempt lasts at most the TalkMe timeout; a longer lease only delays recovery.
             lease_seconds=settings.talkme_timeout_seconds * 2 + 5,
         )
