@@ -97,3 +97,16 @@ async def test_a_new_question_after_the_offer_is_answered_as_usual(runtime: Runt
 
     assert outcome.lead is None
     assert "2 900 ₽" in "\n".join(outcome.replies)
+
+
+async def test_a_question_without_an_answer_is_offered_a_call_back_with_the_reason_said(
+    runtime: Runtime,
+) -> None:
+    outcome = await turn(runtime, "Какой курс биткоина на бирже сегодня?", NOBODY)
+
+    assert outcome.replies == [
+        "Точного ответа на этот вопрос у меня нет, а администраторов сейчас, к сожалению, нет "
+        "в чате. Оставьте, пожалуйста, номер телефона — администратор перезвонит вам завтра "
+        "после 9:00."
+    ]
+    assert "unanswered" in kinds(outcome), "the open question is still recorded"

@@ -24,15 +24,17 @@ CALLBACK_LEAD = "callback_lead"
 WORKING_HOURS = "в рабочее время"
 _QUESTION_CHARS = 500
 
+_NOBODY = "Сейчас, к сожалению, никого из администраторов нет в чате."
 _INTROS = {
-    "visitor_request": "Сейчас, к сожалению, никого из администраторов нет в чате.",
+    "low_confidence": (
+        "Точного ответа на этот вопрос у меня нет, а администраторов сейчас, к сожалению, "
+        "нет в чате."
+    ),
     "attachment": (
         "Я не умею открывать файлы и фотографии, а администраторов сейчас, к сожалению, нет в чате."
     ),
 }
-_DEFAULT_INTRO = (
-    "С этим вопросом лучше поможет администратор, но сейчас, к сожалению, никого из них нет в чате."
-)
+_INTROS["unclear_choice"] = _INTROS["low_confidence"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class OperatorsNow:
 
 def offer_text(reason: str, callback_time: str | None) -> str:
     """The visitor is told nobody is there, and asked for a phone number for a call-back."""
-    intro = _INTROS.get(reason, _DEFAULT_INTRO)
+    intro = _INTROS.get(reason, _NOBODY)
     when = callback_time or WORKING_HOURS
     return f"{intro} Оставьте, пожалуйста, номер телефона — администратор перезвонит вам {when}."
 
