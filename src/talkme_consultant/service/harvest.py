@@ -44,6 +44,8 @@ class HarvestSettings:
     per_round: int = 20
     # Windows the sweep reads per round, each at most TalkMe's 14 days.
     windows_per_round: int = 4
+    # Waiting questions matched against one window's messages.
+    sweep_limit: int = 1000
     history_limit: int = 200
 
 
@@ -117,6 +119,11 @@ class OperatorAnswerHarvester:
             oldest = await self._store.oldest_waiting_at()
             position = oldest if oldest is not None else self._wall().timestamp()
             await self._store.move_cursor(SWEEP_CURSOR, position, self._wall().timestamp())
+        if await self._store.oldest_waiting_at() is None:
+            # Nothing waits for an answer: nothing to read, and nothing left behind either.
+            moment = self._wall().replace(microsecond=0)
+            await self._store.move_cursor(SWEEP_CURSOR, moment.timestamp(), moment.timestamp())
+            return moment, 0
         start = datetime.fromtimestamp(max(position, since), UTC).replace(microsecond=0)
         answers = 0
         stop: datetime | None = None
@@ -128,11 +135,10 @@ class OperatorAnswerHarvester:
             clients = await self._account.messages(start, stop)
             by_key = {c.conversation_key: c.messages for c in clients if c.conversation_key}
             if by_key:
-                waiting = await self._store.waiting(
-                    since=since, limit=len(by_key) * 4, keys=list(by_key)
-                )
+                waiting = await self._store.waiting(since=since, limit=self._settings.sweep_limit)
                 for question in waiting:
-                    if await self._store_answer(question, by_key[question.conversation_key]):
+                    messages = by_key.get(question.conversation_key)
+                    if messages and await self._store_answer(question, messages):
                         answers += 1
             # Only a window read whole moves the cursor; a failure reads it again next round.
             await self._store.move_cursor(SWEEP_CURSOR, stop.timestamp(), now.timestamp())
