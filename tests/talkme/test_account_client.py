@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from talkme_consultant.talkme.account import AccountClient
@@ -133,3 +134,29 @@ def test_a_range_longer_than_fourteen_days_is_refused_before_any_call() -> None:
     now = datetime.now(UTC)
     with pytest.raises(ValueError, match="14 days"):
         messages_body(now - timedelta(days=15), now)
+
+
+async def test_tests_in_another_process_turn_the_knobs_over_http(
+    account: AccountClient, sim: RunningSimulator
+) -> None:
+    async with httpx.AsyncClient(base_url=sim.url + "/_sim/account") as control:
+        switched = await control.post("/operators", json={"id": 1, "online": True})
+        assert switched.status_code == 200
+        line = {"client": CLIENT, "whoSend": "operator", "text": "Добрый день!"}
+        assert (await control.post("/messages", json=line)).status_code == 200
+        await account.set_client_info(CLIENT, ClientCard(name="Анна"))
+
+        seen = (await control.get(f"/clients/{CLIENT}")).json()
+        assert seen["card"] == {"name": "Анна"}
+        assert [m["text"] for m in seen["messages"]] == ["Добрый день!"]
+        assert await account.anyone_online()
+
+        assert (await control.post("/mode", json={"mode": "down"})).json() == {"mode": "down"}
+        with pytest.raises(TalkMeError):
+            await account.operators()
+        refused = await control.post("/mode", json={"mode": "sideways"})
+        assert refused.status_code == 422
+
+    sim.state.reset()
+    assert sim.state.account.card(CLIENT) == {}
+    assert not await account.anyone_online(), "a reset takes every operator offline"

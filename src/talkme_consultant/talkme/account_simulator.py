@@ -110,6 +110,16 @@ class AccountSimulator:
         if delay is not None:
             self.delay = delay
 
+    def reset(self) -> None:
+        """Back to the start: every operator offline, no cards, dialogues or calls, API up."""
+        with self._lock:
+            for operator in self._operators.values():
+                operator["statusId"] = STATUS_OFFLINE
+            self._cards.clear()
+            self._history.clear()
+            self._calls.clear()
+        self.mode = "ok"
+
     def release_stalled(self) -> None:
         """Let held answers go (the simulator is stopping)."""
         self._released.set()

@@ -372,12 +372,14 @@ class SimulatorState:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget calls, transcripts and pending faults (registered tokens stay)."""
+        """Forget calls, transcripts and pending faults (registered tokens stay), and the
+        account API's cards, dialogues and calls."""
         with self._lock:
             self._calls.clear()
             self._transcripts.clear()
             self._faults.clear()
             self._seq = itertools.count(1)
+        self.account.reset()
         self._changed.wake_all()
 
     def register_token(self, token: str) -> None:
