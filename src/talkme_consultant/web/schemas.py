@@ -340,7 +340,7 @@ class EventEntry(Answer):
     conversation_key: str | None
     kind: str = Field(
         description="handoff, unanswered, lead, guard, llm_outage, budget, turn_error, "
-        "turn_failed, …"
+        "turn_failed, callback_offered (nobody online), callback_lead, …"
     )
     data: dict[str, Any] = Field(description="Details; their fields depend on the kind.")
     created_at: Seconds
