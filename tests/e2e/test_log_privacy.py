@@ -4,9 +4,9 @@
 webhook secret in the URL TalkMe calls, an admin token, an account API key (its calls carry the
 phone to the client card), a model key (the scripted OpenAI-compatible server; OPENAI_LOG=debug
 turns the SDK's own request logging on), and the simulator in real mode, so every reply carries
-the dialogue's token. The visitor writes a phone
-number, an e-mail address and a card number. Then a table is dropped under the running service so
-a turn fails inside SQL that carries the token. The whole captured log is searched afterwards.
+the dialogue's token. The visitor writes a phone number, an e-mail address and a card number.
+Then a table is dropped under the running service so a turn fails inside SQL that carries the
+token. The whole captured log is searched afterwards.
 """
 
 from __future__ import annotations
