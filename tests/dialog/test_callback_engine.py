@@ -110,3 +110,16 @@ async def test_a_question_without_an_answer_is_offered_a_call_back_with_the_reas
         "после 9:00."
     ]
     assert "unanswered" in kinds(outcome), "the open question is still recorded"
+
+
+async def test_a_phone_given_with_the_request_for_a_person_is_taken_at_once(
+    runtime: Runtime,
+) -> None:
+    outcome = await turn(runtime, "Позовите администратора, мой номер 8 916 123-45-67", NOBODY)
+
+    assert outcome.lead is not None
+    assert outcome.lead.phone == "+79161234567"
+    assert outcome.finish_code == "OPERATORS_OFFLINE"
+    assert outcome.replies == [
+        "Спасибо, номер записан. Администратор перезвонит вам завтра после 9:00."
+    ]

@@ -163,7 +163,7 @@ class DialogEngine:
         outcome = await self._run_turn(turn)
         operators = turn.operators
         if outcome.handed_off and operators is not None and not operators.online:
-            self._nobody_there(outcome, operators)
+            self._nobody_there(outcome, operators, turn.visitor_name)
         return outcome
 
     def _callback_lead(self, turn: TurnInput, offer: OpenOffer) -> TurnOutcome | None:
@@ -186,11 +186,25 @@ class DialogEngine:
         self._finish_offline(outcome, accepted_text(offer.callback_time))
         return outcome
 
-    def _nobody_there(self, outcome: TurnOutcome, operators: OperatorsNow) -> None:
+    def _nobody_there(
+        self, outcome: TurnOutcome, operators: OperatorsNow, visitor_name: str | None
+    ) -> None:
         """Turn a handoff into a call-back: offer it, or — a phone is already here — take it."""
         reasons = [data.get("reason", "") for kind, data in outcome.events if kind == "handoff"]
         reason = str(reasons[-1]) if reasons else ""
         outcome.events = [event for event in outcome.events if event[0] != "handoff"]
+        phones = extract_phones(outcome.visitor_text)
+        if outcome.lead is None and phones:
+            # «Позовите администратора, мой номер …»: no need to ask for it again.
+            offer = OpenOffer(outcome.visitor_text, reason, operators.callback_time)
+            outcome.phone = phones[0]
+            outcome.lead = LeadInfo(
+                name=outcome.visitor_name or visitor_name,
+                phone=phones[0],
+                interest=None,
+                summary=_callback_summary(offer, outcome.visitor_text),
+            )
+            outcome.events.append(("lead", {"interest": ""}))
         if outcome.lead is not None:
             outcome.events.append((CALLBACK_LEAD, {"reason": reason}))
             self._finish_offline(outcome, accepted_text(operators.callback_time))
