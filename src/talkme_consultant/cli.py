@@ -291,6 +291,7 @@ async def _simulate(
     start_service: bool,
     timeout: float,
 ) -> int:
+    from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
     from talkme_consultant.talkme.simulate_cli import run_simulation
     from talkme_consultant.talkme.simulator import serve_app
     from talkme_consultant.web.app import create_app
@@ -312,6 +313,9 @@ async def _simulate(
             "talkme_api_url": f"http://{sim_host}:{sim_port}/json/v1.0",
             "talkme_test_mode": False,
             "webhook_secret": SecretStr(secret),
+            # The demo never reaches the owner's real account: its account API is the stand-in.
+            "talkme_account_api_url": f"http://{sim_host}:{sim_port}/json/v1.0",
+            "talkme_account_api_key": SecretStr(DEFAULT_ACCOUNT_KEY),
         }
     )
     app_ = create_app(service_settings)

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     talkme_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
     talkme_test_mode: bool = True
     talkme_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The account API (owner's cabinet key): operator presence, client cards, operator answers.
+    # Without the key the bot hands over as before and harvests nothing.
+    talkme_account_api_key: SecretStr | None = None
+    talkme_account_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
+    # How long "is anyone online" is believed, and how long a turn waits for the answer.
+    operators_cache_seconds: float = Field(default=30.0, ge=0)
+    operators_timeout_seconds: float = Field(default=3.0, gt=0)
+    # How often handed-over dialogues are read for the operator's answers.
+    harvest_interval_seconds: float = Field(default=60.0, gt=0)
     webhook_secret: SecretStr | None = None
     admin_token: SecretStr | None = None
 
@@ -69,6 +78,8 @@ class Settings(BaseSettings):
     finish_code_operator: str = "OPERATOR_REQUEST"
     finish_code_success: str = "SUCCESS"
     finish_code_irrelevant: str = "IRRELEVANT_MESSAGE"
+    # Nobody was online to take the dialogue; the visitor left a phone for a call-back.
+    finish_code_offline: str = "OPERATORS_OFFLINE"
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -97,12 +108,19 @@ class Settings(BaseSettings):
     parse_max_compression_ratio: int = Field(default=200, ge=10)
     confidence_threshold: float = Field(default=0.5, ge=0, le=1)
 
-    @field_validator("talkme_api_url", "openai_base_url", "embeddings_base_url")
+    @field_validator(
+        "talkme_api_url", "talkme_account_api_url", "openai_base_url", "embeddings_base_url"
+    )
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
-    @field_validator("finish_code_operator", "finish_code_success", "finish_code_irrelevant")
+    @field_validator(
+        "finish_code_operator",
+        "finish_code_success",
+        "finish_code_irrelevant",
+        "finish_code_offline",
+    )
     @classmethod
     def _strip_code(cls, value: str) -> str:
         # An empty code switches that finish off.
@@ -133,9 +151,17 @@ class Settings(BaseSettings):
             self.admin_token,
             self.openai_api_key,
             self.embeddings_api_key,
+            self.talkme_account_api_key,
         )
         values = [f.get_secret_value().strip() for f in fields if f is not None]
         return [v for v in values if v and v.lower() != WEBHOOK_OPEN_WORD]
+
+    @property
+    def account_api_key(self) -> str | None:
+        """The account API key in clear, or None when it is not configured."""
+        if self.talkme_account_api_key is None:
+            return None
+        return self.talkme_account_api_key.get_secret_value().strip() or None
 
     @property
     def llm_enabled(self) -> bool:

@@ -1,11 +1,12 @@
 """At LOG_LEVEL=DEBUG a whole conversation leaves no secret and no personal value in the logs.
 
 `talkme-consultant serve` runs as a real process with everything a production install has: a
-webhook secret in the URL TalkMe calls, an admin token, a model key (the scripted
-OpenAI-compatible server; OPENAI_LOG=debug turns the SDK's own request logging on), and the
-simulator in real mode, so every reply carries the dialogue's token. The visitor writes a phone
-number, an e-mail address and a card number. Then a table is dropped under the running service so
-a turn fails inside SQL that carries the token. The whole captured log is searched afterwards.
+webhook secret in the URL TalkMe calls, an admin token, an account API key (its calls carry the
+phone to the client card), a model key (the scripted OpenAI-compatible server; OPENAI_LOG=debug
+turns the SDK's own request logging on), and the simulator in real mode, so every reply carries
+the dialogue's token. The visitor writes a phone number, an e-mail address and a card number.
+Then a table is dropped under the running service so a turn fails inside SQL that carries the
+token. The whole captured log is searched afterwards.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ TIMEOUT = 30.0
 WEBHOOK_SECRET = "whsec-Q7v2LmN9xK4pR8tB"
 ADMIN_TOKEN = "adm-Z3kP9wQ1rT6yU8iO2pL5"
 MODEL_KEY = "sk-live-H8jK2mN4bV6cX1zA9sD3"
+ACCOUNT_KEY = "acct-T5gH1jK8lM3nB7vC2xZ4"
 PHONE_TYPED = "8 916 123-45-67"
 PHONE_IN_PROFILE = "+7 (916) 123-45-67"
 EMAIL = "anna.petrova@example.ru"
@@ -48,6 +50,7 @@ async def service(
     data_dir: Path, tmp_path: Path, sim: RunningSimulator, llm: ScriptedOpenAIServer
 ) -> AsyncIterator[ServiceProcess]:
     """`serve` at LOG_LEVEL=DEBUG, everything it writes captured in one file."""
+    sim.state.account.key = ACCOUNT_KEY
     running = ServiceProcess(
         data_dir,
         sim.api_url,
@@ -58,6 +61,8 @@ async def service(
         OPENAI_API_KEY=MODEL_KEY,
         OPENAI_BASE_URL=llm.base_url,
         OPENAI_LOG="debug",
+        TALKME_ACCOUNT_API_KEY=ACCOUNT_KEY,
+        TALKME_ACCOUNT_API_URL=sim.api_url,
         LLM_MODEL="scripted-model",
         LLM_MAX_RETRIES="0",
         DEBOUNCE_SECONDS="0",
@@ -81,6 +86,7 @@ def forbidden(visitor: Visitor) -> list[str]:
         WEBHOOK_SECRET,
         ADMIN_TOKEN,
         MODEL_KEY,
+        ACCOUNT_KEY,
         PHONE_TYPED,
         PHONE_IN_PROFILE,
         "916 123-45-67",
@@ -122,6 +128,11 @@ async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_
         leads = (await http.get(service.url + "/admin/leads", headers=admin)).json()
         assert "+79161234567" in [lead["phone"] for lead in leads["leads"]]
         assert (await http.get(service.url + "/admin/calls", headers=admin)).status_code == 200
+        await eventually(
+            lambda: _card_has_phone(sim, visitor),
+            timeout=TIMEOUT,
+            what="the phone on the client card (the account API used with its key)",
+        )
 
         # A store error in the middle of a turn: the typing call's INSERT carries the token.
         drop_table(data_dir / "talkme.sqlite3", "outbox")
@@ -148,6 +159,10 @@ async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_
     assert chatty == [], "libraries (the model SDK's HTTP client included) stay at WARNING"
     leaked = [value for value in forbidden(visitor) if value in log]
     assert leaked == [], f"found in the log: {leaked}"
+
+
+async def _card_has_phone(sim: RunningSimulator, visitor: Visitor) -> bool:
+    return sim.state.account.card(visitor.client_id).get("phone") == "+79161234567"
 
 
 async def _contains(service: ServiceProcess, text: str) -> bool:

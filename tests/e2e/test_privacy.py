@@ -188,7 +188,7 @@ async def test_a_fresh_data_dir_is_created_owner_only(
     assert files == dict.fromkeys(files, 0o600)
 
 
-LIST_ROUTES = ["/admin/calls", "/admin/events", "/admin/leads"]
+LIST_ROUTES = ["/admin/calls", "/admin/events", "/admin/leads", "/admin/operator-answers"]
 BAD_LIMITS = ["-1", "0", "abc", "1.5", str(10**9), ""]
 
 

@@ -334,6 +334,9 @@ async def test_each_route_answers_in_the_shape_it_documents(
     assert fields_of(events, "events") == only("events")
     leads = (await call("get", "/admin/leads")).json()
     assert fields_of(leads, "leads") == only("leads")
+    # Without an account API key nothing is read from TalkMe (tests/e2e/test_account_api.py).
+    answers = (await call("get", "/admin/operator-answers")).json()
+    assert answers == {"answers": []}
     dialogue_path = "/admin/conversations/{key}"
     dialogue = (await call("get", dialogue_path, f"/admin/conversations/{anna.client_id}")).json()
     assert set(dialogue) == FIELDS["conversation"]

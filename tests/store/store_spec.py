@@ -53,6 +53,9 @@ TABLES = {
     "kb_records",
     "kb_state",
     "embedding_cache",
+    "handed_over_questions",
+    "operator_answers",
+    "sync_cursors",
 }
 
 
@@ -65,6 +68,8 @@ PERSONAL_TABLES = {
     "outbox",
     "events",
     "leads",
+    "handed_over_questions",
+    "operator_answers",
 }
 
 
@@ -674,8 +679,13 @@ class StoreSpec:
             events=[PlannedEvent("handoff", {"reason": "booking", "text": text})],
             lead=PlannedLead("Анна", PHONE, "стрижка", text),
             phone=PHONE,
+            handed_over_question=text,
         )
         assert await store.conversations.finish_turn(key, "a", result, now=T0 + 3)
+        [question] = await store.operator_answers.waiting(since=T0, limit=10, keys=[key])
+        assert await store.operator_answers.record_answer(
+            question, f"Перезвоним на {PHONE}", T0 + 3.5, T0 + 3.6
+        )
         assert await accept(store, incoming(key, 2, "И ещё вопрос", token=f"token-{key}"), T0 + 4)
 
     async def test_forgetting_a_visitor_erases_every_row_about_them(self, store: Store) -> None:
@@ -1089,3 +1099,84 @@ class StoreSpec:
         await store.ping()
         async with store.engine.connect() as connection:
             assert (await connection.execute(select(1))).scalar() == 1
+
+    # -- handed-over questions and operator answers ----------------------------------------
+
+    async def _hand_over(self, store: Store, key: str, question: str, at: float) -> None:
+        assert await accept(store, incoming(key, int(at), question, token=f"token-{key}"), at)
+        assert await store.conversations.claim(key, "a", now=at + 2, lease_seconds=LEASE)
+        result = turn(
+            await pending_ids(store, key),
+            visitor=question,
+            bot="Передаю администратору",
+            handed_off=True,
+            handed_over_question=question,
+        )
+        assert await store.conversations.finish_turn(key, "a", result, now=at + 2)
+
+    async def test_a_handoff_keeps_its_question_until_the_operator_answer_is_stored(
+        self, store: Store
+    ) -> None:
+        await self._hand_over(store, "visitor-1", "Можно с аллергией?", T0)
+
+        [waiting] = await store.operator_answers.waiting(since=T0, limit=10)
+        assert (waiting.conversation_key, waiting.question) == ("visitor-1", "Можно с аллергией?")
+        assert waiting.handed_over_at == T0 + 2
+
+        assert await store.operator_answers.record_answer(waiting, "Да, можно.", T0 + 60, T0 + 61)
+        assert not await store.operator_answers.record_answer(waiting, "Ещё раз", T0 + 62, T0 + 63)
+
+        assert await store.operator_answers.waiting(since=T0, limit=10) == []
+        [answer] = await store.operator_answers.operator_answers_for("visitor-1")
+        assert (answer.question, answer.answer) == ("Можно с аллергией?", "Да, можно.")
+        assert (answer.operator_at, answer.harvested_at) == (T0 + 60, T0 + 61)
+        assert [a.answer for a in await store.operator_answers.list_answers()] == ["Да, можно."]
+        assert await store.operator_answers.operator_answers_for("visitor-2") == []
+
+    async def test_waiting_questions_take_turns_and_old_ones_expire(self, store: Store) -> None:
+        await self._hand_over(store, "visitor-1", "Первый вопрос", T0)
+        await self._hand_over(store, "visitor-2", "Второй вопрос", T0 + 10)
+        first, second = await store.operator_answers.waiting(since=T0, limit=10)
+        assert await store.operator_answers.oldest_waiting_at() == T0 + 2
+
+        await store.operator_answers.mark_checked([first.id], T0 + 20)
+        assert [w.question for w in await store.operator_answers.waiting(since=T0, limit=1)] == [
+            "Второй вопрос"
+        ], "the one checked least recently comes first"
+        only = await store.operator_answers.waiting(since=T0, limit=10, keys=["visitor-1"])
+        assert [w.id for w in only] == [first.id]
+
+        assert await store.operator_answers.expire(before=T0 + 5) == 1
+        assert [w.id for w in await store.operator_answers.waiting(since=T0, limit=10)] == [
+            second.id
+        ]
+
+    async def test_a_sync_cursor_starts_empty_and_keeps_its_latest_position(
+        self, store: Store
+    ) -> None:
+        assert await store.operator_answers.cursor("operator-answers") is None
+        await store.operator_answers.move_cursor("operator-answers", T0, T0 + 1)
+        await store.operator_answers.move_cursor("operator-answers", T0 + 100, T0 + 101)
+        assert await store.operator_answers.cursor("operator-answers") == T0 + 100
+
+    async def test_an_account_call_queues_in_its_own_lane_without_the_dialogue_token(
+        self, store: Store
+    ) -> None:
+        await self._queue(store, [("A", "a1")])
+        card = PlannedCall("chat/client/setInfo", {"client": {"clientId": "A"}}, lane="account")
+        assert await store.conversations.enqueue_calls(
+            "A", "a", "token-A", [card, send("a2")], now=T0
+        )
+
+        claimed = await store.outbox.claim_ready(T0, LEASE, 10)
+        assert sorted((c.method, c.lane, c.token) for c in claimed) == [
+            ("chat/client/setInfo", "account", ""),
+            ("customBot/send", "bot", "token-A"),
+        ]
+        card_call = next(c for c in claimed if c.lane == "account")
+        await store.outbox.mark_retry(card_call.id, "HTTP 503", T0 + 100)
+        bot_call = next(c for c in claimed if c.lane == "bot")
+        await store.outbox.mark_done(bot_call.id, "sent", T0 + 1)
+
+        [next_reply] = await store.outbox.claim_ready(T0 + 2, LEASE, 10)
+        assert json_text(next_reply) == "a2", "a failing card update holds back no reply"

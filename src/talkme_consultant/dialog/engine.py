@@ -23,6 +23,17 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.dialog.callback import (
+    CALLBACK_LEAD,
+    CALLBACK_META,
+    CALLBACK_OFFERED,
+    OpenOffer,
+    OperatorsNow,
+    accepted_text,
+    offer_meta,
+    offer_text,
+    open_offer,
+)
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
     LIST_META,
@@ -52,6 +63,7 @@ class FinishCodes:
     operator: str = "OPERATOR_REQUEST"
     success: str = "SUCCESS"
     irrelevant: str = "IRRELEVANT_MESSAGE"
+    offline: str = "OPERATORS_OFFLINE"
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class TurnInput:
     phone: str | None = None
     # Model tokens the conversation has spent on the business's current day (its daily budget).
     tokens_spent_today: int = 0
+    # Whether an operator is online to take a handoff; None when unknown (hand over as usual).
+    operators: OperatorsNow | None = None
 
 
 @dataclass
@@ -142,7 +156,81 @@ class DialogEngine:
         self._options = options
 
     async def run_turn(self, turn: TurnInput) -> TurnOutcome:
-        """Decide the replies and actions for one (possibly merged) visitor turn."""
+        """Decide the replies and actions for one (possibly merged) visitor turn.
+
+        A handoff when no operator is online becomes a call-back offer; a phone number sent in
+        answer to that offer becomes a lead and ends the bot's part with the offline code.
+        """
+        offer = _open_offer(turn.memory)
+        if offer is not None and not turn.attachments_only:
+            callback = self._callback_lead(turn, offer)
+            if callback is not None:
+                return callback
+        outcome = await self._run_turn(turn)
+        operators = turn.operators
+        if outcome.handed_off and operators is not None and not operators.online:
+            self._nobody_there(outcome, operators, turn.visitor_name)
+        return outcome
+
+    def _callback_lead(self, turn: TurnInput, offer: OpenOffer) -> TurnOutcome | None:
+        """The visitor answers a call-back offer with a phone number: record the lead."""
+        visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
+        phones = extract_phones(visitor_text)
+        if not phones:
+            return None
+        outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
+        outcome.phone = phones[0]
+        outcome.meta = {"intent": "callback", "answerer": "none"}
+        outcome.lead = LeadInfo(
+            name=turn.visitor_name,
+            phone=phones[0],
+            interest=offer.question[:200] or None,
+            summary=_callback_summary(offer, visitor_text),
+        )
+        outcome.events.append(("lead", {"interest": offer.question[:200]}))
+        outcome.events.append((CALLBACK_LEAD, {"reason": offer.reason}))
+        self._finish_offline(outcome, accepted_text(offer.callback_time))
+        return outcome
+
+    def _nobody_there(
+        self, outcome: TurnOutcome, operators: OperatorsNow, visitor_name: str | None
+    ) -> None:
+        """Turn a handoff into a call-back: offer it, or — a phone is already here — take it."""
+        reasons = [data.get("reason", "") for kind, data in outcome.events if kind == "handoff"]
+        reason = str(reasons[-1]) if reasons else ""
+        outcome.events = [event for event in outcome.events if event[0] != "handoff"]
+        phones = extract_phones(outcome.visitor_text)
+        if outcome.lead is None and phones:
+            # «Позовите администратора, мой номер …»: no need to ask for it again.
+            offer = OpenOffer(outcome.visitor_text, reason, operators.callback_time)
+            outcome.phone = phones[0]
+            outcome.lead = LeadInfo(
+                name=outcome.visitor_name or visitor_name,
+                phone=phones[0],
+                interest=None,
+                summary=_callback_summary(offer, outcome.visitor_text),
+            )
+            outcome.events.append(("lead", {"interest": ""}))
+        if outcome.lead is not None:
+            outcome.events.append((CALLBACK_LEAD, {"reason": reason}))
+            self._finish_offline(outcome, accepted_text(operators.callback_time))
+            return
+        outcome.handed_off = False
+        outcome.finish_code = None
+        outcome.replies = split_message(
+            offer_text(reason, operators.callback_time), self._options.max_message_chars
+        )
+        outcome.meta[CALLBACK_META] = offer_meta(
+            outcome.visitor_text, reason, operators.callback_time
+        )
+        outcome.events.append((CALLBACK_OFFERED, {"reason": reason}))
+
+    def _finish_offline(self, outcome: TurnOutcome, text: str) -> None:
+        outcome.replies = split_message(text, self._options.max_message_chars)
+        outcome.handed_off = False
+        outcome.finish_code = self._options.finish_codes.offline or None
+
+    async def _run_turn(self, turn: TurnInput) -> TurnOutcome:
         # A flood keeps only its end: that is what the visitor is asking now, and it is also
         # what the memory keeps, so later turns never carry the flood either.
         visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
@@ -366,6 +454,23 @@ class DialogEngine:
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
         outcome.events.append(("handoff", {"reason": reason}))
+
+
+def _open_offer(memory: Sequence[MemoryMessage]) -> OpenOffer | None:
+    """Our call-back offer when it is the last message of the dialogue."""
+    if not memory or memory[-1].message.role != "bot":
+        return None
+    return open_offer(memory[-1].meta)
+
+
+def _callback_summary(offer: OpenOffer, visitor_text: str) -> str:
+    lines = ["Администраторов не было в чате; посетитель оставил телефон для обратного звонка."]
+    if offer.question:
+        lines.append(f"Вопрос: {offer.question}")
+    if offer.callback_time:
+        lines.append(f"Обещано перезвонить {offer.callback_time}.")
+    lines.append(f"visitor: {visitor_text}")
+    return "\n".join(lines)[-3000:]
 
 
 def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:

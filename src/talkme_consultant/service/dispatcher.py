@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,8 @@ from talkme_consultant.service.clock import now
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.store.models import OutboxCall
 from talkme_consultant.store.outbox import OutboxRepository
+from talkme_consultant.talkme.account import AccountClient
+from talkme_consultant.talkme.account_wire import ACCOUNT_METHODS
 from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,23 @@ def talkme_sender(client: TalkMeClient) -> Sender:
     return send
 
 
+def routed_sender(bot: Sender, account: AccountClient | None) -> Sender:
+    """Account API calls go with the account key (their rows keep no token), the rest as they
+    are. Without a key an account call fails for good, so it is never retried in vain."""
+
+    async def send(method: str, token: str, body: dict[str, Any]) -> None:
+        if method not in ACCOUNT_METHODS:
+            await bot(method, token, body)
+            return
+        if account is None:
+            raise TalkMeError(
+                False, None, None, "TALKME_ACCOUNT_API_KEY is not configured", method=method
+            )
+        await account.call(method, body)
+
+    return send
+
+
 class OutboxDispatcher:
     """Background loop that drains the outbox; several instances may share one database."""
 
@@ -59,10 +78,13 @@ class OutboxDispatcher:
         concurrency: int = 16,
         lease_seconds: float = 60.0,
         poll_seconds: float = 1.0,
+        lane_policies: Mapping[str, RetryPolicy] | None = None,
     ) -> None:
+        """`lane_policies` overrides `policy` for the calls of a lane (see `store.outbox`)."""
         self._outbox = outbox
         self._sender = sender
         self._policy = policy
+        self._lane_policies = dict(lane_policies or {})
         self._done_status = done_status
         self._owner = owner
         self._concurrency = concurrency
@@ -124,8 +146,9 @@ class OutboxDispatcher:
         retryable: bool,
         retry_after: float | None,
     ) -> None:
-        if retryable and attempt < self._policy.max_attempts:
-            delay = max(self._policy.delay(attempt), retry_after or 0.0)
+        policy = self._lane_policies.get(call.lane, self._policy)
+        if retryable and attempt < policy.max_attempts:
+            delay = max(policy.delay(attempt), retry_after or 0.0)
             log.info(
                 "TalkMe %s for conversation %s failed (attempt %d), retrying in %.1fs: %s",
                 call.method,

@@ -25,23 +25,31 @@ from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
 from talkme_consultant.knowledge.loaders import ParseLimits
 from talkme_consultant.profile import BusinessProfile, load_profile
+from talkme_consultant.service.availability import OperatorPresence
 from talkme_consultant.service.dispatcher import (
     OutboxDispatcher,
     RetryPolicy,
     Sender,
+    routed_sender,
     talkme_sender,
 )
+from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.metrics import Metrics
 from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
 from talkme_consultant.store.leases import process_owner
+from talkme_consultant.store.outbox import LANE_ACCOUNT
 from talkme_consultant.store.store import Store
+from talkme_consultant.talkme.account import AccountClient
 from talkme_consultant.talkme.client import TalkMeClient
 
 log = logging.getLogger(__name__)
 
 DIR_POLL_SECONDS = 2.0
+# Client-card updates are retried this often, at most this far apart (about two hours).
+ACCOUNT_ATTEMPTS = 30
+ACCOUNT_BACKOFF_MAX = 300.0
 
 
 def build_embedder(settings: Settings) -> Embedder | None:
@@ -104,6 +112,10 @@ class Runtime:
         self.owner = process_owner(settings.instance_name)
         self.components = self._build_components()
         self._http: httpx.AsyncClient | None = None
+        self._account_http: httpx.AsyncClient | None = None
+        self.account: AccountClient | None = None
+        self.presence: OperatorPresence | None = None
+        self.harvester: OperatorAnswerHarvester | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.dispatcher: OutboxDispatcher | None = None
         self.turns: TurnRunner | None = None
@@ -154,6 +166,7 @@ class Runtime:
                 operator=settings.finish_code_operator,
                 success=settings.finish_code_success,
                 irrelevant=settings.finish_code_irrelevant,
+                offline=settings.finish_code_offline,
             ),
             max_message_chars=settings.max_message_chars,
             max_turn_chars=settings.max_turn_chars,
@@ -193,6 +206,9 @@ class Runtime:
             )
             sender = talkme_sender(TalkMeClient.from_settings(settings, http=self._http))
             done_status = "sent"
+        self._open_account()
+        if not settings.talkme_test_mode:
+            sender = routed_sender(sender, self.account)
         self.dispatcher = OutboxDispatcher(
             self.store.outbox,
             sender,
@@ -203,6 +219,15 @@ class Runtime:
             ),
             owner=self.owner,
             done_status=done_status,
+            # A client card is no visitor waiting: its update outlasts an account API outage of
+            # a couple of hours rather than the reply's few minutes.
+            lane_policies={
+                LANE_ACCOUNT: RetryPolicy(
+                    max_attempts=max(settings.outbox_max_attempts, ACCOUNT_ATTEMPTS),
+                    base_seconds=settings.outbox_backoff_base_seconds,
+                    max_seconds=max(settings.outbox_backoff_max_seconds, ACCOUNT_BACKOFF_MAX),
+                )
+            },
             # An attempt lasts at most the TalkMe timeout; a longer lease only delays recovery.
             lease_seconds=settings.talkme_timeout_seconds * 2 + 5,
         )
@@ -222,12 +247,41 @@ class Runtime:
             owner=self.owner,
             on_calls_queued=dispatcher.wakeup.set,
             on_turn_done=self.metrics.observe_turn,
+            presence=self.presence.now if self.presence is not None else None,
+            account_calls=self.account is not None,
         )
         self._tasks = [
             asyncio.create_task(self.turns.run(), name="turns"),
             asyncio.create_task(dispatcher.run(), name="outbox"),
             asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch"),
         ]
+        if self.harvester is not None:
+            self._tasks.append(asyncio.create_task(self.harvester.run(), name="harvest"))
+
+    def _open_account(self) -> None:
+        """The account API client, operator presence and answer harvest, when a key is set."""
+        settings = self.settings
+        key = settings.account_api_key
+        if key is None:
+            return
+        self._account_http = httpx.AsyncClient(timeout=settings.talkme_timeout_seconds)
+        talkme = TalkMeClient(
+            settings.talkme_account_api_url,
+            http=self._account_http,
+            timeout=settings.talkme_timeout_seconds,
+        )
+        self.account = AccountClient(talkme, key)
+        self.presence = OperatorPresence(
+            self.account,
+            lambda: self.profile,
+            cache_seconds=settings.operators_cache_seconds,
+            timeout_seconds=settings.operators_timeout_seconds,
+        )
+        self.harvester = OperatorAnswerHarvester(
+            self.store.operator_answers,
+            self.account,
+            HarvestSettings(interval_seconds=settings.harvest_interval_seconds),
+        )
 
     async def close(self) -> None:
         """Stop background work and release connections."""
@@ -240,6 +294,8 @@ class Runtime:
         await self.knowledge.close()
         if self._http is not None:
             await self._http.aclose()
+        if self._account_http is not None:
+            await self._account_http.aclose()
         await self.store.close()
 
 

@@ -18,9 +18,11 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 from talkme_consultant.answer.base import HistoryMessage
+from talkme_consultant.dialog.callback import OperatorsNow
 from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput, TurnOutcome
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.service.budget import local_day, spent_on
+from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
@@ -37,6 +39,9 @@ from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 log = logging.getLogger(__name__)
 
 HISTORY_ROLES = {"visitor", "bot", "operator"}
+# Handoffs whose question an operator's answer is worth keeping for: the bot did not know, or
+# could not finish. A request for a person or a booking carries no question of its own.
+QUESTION_HANDOFFS = {"low_confidence", "unclear_choice", "budget", "turn_failed"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,14 @@ class TurnRunner:
         owner: str,
         on_calls_queued: Callable[[], None],
         on_turn_done: Callable[[TurnOutcome], Awaitable[None]] | None = None,
+        presence: Callable[[], Awaitable[OperatorsNow | None]] | None = None,
+        account_calls: bool = False,
     ) -> None:
+        """`presence` says before each turn whether an operator is online (None: unknown);
+        with `account_calls`, turns update the visitor's TalkMe card and keep handed-over
+        questions for the operator's answers to be read (both need the account API key)."""
+        self._presence = presence
+        self._account_calls = account_calls
         self._conversations = conversations
         self._engine_provider = engine_provider
         self._settings = settings
@@ -233,6 +245,8 @@ class TurnRunner:
             [clean_text(text) for text in pending.texts], reason
         )
         result = _to_result(outcome, pending.ids)
+        if self._account_calls:
+            _add_account_effects(result, conversation, outcome)
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
             return False
         log.error("turn in conversation %s failed for good (%s); handed to a person", key, reason)
@@ -293,9 +307,12 @@ class TurnRunner:
             visitor_name=conversation.visitor_name,
             phone=conversation.phone,
             tokens_spent_today=spent_on(conversation, day),
+            operators=await self._presence() if self._presence is not None else None,
         )
         outcome = await self._engine_provider().run_turn(turn)
         result = _to_result(outcome, pending.ids)
+        if self._account_calls:
+            _add_account_effects(result, conversation, outcome)
         result.budget_day = day
         heartbeat.mark_committing()
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
@@ -340,6 +357,18 @@ def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
         completion_tokens=outcome.completion_tokens,
         cost=outcome.cost,
     )
+
+
+def _add_account_effects(
+    result: TurnResult, conversation: Conversation, outcome: TurnOutcome
+) -> None:
+    """The account API's part of a turn: the visitor's card, and the question to harvest."""
+    card = card_update(conversation, outcome)
+    if card is not None:
+        result.calls.append(card)
+    reasons = {str(data.get("reason")) for kind, data in outcome.events if kind == "handoff"}
+    if outcome.handed_off and reasons & QUESTION_HANDOFFS and result.visitor_text.strip():
+        result.handed_over_question = result.visitor_text
 
 
 def _stored_meta(raw: str | None) -> dict[str, Any] | None:

@@ -16,19 +16,23 @@ from talkme_consultant.store.models import (
     Conversation,
     DialogMessage,
     Event,
+    HandedOverQuestion,
     InboundMessage,
     Lead,
+    OperatorAnswer,
     OutboxCall,
 )
+from talkme_consultant.store.outbox import LANE_ACCOUNT, LANE_BOT
 from talkme_consultant.store.upsert import greatest, insert_for, last_chars, lock_row
 
 
 @dataclass(frozen=True)
 class PlannedCall:
-    """A TalkMe call decided by a turn, to be put in the outbox."""
+    """A TalkMe call decided by a turn, to be put in the outbox (see `store.outbox` lanes)."""
 
     method: str
     body: dict[str, Any]
+    lane: str = LANE_BOT
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class TurnResult:
     cost: float = 0.0
     # The business's local day (YYYY-MM-DD) the turn's model tokens count against; None: no turn.
     budget_day: str | None = None
+    # The visitor question handed to an operator, kept until the operator's answer is read.
+    handed_over_question: str | None = None
 
 
 @dataclass(frozen=True)
@@ -357,6 +363,15 @@ class ConversationRepository:
                         created_at=now,
                     )
                 )
+            if result.handed_over_question:
+                session.add(
+                    HandedOverQuestion(
+                        conversation_key=key,
+                        question=result.handed_over_question,
+                        handed_over_at=now,
+                        status="waiting",
+                    )
+                )
             if result.lead is not None:
                 lead = insert_for(session, Lead).values(
                     conversation_key=key,
@@ -450,8 +465,15 @@ class ConversationRepository:
 
 # Every table whose rows belong to one visitor, by `conversation_key`.
 _PERSONAL_TABLES: tuple[
-    type[DialogMessage] | type[InboundMessage] | type[Event] | type[Lead] | type[OutboxCall], ...
-] = (DialogMessage, InboundMessage, Event, Lead, OutboxCall)
+    type[DialogMessage]
+    | type[InboundMessage]
+    | type[Event]
+    | type[Lead]
+    | type[OutboxCall]
+    | type[HandedOverQuestion]
+    | type[OperatorAnswer],
+    ...,
+] = (DialogMessage, InboundMessage, Event, Lead, OutboxCall, HandedOverQuestion, OperatorAnswer)
 
 
 def _add_calls(
@@ -463,7 +485,9 @@ def _add_calls(
                 conversation_key=key,
                 method=call.method,
                 body=json.dumps(call.body, ensure_ascii=False),
-                token=token,
+                # The account key comes from the settings when the call is made, never stored.
+                token="" if call.lane == LANE_ACCOUNT else token,
+                lane=call.lane,
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,

@@ -99,6 +99,9 @@ class OutboxCall(Base):
     body: Mapped[str] = mapped_column(Text)
     token: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Calls of one conversation and lane are made in order; the account API has its own lane,
+    # so a failing client-card update never holds back the visitor's replies.
+    lane: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[float] = mapped_column(Float)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
@@ -139,6 +142,46 @@ class Lead(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (UniqueConstraint("conversation_key", "phone"),)
+
+
+class HandedOverQuestion(Base):
+    """A visitor question handed to an operator, waiting for the operator's answer to be read."""
+
+    __tablename__ = "handed_over_questions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    handed_over_at: Mapped[float] = mapped_column(Float)
+    # "waiting" until the operator's answer is stored ("answered") or it is too old ("expired").
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    checked_at: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_handed_over_waiting", "status", "handed_over_at"),)
+
+
+class OperatorAnswer(Base):
+    """What an operator answered to a question the bot handed over."""
+
+    __tablename__ = "operator_answers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    question_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    operator_at: Mapped[float] = mapped_column(Float)
+    harvested_at: Mapped[float] = mapped_column(Float)
+
+
+class SyncCursor(Base):
+    """How far a periodic reading of TalkMe has got (UNIX seconds), so it resumes there."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 class KnowledgeFile(Base):

@@ -9,6 +9,11 @@ from talkme_consultant.store.leases import held_by_installation
 from talkme_consultant.store.models import OutboxCall
 from talkme_consultant.store.upsert import greatest
 
+LANE_BOT = "bot"
+"""``customBot/*`` calls, made with the dialogue's token."""
+LANE_ACCOUNT = "account"
+"""Account API calls, made with the configured account key (the row keeps no token)."""
+
 
 class OutboxRepository:
     """Claims, completes and reschedules outbox calls."""
@@ -19,16 +24,18 @@ class OutboxRepository:
     async def claim_ready(
         self, now: float, lease_seconds: float, limit: int, owner: str = ""
     ) -> list[OutboxCall]:
-        """Lease the oldest pending call of each conversation whose time has come.
+        """Lease the oldest pending call of each conversation (and lane) whose time has come.
 
         Only the head of each conversation's queue is eligible, so a call waiting for a retry
         holds back the later calls of its conversation and replies never overtake each other.
+        Account API calls (`LANE_ACCOUNT`) queue in a lane of their own: a client-card update
+        that keeps failing never holds back a reply.
         """
         async with self._sessions.write() as session:
             heads = (
                 select(func.min(OutboxCall.id))
                 .where(OutboxCall.status == "pending")
-                .group_by(OutboxCall.conversation_key)
+                .group_by(OutboxCall.conversation_key, OutboxCall.lane)
                 .scalar_subquery()
             )
             rows = await session.execute(
@@ -75,7 +82,7 @@ class OutboxRepository:
             heads = (
                 select(func.min(OutboxCall.id))
                 .where(OutboxCall.status == "pending")
-                .group_by(OutboxCall.conversation_key)
+                .group_by(OutboxCall.conversation_key, OutboxCall.lane)
                 .scalar_subquery()
             )
             lease = func.coalesce(OutboxCall.lease_until, 0.0)

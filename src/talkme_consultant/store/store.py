@@ -12,6 +12,7 @@ from talkme_consultant.store.database import Sessions, create_engine, migrate
 from talkme_consultant.store.inbox import InboxRepository
 from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
+from talkme_consultant.store.operator_answers import OperatorAnswerRepository
 from talkme_consultant.store.outbox import OutboxRepository
 from talkme_consultant.store.stats import StatsRepository
 
@@ -33,6 +34,7 @@ class Store:
         self.knowledge = KnowledgeRepository(sessions)
         self.embedding_cache = SqlEmbeddingCache(sessions)
         self.stats = StatsRepository(sessions)
+        self.operator_answers = OperatorAnswerRepository(sessions)
 
     @classmethod
     async def open(cls, url: str) -> Store:

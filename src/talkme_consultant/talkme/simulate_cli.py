@@ -48,6 +48,9 @@ async def run_simulation(
             console.print(
                 "The service must send its replies here; start it with\n"
                 f"  [bold]TALKME_API_URL={sim.api_url} TALKME_TEST_MODE=false[/bold]\n"
+                "and, for the account API (operators, client cards),\n"
+                f"  [bold]TALKME_ACCOUNT_API_URL={sim.api_url} "
+                f"TALKME_ACCOUNT_API_KEY={sim.state.account.key}[/bold]\n"
                 f"Visitor → {escape(service_url)}\n"
             )
             exchanges = await play_script(

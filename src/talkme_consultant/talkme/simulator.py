@@ -2,7 +2,8 @@
 simulate``.
 
 It serves ``POST /customBot/send``, ``/customBot/simulateTyping`` and ``/customBot/finish`` both at
-the root and under ``/json/v1.0``, so either ``http://HOST:PORT`` or ``http://HOST:PORT/json/v1.0``
+the root and under ``/json/v1.0`` (and the account API's ``chat/*`` methods, see
+``talkme/account_simulator.py``), so either ``http://HOST:PORT`` or ``http://HOST:PORT/json/v1.0``
 works as ``TALKME_API_URL``. Answers have TalkMe's shapes: ``{"success": true, "result": {...}}``,
 and for application errors HTTP 200 with ``{"success": false, "error": {"code", "descr"}}``:
 
@@ -66,6 +67,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from talkme_consultant.talkme.account_simulator import (
+    AccountSimulator,
+    account_api_router,
+    account_control_router,
+)
 from talkme_consultant.talkme.calls import (
     METHOD_FINISH,
     METHOD_SEND,
@@ -287,6 +293,8 @@ class SimulatorState:
         self._seq = itertools.count(1)
         self._changed = _Waiters()
         self._released = _Waiters()
+        # The account API (operators, client cards, history); see talkme/account_simulator.py.
+        self.account = AccountSimulator()
 
     # --- inspection ---------------------------------------------------------------------------
 
@@ -364,12 +372,14 @@ class SimulatorState:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget calls, transcripts and pending faults (registered tokens stay)."""
+        """Forget calls, transcripts and pending faults (registered tokens stay), and the
+        account API's cards, dialogues and calls."""
         with self._lock:
             self._calls.clear()
             self._transcripts.clear()
             self._faults.clear()
             self._seq = itertools.count(1)
+        self.account.reset()
         self._changed.wake_all()
 
     def register_token(self, token: str) -> None:
@@ -388,6 +398,7 @@ class SimulatorState:
     def release_stalled(self) -> None:
         """Let every call held by a ``"timeout"`` fault finish now (used when shutting down)."""
         self._released.wake_all()
+        self.account.release_stalled()
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -690,7 +701,11 @@ def create_simulator_app(state: SimulatorState | None = None) -> FastAPI:
         )
     app.include_router(api)
     app.include_router(api, prefix=API_PREFIX)
+    account = account_api_router(sim.account)
+    app.include_router(account)
+    app.include_router(account, prefix=API_PREFIX)
     app.include_router(_control_router(sim), prefix="/_sim")
+    app.include_router(account_control_router(sim.account), prefix="/_sim/account")
     return app
 
 

@@ -31,6 +31,8 @@ from talkme_consultant.web.schemas import (
     KnowledgeBaseStatus,
     LeadEntry,
     LeadList,
+    OperatorAnswerEntry,
+    OperatorAnswerList,
     RebuildStarted,
     RebuildStatus,
     RememberedMessage,
@@ -293,6 +295,35 @@ async def leads(request: Request, limit: ListLimit = 100) -> LeadList:
                 created_at=lead.created_at,
             )
             for lead in rows
+        ]
+    )
+
+
+@router.get(
+    "/admin/operator-answers",
+    summary="What operators answered to the questions the bot handed over",
+)
+async def operator_answers(
+    request: Request, limit: ListLimit = 100, conversation: str | None = None
+) -> OperatorAnswerList:
+    """Operator answers read from TalkMe (needs TALKME_ACCOUNT_API_KEY), newest first; one
+    conversation's, oldest first, with `conversation`."""
+    store = _runtime(request).store.operator_answers
+    if conversation is not None:
+        rows = (await store.operator_answers_for(conversation))[:limit]
+    else:
+        rows = await store.list_answers(limit=limit)
+    return OperatorAnswerList(
+        answers=[
+            OperatorAnswerEntry(
+                id=row.id,
+                conversation=row.conversation_key,
+                question=row.question,
+                answer=row.answer,
+                operator_at=row.operator_at,
+                harvested_at=row.harvested_at,
+            )
+            for row in rows
         ]
     )
 

@@ -340,7 +340,7 @@ class EventEntry(Answer):
     conversation_key: str | None
     kind: str = Field(
         description="handoff, unanswered, lead, guard, llm_outage, budget, turn_error, "
-        "turn_failed, …"
+        "turn_failed, callback_offered (nobody online), callback_lead, …"
     )
     data: dict[str, Any] = Field(description="Details; their fields depend on the kind.")
     created_at: Seconds
@@ -369,6 +369,23 @@ class LeadList(Answer):
     """Leads, newest first."""
 
     leads: list[LeadEntry]
+
+
+class OperatorAnswerEntry(Answer):
+    """What an operator answered to a question the bot handed over (read from TalkMe)."""
+
+    id: int
+    conversation: str
+    question: str = Field(description="The visitor's words the bot handed over.")
+    answer: str = Field(description="The operator's reply, as sent in the chat.")
+    operator_at: Seconds = Field(description="When the operator replied.")
+    harvested_at: Seconds = Field(description="When the service read the reply.")
+
+
+class OperatorAnswerList(Answer):
+    """Operator answers, newest first."""
+
+    answers: list[OperatorAnswerEntry]
 
 
 class RememberedMessage(Answer):
