@@ -296,6 +296,7 @@ class TurnRunner:
         )
         outcome = await self._engine_provider().run_turn(turn)
         result = _to_result(outcome, pending.ids)
+        result.meta["latency_ms"] = round((now() - started) * 1000, 1)
         result.budget_day = day
         heartbeat.mark_committing()
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
@@ -330,7 +331,7 @@ def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
             if lead
             else None
         ),
-        meta=_clean_data(outcome.meta),
+        meta=_clean_data(_with_outcome(outcome)),
         handed_off=outcome.handed_off,
         visitor_name=_clean_optional(outcome.visitor_name),
         phone=_clean_optional(outcome.phone),
@@ -340,6 +341,19 @@ def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
         completion_tokens=outcome.completion_tokens,
         cost=outcome.cost,
     )
+
+
+def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
+    """The reply's meta plus what the owner's transcript shows beside it: the finish code, the
+    handoff reason and the grounding guard's findings of this turn."""
+    meta = dict(outcome.meta)
+    meta["finish_code"] = outcome.finish_code
+    for kind, data in outcome.events:
+        if kind == "handoff":
+            meta["handoff_reason"] = data.get("reason")
+        elif kind == "guard":
+            meta.setdefault("guard", []).append(data)
+    return meta
 
 
 def _stored_meta(raw: str | None) -> dict[str, Any] | None:
