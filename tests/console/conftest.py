@@ -13,8 +13,8 @@ from playwright.async_api import Browser
 
 from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
 from talkme_consultant.talkme.visitor import Visitor
-from tests.support.browser import chromium
 from tests.answer.llm_helpers import reply_payload
+from tests.support.browser import chromium
 from tests.support.openai_server import RecordedRequest, Reply, scripted_openai_server
 from tests.support.service import (
     RunningService,
