@@ -98,10 +98,11 @@ def _filtered(query: _Query, chosen: ConversationFilter) -> _Query:
         if wanted is not None:
             query = query.where(condition if wanted else ~condition)
     if chosen.answerer:
+        # Only bot replies name an answerer; leaving `role` out lets the database look the
+        # conversation's messages up by key instead of walking every bot reply.
         query = query.where(
             exists().where(
                 DialogMessage.conversation_key == Conversation.key,
-                DialogMessage.role == "bot",
                 DialogMessage.answerer == chosen.answerer,
             )
         )
@@ -194,16 +195,6 @@ class ConversationBrowser:
                 )
             )
             return found is not None
-
-    async def answerers(self) -> list[str]:
-        """Every answerer name that has replied so far (for the filter's choices)."""
-        async with self._sessions.read() as session:
-            rows = await session.execute(
-                select(DialogMessage.answerer)
-                .where(DialogMessage.answerer.is_not(None))
-                .group_by(DialogMessage.answerer)
-            )
-            return sorted(str(name) for (name,) in rows)
 
     async def events_of_kind(self, kind: str, *, limit: int) -> list[TranscriptEvent]:
         """The newest events of one kind."""

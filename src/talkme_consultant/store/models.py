@@ -100,7 +100,18 @@ class DialogMessage(Base):
     tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
-    __table_args__ = (Index("ix_dialog_messages_role_created", "role", "created_at"),)
+    # Covers the overview's aggregates over bot replies, so they read the index alone.
+    __table_args__ = (
+        Index(
+            "ix_dialog_messages_bot_figures",
+            "role",
+            "created_at",
+            "intent",
+            "latency_ms",
+            "tokens",
+            "cost",
+        ),
+    )
 
 
 class OutboxCall(Base):

@@ -30,7 +30,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("latency_ms", sa.Float(), nullable=True))
         batch.add_column(sa.Column("tokens", sa.BigInteger(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("cost", sa.Float(), nullable=False, server_default="0"))
-    op.create_index("ix_dialog_messages_role_created", "dialog_messages", ["role", "created_at"])
+    # Covers the overview's aggregates over bot replies, so they read the index alone.
+    op.create_index(
+        "ix_dialog_messages_bot_figures",
+        "dialog_messages",
+        ["role", "created_at", "intent", "latency_ms", "tokens", "cost"],
+    )
     op.create_index("ix_events_kind_created", "events", ["kind", "created_at"])
     op.create_index("ix_events_conversation_kind", "events", ["conversation_key", "kind"])
     op.create_index("ix_inbound_received", "inbound_messages", ["received_at"])
@@ -46,7 +51,7 @@ def downgrade() -> None:
     op.drop_index("ix_inbound_received", "inbound_messages")
     op.drop_index("ix_events_conversation_kind", "events")
     op.drop_index("ix_events_kind_created", "events")
-    op.drop_index("ix_dialog_messages_role_created", "dialog_messages")
+    op.drop_index("ix_dialog_messages_bot_figures", "dialog_messages")
     with op.batch_alter_table("dialog_messages") as batch:
         for column in ("cost", "tokens", "latency_ms", "answerer", "intent"):
             batch.drop_column(column)
