@@ -1,7 +1,7 @@
 """Console benchmark: how fast each page of the owner's console answers on a big store.
 
-    .venv/bin/python bench/console_bench.py                 # 10,000 conversations, 20 requests a page
-    .venv/bin/python bench/console_bench.py --quick         # 2,000 conversations, 5 requests a page
+    .venv/bin/python bench/console_bench.py          # 10,000 conversations, 20 requests a page
+    .venv/bin/python bench/console_bench.py --quick  # 2,000 conversations, 5 requests a page
     .venv/bin/python bench/console_bench.py --database-url postgresql+asyncpg://postgres@127.0.0.1/x
 
 What runs: a throwaway store (SQLite in a temporary DATA_DIR, or the PostgreSQL database given,
@@ -10,7 +10,7 @@ over the last 30 days, ten remembered messages each (half visitor, half bot, bot
 meta a turn writes), the visitor messages also in the inbox, and events (handoffs, clarifying
 questions, guard findings, unanswered questions) and leads on a share of them. Then the real app
 (`create_app`, lifespan included, offline answerer, EMBEDDER=none, the sample knowledge base)
-serves on a loopback port under uvicorn; this process signs in through the form like a browser
+serves on a loopback port (uvicorn, as in the specs); this process signs in through the form like a browser
 and GETs every console page `--requests` times, one at a time. It prints p50 / p95 per page in
 milliseconds (the target is under 200 ms each). Nothing is asserted.
 """
@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import insert
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
 from talkme_consultant.store.models import Conversation, DialogMessage, Event, InboundMessage, Lead
 from talkme_consultant.store.store import Store
+from talkme_consultant.talkme.simulator import serve_app
 from talkme_consultant.web.app import create_app
 
 ADMIN_TOKEN = "bench-admin-token"
@@ -228,17 +228,8 @@ async def main() -> None:
         print(f"seeding took {time.perf_counter() - started:.1f} s")
         await store.close()
         app = create_app(settings)
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            await measure(f"http://127.0.0.1:{port}", args.requests)
-        finally:
-            server.should_exit = True
-            await serving
+        async with app.router.lifespan_context(app), serve_app(app, "127.0.0.1", 0) as url:
+            await measure(url, args.requests)
 
 
 if __name__ == "__main__":
