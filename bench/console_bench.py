@@ -11,8 +11,8 @@ meta a turn writes), the visitor messages also in the inbox, and events (handoff
 questions, guard findings, unanswered questions) and leads on a share of them. Then the real app
 (`create_app`, lifespan included, offline answerer, EMBEDDER=none, the sample knowledge base)
 serves on a loopback port (uvicorn, as in the specs); this process signs in through the form
-like a browser and GETs every console page `--requests` times, one at a time. It prints p50 / p95 per page in
-milliseconds (the target is under 200 ms each). Nothing is asserted.
+like a browser and GETs every console page `--requests` times, one at a time. It prints p50 and
+p95 per page in milliseconds (the target is under 200 ms each). Nothing is asserted.
 """
 
 from __future__ import annotations
