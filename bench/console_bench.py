@@ -88,8 +88,20 @@ async def seed(store: Store, conversations: int, now: float) -> None:
                     "processed_at": at + 1,
                 }
             )
+            # Every row of one bulk insert names the same columns.
             dialog.append(
-                {"conversation_key": key, "role": "visitor", "text": question, "created_at": at}
+                {
+                    "conversation_key": key,
+                    "role": "visitor",
+                    "text": question,
+                    "created_at": at,
+                    "meta": None,
+                    "intent": None,
+                    "answerer": None,
+                    "latency_ms": None,
+                    "tokens": 0,
+                    "cost": 0.0,
+                }
             )
             intent = "unknown" if roll < 0.1 else "clarify" if roll < 0.2 else "answer"
             latency = rng.lognormvariate(6.5, 0.4)
