@@ -1200,6 +1200,14 @@ class StoreSpec:
         assert await keys(text="100%_") == [], "LIKE wildcards are searched literally"
         assert await keys(since=T0 + 5) == ["guarded", "handed"]
         assert await browse.count(ConversationFilter(lead=False)) == 2
+        total, found = await browse.find(
+            ConversationFilter(text="Стрижка", handed_over=False), offset=0, limit=10
+        )
+        assert (total, [row.key for row in found]) == (1, ["price"]), "capitalised as typed"
+        assert await browse.find(ConversationFilter(text="нет такого"), offset=0, limit=10) == (
+            0,
+            [],
+        )
         [row] = await browse.page(ConversationFilter(guard=True), offset=0, limit=10)
         assert (row.has_lead, row.guard, row.handed_over) == (True, True, False)
 

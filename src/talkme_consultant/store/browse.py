@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, func, or_, select
@@ -25,6 +25,8 @@ class ConversationFilter:
     guard: bool | None = None
     answerer: str | None = None
     text: str | None = None
+    # Conversations already found by their text (see `ConversationBrowser.find`).
+    keys: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -64,6 +66,10 @@ class TranscriptEvent:
     kind: str
     data: dict[str, Any]
     created_at: float
+
+
+# Above this many matching conversations the keys stay in the database (bind-parameter limits).
+_MAX_KEYS = 10_000
 
 
 def _event(kind: str) -> ColumnElement[bool]:
@@ -106,15 +112,20 @@ def _filtered(query: _Query, chosen: ConversationFilter) -> _Query:
                 DialogMessage.answerer == chosen.answerer,
             )
         )
+    if chosen.keys is not None:
+        query = query.where(Conversation.key.in_(chosen.keys))
     if chosen.text:
-        patterns = [f"%{_escape_like(v)}%" for v in _case_variants(chosen.text)]
-        query = query.where(
-            exists().where(
-                DialogMessage.conversation_key == Conversation.key,
-                or_(*[DialogMessage.text.ilike(p, escape="\\") for p in patterns]),
-            )
-        )
+        # One pass over the messages (not a search per conversation).
+        query = query.where(Conversation.key.in_(_text_matches(chosen.text)))
     return query
+
+
+def _text_matches(text: str) -> Select[str]:
+    """Keys of conversations with a message holding `text`."""
+    patterns = [f"%{_escape_like(v)}%" for v in _case_variants(text)]
+    return select(DialogMessage.conversation_key).where(
+        or_(*[DialogMessage.text.ilike(p, escape="\\") for p in patterns])
+    )
 
 
 class ConversationBrowser:
@@ -128,6 +139,19 @@ class ConversationBrowser:
         async with self._sessions.read() as session:
             query = _filtered(select(func.count()).select_from(Conversation), chosen)
             return int(await session.scalar(query) or 0)
+
+    async def find(
+        self, chosen: ConversationFilter, *, offset: int, limit: int
+    ) -> tuple[int, list[ConversationRow]]:
+        """How many match, and one page of them. A text search reads the messages once for
+        both: the matching keys are looked up first and the rest is filtered by them."""
+        if chosen.text:
+            async with self._sessions.read() as session:
+                found = await session.execute(_text_matches(chosen.text).distinct())
+                keys = [key for (key,) in found]
+            if len(keys) <= _MAX_KEYS:
+                chosen = replace(chosen, text=None, keys=tuple(keys))
+        return await self.count(chosen), await self.page(chosen, offset=offset, limit=limit)
 
     async def page(
         self, chosen: ConversationFilter, *, offset: int, limit: int

@@ -40,8 +40,7 @@ async def conversation_list(
 ) -> HTMLResponse:
     """Conversations, most recently active first, filtered and paginated."""
     browse = runtime_of(request).store.browse
-    total = await browse.count(chosen.filter)
-    rows = await browse.page(chosen.filter, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    total, rows = await browse.find(chosen.filter, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return render(
         request,
         session,
