@@ -3,8 +3,11 @@ conversations came through the TalkMe simulator."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
-from playwright.async_api import Browser, Page, Response
+from playwright.async_api import Browser, Page, Response, expect
 
 from tests.console.conftest import PRICE_QUESTION, UNKNOWN_QUESTION, Seeded, replies_to
 from tests.support.browser import WatchedPage
@@ -157,4 +160,52 @@ async def test_marking_an_answer_wrong_records_it_and_a_post_without_the_csrf_to
     [event] = await eventually(marked, what="the answer_marked_wrong event")
     assert isinstance(event, dict) and event["conversation_key"] == key
     assert f"/messages/{event['data']['message_id']}/wrong" in action
+    assert watched.errors == []
+
+
+async def test_a_lead_s_status_is_set_from_its_row(seeded: Seeded, browser: Browser) -> None:
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    await page.goto(seeded.service.url + "/console/leads")
+    await page.get_by_test_id("lead-status").select_option("called")
+    async with page.expect_navigation():
+        await page.get_by_test_id("lead-status-save").click()
+    assert await page.get_by_test_id("lead-status").input_value() == "called"
+    await page.goto(seeded.service.url + "/console/leads?status=new")
+    assert await page.get_by_test_id("lead-row").count() == 0
+    assert watched.errors == []
+
+
+# Last in the module: it changes the knowledge base the other specs read.
+async def test_a_file_is_uploaded_shown_and_deleted_from_the_knowledge_page(
+    seeded: Seeded, browser: Browser, tmp_path: Path
+) -> None:
+    upload = tmp_path / "акции.csv"
+    upload.write_text("Вопрос,Ответ\nЕсть ли скидка именинникам?,Да: 15 % в неделю дня рождения.\n")
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    await page.goto(seeded.service.url + "/console/knowledge")
+    files_before = await page.get_by_test_id("kb-file").count()
+
+    await page.get_by_test_id("upload-input").set_input_files(str(upload))
+    await page.get_by_test_id("upload-submit").click()
+    # Each file is read in a child process with limits: slow on a busy machine.
+    await expect(page.get_by_test_id("upload-result")).to_contain_text(
+        "Загружено: акции.csv", timeout=90_000
+    )
+    rows = page.get_by_test_id("kb-file").filter(has_text="акции.csv")
+    await expect(rows).to_have_count(1, timeout=30_000)  # the page reloads itself
+    assert await page.get_by_test_id("kb-file").count() == files_before + 1
+
+    async def served() -> bool:
+        status = await seeded.service.admin_get("/knowledge-base/status")
+        return not status["rebuilding"] and status["files"] == files_before + 1
+
+    await eventually(served, timeout=60, what="the rebuilt index")
+    async with page.expect_navigation():
+        await rows.get_by_test_id("kb-delete").click()
+    assert await page.get_by_test_id("kb-file").filter(has_text="акции.csv").count() == 0
     assert watched.errors == []

@@ -65,7 +65,7 @@
         var answer = {};
         try { answer = JSON.parse(request.responseText); } catch (ignored) { answer = {}; }
         if (request.status === 200) {
-          result.textContent = "Загружено: " + (answer.uploaded || []).join(", ") + ". База пересобирается.";
+          result.textContent = "Загружено: " + Object.keys(answer.uploaded || {}).join(", ") + ". База пересобирается.";
           window.setTimeout(function () { window.location.reload(); }, 800);
         } else {
           result.textContent = "Не загружено: " + (answer.error || ("ошибка " + request.status));
