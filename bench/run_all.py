@@ -42,12 +42,18 @@ class Outcome:
         return self.timed_out or self.returncode != 0
 
 
+# Scripts in bench/ that are not benchmarks: they make documentation, not figures.
+NOT_BENCHMARKS = {"console_screenshots.py"}
+
+
 def benchmarks(only: Sequence[str]) -> list[Path]:
     """The benchmark scripts, by name; ``only`` keeps those whose stem is listed."""
     found = sorted(
         path
         for path in BENCH_DIR.glob("*.py")
-        if path.name != Path(__file__).name and not path.name.startswith("_")
+        if path.name != Path(__file__).name
+        and not path.name.startswith("_")
+        and path.name not in NOT_BENCHMARKS
     )
     if only:
         found = [path for path in found if path.stem in only or path.name in only]

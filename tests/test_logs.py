@@ -136,6 +136,46 @@ def test_setup_logging_sends_redacted_json_to_stderr(monkeypatch: pytest.MonkeyP
     assert logging.getLogger("httpx").level == logging.WARNING, "URLs may carry secrets"
 
 
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as a developer's stderr does."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_terminal_gets_readable_lines_redacted_like_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = Terminal()
+    monkeypatch.setattr("sys.stderr", stream)
+    setup_logging("info", [TOKEN])
+    try:
+        raise RuntimeError(f"refused {TOKEN}")
+    except RuntimeError:
+        logging.getLogger("talkme_consultant.web").exception("call +7 916 123-45-67 failed")
+
+    text = stream.getvalue()
+    assert "INFO" not in text and "ERROR   talkme_consultant.web: call" in text
+    assert TOKEN not in text and "123-45" not in text
+    assert "RuntimeError" in text, "the traceback is kept, redacted"
+    assert not text.lstrip().startswith("{")
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(("log_format", "json_lines"), [("json", True), ("text", False)])
+def test_log_format_overrides_the_terminal_check(
+    monkeypatch: pytest.MonkeyPatch, log_format: str, json_lines: bool
+) -> None:
+    stream = Terminal()
+    monkeypatch.setattr("sys.stderr", stream)
+    setup_logging("info", log_format=log_format)
+    logging.getLogger("talkme_consultant").warning("Здравствуйте")
+    line = stream.getvalue().strip()
+    assert line.startswith("{") is json_lines
+    assert "Здравствуйте" in line
+
+
 CARD = "2200 7012 3456 7896"  # a Luhn-valid Mir card number
 
 

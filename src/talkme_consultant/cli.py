@@ -58,13 +58,14 @@ def serve(
     from talkme_consultant.web.webhook_access import WebhookSecretMissing
 
     settings = _settings(host=host, port=port)
-    setup_logging(settings.log_level, settings.secret_values())
+    setup_logging(settings.log_level, settings.secret_values(), settings.log_format)
     _check_profile(settings)
     try:
         app_ = create_app(settings)
     except WebhookSecretMissing as error:
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from error
+    _announce_console(settings)
     uvicorn.run(
         app_,
         host=settings.host,
@@ -73,6 +74,20 @@ def serve(
         # Request lines only when debugging; they pass the same redaction as every other line.
         access_log=settings.log_level.upper() == "DEBUG",
         log_config=None,
+    )
+
+
+def _announce_console(settings: Settings) -> None:
+    """Say where the owner's console is and which token signs in (never the token itself)."""
+    from talkme_consultant.web.auth import TOKEN_FILE
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if settings.admin_token:
+        how = "sign in with ADMIN_TOKEN"
+    else:
+        how = f"sign in with the admin token stored in {settings.data_dir / TOKEN_FILE}"
+    logging.getLogger("talkme_consultant.cli").info(
+        "owner's console: http://%s:%d/console — %s", host, settings.port, how
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     profile_path: Path = SAMPLE_PROFILE_PATH
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
     log_level: str = "INFO"
+    # auto: readable lines when stderr is a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     talkme_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
     talkme_test_mode: bool = True

@@ -161,6 +161,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class ReadableFormatter(JsonFormatter):
+    """One plain line per record for a person at a terminal, redacted the same way."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """`HH:MM:SS level logger: message`, then any traceback, every part redacted."""
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return redact(line, self._secrets)
+
+
+def use_json(log_format: str, stream: object) -> bool:
+    """JSON for `json`, plain lines for `text`; `auto` picks plain lines only for a terminal."""
+    choice = log_format.strip().lower()
+    if choice == "json":
+        return True
+    if choice == "text":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
 class QuietLibraries(logging.Filter):
     """Below WARNING, lets through only `VERBOSE_LOGGERS`: a library's DEBUG and INFO records
     (request bodies, headers, SQL parameters) never reach the log, even when the library, or an
@@ -172,13 +197,17 @@ class QuietLibraries(logging.Filter):
         return record.levelno >= logging.WARNING or _belongs_to(record.name, VERBOSE_LOGGERS)
 
 
-def setup_logging(level: str = "INFO", known_secrets: Iterable[str] = ()) -> None:
-    """Send every logger's records to stderr as redacted JSON lines.
+def setup_logging(
+    level: str = "INFO", known_secrets: Iterable[str] = (), log_format: str = "auto"
+) -> None:
+    """Send every logger's records to stderr, redacted: JSON lines, or readable lines when
+    stderr is a terminal (LOG_FORMAT: auto, json or text).
 
     `known_secrets`: configured tokens and keys, masked wherever they appear in a line.
     """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(known_secrets))
+    formatter = JsonFormatter if use_json(log_format, sys.stderr) else ReadableFormatter
+    handler.setFormatter(formatter(known_secrets))
     handler.addFilter(QuietLibraries())
     # Some libraries set DEBUG on their own loggers; the handler keeps the chosen level anyway.
     handler.setLevel(level.upper())

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.logs import JsonFormatter
+from talkme_consultant.store.browse import ConversationFilter
 from talkme_consultant.store.conversations import (
     PlannedCall,
     PlannedEvent,
@@ -34,6 +35,7 @@ from talkme_consultant.store.conversations import (
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
+from talkme_consultant.store.leads import LeadStatus
 from talkme_consultant.store.models import Base, Conversation, Lead, OutboxCall
 from talkme_consultant.store.store import Store
 
@@ -1180,3 +1182,131 @@ class StoreSpec:
 
         [next_reply] = await store.outbox.claim_ready(T0 + 2, LEASE, 10)
         assert json_text(next_reply) == "a2", "a failing card update holds back no reply"
+    # -- the owner's console -----------------------------------------------------------------
+
+    async def _played(
+        self,
+        store: Store,
+        key: str,
+        at: float,
+        *,
+        text: str = "сколько стоит стрижка?",
+        meta: dict[str, Any] | None = None,
+        events: list[PlannedEvent] | None = None,
+        lead: PlannedLead | None = None,
+    ) -> None:
+        """One visitor message and the bot's reply to it, committed as a turn at `at`."""
+        assert await accept(store, incoming(key, number=1, text=text, token=f"t-{key}"), at)
+        assert await store.conversations.claim(key, "a", now=at + 1, lease_seconds=LEASE)
+        result = turn(
+            await pending_ids(store, key),
+            visitor=text,
+            bot="Ответ бота",
+            meta=meta or {"intent": "answer", "answerer": "offline", "latency_ms": 100.0},
+            events=events or [],
+            lead=lead,
+            prompt_tokens=30,
+            completion_tokens=10,
+            cost=0.25,
+        )
+        assert await store.conversations.finish_turn(key, "a", result, now=at + 2)
+
+    async def test_the_overview_counts_a_period_and_splits_its_days_by_outcome(
+        self, store: Store
+    ) -> None:
+        day = 86_400.0
+        await self._played(store, "old", T0 - 3 * day)  # before the period: not counted
+        await self._played(store, "answered", T0 + 10)
+        await self._played(
+            store,
+            "clarified",
+            T0 + 20,
+            meta={"intent": "clarify", "answerer": "offline", "latency_ms": 300.0},
+            events=[PlannedEvent("clarify", {"question": "коррекция", "options": 2})],
+        )
+        await self._played(
+            store,
+            "handed",
+            T0 + day + 30,
+            meta={"intent": "unknown", "answerer": "offline", "latency_ms": 900.0},
+            events=[
+                PlannedEvent("handoff", {"reason": "low_confidence"}),
+                PlannedEvent("unanswered", {"question": "курс биткоина"}),
+            ],
+        )
+        await self._played(
+            store,
+            "booked",
+            T0 + day + 40,
+            meta={"intent": "booking", "answerer": "llm", "latency_ms": 500.0},
+            events=[PlannedEvent("handoff", {"reason": "booking"})],
+            lead=PlannedLead("Анна", PHONE, "маникюр", None),
+        )
+
+        view = await store.overview.period(T0, [T0, T0 + day])
+
+        assert view.conversations == 4 and view.visitor_messages == 4
+        assert (view.bot_replies, view.answered_replies) == (4, 1)
+        assert view.clarifying_questions == 1 and view.open_questions == 1
+        assert view.handoffs_by_reason == {"low_confidence": 1, "booking": 1}
+        assert view.leads == 1
+        assert (view.tokens, view.cost) == (4 * 40, 4 * 0.25)
+        assert (view.latency_p50_ms, view.latency_p95_ms) == (500.0, 900.0)
+        first, second = view.days
+        assert (first.answered, first.clarified, first.handed_over) == (1, 1, 0)
+        assert (second.answered, second.clarified, second.handed_over) == (0, 0, 2)
+
+    async def test_conversations_are_found_by_their_markers_and_words(self, store: Store) -> None:
+        await self._played(store, "price", T0, text="Сколько стоит стрижка?")
+        await self._played(
+            store,
+            "handed",
+            T0 + 10,
+            text="Где купить биткоин?",
+            events=[PlannedEvent("handoff", {"reason": "low_confidence"})],
+        )
+        await self._played(
+            store,
+            "guarded",
+            T0 + 20,
+            text="А маникюр?",
+            meta={"intent": "answer", "answerer": "llm"},
+            events=[PlannedEvent("guard", {"attempt": 1, "problems": "цена"})],
+            lead=PlannedLead(None, PHONE, None, None),
+        )
+        browse = store.browse
+
+        async def keys(**chosen: Any) -> list[str]:
+            rows = await browse.page(ConversationFilter(**chosen), offset=0, limit=10)
+            return [row.key for row in rows]
+
+        assert await keys() == ["guarded", "handed", "price"], "most recently active first"
+        assert await keys(handed_over=True) == ["handed"]
+        assert await keys(handed_over=False) == ["guarded", "price"]
+        assert await keys(guard=True, lead=True) == ["guarded"]
+        assert await keys(answerer="llm") == ["guarded"]
+        assert await keys(text="стрижка") == ["price"], "a word inside the message"
+        assert await keys(text="биткоин") == ["handed"]
+        assert await keys(text="100%_") == [], "LIKE wildcards are searched literally"
+        assert await keys(since=T0 + 5) == ["guarded", "handed"]
+        assert await browse.count(ConversationFilter(lead=False)) == 2
+        total, found = await browse.find(
+            ConversationFilter(text="Стрижка", handed_over=False), offset=0, limit=10
+        )
+        assert (total, [row.key for row in found]) == (1, ["price"]), "capitalised as typed"
+        assert await browse.find(ConversationFilter(text="нет такого"), offset=0, limit=10) == (
+            0,
+            [],
+        )
+        [row] = await browse.page(ConversationFilter(guard=True), offset=0, limit=10)
+        assert (row.has_lead, row.guard, row.handed_over) == (True, True, False)
+
+    async def test_a_lead_starts_new_and_its_status_is_kept(self, store: Store) -> None:
+        await self._played(store, "booked", T0, lead=PlannedLead("Анна", PHONE, None, None))
+        [lead] = await store.leads.page(offset=0, limit=10)
+        assert lead.status == LeadStatus.NEW
+        assert await store.leads.set_status(lead.id, LeadStatus.CALLED)
+        assert [x.status for x in await store.leads.of_conversation("booked")] == ["called"]
+        assert await store.leads.count(LeadStatus.CALLED) == 1
+        assert await store.leads.count(LeadStatus.NEW) == 0
+        assert not await store.leads.set_status(lead.id + 100, LeadStatus.DONE)

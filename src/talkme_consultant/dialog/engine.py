@@ -400,6 +400,11 @@ class DialogEngine:
             "intent": draft.intent.value,
             "answerer": draft.answerer,
             "records": [hit.record_id for hit in draft.used_records],
+            # Where each used record came from, so the owner can find it again.
+            "citations": [
+                {"id": hit.record_id, **hit.record.source.model_dump(exclude_none=True)}
+                for hit in draft.used_records
+            ],
             "confidence": round(draft.found[0].confidence, 3) if draft.found else None,
         }
         if draft.intent is Intent.OPERATOR:

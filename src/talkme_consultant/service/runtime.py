@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -142,7 +143,8 @@ class Runtime:
                 # Unreadable files only get their own error; this is the folder itself failing
                 # (gone, unreadable). The service starts on what the store already holds.
                 log.exception("could not pick up KNOWLEDGE_DIR at start-up")
-            await knowledge.refresh()
+            log.info("loading the knowledge base (the first start embeds every record)")
+            await knowledge.refresh(progress=_embedding_progress())
         except BaseException:
             await store.close()
             raise
@@ -297,6 +299,21 @@ class Runtime:
         if self._account_http is not None:
             await self._account_http.aclose()
         await self.store.close()
+
+
+def _embedding_progress() -> Callable[[int, int], None]:
+    """A progress callback that logs each tenth of the embedding work, once."""
+    logged: set[int] = set()
+
+    def report(done: int, total: int) -> None:
+        if total <= 0:
+            return
+        tenth = done * 10 // total
+        if tenth not in logged:
+            logged.add(tenth)
+            log.info("embedding the knowledge base: %d of %d done", done, total)
+
+    return report
 
 
 async def _record_only(method: str, token: str, body: dict[str, object]) -> None:

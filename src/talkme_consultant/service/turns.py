@@ -313,6 +313,7 @@ class TurnRunner:
         result = _to_result(outcome, pending.ids)
         if self._account_calls:
             _add_account_effects(result, conversation, outcome)
+        result.meta["latency_ms"] = round((now() - started) * 1000, 1)
         result.budget_day = day
         heartbeat.mark_committing()
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
@@ -347,7 +348,7 @@ def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
             if lead
             else None
         ),
-        meta=_clean_data(outcome.meta),
+        meta=_clean_data(_with_outcome(outcome)),
         handed_off=outcome.handed_off,
         visitor_name=_clean_optional(outcome.visitor_name),
         phone=_clean_optional(outcome.phone),
@@ -369,6 +370,17 @@ def _add_account_effects(
     reasons = {str(data.get("reason")) for kind, data in outcome.events if kind == "handoff"}
     if outcome.handed_off and reasons & QUESTION_HANDOFFS and result.visitor_text.strip():
         result.handed_over_question = result.visitor_text
+def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
+    """The reply's meta plus what the owner's transcript shows beside it: the finish code, the
+    handoff reason and the grounding guard's findings of this turn."""
+    meta = dict(outcome.meta)
+    meta["finish_code"] = outcome.finish_code
+    for kind, data in outcome.events:
+        if kind == "handoff":
+            meta["handoff_reason"] = data.get("reason")
+        elif kind == "guard":
+            meta.setdefault("guard", []).append(data)
+    return meta
 
 
 def _stored_meta(raw: str | None) -> dict[str, Any] | None:

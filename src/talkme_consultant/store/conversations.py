@@ -351,6 +351,11 @@ class ConversationRepository:
                         text=result.bot_text,
                         created_at=now,
                         meta=json.dumps(result.meta, ensure_ascii=False),
+                        intent=_short(result.meta.get("intent")),
+                        answerer=_short(result.meta.get("answerer")),
+                        latency_ms=_number(result.meta.get("latency_ms")),
+                        tokens=result.prompt_tokens + result.completion_tokens,
+                        cost=result.cost,
                     )
                 )
             _add_calls(session, key, conversation.token, result.calls, now)
@@ -461,6 +466,15 @@ class ConversationRepository:
                     created_at=now,
                 )
             )
+
+
+def _short(value: object) -> str | None:
+    """A meta label for its 32-character column (intents and answerer names are short)."""
+    return str(value)[:32] if value is not None else None
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 # Every table whose rows belong to one visitor, by `conversation_key`.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.knowledge.records import Record
@@ -166,6 +166,37 @@ class KnowledgeRepository:
                 )
             )
             return state.version, [Record.model_validate_json(data) for data in rows.scalars()]
+
+    async def browse_records(
+        self, text: str | None, *, offset: int, limit: int
+    ) -> tuple[int, list[tuple[int, Record]]]:
+        """Records whose text holds `text` (as typed, lower-case or capitalised), in file order,
+        with their row ids, and how many match in all."""
+        query = select(KnowledgeRecord.id, KnowledgeRecord.data)
+        counting = select(func.count()).select_from(KnowledgeRecord)
+        if text:
+            variants = dict.fromkeys([text, text.lower(), text.capitalize()])
+            escaped = [
+                v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for v in variants
+            ]
+            matches = or_(*[KnowledgeRecord.data.ilike(f"%{v}%", escape="\\") for v in escaped])
+            query, counting = query.where(matches), counting.where(matches)
+        async with self._sessions.read() as session:
+            total = int(await session.scalar(counting) or 0)
+            rows = await session.execute(
+                query.order_by(KnowledgeRecord.file_name, KnowledgeRecord.position)
+                .offset(offset)
+                .limit(limit)
+            )
+            return total, [(row_id, Record.model_validate_json(data)) for row_id, data in rows]
+
+    async def get_record(self, row_id: int) -> Record | None:
+        """One record by its row id."""
+        async with self._sessions.read() as session:
+            data = await session.scalar(
+                select(KnowledgeRecord.data).where(KnowledgeRecord.id == row_id)
+            )
+            return Record.model_validate_json(data) if data is not None else None
 
     async def count_records(self) -> int:
         """How many records the knowledge base holds."""

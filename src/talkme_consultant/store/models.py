@@ -56,7 +56,11 @@ class Conversation(Base):
     budget_day: Mapped[str | None] = mapped_column(String(10))
     budget_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_conversations_due", "due_at"),)
+    __table_args__ = (
+        Index("ix_conversations_due", "due_at"),
+        Index("ix_conversations_created", "created_at"),
+        Index("ix_conversations_activity", "last_activity"),
+    )
 
 
 class InboundMessage(Base):
@@ -72,7 +76,10 @@ class InboundMessage(Base):
     received_at: Mapped[float] = mapped_column(Float)
     processed_at: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_inbound_pending", "conversation_key", "processed_at"),)
+    __table_args__ = (
+        Index("ix_inbound_pending", "conversation_key", "processed_at"),
+        Index("ix_inbound_received", "received_at"),
+    )
 
 
 class DialogMessage(Base):
@@ -86,6 +93,25 @@ class DialogMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
     meta: Mapped[str | None] = mapped_column(Text)
+    # Copied from a bot reply's meta at turn time, for the console's SQL aggregates.
+    intent: Mapped[str | None] = mapped_column(String(32))
+    answerer: Mapped[str | None] = mapped_column(String(32))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cost: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+    # Covers the overview's aggregates over bot replies, so they read the index alone.
+    __table_args__ = (
+        Index(
+            "ix_dialog_messages_bot_figures",
+            "role",
+            "created_at",
+            "intent",
+            "latency_ms",
+            "tokens",
+            "cost",
+        ),
+    )
 
 
 class OutboxCall(Base):
@@ -127,6 +153,11 @@ class Event(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[float] = mapped_column(Float)
 
+    __table_args__ = (
+        Index("ix_events_kind_created", "kind", "created_at"),
+        Index("ix_events_conversation_kind", "conversation_key", "kind"),
+    )
+
 
 class Lead(Base):
     """A visitor who wants to book and left a phone number."""
@@ -140,8 +171,13 @@ class Lead(Base):
     interest: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+    # new / called / done (`store.leads.LeadStatus`), set by the owner in the console.
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
 
-    __table_args__ = (UniqueConstraint("conversation_key", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_key", "phone"),
+        Index("ix_leads_created", "created_at"),
+    )
 
 
 class HandedOverQuestion(Base):

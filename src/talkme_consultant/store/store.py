@@ -7,13 +7,16 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talkme_consultant.store.browse import ConversationBrowser
 from talkme_consultant.store.conversations import ConversationRepository
 from talkme_consultant.store.database import Sessions, create_engine, migrate
 from talkme_consultant.store.inbox import InboxRepository
 from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
+from talkme_consultant.store.leads import LeadRepository
 from talkme_consultant.store.operator_answers import OperatorAnswerRepository
 from talkme_consultant.store.outbox import OutboxRepository
+from talkme_consultant.store.overview import OverviewRepository
 from talkme_consultant.store.stats import StatsRepository
 
 
@@ -35,6 +38,9 @@ class Store:
         self.embedding_cache = SqlEmbeddingCache(sessions)
         self.stats = StatsRepository(sessions)
         self.operator_answers = OperatorAnswerRepository(sessions)
+        self.overview = OverviewRepository(sessions)
+        self.browse = ConversationBrowser(sessions)
+        self.leads = LeadRepository(sessions)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -16,6 +16,8 @@ from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.web import admin_api, monitoring, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
+from talkme_consultant.web.console.base import build_console_state
+from talkme_consultant.web.console.routes import install_console
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
 from talkme_consultant.web.schemas import INVALID_REQUEST
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.admin_token.get_secret_value() if settings.admin_token else None,
             settings.data_dir,
         )
+        app.state.console = build_console_state(app.state.admin_token)
         announce_webhook_access(settings)
         await runtime.start_background()
         try:
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(monitoring.metrics_router)
     app.include_router(admin_api.router)
+    install_console(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

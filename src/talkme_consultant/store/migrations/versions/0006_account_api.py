@@ -1,7 +1,7 @@
 """account API: outbox lanes, handed-over questions, operator answers, sync cursors
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-29 21:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

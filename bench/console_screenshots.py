@@ -1,0 +1,130 @@
+"""Screenshots of every console page for the README, into docs/screenshots/ (PNG).
+
+    .venv/bin/python bench/console_screenshots.py
+
+Not a benchmark (bench/run_all.py skips it). A throwaway store is seeded with the console
+bench's synthetic month (300 conversations), then the real app (offline answerer, EMBEDDER=none,
+the sample knowledge base) answers two real webhooks, so one transcript shows real citations.
+Debian's Chromium (/usr/bin/chromium, driven by Playwright, never downloaded) signs in through
+the form and photographs each page at 1100x760, and the overview once more at a phone's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Page, async_playwright
+
+from console_bench import ADMIN_TOKEN, seed
+from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
+from talkme_consultant.store.store import Store
+from talkme_consultant.talkme.simulator import serve_app
+from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
+from talkme_consultant.web.app import create_app
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+async def talk(url: str) -> str:
+    """Two real conversations through the webhook; returns the first visitor's key."""
+    olga = Visitor.new(name="Ольга")
+    igor = Visitor.new(name="Игорь")
+    async with httpx.AsyncClient(timeout=30) as http:
+        for visitor, text in (
+            (olga, "Сколько стоит маникюр с покрытием?"),
+            (igor, "Какой курс биткоина сегодня?"),
+        ):
+            body = build_webhook_body(visitor, text, 1)
+            (await http.post(webhook_url(url), json=body)).raise_for_status()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            stats = (
+                await http.get(
+                    url + "/webhook/talkme/stats",
+                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                )
+            ).json()
+            if stats["messages_pending"] == 0:
+                break
+            await asyncio.sleep(0.2)
+    return olga.client_id
+
+
+async def shoot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(OUT / f"{name}.png"))
+    print("wrote", OUT / f"{name}.png")
+
+
+async def photograph(url: str, transcript_key: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        page = await browser.new_page(viewport={"width": 1100, "height": 760})
+        await page.goto(url + "/console/login")
+        await shoot(page, "login")
+        await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
+        await page.get_by_test_id("login-submit").click()
+        await page.get_by_test_id("nav-overview").wait_for()
+        await page.goto(url + "/console?period=30")
+        await page.locator("#daily-chart canvas").wait_for()
+        await shoot(page, "overview")
+        for name, path in (
+            ("conversations", "/console/conversations"),
+            ("transcript", f"/console/conversations/{transcript_key}"),
+            ("questions", "/console/questions"),
+            ("knowledge", "/console/knowledge"),
+            ("leads", "/console/leads"),
+            ("settings", "/console/settings"),
+        ):
+            await page.goto(url + path)
+            await shoot(page, name)
+        await page.goto(url + "/console/knowledge/playground")
+        await page.get_by_test_id("playground-input").fill("Сколько стоит маникюр с покрытием?")
+        await page.get_by_test_id("playground-submit").click()
+        await page.get_by_test_id("playground-reply").wait_for()
+        await shoot(page, "playground")
+        phone = await browser.new_page(viewport={"width": 390, "height": 844})
+        await phone.context.add_cookies(await page.context.cookies())
+        await phone.goto(url + "/console?period=7")
+        await phone.locator("#daily-chart canvas").wait_for()
+        await shoot(phone, "overview-phone")
+        await browser.close()
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(
+            data_dir=Path(folder) / "data",
+            knowledge_dir=SAMPLE_KNOWLEDGE_DIR,
+            admin_token=ADMIN_TOKEN,
+            embedder="none",
+            talkme_test_mode=True,
+            log_level="WARNING",
+        )
+        store = await Store.open(settings.resolved_database_url)
+        await seed(store, 300, time.time())
+        await store.close()
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), serve_app(app, "127.0.0.1", 0) as url:
+            key = await talk(url)
+            await photograph(url, key)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,170 @@
+"""What every console page shares: its state, the sign-in and CSRF checks, and rendering."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from talkme_consultant.service.runtime import Runtime
+from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.console.session import (
+    COOKIE_NAME,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    ConsoleSession,
+    SignInThrottle,
+    decode,
+    session_key,
+)
+from talkme_consultant.web.webhook_access import WebhookAccess, webhook_access
+
+CONSOLE_DIR = Path(__file__).parent
+TEMPLATES_DIR = CONSOLE_DIR / "templates"
+STATIC_DIR = CONSOLE_DIR / "static"
+LOGIN_PATH = "/console/login"
+# A model outage within this many seconds shows a banner on every page.
+OUTAGE_BANNER_SECONDS = 24 * 3600
+
+
+@dataclass
+class ConsoleState:
+    """Built once in the app factory: templates, the session key and the sign-in throttle."""
+
+    templates: Jinja2Templates
+    key: bytes
+    throttle: SignInThrottle
+
+
+def build_console_state(admin_token: str) -> ConsoleState:
+    """The console's long-lived parts (the key is derived here, never stored or logged)."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["phone"] = lambda value: mask_phone(value) if value else ""
+    templates.env.filters["pct"] = _percent
+    templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
+    return ConsoleState(
+        templates=templates, key=session_key(admin_token), throttle=SignInThrottle()
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+class SignInRequired(Exception):
+    """The request has no signed-in session: the browser is sent to the sign-in page."""
+
+
+def console_state(request: Request) -> ConsoleState:
+    """The console state of this app."""
+    state: ConsoleState = request.app.state.console
+    return state
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The service's runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def current_session(request: Request) -> ConsoleSession | None:
+    """The session from the cookie, signed in or not; None without a valid cookie."""
+    return decode(request.cookies.get(COOKIE_NAME), console_state(request).key)
+
+
+def signed_in(request: Request) -> ConsoleSession:
+    """FastAPI dependency: the signed-in session, or off to the sign-in page."""
+    session = current_session(request)
+    if session is None or not session.signed_in:
+        raise SignInRequired
+    return session
+
+
+async def check_csrf(request: Request, session: ConsoleSession) -> None:
+    """403 unless the request carries the session's CSRF token (header or form field)."""
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    if not supplied or not hmac.compare_digest(supplied.encode(), session.csrf.encode()):
+        raise HTTPException(
+            status_code=403,
+            detail="Форма устарела или пришла не из консоли: обновите страницу и повторите.",
+        )
+
+
+async def signed_in_with_csrf(request: Request) -> ConsoleSession:
+    """FastAPI dependency for every state-changing console request."""
+    session = signed_in(request)
+    await check_csrf(request, session)
+    return session
+
+
+# What a page route takes: the signed-in session; a state-changing route also checks CSRF.
+SignedIn = Annotated[ConsoleSession, Depends(signed_in)]
+SignedInWithCsrf = Annotated[ConsoleSession, Depends(signed_in_with_csrf)]
+
+
+def local_time(value: float | None, zone: tzinfo) -> str:
+    """A UNIX time as the business reads it: «29.11.2026 14:05»."""
+    if value is None:
+        return "—"
+    return datetime.fromtimestamp(value, zone).strftime("%d.%m.%Y %H:%M")
+
+
+def render(
+    request: Request,
+    session: ConsoleSession | None,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    page: str | None = None,
+) -> HTMLResponse:
+    """Render a console template with what every page needs (CSRF token, nav, banners)."""
+    runtime = runtime_of(request)
+    zone = runtime.profile.zone()
+    settings = runtime.settings
+    last_outage = runtime.metrics.last_llm_outage
+    banners: list[str] = []
+    if session is not None and session.signed_in:
+        if settings.talkme_test_mode:
+            banners.append(
+                "Тестовый режим: ответы не уходят в TalkMe, они только записываются "
+                "(TALKME_TEST_MODE=true)."
+            )
+        if not settings.talkme_test_mode and webhook_access(settings) is WebhookAccess.OPEN:
+            banners.append(
+                "Вебхук не защищён (WEBHOOK_SECRET=off): любой, кто знает адрес, может писать "
+                "от имени посетителей."
+            )
+        if last_outage is not None and time.time() - last_outage < OUTAGE_BANNER_SECONDS:
+            banners.append(
+                "Языковая модель недавно была недоступна — бот отвечал по базе знаний без неё. "
+                f"Последний сбой: {local_time(last_outage, zone)}."
+            )
+    response: HTMLResponse = console_state(request).templates.TemplateResponse(
+        request,
+        template,
+        {
+            "csrf": session.csrf if session else "",
+            "signed_in": bool(session and session.signed_in),
+            "page": page,
+            "banners": banners,
+            "business": runtime.profile.name,
+            "when": lambda value: local_time(value, zone),
+            **context,
+        },
+        status_code=status_code,
+    )
+    return response

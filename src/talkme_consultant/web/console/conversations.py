@@ -1,0 +1,152 @@
+"""Conversation pages: the filtered list, one transcript, «Ответ неверный», and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from talkme_consultant.store.browse import ConversationRow
+from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.console.base import (
+    SignedIn,
+    SignedInWithCsrf,
+    render,
+    runtime_of,
+)
+from talkme_consultant.web.console.filters import ChosenFilters, conversation_filters
+
+router = APIRouter(prefix="/console/conversations", include_in_schema=False)
+
+PAGE_SIZE = 50
+MAX_EXPORT_ROWS = 50_000
+MARKED_WRONG = "answer_marked_wrong"
+# The names `Draft.answerer` takes (answer/base.py); a fixed list spares a scan of every reply.
+ANSWERERS = ("offline", "llm")
+
+
+@router.get("", response_class=HTMLResponse)
+async def conversation_list(
+    request: Request,
+    chosen: Annotated[ChosenFilters, Depends(conversation_filters)],
+    session: SignedIn,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Conversations, most recently active first, filtered and paginated."""
+    browse = runtime_of(request).store.browse
+    total, rows = await browse.find(chosen.filter, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render(
+        request,
+        session,
+        "conversations.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            "chosen": chosen,
+            "answerers": ANSWERERS,
+        },
+        page="conversations",
+    )
+
+
+def _export_rows(rows: list[ConversationRow]) -> list[dict[str, object]]:
+    return [
+        {
+            "conversation": row.key,
+            "visitor_name": row.visitor_name,
+            "client_name": row.client_name,
+            "phone": mask_phone(row.phone) if row.phone else None,
+            "state": row.state,
+            "messages": row.messages,
+            "created_at": row.created_at,
+            "last_activity": row.last_activity,
+            "handed_over": row.handed_over,
+            "lead": row.has_lead,
+            "clarified": row.clarified,
+            "guard_event": row.guard,
+        }
+        for row in rows
+    ]
+
+
+@router.get("/export.{kind}")
+async def export(
+    request: Request,
+    kind: str,
+    chosen: Annotated[ChosenFilters, Depends(conversation_filters)],
+    _: SignedIn,
+) -> Response:
+    """The filtered list as CSV or JSON (phones masked, at most 50,000 rows)."""
+    if kind not in ("csv", "json"):
+        raise HTTPException(status_code=404, detail="Экспорт бывает только csv или json.")
+    rows = await runtime_of(request).store.browse.page(
+        chosen.filter, offset=0, limit=MAX_EXPORT_ROWS
+    )
+    data = _export_rows(rows)
+    disposition = {"Content-Disposition": f'attachment; filename="conversations.{kind}"'}
+    if kind == "json":
+        return Response(
+            json.dumps({"conversations": data}, ensure_ascii=False),
+            media_type="application/json",
+            headers=disposition,
+        )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(data[0]) if data else ["conversation"])
+    writer.writeheader()
+    writer.writerows(data)
+    # The byte-order mark lets Excel open the Cyrillic text as UTF-8.
+    return Response(
+        "\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=disposition
+    )
+
+
+@router.get("/{key}", response_class=HTMLResponse)
+async def transcript(request: Request, key: str, session: SignedIn) -> HTMLResponse:
+    """One conversation: every message, and beside each bot reply what it was made of."""
+    store = runtime_of(request).store
+    conversation = await store.conversations.get(key)
+    if conversation is None:
+        raise HTTPException(status_code=404, detail=f"Диалог {key!r} не найден.")
+    messages = await store.browse.transcript(key)
+    events = await store.browse.events(key)
+    marked = {event.data.get("message_id") for event in events if event.kind == MARKED_WRONG}
+    return render(
+        request,
+        session,
+        "conversation.html",
+        {
+            "conversation": conversation,
+            "messages": messages,
+            "events": events,
+            "marked": marked,
+            "leads": await store.leads.of_conversation(key),
+        },
+        page="conversations",
+    )
+
+
+@router.post("/{key}/messages/{message_id}/wrong")
+async def mark_wrong(
+    request: Request,
+    key: str,
+    message_id: int,
+    _: SignedInWithCsrf,
+) -> Response:
+    """Record that the owner found this bot answer wrong (an `answer_marked_wrong` event)."""
+    store = runtime_of(request).store
+    if not await store.browse.bot_message(key, message_id):
+        raise HTTPException(status_code=404, detail="Такого ответа бота в этом диалоге нет.")
+    await store.conversations.record_event(
+        key, MARKED_WRONG, {"message_id": message_id}, time.time()
+    )
+    if request.headers.get("hx-request"):
+        return HTMLResponse('<span class="badge bad">Отмечен как неверный</span>')
+    return RedirectResponse(f"/console/conversations/{key}#m{message_id}", status_code=303)

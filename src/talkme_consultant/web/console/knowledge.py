@@ -1,0 +1,176 @@
+"""Knowledge pages: files (upload, delete, rebuild with progress), the records browser and the
+«Проверить вопрос» playground, which asks the very engine that answers TalkMe."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from talkme_consultant.dialog.local import LocalDialogue
+from talkme_consultant.web import admin_api
+from talkme_consultant.web.console.base import (
+    SignedIn,
+    SignedInWithCsrf,
+    render,
+    runtime_of,
+)
+from talkme_consultant.web.uploads import sanitize_filename
+
+router = APIRouter(prefix="/console/knowledge", include_in_schema=False)
+
+RECORDS_PAGE = 50
+MAX_QUESTION_CHARS = 2000
+PLAYGROUND_HITS = 5
+
+
+async def _evaluation(request: Request) -> dict[str, object] | None:
+    runtime = runtime_of(request)
+    if runtime.knowledge.evaluation is not None:
+        return runtime.knowledge.evaluation
+    state = await runtime.store.knowledge.state()
+    if state.evaluation:
+        value = json.loads(state.evaluation)
+        return value if isinstance(value, dict) else None
+    return None
+
+
+async def _status_context(request: Request) -> dict[str, object]:
+    knowledge = runtime_of(request).knowledge
+    status = knowledge.status
+    percent = math.floor(100 * status.done / status.total) if status.total else None
+    return {
+        "status": status,
+        "rebuilding": knowledge.rebuilding,
+        "percent": percent,
+        "records": knowledge.record_count,
+        "evaluation": await _evaluation(request),
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+async def files_page(request: Request, session: SignedIn) -> HTMLResponse:
+    """Files with their status and errors, upload, delete and rebuild."""
+    runtime = runtime_of(request)
+    files = await runtime.store.knowledge.list_files()
+    return render(
+        request,
+        session,
+        "knowledge.html",
+        {
+            "files": files,
+            "max_files": runtime.settings.upload_max_files,
+            "max_mb": runtime.settings.upload_max_bytes // (1024 * 1024),
+            **await _status_context(request),
+        },
+        page="knowledge",
+    )
+
+
+@router.get("/status", response_class=HTMLResponse)
+async def status_part(request: Request, session: SignedIn) -> HTMLResponse:
+    """The rebuild's progress and the case file's score (htmx polls it while a rebuild runs)."""
+    return render(request, session, "_kb_status.html", await _status_context(request))
+
+
+@router.post("/rebuild", response_class=HTMLResponse)
+async def rebuild(request: Request, session: SignedInWithCsrf) -> HTMLResponse:
+    """Re-read every file and rebuild the index in the background."""
+    knowledge = runtime_of(request).knowledge
+    knowledge.start_refresh(force=True, reparse=True)
+    return render(request, session, "_kb_status.html", await _status_context(request))
+
+
+@router.post("/upload")
+async def upload(request: Request, _: SignedInWithCsrf) -> Response:
+    """The admin API's upload (same limits and all-or-nothing checks), behind the console's
+    session and CSRF token instead of the bearer token."""
+    result = await admin_api.upload_files(request)
+    if isinstance(result, JSONResponse):
+        return result
+    return JSONResponse(result.model_dump(mode="json"))
+
+
+@router.post("/files/{filename}/delete")
+async def delete_file(request: Request, filename: str, _: SignedInWithCsrf) -> RedirectResponse:
+    """Remove a file and its records; the index is rebuilt in the background."""
+    runtime = runtime_of(request)
+    name = sanitize_filename(filename)
+    if await runtime.store.knowledge.get_file(name) is None:
+        raise HTTPException(status_code=404, detail=f"Файл {name!r} не найден.")
+    await runtime.knowledge.delete_files([name])
+    runtime.knowledge.request_refresh()
+    return RedirectResponse("/console/knowledge", status_code=303)
+
+
+@router.get("/records", response_class=HTMLResponse)
+async def records(
+    request: Request,
+    session: SignedIn,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Every record, searchable by its text."""
+    total, found = await runtime_of(request).store.knowledge.browse_records(
+        q.strip() or None, offset=(page - 1) * RECORDS_PAGE, limit=RECORDS_PAGE
+    )
+    return render(
+        request,
+        session,
+        "records.html",
+        {
+            "found": found,
+            "total": total,
+            "q": q.strip(),
+            "page": page,
+            "pages": max(1, math.ceil(total / RECORDS_PAGE)),
+        },
+        page="knowledge",
+    )
+
+
+@router.get("/records/{row_id}", response_class=HTMLResponse)
+async def record(request: Request, row_id: int, session: SignedIn) -> HTMLResponse:
+    """One record: its text, fields and where it came from."""
+    found = await runtime_of(request).store.knowledge.get_record(row_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail="Такой записи нет (база могла обновиться).")
+    return render(request, session, "record.html", {"record": found}, page="knowledge")
+
+
+@router.get("/playground", response_class=HTMLResponse)
+async def playground_page(request: Request, session: SignedIn) -> HTMLResponse:
+    """The «Проверить вопрос» form."""
+    return render(request, session, "playground.html", {}, page="knowledge")
+
+
+@router.post("/playground", response_class=HTMLResponse)
+async def playground(
+    request: Request,
+    question: Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)],
+    session: SignedInWithCsrf,
+) -> HTMLResponse:
+    """The ranked records with scores and confidence, and the reply a new visitor asking this
+    would get: a fresh dialogue through the engine TalkMe turns use (as `eval answers` does)."""
+    runtime = runtime_of(request)
+    text = question.strip()
+    if not text:
+        raise HTTPException(status_code=400, detail="Введите вопрос.")
+    hits = await runtime.knowledge.search(text, k=PLAYGROUND_HITS)
+    dialogue = LocalDialogue(runtime.engine, key=f"console-playground-{secrets.token_hex(8)}")
+    outcome = await dialogue.say(text)
+    return render(
+        request,
+        session,
+        "_playground_result.html",
+        {
+            "question": text,
+            "hits": hits,
+            "reply": "\n\n".join(outcome.replies),
+            "outcome": outcome,
+        },
+    )

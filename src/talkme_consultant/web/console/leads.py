@@ -1,0 +1,101 @@
+"""Leads: who left a phone number, what they wanted, and where the owner is with them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from talkme_consultant.store.leads import LeadStatus
+from talkme_consultant.web.console.base import (
+    SignedIn,
+    SignedInWithCsrf,
+    local_time,
+    render,
+    runtime_of,
+)
+
+router = APIRouter(prefix="/console/leads", include_in_schema=False)
+
+PAGE_SIZE = 50
+MAX_EXPORT_ROWS = 50_000
+STATUS_LABELS = {
+    LeadStatus.NEW: "новый",
+    LeadStatus.CALLED: "позвонили",
+    LeadStatus.DONE: "готово",
+}
+
+
+@router.get("", response_class=HTMLResponse)
+async def leads_page(
+    request: Request,
+    session: SignedIn,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    status: LeadStatus | None = None,
+) -> HTMLResponse:
+    """Leads, newest first (the owner sees the whole phone: calling back is the point)."""
+    leads = runtime_of(request).store.leads
+    total = await leads.count(status)
+    rows = await leads.page(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, status=status)
+    return render(
+        request,
+        session,
+        "leads.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            "status": status,
+            "labels": STATUS_LABELS,
+        },
+        page="leads",
+    )
+
+
+@router.post("/{lead_id}/status")
+async def set_status(
+    request: Request,
+    lead_id: int,
+    status: Annotated[LeadStatus, Form()],
+    _: SignedInWithCsrf,
+) -> Response:
+    """Move a lead to new / called / done."""
+    if not await runtime_of(request).store.leads.set_status(lead_id, status):
+        raise HTTPException(status_code=404, detail="Такого лида нет.")
+    return RedirectResponse("/console/leads", status_code=303)
+
+
+@router.get("/export.csv")
+async def export_csv(request: Request, _: SignedIn) -> Response:
+    """Every lead as CSV (UTF-8 with a byte-order mark, so Excel reads the Cyrillic)."""
+    runtime = runtime_of(request)
+    zone = runtime.profile.zone()
+    rows = await runtime.store.leads.page(offset=0, limit=MAX_EXPORT_ROWS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["id", "created", "name", "phone", "interest", "summary", "status", "conversation"]
+    )
+    for lead in rows:
+        writer.writerow(
+            [
+                lead.id,
+                local_time(lead.created_at, zone),
+                lead.name or "",
+                lead.phone,
+                lead.interest or "",
+                lead.summary or "",
+                lead.status,
+                lead.conversation_key,
+            ]
+        )
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+    )

@@ -1,0 +1,87 @@
+"""The overview page: the period's figures, the daily chart and the knowledge base's health."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from talkme_consultant.web.console.base import SignedIn, render, runtime_of
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+# The reasons a visitor is handed to a person, as the owner reads them.
+HANDOFF_REASONS = {
+    "low_confidence": "бот не знал ответа",
+    "visitor_request": "посетитель попросил человека",
+    "booking": "запись (лид)",
+    "unclear_choice": "неясный выбор после уточнения",
+    "turn_failed": "сбой при ответе",
+    "budget": "исчерпан дневной лимит модели",
+}
+
+
+class Period(StrEnum):
+    """The periods the overview offers."""
+
+    TODAY = "today"
+    WEEK = "7"
+    MONTH = "30"
+
+
+PERIOD_DAYS = {Period.TODAY: 1, Period.WEEK: 7, Period.MONTH: 30}
+PERIOD_LABELS = {Period.TODAY: "Сегодня", Period.WEEK: "7 дней", Period.MONTH: "30 дней"}
+
+
+def day_starts(now: datetime, days: int) -> list[float]:
+    """Local midnights of the last `days` days, oldest first (DST-safe: built from dates)."""
+    today = now.date()
+    zone = now.tzinfo
+    return [
+        datetime.combine(today - timedelta(days=back), datetime.min.time(), zone).timestamp()
+        for back in range(days - 1, -1, -1)
+    ]
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(
+    request: Request, session: SignedIn, period: Period = Period.WEEK
+) -> HTMLResponse:
+    """The overview for today, 7 or 30 days."""
+    runtime = runtime_of(request)
+    zone = runtime.profile.zone()
+    starts = day_starts(datetime.now(zone), PERIOD_DAYS[period])
+    view = await runtime.store.overview.period(starts[0], starts)
+    knowledge = runtime.knowledge
+    state = await runtime.store.knowledge.state()
+    evaluation: dict[str, Any] | None = knowledge.evaluation
+    if evaluation is None and state.evaluation:
+        evaluation = json.loads(state.evaluation)
+    chart = {
+        "days": [datetime.fromtimestamp(day.start, zone).strftime("%d.%m") for day in view.days],
+        "answered": [day.answered for day in view.days],
+        "clarified": [day.clarified for day in view.days],
+        "handed_over": [day.handed_over for day in view.days],
+    }
+    return render(
+        request,
+        session,
+        "overview.html",
+        {
+            "view": view,
+            "period": period,
+            "periods": PERIOD_LABELS,
+            "reasons": HANDOFF_REASONS,
+            "chart": chart,
+            "records": knowledge.record_count,
+            "last_rebuild": knowledge.status.finished_at or state.updated_at,
+            "rebuilding": knowledge.rebuilding,
+            "evaluation": evaluation,
+            "llm": runtime.settings.llm_enabled,
+        },
+        page="overview",
+    )

@@ -1,0 +1,42 @@
+"""Puts the console into the app: its routers, static files, headers and sign-in redirect."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from talkme_consultant.web.console import (
+    conversations,
+    knowledge,
+    leads,
+    overview,
+    questions,
+    settings_page,
+    signin,
+)
+from talkme_consultant.web.console.base import LOGIN_PATH, STATIC_DIR, SignInRequired
+from talkme_consultant.web.console.headers import ConsoleSecurityHeaders
+
+
+def install_console(app: FastAPI) -> None:
+    """Mount the console at /console; `GET /` leads there."""
+    app.add_middleware(ConsoleSecurityHeaders)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    for module in (signin, overview, conversations, knowledge, leads, questions, settings_page):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/console", status_code=307)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, _: SignInRequired) -> Response:
+        if request.headers.get("hx-request"):
+            # htmx swaps responses into the page; this header makes it load the sign-in page.
+            return Response(status_code=401, headers={"HX-Redirect": LOGIN_PATH})
+        if request.method == "GET":
+            return RedirectResponse(LOGIN_PATH, status_code=303)
+        return Response(
+            "Нужно войти в консоль заново.", status_code=401, media_type="text/plain; charset=utf-8"
+        )

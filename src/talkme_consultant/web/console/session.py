@@ -1,0 +1,134 @@
+"""The console's signed session cookie, its CSRF token and the sign-in throttle.
+
+The cookie holds no secret of its own: a CSRF token, whether the holder signed in, and when. It is
+signed with HMAC-SHA256 under a key derived from the admin token, so changing ADMIN_TOKEN signs
+everyone out, and nothing needs storing on the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+COOKIE_NAME = "talkme_console"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+# A signed-in session lasts a working week; the owner signs in again after that.
+SESSION_SECONDS = 7 * 24 * 3600
+_KEY_LABEL = b"talkme-console-session-v1"
+
+
+class ConsoleSession(BaseModel):
+    """What the cookie carries."""
+
+    csrf: str
+    signed_in: bool = False
+    issued_at: float
+
+
+def session_key(admin_token: str) -> bytes:
+    """The signing key: derived from the admin token, never stored or logged."""
+    return hmac.new(admin_token.encode(), _KEY_LABEL, hashlib.sha256).digest()
+
+
+def new_session(*, signed_in: bool) -> ConsoleSession:
+    """A fresh session with its own CSRF token."""
+    return ConsoleSession(
+        csrf=secrets.token_urlsafe(24), signed_in=signed_in, issued_at=time.time()
+    )
+
+
+def encode(session: ConsoleSession, key: bytes) -> str:
+    """`payload.signature`, both URL-safe base64."""
+    payload = base64.urlsafe_b64encode(session.model_dump_json().encode()).decode().rstrip("=")
+    signature = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return payload + "." + base64.urlsafe_b64encode(signature).decode().rstrip("=")
+
+
+def decode(cookie: str | None, key: bytes) -> ConsoleSession | None:
+    """The session when the cookie is intact and not expired; None otherwise."""
+    if not cookie or "." not in cookie:
+        return None
+    payload, _, signature = cookie.partition(".")
+    expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    try:
+        supplied = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        if not hmac.compare_digest(expected, supplied):
+            return None
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        session = ConsoleSession.model_validate(data)
+    except (ValueError, ValidationError):
+        return None
+    if time.time() - session.issued_at > SESSION_SECONDS:
+        return None
+    return session
+
+
+def over_https(request: Request) -> bool:
+    """True when the browser reached us over HTTPS, directly or through a proxy."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+def set_cookie(response: Response, request: Request, session: ConsoleSession, key: bytes) -> None:
+    """Write the session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS."""
+    response.set_cookie(
+        COOKIE_NAME,
+        encode(session, key),
+        max_age=SESSION_SECONDS,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=over_https(request),
+    )
+
+
+def clear_cookie(response: Response, request: Request) -> None:
+    """Forget the session in the browser."""
+    response.delete_cookie(
+        COOKIE_NAME, path="/console", httponly=True, samesite="strict", secure=over_https(request)
+    )
+
+
+@dataclass
+class SignInThrottle:
+    """At most `attempts` failed sign-ins per client address within `window` seconds."""
+
+    attempts: int = 5
+    window: float = 300.0
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def retry_after(self, client: str, now: float) -> float:
+        """Seconds until `client` may try again; 0 when it may try now."""
+        failures = self._failures.get(client)
+        if not failures:
+            return 0.0
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[client]
+            return 0.0
+        if len(failures) < self.attempts:
+            return 0.0
+        return failures[0] + self.window - now
+
+    def failed(self, client: str, now: float) -> None:
+        """Count a failed sign-in."""
+        self._failures.setdefault(client, deque()).append(now)
+        if len(self._failures) > 10_000:
+            # A flood from many addresses must not grow memory without end: forget the oldest.
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, client: str) -> None:
+        """A right token clears the address's count."""
+        self._failures.pop(client, None)

@@ -1,0 +1,94 @@
+"""Signing in with the admin token, and out again."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from talkme_consultant.web.console.base import (
+    SignedInWithCsrf,
+    check_csrf,
+    console_state,
+    current_session,
+    render,
+)
+from talkme_consultant.web.console.session import (
+    clear_cookie,
+    new_session,
+    set_cookie,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    """The sign-in form; a signed-in owner goes straight to the overview."""
+    session = current_session(request)
+    if session is not None and session.signed_in:
+        return RedirectResponse("/console", status_code=303)
+    fresh = session or new_session(signed_in=False)
+    response = render(request, fresh, "login.html", {"error": None})
+    set_cookie(response, request, fresh, console_state(request).key)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """Check the token; failures are counted per client address and throttled with 429."""
+    state = console_state(request)
+    client = request.client.host if request.client else "unknown"
+    now = time.monotonic()
+    session = current_session(request) or new_session(signed_in=False)
+    wait = state.throttle.retry_after(client, now)
+    if wait > 0:
+        minutes = max(1, math.ceil(wait / 60))
+        response = render(
+            request,
+            session,
+            "login.html",
+            {
+                "error": "Слишком много неудачных попыток входа. "
+                f"Попробуйте снова через {minutes} мин."
+            },
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    await check_csrf(request, session)
+    form = await request.form()
+    supplied = form.get("token")
+    expected: str = request.app.state.admin_token
+    if not isinstance(supplied, str) or not hmac.compare_digest(
+        supplied.strip().encode(), expected.encode()
+    ):
+        state.throttle.failed(client, now)
+        log.warning("console sign-in refused: wrong admin token")
+        return render(
+            request,
+            session,
+            "login.html",
+            {"error": "Неверный токен администратора."},
+            status_code=401,
+        )
+    state.throttle.succeeded(client)
+    # A new session (and CSRF token) on sign-in: a token planted before cannot be reused.
+    signed = new_session(signed_in=True)
+    redirect = RedirectResponse("/console", status_code=303)
+    set_cookie(redirect, request, signed, state.key)
+    return redirect
+
+
+@router.post("/logout")
+async def logout(request: Request, _: SignedInWithCsrf) -> RedirectResponse:
+    """Forget the session."""
+    response = RedirectResponse("/console/login", status_code=303)
+    clear_cookie(response, request)
+    return response

@@ -1,0 +1,88 @@
+// The console's behaviour, kept out of the pages so the CSP can forbid inline script:
+// the CSRF header on htmx requests, the daily chart, confirmations and the file upload.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrf;
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.classList && form.classList.contains("confirm") && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
+  function drawChart() {
+    var box = document.getElementById("daily-chart");
+    if (!box || typeof uPlot === "undefined") { return; }
+    var data = JSON.parse(box.dataset.chart);
+    var n = data.days.length;
+    var xs = [];
+    for (var i = 0; i < n; i++) { xs.push(i); }
+    // Stacked bars: each series is drawn as the running total, bottom first.
+    var a = data.answered, c = [], h = [];
+    for (var j = 0; j < n; j++) { c.push(a[j] + data.clarified[j]); h.push(c[j] + data.handed_over[j]); }
+    var bars = uPlot.paths.bars({ size: [0.6, 40] });
+    function series(label, color) { return { label: label, fill: color, stroke: color, paths: bars, points: { show: false } }; }
+    var chart = new uPlot({
+      width: box.clientWidth || 600,
+      height: 260,
+      legend: { show: false },
+      scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: function (u, lo, hi) { return [0, Math.max(1, hi)]; } } },
+      axes: [
+        { values: function (u, ticks) { return ticks.map(function (t) { return data.days[t] || ""; }); }, incrs: [1, 2, 5, 7] },
+        {}
+      ],
+      series: [{}, series("передан человеку", "#e0605a"), series("с уточнением", "#f2b84b"), series("ответил бот", "#4caf7a")]
+    }, [xs, h, c, a], box);
+    window.addEventListener("resize", function () { chart.setSize({ width: box.clientWidth, height: 260 }); });
+  }
+
+  function setUpUpload() {
+    var zone = document.getElementById("dropzone");
+    if (!zone) { return; }
+    var input = document.getElementById("upload-input");
+    var button = document.getElementById("upload-button");
+    var bar = document.getElementById("upload-progress");
+    var result = document.getElementById("upload-result");
+
+    function send(files) {
+      if (!files.length) { result.textContent = "Выберите хотя бы один файл."; return; }
+      var body = new FormData();
+      for (var i = 0; i < files.length; i++) { body.append("files", files[i], files[i].name); }
+      var request = new XMLHttpRequest();
+      request.open("POST", "/console/knowledge/upload");
+      request.setRequestHeader("X-CSRF-Token", csrf);
+      bar.hidden = false; bar.value = 0;
+      result.textContent = "Загружаем…";
+      request.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); }
+      });
+      request.addEventListener("load", function () {
+        var answer = {};
+        try { answer = JSON.parse(request.responseText); } catch (ignored) { answer = {}; }
+        if (request.status === 200) {
+          result.textContent = "Загружено: " + Object.keys(answer.uploaded || {}).join(", ") + ". База пересобирается.";
+          window.setTimeout(function () { window.location.reload(); }, 800);
+        } else {
+          result.textContent = "Не загружено: " + (answer.error || ("ошибка " + request.status));
+        }
+      });
+      request.addEventListener("error", function () { result.textContent = "Сеть недоступна, попробуйте ещё раз."; });
+      request.send(body);
+    }
+
+    button.addEventListener("click", function () { send(input.files); });
+    zone.addEventListener("dragover", function (e) { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", function () { zone.classList.remove("over"); });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault(); zone.classList.remove("over");
+      send(e.dataTransfer.files);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawChart(); setUpUpload(); });
+})();

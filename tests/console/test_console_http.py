@@ -1,0 +1,122 @@
+"""The console's sign-in, session cookie, CSRF and exports over real HTTP (no browser needed)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from talkme_consultant.talkme.visitor import Visitor
+from tests.support.eventually import eventually
+from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a console page carries."""
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found, "every console page carries its CSRF token"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def signed_in_client(service: RunningService) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that went through the sign-in form."""
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        form = await client.get("/console/login")
+        answer = await client.post(
+            "/console/login", data={"csrf": csrf_of(form.text), "token": ADMIN_TOKEN}
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == "/console"
+        yield client
+
+
+async def test_sign_in_is_throttled_per_address_after_repeated_wrong_tokens(
+    tmp_path: Path,
+) -> None:
+    async with (
+        running_service(service_settings(tmp_path / "data", None, embedder="none")) as service,
+        httpx.AsyncClient(base_url=service.url, timeout=30) as client,
+    ):
+        csrf = csrf_of((await client.get("/console/login")).text)
+        for _ in range(5):
+            refused = await client.post("/console/login", data={"csrf": csrf, "token": "guess"})
+            assert refused.status_code == 401
+            assert "Неверный токен администратора" in refused.text
+        throttled = await client.post("/console/login", data={"csrf": csrf, "token": "guess"})
+        assert throttled.status_code == 429
+        assert "Слишком много неудачных попыток входа" in throttled.text
+        assert int(throttled.headers["retry-after"]) > 0
+        right = await client.post("/console/login", data={"csrf": csrf, "token": ADMIN_TOKEN})
+        assert right.status_code == 429, "even the right token waits out the throttle"
+        assert (await client.get("/console")).status_code == 303, "and no session was given"
+
+
+async def test_the_session_cookie_is_strict_httponly_and_secure_behind_an_https_proxy(
+    tmp_path: Path,
+) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        async with httpx.AsyncClient(base_url=service.url) as plain:
+            root = await plain.get("/")
+            assert root.status_code == 307 and root.headers["location"] == "/console"
+            away = await plain.get("/console/conversations")
+            assert away.status_code == 303 and away.headers["location"] == "/console/login"
+            htmx = await plain.get("/console/knowledge/status", headers={"HX-Request": "true"})
+            assert (htmx.status_code, htmx.headers["hx-redirect"]) == (401, "/console/login")
+            page = await plain.get("/console/login")
+            assert "HttpOnly" in page.headers["set-cookie"]
+            assert "SameSite=strict" in page.headers["set-cookie"]
+            assert "Secure" not in page.headers["set-cookie"]
+            without_csrf = await plain.post("/console/login", data={"token": ADMIN_TOKEN})
+            assert without_csrf.status_code == 403, "the sign-in form needs its CSRF token too"
+            assert "обновите страницу" in without_csrf.json()["error"]
+
+        async with httpx.AsyncClient(base_url=service.url) as proxied:
+            page = await proxied.get("/console/login", headers={"X-Forwarded-Proto": "https"})
+            assert "Secure" in page.headers["set-cookie"], "the browser came over HTTPS"
+
+        # A cookie whose payload was edited is not a session.
+        async with httpx.AsyncClient(base_url=service.url) as forger:
+            forger.cookies.set("talkme_console", "eyJzaWduZWRfaW4iOnRydWV9.AAAA", path="/console")
+            assert (await forger.get("/console")).status_code == 303
+
+
+async def test_exports_and_lead_status_follow_the_owner_s_choices(tmp_path: Path) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        visitor = Visitor.new(name="Ольга")
+        await service.post_message(visitor, "Сколько стоит маникюр с покрытием?", 1)
+
+        async def answered() -> bool:
+            stats = await service.admin_get("/webhook/talkme/stats")
+            return int(stats["messages_processed"]) >= 1
+
+        await eventually(answered, what="the answer")
+        async with signed_in_client(service) as client:
+            exported = await client.get("/console/conversations/export.csv?q=маникюр")
+            assert exported.status_code == 200
+            [row] = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+            assert row["conversation"] == visitor.client_id and row["client_name"] == "Ольга"
+            nothing = await client.get("/console/conversations/export.json?q=биткоин")
+            assert nothing.json() == {"conversations": []}
+            bad_date = await client.get("/console/conversations?since=вчера")
+            assert bad_date.status_code == 400
+            assert "ГГГГ-ММ-ДД" in bad_date.json()["error"]
+
+            no_lead = await client.post(
+                "/console/leads/999/status",
+                data={"csrf": csrf_of((await client.get("/console/leads")).text), "status": "done"},
+            )
+            assert no_lead.status_code == 404
+            wrong_status = await client.post(
+                "/console/leads/999/status",
+                data={"csrf": csrf_of((await client.get("/console/leads")).text), "status": "x"},
+            )
+            assert wrong_status.status_code == 422

@@ -1,0 +1,211 @@
+"""The owner's console in a real browser (Debian Chromium), against a real running service whose
+conversations came through the TalkMe simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, Response, expect
+
+from tests.console.conftest import PRICE_QUESTION, UNKNOWN_QUESTION, Seeded, replies_to
+from tests.support.browser import WatchedPage
+from tests.support.eventually import eventually
+from tests.support.service import ADMIN_TOKEN
+
+# One service and one browser serve the whole module.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PAGES = [
+    ("nav-overview", "/console"),
+    ("nav-conversations", "/console/conversations"),
+    ("nav-questions", "/console/questions"),
+    ("nav-knowledge", "/console/knowledge"),
+    ("nav-leads", "/console/leads"),
+    ("nav-settings", "/console/settings"),
+]
+
+
+async def follow(page: Page, test_id: str) -> Response:
+    """Click a link and return the document's response."""
+    async with page.expect_navigation() as navigation:
+        await page.get_by_test_id(test_id).click()
+    response = await navigation.value
+    assert response is not None
+    return response
+
+
+async def test_a_wrong_token_is_refused_and_the_right_one_signs_in(
+    seeded: Seeded, browser: Browser
+) -> None:
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    await page.goto(seeded.service.url + "/")
+    assert page.url.endswith("/console/login"), "/ leads to the console, which asks to sign in"
+
+    await page.get_by_test_id("login-token").fill("not-the-token")
+    await page.get_by_test_id("login-submit").click()
+    await page.get_by_test_id("login-error").wait_for()
+    assert "Неверный токен" in await page.get_by_test_id("login-error").inner_text()
+    assert await page.get_by_test_id("nav-overview").count() == 0
+
+    await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
+    await page.get_by_test_id("login-submit").click()
+    await page.get_by_test_id("nav-overview").wait_for()
+    assert page.url.endswith("/console")
+    [cookie] = [c for c in await page.context.cookies() if c["name"] == "talkme_console"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert ADMIN_TOKEN not in cookie["value"]
+
+    await page.get_by_test_id("logout").click()
+    await page.get_by_test_id("login-token").wait_for()
+    await page.goto(seeded.service.url + "/console/leads")
+    assert page.url.endswith("/console/login"), "signed out means signed out"
+    # The refused sign-in answers 401, which the browser reports; nothing else went wrong.
+    assert [e for e in watched.errors if "status of 401" not in e] == []
+
+
+async def test_every_page_shows_the_service_s_data_under_a_csp_without_console_errors(
+    seeded: Seeded, browser: Browser
+) -> None:
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    for test_id, path in PAGES:
+        response = await follow(page, test_id)
+        assert response.status == 200, path
+        assert page.url.split("?")[0].endswith(path)
+        csp = (await response.all_headers())["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+        assert await page.locator("script:not([src])").count() == 0, f"inline script on {path}"
+
+    await follow(page, "nav-overview")
+    assert int(await page.get_by_test_id("figure-conversations").inner_text()) >= 3
+    await page.locator("#daily-chart canvas").wait_for()  # uPlot drew the daily chart
+
+    await follow(page, "nav-conversations")
+    assert await page.get_by_test_id("conversation-row").count() == 3
+    await page.get_by_test_id("conversation-search").fill("маникюр с покрытием")
+    await page.get_by_test_id("filter-submit").click()
+    await page.wait_for_url("**q=*")
+    rows = page.get_by_test_id("conversation-row")
+    assert await rows.count() == 1 and "Ольга" in await rows.inner_text()
+    await rows.get_by_role("link").click()
+    await page.get_by_test_id("transcript").wait_for()
+    transcript = await page.get_by_test_id("transcript").inner_text()
+    assert PRICE_QUESTION in transcript
+    assert (await replies_to(seeded.sim, seeded.asker, 1))[0].split("\n")[0] in transcript
+    assert await page.get_by_test_id("citations").count() >= 1, "the answer cites its records"
+    assert await page.get_by_test_id("answer-confidence").count() >= 1
+
+    await follow(page, "nav-questions")
+    questions = page.get_by_test_id("question-group")
+    assert any(UNKNOWN_QUESTION in text for text in await questions.all_inner_texts())
+
+    await follow(page, "nav-leads")
+    lead = page.get_by_test_id("lead-row")
+    assert await lead.count() == 1
+    assert "Анна" in await lead.inner_text() and "916" in await lead.inner_text()
+
+    await follow(page, "nav-knowledge")
+    assert await page.get_by_test_id("kb-file").count() >= 3
+    assert int(await page.get_by_test_id("kb-records").inner_text()) > 0
+    assert watched.errors == []
+
+
+async def test_the_playground_gives_the_reply_the_bot_gave_a_visitor_over_the_webhook(
+    seeded: Seeded, browser: Browser
+) -> None:
+    delivered = "\n\n".join(await replies_to(seeded.sim, seeded.asker, 1))
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    await page.goto(seeded.service.url + "/console/knowledge/playground")
+    await page.get_by_test_id("playground-input").fill(PRICE_QUESTION)
+    await page.get_by_test_id("playground-submit").click()
+    reply = page.get_by_test_id("playground-reply")
+    await reply.wait_for()
+    assert await reply.inner_text() == delivered
+    assert await page.get_by_test_id("playground-hit").count() >= 1
+    assert watched.errors == []
+
+
+async def test_marking_an_answer_wrong_records_it_and_a_post_without_the_csrf_token_is_refused(
+    seeded: Seeded, browser: Browser
+) -> None:
+    service = seeded.service
+    key = seeded.asker.client_id
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    await watched.sign_in(service.url, ADMIN_TOKEN)
+    await page.goto(f"{service.url}/console/conversations/{key}")
+    action = await page.locator("form[action$='/wrong']").first.get_attribute("action")
+    assert action is not None
+
+    # The browser's own signed-in cookie, but no CSRF token: refused, nothing recorded.
+    refused = await page.request.post(service.url + action, form={"note": "x"})
+    assert refused.status == 403
+    assert "обновите страницу" in (await refused.json())["error"]
+    forged = await page.request.post(service.url + action, form={"csrf": "forged"})
+    assert forged.status == 403
+
+    async def marked() -> list[object]:
+        events = await service.admin_get("/admin/events", params={"kind": "answer_marked_wrong"})
+        return list(events["events"])
+
+    assert await marked() == []
+    await page.get_by_test_id("mark-wrong").first.click()
+    await page.get_by_text("Отмечен как неверный").wait_for()
+    [event] = await eventually(marked, what="the answer_marked_wrong event")
+    assert isinstance(event, dict) and event["conversation_key"] == key
+    assert f"/messages/{event['data']['message_id']}/wrong" in action
+    assert watched.errors == []
+
+
+async def test_a_lead_s_status_is_set_from_its_row(seeded: Seeded, browser: Browser) -> None:
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    await page.goto(seeded.service.url + "/console/leads")
+    await page.get_by_test_id("lead-status").select_option("called")
+    async with page.expect_navigation():
+        await page.get_by_test_id("lead-status-save").click()
+    assert await page.get_by_test_id("lead-status").input_value() == "called"
+    await page.goto(seeded.service.url + "/console/leads?status=new")
+    assert await page.get_by_test_id("lead-row").count() == 0
+    assert watched.errors == []
+
+
+# Last in the module: it changes the knowledge base the other specs read.
+async def test_a_file_is_uploaded_shown_and_deleted_from_the_knowledge_page(
+    seeded: Seeded, browser: Browser, tmp_path: Path
+) -> None:
+    upload = tmp_path / "акции.csv"
+    upload.write_text("Вопрос,Ответ\nЕсть ли скидка именинникам?,Да: 15 % в неделю дня рождения.\n")
+    watched = await WatchedPage.open(browser)
+    page = watched.page
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    await page.goto(seeded.service.url + "/console/knowledge")
+    files_before = await page.get_by_test_id("kb-file").count()
+
+    await page.get_by_test_id("upload-input").set_input_files(str(upload))
+    await page.get_by_test_id("upload-submit").click()
+    # Each file is read in a child process with limits: slow on a busy machine.
+    await expect(page.get_by_test_id("upload-result")).to_contain_text(
+        "Загружено: акции.csv", timeout=90_000
+    )
+    rows = page.get_by_test_id("kb-file").filter(has_text="акции.csv")
+    await expect(rows).to_have_count(1, timeout=30_000)  # the page reloads itself
+    assert await page.get_by_test_id("kb-file").count() == files_before + 1
+
+    async def served() -> bool:
+        status = await seeded.service.admin_get("/knowledge-base/status")
+        return not status["rebuilding"] and status["files"] == files_before + 1
+
+    await eventually(served, timeout=60, what="the rebuilt index")
+    async with page.expect_navigation():
+        await rows.get_by_test_id("kb-delete").click()
+    assert await page.get_by_test_id("kb-file").filter(has_text="акции.csv").count() == 0
+    assert watched.errors == []
