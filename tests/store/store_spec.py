@@ -1182,6 +1182,7 @@ class StoreSpec:
 
         [next_reply] = await store.outbox.claim_ready(T0 + 2, LEASE, 10)
         assert json_text(next_reply) == "a2", "a failing card update holds back no reply"
+
     # -- the owner's console -----------------------------------------------------------------
 
     async def _played(

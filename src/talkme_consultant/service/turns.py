@@ -370,6 +370,8 @@ def _add_account_effects(
     reasons = {str(data.get("reason")) for kind, data in outcome.events if kind == "handoff"}
     if outcome.handed_off and reasons & QUESTION_HANDOFFS and result.visitor_text.strip():
         result.handed_over_question = result.visitor_text
+
+
 def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
     """The reply's meta plus what the owner's transcript shows beside it: the finish code, the
     handoff reason and the grounding guard's findings of this turn."""
