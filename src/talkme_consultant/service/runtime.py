@@ -32,7 +32,9 @@ from talkme_consultant.service.dispatcher import (
     talkme_sender,
 )
 from talkme_consultant.service.knowledge_base import KnowledgeBase
+from talkme_consultant.service.lessons import Lessons
 from talkme_consultant.service.metrics import Metrics
+from talkme_consultant.service.open_questions import OpenQuestions
 from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
 from talkme_consultant.store.leases import process_owner
@@ -103,6 +105,8 @@ class Runtime:
         # Leases are held per process, so no other process ever mistakes them for its own.
         self.owner = process_owner(settings.instance_name)
         self.components = self._build_components()
+        self.lessons = Lessons(store.lessons, knowledge)
+        self.questions = OpenQuestions(store.questions, self.lessons, knowledge)
         self._http: httpx.AsyncClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.dispatcher: OutboxDispatcher | None = None

@@ -18,6 +18,7 @@ from talkme_consultant.store.models import (
     Event,
     InboundMessage,
     Lead,
+    OpenQuestion,
     OutboxCall,
 )
 from talkme_consultant.store.upsert import greatest, insert_for, last_chars, lock_row
@@ -450,8 +451,14 @@ class ConversationRepository:
 
 # Every table whose rows belong to one visitor, by `conversation_key`.
 _PERSONAL_TABLES: tuple[
-    type[DialogMessage] | type[InboundMessage] | type[Event] | type[Lead] | type[OutboxCall], ...
-] = (DialogMessage, InboundMessage, Event, Lead, OutboxCall)
+    type[DialogMessage]
+    | type[InboundMessage]
+    | type[Event]
+    | type[Lead]
+    | type[OutboxCall]
+    | type[OpenQuestion],
+    ...,
+] = (DialogMessage, InboundMessage, Event, Lead, OutboxCall, OpenQuestion)
 
 
 def _add_calls(

@@ -12,7 +12,9 @@ from talkme_consultant.store.database import Sessions, create_engine, migrate
 from talkme_consultant.store.inbox import InboxRepository
 from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
+from talkme_consultant.store.lessons import LessonsRepository
 from talkme_consultant.store.outbox import OutboxRepository
+from talkme_consultant.store.questions import QuestionRepository
 from talkme_consultant.store.stats import StatsRepository
 
 
@@ -33,6 +35,8 @@ class Store:
         self.knowledge = KnowledgeRepository(sessions)
         self.embedding_cache = SqlEmbeddingCache(sessions)
         self.stats = StatsRepository(sessions)
+        self.lessons = LessonsRepository(sessions)
+        self.questions = QuestionRepository(sessions)
 
     @classmethod
     async def open(cls, url: str) -> Store:

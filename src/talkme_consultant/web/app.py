@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from talkme_consultant import __version__
 from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.web import admin_api, monitoring, webhook, webhook_schema
+from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(monitoring.metrics_router)
     app.include_router(admin_api.router)
+    app.include_router(questions_api.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
