@@ -170,7 +170,7 @@ async def link_group(group_id: int, body: GroupLinkInput, request: Request) -> G
     responses={404: NO_GROUP},
 )
 async def dismiss_group(group_id: int, request: Request) -> GroupDismissed:
-    """The group leaves the open list; its repeats join it among the dismissed."""
+    """The group leaves the open list (a later repeat of it is open again)."""
     try:
         dismissed = await _runtime(request).questions.dismiss(group_id)
     except GroupNotFound as error:
