@@ -104,6 +104,7 @@ async def _teach_one(lessons: Lessons, line: int, lesson: LessonLine) -> LineRes
 def _problems(error: ValidationError) -> str:
     parts = []
     for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "line"
-        parts.append(f"{where}: {problem['msg']}")
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in problem["loc"])
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
