@@ -1,8 +1,8 @@
 """Near-duplicate questions grouped together: by meaning with an embedder, by words without one.
 
-Both ways are "leader" grouping in the order given: a question joins the most similar earlier
-group leader when it is close enough, or leads a group of its own. So a group's leader is its
-first question, and questions added later never move earlier ones between groups.
+Both ways are "leader" grouping in the order given: a question joins an earlier group leader
+it is close enough to, or leads a group of its own. So a group's leader is its first question,
+and questions added later never move earlier ones between groups.
 """
 
 from __future__ import annotations
@@ -25,41 +25,44 @@ _BLOCK = 512
 
 
 def group_by_vectors(vectors: np.ndarray, threshold: float = SAME_QUESTION_COSINE) -> list[int]:
-    """For each row of L2-normalised `vectors`, the row index of its group's leader."""
+    """For each row of L2-normalised `vectors`, the row index of its group's leader.
+
+    Rows are taken in blocks: a row close enough to a leader of an earlier block joins the most
+    similar one; the rest of the block is grouped among itself, each new leader taking every
+    free row close to it. Both steps are matrix products, so 5,000 questions take milliseconds.
+    """
     n = len(vectors)
-    leader_of = [0] * n
+    leader_of = np.arange(n, dtype=np.int64)
     if not n:
-        return leader_of
+        return []
     matrix = np.ascontiguousarray(vectors, dtype=np.float32)
     leaders = np.zeros_like(matrix)
     leader_rows: list[int] = []
     for start in range(0, n, _BLOCK):
         block = matrix[start : start + _BLOCK]
-        earlier = len(leader_rows)
-        if earlier:
-            sims = block @ leaders[:earlier].T
+        pending = np.arange(len(block))
+        if leader_rows:
+            sims = block @ leaders[: len(leader_rows)].T
             best = sims.argmax(axis=1)
-            best_sim = sims[np.arange(len(block)), best]
-        else:
-            best = np.zeros(len(block), dtype=np.int64)
-            best_sim = np.full(len(block), -np.inf, dtype=np.float32)
-        inner = block @ block.T
-        fresh: list[int] = []  # block positions that became leaders in this block
-        for i in range(len(block)):
-            choice, score = int(best[i]), float(best_sim[i])
-            if fresh:
-                local = inner[i, fresh]
-                j = int(local.argmax())
-                if float(local[j]) > score:
-                    choice, score = earlier + j, float(local[j])
-            if score >= threshold:
-                leader_of[start + i] = leader_rows[choice]
+            close = sims[np.arange(len(block)), best] >= threshold
+            rows = np.asarray(leader_rows, dtype=np.int64)
+            leader_of[start + pending[close]] = rows[best[close]]
+            pending = pending[~close]
+        if not len(pending):
+            continue
+        inner = block[pending] @ block[pending].T
+        free = np.ones(len(pending), dtype=bool)
+        for j in range(len(pending)):
+            if not free[j]:
                 continue
-            leader_of[start + i] = start + i
-            leaders[len(leader_rows)] = block[i]
-            leader_rows.append(start + i)
-            fresh.append(i)
-    return leader_of
+            members = free & (inner[j] >= threshold)
+            members[j] = True
+            free &= ~members
+            row = start + int(pending[j])
+            leader_of[start + pending[members]] = row
+            leaders[len(leader_rows)] = block[pending[j]]
+            leader_rows.append(row)
+    return [int(x) for x in leader_of]
 
 
 def question_stems(text: str) -> frozenset[str]:
@@ -67,13 +70,23 @@ def question_stems(text: str) -> frozenset[str]:
     return frozenset(tokenize(strip_pleasantries(text)))
 
 
-def group_by_words(texts: Sequence[str], threshold: float = SAME_QUESTION_WORDS) -> list[int]:
-    """For each text, the index of its group's leader, by shared stems (no embedder)."""
+def group_by_words(
+    texts: Sequence[str],
+    threshold: float = SAME_QUESTION_WORDS,
+    stems_cache: dict[str, frozenset[str]] | None = None,
+) -> list[int]:
+    """For each text, the index of its group's leader, by shared stems (no embedder).
+
+    Stemming is most of the cost, so each distinct text is stemmed once; `stems_cache` keeps
+    the stems between calls."""
+    cache = stems_cache if stems_cache is not None else {}
     leader_of: list[int] = []
     leader_stems: dict[int, frozenset[str]] = {}
     by_stem: dict[str, list[int]] = {}
     for i, text in enumerate(texts):
-        stems = question_stems(text)
+        stems = cache.get(text)
+        if stems is None:
+            stems = cache[text] = question_stems(text)
         best, best_score = i, 0.0
         candidates = {leader for stem in stems for leader in by_stem.get(stem, ())}
         for leader in sorted(candidates):

@@ -27,6 +27,8 @@ QuestionKind = Literal["not_known", "unclear", "wrong"]
 """not_known: handed over for not knowing; unclear: a clarification the visitor did not
 resolve; wrong: the owner marked the bot's answer wrong."""
 EXAMPLES_PER_GROUP = 5
+# Stems of questions kept between groupings (without an embedder); beyond this, start over.
+MAX_CACHED_STEMS = 50_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class OpenQuestions:
         self._knowledge = knowledge
         embedder = knowledge.embedder
         self._vectors = QuestionVectors(embedder, knowledge.cache) if embedder else None
+        self._stems: dict[str, frozenset[str]] = {}
         self._grouped: dict[str, tuple[tuple[int, int], list[QuestionGroup]]] = {}
         self._lock = asyncio.Lock()
 
@@ -141,14 +144,24 @@ class OpenQuestions:
         return await self._repository.mark_wrong(message_id, now=now())
 
     async def _group(self, status: GroupStatus, rows: list[QuestionRow]) -> list[QuestionGroup]:
-        texts = [row.question for row in rows]
+        # The same words asked again are one text to embed and group: the first row asking it
+        # stands for the rest.
+        first_row: dict[str, int] = {}
+        for position, row in enumerate(rows):
+            first_row.setdefault(row.question, position)
+        texts = list(first_row)
         if self._vectors is not None:
             leaders = group_by_vectors(await self._vectors.vectors(texts))
         else:
-            leaders = group_by_words(texts)
+            if len(self._stems) > MAX_CACHED_STEMS:
+                self._stems.clear()
+            leaders = group_by_words(texts, stems_cache=self._stems)
+        leader_of_text = {
+            text: first_row[texts[leader]] for text, leader in zip(texts, leaders, strict=True)
+        }
         members: dict[int, list[QuestionRow]] = {}
-        for row, leader in zip(rows, leaders, strict=True):
-            members.setdefault(leader, []).append(row)
+        for row in rows:
+            members.setdefault(leader_of_text[row.question], []).append(row)
         groups = [_group_of(status, rows[leader], found) for leader, found in members.items()]
         groups.sort(key=lambda g: (-g.count, -g.last_asked_at, g.id))
         return groups

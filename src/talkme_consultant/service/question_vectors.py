@@ -28,16 +28,29 @@ class QuestionVectors:
         self._cache = cache
         self._model = f"{embedder.name}#question"
         self._memory: dict[str, np.ndarray] = {}
+        self._keys: dict[str, tuple[str, str]] = {}
 
     @property
     def name(self) -> str:
         """Which model the vectors come from."""
         return self._model
 
+    def _key(self, question: str) -> tuple[str, str]:
+        """The text embedded for a question (without greetings and filler) and its hash;
+        remembered, since reading a question costs more than looking it up."""
+        key = self._keys.get(question)
+        if key is None:
+            if len(self._keys) > MAX_IN_MEMORY:
+                self._keys.clear()
+            text = strip_pleasantries(question) or question
+            key = self._keys[question] = (text, text_hash(text))
+        return key
+
     async def vectors(self, questions: Sequence[str]) -> np.ndarray:
         """One L2-normalised row per question, in order."""
-        texts = [strip_pleasantries(q) or q for q in questions]
-        hashes = [text_hash(t) for t in texts]
+        keys = [self._key(q) for q in questions]
+        texts = [text for text, _ in keys]
+        hashes = [digest for _, digest in keys]
         missing = list(dict.fromkeys(h for h in hashes if h not in self._memory))
         if missing:
             if len(self._memory) + len(missing) > MAX_IN_MEMORY:
