@@ -36,6 +36,11 @@ KEYWORD_WEIGHT = 0.2
 # Candidates per side that enter fusion; the rest cannot reach the top 10 in practice.
 CANDIDATES = 50
 EMBED_BATCH = 64
+# A taught phrasing counts only for near-identical questions: question-to-question cosines run
+# higher than question-to-record ones, so a looser phrasing would outrank other records' text.
+PHRASING_MIN_COSINE = 0.92
+# Whether a taught phrasing's words join its record's keyword document.
+PHRASINGS_IN_KEYWORDS = True
 # Answers shorter than this («Да.», «Нет, только по записи.») say nothing alone, so two records
 # sharing one are told apart by their whole text; longer answers identify the record.
 SHORT_ANSWER_CHARS = 40
@@ -78,8 +83,9 @@ def keyword_document(record: Record, phrasings: Sequence[str] = ()) -> list[str]
         title_tokens = tokenize(record.title)
         for _ in range(TITLE_BOOST - 1):
             tokens.extend(title_tokens)
-    for phrasing in phrasings:
-        tokens.extend(tokenize(phrasing))
+    if PHRASINGS_IN_KEYWORDS:
+        for phrasing in phrasings:
+            tokens.extend(tokenize(phrasing))
     return tokens
 
 
@@ -214,7 +220,9 @@ class KnowledgeIndex:
         halves = (self._vectors @ vector).reshape(2, -1)
         best: np.ndarray = halves.max(axis=0)
         if self._extra_vectors is not None:
-            np.maximum.at(best, self._extra_owner, self._extra_vectors @ vector)
+            taught = self._extra_vectors @ vector
+            taught[taught < PHRASING_MIN_COSINE] = -1.0
+            np.maximum.at(best, self._extra_owner, taught)
         return best
 
     def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
