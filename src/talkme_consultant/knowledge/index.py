@@ -39,8 +39,6 @@ EMBED_BATCH = 64
 # A taught phrasing counts only for near-identical questions: question-to-question cosines run
 # higher than question-to-record ones, so a looser phrasing would outrank other records' text.
 PHRASING_MIN_COSINE = 0.92
-# Whether a taught phrasing's words join its record's keyword document.
-PHRASINGS_IN_KEYWORDS = True
 # Answers shorter than this («Да.», «Нет, только по записи.») say nothing alone, so two records
 # sharing one are told apart by their whole text; longer answers identify the record.
 SHORT_ANSWER_CHARS = 40
@@ -77,15 +75,14 @@ def representations(record: Record) -> list[Representation]:
 
 def keyword_document(record: Record, phrasings: Sequence[str] = ()) -> list[str]:
     """The stems BM25 indexes for a record: the text plus the title repeated `TITLE_BOOST` times,
-    plus each extra phrasing the owner taught for it (once: it is another way to ask)."""
+    plus the phrasings given (once each: another way to ask; used by keyword-only indexes)."""
     tokens = tokenize(record.text)
     if record.title:
         title_tokens = tokenize(record.title)
         for _ in range(TITLE_BOOST - 1):
             tokens.extend(title_tokens)
-    if PHRASINGS_IN_KEYWORDS:
-        for phrasing in phrasings:
-            tokens.extend(tokenize(phrasing))
+    for phrasing in phrasings:
+        tokens.extend(tokenize(phrasing))
     return tokens
 
 
@@ -149,8 +146,12 @@ class KnowledgeIndex:
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         if self._records:
+            # With an embedder, taught words stay out of BM25: words like «сколько» or «можно»
+            # added to one record lifted it for unrelated questions (a salon answer case was
+            # handed over). Without one, the keyword side is the only place they can count.
+            spoken = taught if embedder is None else {}
             self._bm25.index(
-                [keyword_document(r, taught.get(r.record_id, ())) for r in self._records],
+                [keyword_document(r, spoken.get(r.record_id, ())) for r in self._records],
                 show_progress=False,
             )
             self._vocab = dict(self._bm25.vocab_dict)
