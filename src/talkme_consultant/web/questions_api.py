@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
@@ -42,6 +42,8 @@ from talkme_consultant.web.schemas import (
 
 router = APIRouter(dependencies=[Depends(require_admin)], tags=["console"], responses=ADMIN_ONLY)
 
+# Ids are 64-bit in the store: anything else is a 422 naming the field, never a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id.")]
 NO_GROUP = error_response("No question group of that status has this id.")
 BAD_TEXT = error_response("A text is empty once control characters are removed.")
 NO_FAQ = error_response("No owner's answer under this id.")
@@ -134,7 +136,7 @@ async def mark_wrong(body: WrongAnswerInput, request: Request) -> WrongAnswerMar
     status_code=201,
     responses={400: BAD_TEXT, 404: NO_GROUP},
 )
-async def answer_group(group_id: int, body: GroupAnswerInput, request: Request) -> GroupAnswered:
+async def answer_group(group_id: RowId, body: GroupAnswerInput, request: Request) -> GroupAnswered:
     """A new owner's answer, served within seconds; the group's wordings become its phrasings
     and its questions are marked answered."""
     questions = _runtime(request).questions
@@ -153,7 +155,7 @@ async def answer_group(group_id: int, body: GroupAnswerInput, request: Request) 
     summary="Point a group to the record that already answers it",
     responses={404: error_response("No such open group, or no served record with this id.")},
 )
-async def link_group(group_id: int, body: GroupLinkInput, request: Request) -> GroupLinked:
+async def link_group(group_id: RowId, body: GroupLinkInput, request: Request) -> GroupLinked:
     """The group's wordings become extra phrasings of the record, so they find it first."""
     questions = _runtime(request).questions
     try:
@@ -169,7 +171,7 @@ async def link_group(group_id: int, body: GroupLinkInput, request: Request) -> G
     summary="Dismiss a group of open questions (spam, off-topic)",
     responses={404: NO_GROUP},
 )
-async def dismiss_group(group_id: int, request: Request) -> GroupDismissed:
+async def dismiss_group(group_id: RowId, request: Request) -> GroupDismissed:
     """The group leaves the open list (a later repeat of it is open again)."""
     try:
         dismissed = await _runtime(request).questions.dismiss(group_id)
@@ -232,7 +234,7 @@ async def export_owner_faq(request: Request) -> Response:
     summary="Change an owner's answer",
     responses={400: BAD_TEXT, 404: NO_FAQ},
 )
-async def edit_owner_faq(faq_id: int, body: OwnerFaqInput, request: Request) -> OwnerFaqEntry:
+async def edit_owner_faq(faq_id: RowId, body: OwnerFaqInput, request: Request) -> OwnerFaqEntry:
     """The new wording is served within seconds; taught phrasings follow it."""
     try:
         entry = await _runtime(request).lessons.edit_answer(faq_id, body.question, body.answer)
@@ -246,7 +248,7 @@ async def edit_owner_faq(faq_id: int, body: OwnerFaqInput, request: Request) -> 
 @router.delete(
     "/admin/owner-faq/{faq_id}", summary="Delete an owner's answer", responses={404: NO_FAQ}
 )
-async def delete_owner_faq(faq_id: int, request: Request) -> OwnerFaqDeleted:
+async def delete_owner_faq(faq_id: RowId, request: Request) -> OwnerFaqDeleted:
     """No longer served; the questions it answered are open again."""
     entry = await _runtime(request).lessons.delete_answer(faq_id)
     if entry is None:
@@ -297,7 +299,7 @@ async def list_phrasings(
     summary="Forget a taught phrasing",
     responses={404: error_response("No taught phrasing has this id.")},
 )
-async def delete_phrasing(phrasing_id: int, request: Request) -> PhrasingDeleted:
+async def delete_phrasing(phrasing_id: RowId, request: Request) -> PhrasingDeleted:
     """The record is no longer found by that wording (rebuilt within seconds)."""
     if not await _runtime(request).lessons.forget_phrasing(phrasing_id):
         raise HTTPException(status_code=404, detail=f"no taught phrasing with id {phrasing_id}")
