@@ -22,6 +22,7 @@ from talkme_consultant.logs import setup_logging
 
 if TYPE_CHECKING:
     from talkme_consultant.service.answer_eval import AnswerCase, AnswerReport
+    from talkme_consultant.service.teaching import ParsedLine
 
 app = typer.Typer(
     help="AI consultant for the TalkMe online chat.", no_args_is_help=True, add_completion=False
@@ -198,6 +199,46 @@ def _progress(console: Console) -> Progress:
         console=console,
         transient=False,
     )
+
+
+@kb_app.command("teach")
+def kb_teach(
+    lessons: Annotated[
+        Path,
+        typer.Argument(
+            help='JSONL: per line {"question", "record_id"} or {"question", "expected"} '
+            "(a text the right record contains)."
+        ),
+    ],
+) -> None:
+    """Teach visitors' wordings of questions to the records that answer them."""
+    from talkme_consultant.service.teaching import read_lessons
+
+    settings = _settings()
+    setup_logging("WARNING", settings.secret_values())
+    if not lessons.is_file():
+        Console().print(f"[red]{lessons}: no such file[/red]")
+        raise typer.Exit(2)
+    raise typer.Exit(_run(_teach(settings, read_lessons(lessons.read_bytes()))))
+
+
+async def _teach(settings: Settings, lines: list[ParsedLine]) -> int:
+    from talkme_consultant.service.runtime import Runtime
+    from talkme_consultant.service.teaching import teach_lessons
+
+    console = Console()
+    runtime = await Runtime.open(settings.model_copy(update={"knowledge_dir": None}))
+    try:
+        results = await teach_lessons(runtime.lessons, lines)
+        await runtime.knowledge.wait_idle()
+    finally:
+        await runtime.close()
+    for result in results:
+        style = "green" if result.ok else "red"
+        console.print(f"[{style}]line {result.line}: {result.message}[/{style}]", highlight=False)
+    failed = sum(1 for r in results if not r.ok)
+    console.print(f"{len(results) - failed} taught, {failed} refused")
+    return 1 if failed else 0
 
 
 @kb_app.command("search")

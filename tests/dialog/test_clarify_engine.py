@@ -113,6 +113,9 @@ async def test_a_reply_that_is_still_unclear_is_handed_to_a_person_not_asked_aga
     assert outcome.handed_off
     assert outcome.finish_code == "OPERATOR_REQUEST"
     assert ("handoff", {"reason": "unclear_choice"}) in outcome.events
+    [unanswered] = [data for kind, data in outcome.events if kind == "unanswered"]
+    assert unanswered["asked"] == AMBIGUOUS, "the owner is shown the question that was asked"
+    assert unanswered["question"] == "не знаю, а какая лучше"
 
 
 async def test_a_second_ambiguous_question_in_a_row_is_handed_over_instead(

@@ -38,6 +38,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 WEBHOOK = ("post", "/webhook/talkme")
 PUBLIC = {WEBHOOK, ("get", "/webhook/talkme/health"), ("get", "/metrics")}
 DOWNLOAD = ("get", "/files/{filename}")
+XLSX = ("get", "/admin/owner-faq.xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 METRICS = ("get", "/metrics")
 
 # The fields each answer has always had: scripts of the replaced system and of owners read them.
@@ -135,7 +137,7 @@ FIELDS: dict[str, set[str]] = {
         "summary",
         "messages",
     },
-    "conversation.messages": {"role", "text", "at", "meta"},
+    "conversation.messages": {"id", "role", "text", "at", "meta"},
 }
 
 
@@ -210,6 +212,8 @@ async def test_every_route_documents_its_answers_and_admin_routes_document_401(
             assert content == {"text/plain": {"schema": {"type": "string"}}}
         elif (method, path) == DOWNLOAD:
             assert content["application/octet-stream"]["schema"]["format"] == "binary"
+        elif (method, path) == XLSX:
+            assert content[XLSX_TYPE]["schema"]["format"] == "binary"
         else:
             name = component_name(content["application/json"]["schema"])
             assert name in components, f"{where}: its success answer names no model"
@@ -387,10 +391,13 @@ async def test_each_route_answers_in_the_shape_it_documents(
     assert unknown.status_code == 404
     bad_limit = await call("get", "/admin/calls", params={"limit": 0})
     assert bad_limit.status_code == 422
+    await console_routes(call, [m["id"] for m in dialogue["messages"] if m["role"] == "bot"])
+
     for method, path, _ in operations(contract.document):
         if (method, path) not in PUBLIC:
             concrete = path.replace("{filename}", "faq.csv").replace("{key}", "x")
-            concrete = concrete.replace("{user_id}", "x")
+            concrete = concrete.replace("{user_id}", "x").replace("{group_id}", "1")
+            concrete = concrete.replace("{faq_id}", "1").replace("{phrasing_id}", "1")
             refused_admin = await call(method, path, concrete, headers={})
             assert refused_admin.status_code == 401
 
@@ -405,3 +412,65 @@ async def test_each_route_answers_in_the_shape_it_documents(
 
     answered = {(method, path) for method, path, _ in contract.checked}
     assert answered == {(method, path) for method, path, _ in operations(contract.document)}
+
+
+async def console_routes(call: Any, bot_messages: list[int]) -> None:
+    """The owner's console: answers marked wrong become groups, which are answered, linked and
+    dismissed; the owner's answers and taught phrasings are listed, changed and exported."""
+    for message_id in bot_messages:
+        marked = await call(
+            "post", "/admin/questions/wrong-answers", json={"message_id": message_id}
+        )
+        assert marked.status_code == 201
+    again = await call(
+        "post", "/admin/questions/wrong-answers", json={"message_id": bot_messages[0]}
+    )
+    assert again.status_code == 409
+    groups = (await call("get", "/admin/questions")).json()["groups"]
+    assert len(groups) >= 2, "two different questions were marked wrong"
+    first, second = groups[0]["id"], groups[1]["id"]
+
+    answer_path = "/admin/questions/{group_id}/answer"
+    answered = await call(
+        "post", answer_path, f"/admin/questions/{first}/answer", json={"answer": "Ответ."}
+    )
+    assert answered.status_code == 201
+    hits = (await call("get", "/admin/knowledge/search", params={"q": "маникюр", "k": 1})).json()[
+        "hits"
+    ]
+    link_path = "/admin/questions/{group_id}/link"
+    linked = await call(
+        "post",
+        link_path,
+        f"/admin/questions/{second}/link",
+        json={"record_id": hits[0]["record_id"]},
+    )
+    assert linked.json()["record_id"] == hits[0]["record_id"]
+    dismiss_path = "/admin/questions/{group_id}/dismiss"
+    gone = await call("post", dismiss_path, f"/admin/questions/{second}/dismiss")
+    assert gone.status_code == 404, "a linked group is no longer open"
+
+    faq_path = "/admin/owner-faq/{faq_id}"
+    created = (
+        await call("post", "/admin/owner-faq", json={"question": "Вопрос?", "answer": "Да."})
+    ).json()
+    listed = (await call("get", "/admin/owner-faq")).json()["answers"]
+    assert {entry["id"] for entry in listed} >= {created["id"]}
+    edited = await call(
+        "put",
+        faq_path,
+        f"/admin/owner-faq/{created['id']}",
+        json={"question": "В?", "answer": "Нет."},
+    )
+    assert edited.json()["answer"] == "Нет."
+    exported = await call("get", XLSX[1])
+    assert exported.content.startswith(b"PK")
+    deleted = await call("delete", faq_path, f"/admin/owner-faq/{created['id']}")
+    assert deleted.json() == {"deleted": created["id"]}
+
+    phrasings = (await call("get", "/admin/knowledge/phrasings")).json()["phrasings"]
+    forget_path = "/admin/knowledge/phrasings/{phrasing_id}"
+    forgotten = await call(
+        "delete", forget_path, f"/admin/knowledge/phrasings/{phrasings[0]['id']}"
+    )
+    assert forgotten.json() == {"deleted": phrasings[0]["id"]}

@@ -252,3 +252,22 @@ async def test_off_topic_examples_against_the_sample_salon(
         assert (await index.search(query, 1))[0].confidence < CONFIDENCE_THRESHOLD, query
     for query in ("можно ли оплатить картой", "есть ли парковка у салона"):
         assert (await index.search(query, 1))[0].confidence >= CONFIDENCE_THRESHOLD, query
+
+
+async def test_a_taught_phrasing_finds_its_record_for_near_identical_questions_only() -> None:
+    records = [
+        qa_record("Как оплатить услуги?", "Наличными или картой.", "faq.csv", 1),
+        qa_record("Есть ли парковка?", "Да, бесплатная, на 4 машины.", "faq.csv", 2),
+    ]
+    payment = records[0].record_id
+    e5 = LocalE5Embedder()
+    cache = MemoryEmbeddingCache()
+    plain = await build_index(records, e5, cache)
+    taught = await build_index(records, e5, cache, phrasings={payment: ["принимаете биткоин?"]})
+
+    [hit] = await taught.search("принимаете биткоин?", 1)
+    assert hit.record_id == payment
+    for question in ("где машину поставить", "парковка есть?"):
+        assert [h.record_id for h in await taught.search(question, 2)] == [
+            h.record_id for h in await plain.search(question, 2)
+        ], question

@@ -36,7 +36,9 @@ from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
 from talkme_consultant.store.leads import LeadStatus
-from talkme_consultant.store.models import Base, Conversation, Lead, OutboxCall
+from talkme_consultant.store.models import Base, Conversation, DialogMessage, Lead, OutboxCall
+from talkme_consultant.store.owner_records import OWNER_FAQ_SOURCE
+from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.store.store import Store
 
 T0 = 1_700_000_000.0
@@ -58,6 +60,9 @@ TABLES = {
     "handed_over_questions",
     "operator_answers",
     "sync_cursors",
+    "owner_faq",
+    "record_phrasings",
+    "open_questions",
 }
 
 
@@ -72,6 +77,7 @@ PERSONAL_TABLES = {
     "leads",
     "handed_over_questions",
     "operator_answers",
+    "open_questions",
 }
 
 
@@ -678,7 +684,10 @@ class StoreSpec:
             visitor=text,
             bot="Записал, перезвоним!",
             calls=[send("Записал, перезвоним!")],
-            events=[PlannedEvent("handoff", {"reason": "booking", "text": text})],
+            events=[
+                PlannedEvent("handoff", {"reason": "booking", "text": text}),
+                PlannedEvent("unanswered", {"question": text, "reason": "low_confidence"}),
+            ],
             lead=PlannedLead("Анна", PHONE, "стрижка", text),
             phone=PHONE,
             handed_over_question=text,
@@ -689,6 +698,7 @@ class StoreSpec:
             question, f"Перезвоним на {PHONE}", T0 + 3.5, T0 + 3.6
         )
         assert await accept(store, incoming(key, 2, "И ещё вопрос", token=f"token-{key}"), T0 + 4)
+        await store.questions.collect()
 
     async def test_forgetting_a_visitor_erases_every_row_about_them(self, store: Store) -> None:
         await self._visitor_with_everything(store, "visitor-1")
@@ -1311,3 +1321,164 @@ class StoreSpec:
         assert await store.leads.count(LeadStatus.CALLED) == 1
         assert await store.leads.count(LeadStatus.NEW) == 0
         assert not await store.leads.set_status(lead.id + 100, LeadStatus.DONE)
+
+    # -- the owner's lessons and open questions ---------------------------------------------
+
+    async def _unanswered(
+        self, store: Store, key: str, question: str, at: float, **data: Any
+    ) -> None:
+        await store.conversations.record_event(
+            key, "unanswered", {"question": question, "reason": "low_confidence", **data}, at
+        )
+
+    async def test_unanswered_events_become_open_questions_once(self, store: Store) -> None:
+        await self._unanswered(store, "v1", "Можно с собакой?", T0)
+        await store.conversations.record_event(
+            "v2",
+            "unanswered",
+            {"question": "второй", "reason": "unclear_choice", "asked": "Сколько стоит уход?"},
+            T0 + 1,
+        )
+        await store.conversations.record_event("v3", "handoff", {"reason": "booking"}, T0 + 2)
+        await store.conversations.record_event("v4", "unanswered", {"question": ""}, T0 + 3)
+
+        assert await store.questions.collect() == 2
+        assert await store.questions.collect() == 0, "each event is collected once"
+        rows = await store.questions.rows("open")
+        assert [(r.conversation_key, r.question, r.kind) for r in rows] == [
+            ("v1", "Можно с собакой?", "not_known"),
+            ("v2", "Сколько стоит уход?", "unclear"),
+        ]
+        assert await store.questions.fingerprint("open") == (2, rows[-1].id)
+        await self._unanswered(store, "v5", "Есть парковка?", T0 + 4)
+        assert await store.questions.collect() == 1
+
+    async def test_concurrent_collects_store_each_question_once(self, store: Store) -> None:
+        for n in range(20):
+            await self._unanswered(store, f"v{n}", f"вопрос {n}", T0 + n)
+        await asyncio.gather(*(store.questions.collect() for _ in range(3)))
+        assert len(await store.questions.rows("open")) == 20
+
+    async def _dialogue(self, store: Store, key: str) -> tuple[int, int]:
+        async with store.engine.begin() as connection:
+            ids = []
+            for role, text_, at in (
+                ("visitor", "Сколько стоит стрижка?", T0),
+                ("bot", "Стрижка стоит 100 ₽.", T0 + 1),
+            ):
+                result = await connection.execute(
+                    insert(DialogMessage).values(
+                        conversation_key=key, role=role, text=text_, created_at=at
+                    )
+                )
+                ids.append(int(result.inserted_primary_key[0]))
+        return ids[0], ids[1]
+
+    async def test_marking_a_bot_answer_wrong_opens_its_question(self, store: Store) -> None:
+        visitor_message, bot_message = await self._dialogue(store, "v1")
+
+        assert await store.questions.mark_wrong(bot_message, now=T0 + 5) is MarkOutcome.MARKED
+        [row] = await store.questions.rows("open")
+        assert (row.question, row.kind, row.bot_answer) == (
+            "Сколько стоит стрижка?",
+            "wrong",
+            "Стрижка стоит 100 ₽.",
+        )
+        assert row.asked_at == T0
+        assert await store.questions.mark_wrong(bot_message, now=T0) is MarkOutcome.ALREADY
+        assert await store.questions.mark_wrong(visitor_message, now=T0) is MarkOutcome.NOT_BOT
+        assert await store.questions.mark_wrong(10**12, now=T0) is MarkOutcome.NO_MESSAGE
+        assert len(await store.questions.rows("open")) == 1, "refusals change nothing"
+
+    async def test_an_owners_answer_is_served_as_a_record_and_resolves_questions(
+        self, store: Store
+    ) -> None:
+        await store.knowledge.apply([file_update("faq.csv", [record("faq.csv", 1, "A")])], now=T0)
+        await self._unanswered(store, "v1", "Можно с собакой?", T0)
+        await self._unanswered(store, "v2", "а с собакой можно?", T0 + 1)
+        await store.questions.collect()
+        ids = [r.id for r in await store.questions.rows("open")]
+
+        saved = await store.lessons.add_faq(
+            "Можно с собакой?",
+            "Да, с маленькой.",
+            now=T0 + 2,
+            phrasings=["Можно с собакой?", "а с собакой можно?", "А С  собакой можно?"],
+            resolve=ids,
+        )
+        assert saved.faq is not None and saved.version == 2
+        snapshot = await store.knowledge.load_snapshot()
+        assert snapshot.version == 2
+        owner = snapshot.records[-1]
+        assert (owner.title, owner.answer, owner.source.file) == (
+            "Можно с собакой?",
+            "Да, с маленькой.",
+            OWNER_FAQ_SOURCE,
+        )
+        assert owner.record_id == saved.faq.record_id
+        assert snapshot.phrasings == {owner.record_id: ["а с собакой можно?"]}, (
+            "the question itself and repeats are not phrasings"
+        )
+        assert await store.questions.rows("open") == []
+        answered = await store.questions.rows("answered")
+        assert {r.resolution for r in answered} == {f"faq:{saved.faq.id}"}
+
+    async def test_files_replaced_whole_keep_the_owners_answers_and_phrasings(
+        self, store: Store
+    ) -> None:
+        kept = record("faq.csv", 1, "Парковка есть")
+        await store.knowledge.apply([file_update("faq.csv", [kept])], now=T0)
+        await store.lessons.add_faq("Вопрос?", "Ответ.", now=T0)
+        await store.lessons.add_phrasings(kept.record_id, ["где машину оставить"], now=T0)
+
+        await store.knowledge.apply([file_update("faq.csv", [kept])], replace_all=True, now=T0)
+        snapshot = await store.knowledge.load_snapshot()
+        assert [r.source.file for r in snapshot.records] == ["faq.csv", OWNER_FAQ_SOURCE]
+        assert snapshot.phrasings == {kept.record_id: ["где машину оставить"]}
+
+    async def test_editing_an_answer_moves_its_phrasings_and_deleting_reopens_questions(
+        self, store: Store
+    ) -> None:
+        await self._unanswered(store, "v1", "Есть парковка?", T0)
+        await store.questions.collect()
+        [question] = await store.questions.rows("open")
+        saved = await store.lessons.add_faq(
+            "Есть парковка?", "Нет.", now=T0, phrasings=["где парковаться"], resolve=[question.id]
+        )
+        assert saved.faq is not None
+
+        edited = await store.lessons.update_faq(saved.faq.id, "Есть парковка?", "Да.", now=T0 + 1)
+        assert edited.faq is not None and edited.faq.record_id != saved.faq.record_id
+        assert edited.version == saved.version + 1
+        phrasings = await store.lessons.list_phrasings()
+        assert [(p.record_id, p.text) for p in phrasings] == [
+            (edited.faq.record_id, "где парковаться")
+        ]
+        assert (await store.lessons.update_faq(10**9, "a", "b", now=T0)).faq is None
+
+        deleted = await store.lessons.delete_faq(saved.faq.id, now=T0 + 2)
+        assert deleted is not None and deleted.version == edited.version + 1
+        assert await store.lessons.list_faq() == []
+        assert await store.lessons.list_phrasings() == []
+        assert [r.id for r in await store.questions.rows("open")] == [question.id]
+        assert await store.lessons.delete_faq(saved.faq.id, now=T0) is None
+
+    async def test_linking_and_dismissing_move_only_open_questions(self, store: Store) -> None:
+        for n in range(3):
+            await self._unanswered(store, f"v{n}", f"вопрос {n}", T0 + n)
+        await store.questions.collect()
+        first, second, third = (r.id for r in await store.questions.rows("open"))
+
+        saved = await store.lessons.add_phrasings("abc", ["вопрос 0"], now=T0, resolve=[first])
+        assert saved.added == 1
+        assert (await store.lessons.add_phrasings("abc", ["Вопрос 0"], now=T0)).added == 0
+        assert await store.questions.dismiss([first, second], now=T0) == 1, "first is linked"
+        assert [r.id for r in await store.questions.rows("linked")] == [first]
+        assert [r.resolution for r in await store.questions.rows("linked")] == ["abc"]
+        assert [r.id for r in await store.questions.rows("dismissed")] == [second]
+        assert [r.id for r in await store.questions.rows("open")] == [third]
+
+        [phrasing] = await store.lessons.list_phrasings("abc")
+        version = await store.lessons.delete_phrasing(phrasing.id, now=T0)
+        assert version == saved.version + 1
+        assert await store.lessons.delete_phrasing(phrasing.id, now=T0) is None

@@ -275,6 +275,8 @@ class DialogEngine:
         outcome.visitor_name = draft.visitor_name or None
         outcome.phone = draft.phone or (phones[0] if phones else None)
         self._apply(draft, ctx, outcome)
+        if draft.reason == UNCLEAR_CHOICE:
+            _note_first_question(outcome, turn.memory)
         return outcome
 
     async def _after_clarification(
@@ -490,6 +492,19 @@ def _pending_list(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
     if not memory or memory[-1].message.role != "bot":
         return []
     return listed_options(memory[-1].meta)
+
+
+def _note_first_question(outcome: TurnOutcome, memory: Sequence[MemoryMessage]) -> None:
+    """Name the question the clarification was about in the `unanswered` event: that is what
+    the owner has to answer, not the visitor's unclear reply to the options."""
+    meta = memory[-1].meta if memory else None
+    clarify = meta.get(CLARIFY_META) if meta else None
+    asked = clarify.get("question") if isinstance(clarify, Mapping) else None
+    if not isinstance(asked, str) or not asked.strip():
+        return
+    for kind, data in outcome.events:
+        if kind == "unanswered":
+            data["asked"] = asked
 
 
 def merge_texts(texts: Sequence[str]) -> str:

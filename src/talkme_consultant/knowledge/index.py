@@ -8,7 +8,7 @@ once the query is embedded; `search` embeds the query in a worker thread and cal
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,9 @@ KEYWORD_WEIGHT = 0.2
 # Candidates per side that enter fusion; the rest cannot reach the top 10 in practice.
 CANDIDATES = 50
 EMBED_BATCH = 64
+# A taught phrasing counts only for near-identical questions: question-to-question cosines run
+# higher than question-to-record ones, so a looser phrasing would outrank other records' text.
+PHRASING_MIN_COSINE = 0.92
 # Answers shorter than this («Да.», «Нет, только по записи.») say nothing alone, so two records
 # sharing one are told apart by their whole text; longer answers identify the record.
 SHORT_ANSWER_CHARS = 40
@@ -70,13 +73,16 @@ def representations(record: Record) -> list[Representation]:
     return reps
 
 
-def keyword_document(record: Record) -> list[str]:
-    """The stems BM25 indexes for a record: the text plus the title repeated `TITLE_BOOST` times."""
+def keyword_document(record: Record, phrasings: Sequence[str] = ()) -> list[str]:
+    """The stems BM25 indexes for a record: the text plus the title repeated `TITLE_BOOST` times,
+    plus the phrasings given (once each: another way to ask; used by keyword-only indexes)."""
     tokens = tokenize(record.text)
     if record.title:
         title_tokens = tokenize(record.title)
         for _ in range(TITLE_BOOST - 1):
             tokens.extend(title_tokens)
+    for phrasing in phrasings:
+        tokens.extend(tokenize(phrasing))
     return tokens
 
 
@@ -102,7 +108,11 @@ class KnowledgeIndex:
         embedder: Embedder | None,
         rep_vectors: np.ndarray | None,
         rep_owner: np.ndarray,
+        phrasings: Mapping[str, Sequence[str]] | None = None,
+        phrasing_vectors: np.ndarray | None = None,
     ) -> None:
+        """`phrasings` maps a record id to the owner's extra ways to ask for it;
+        `phrasing_vectors` holds their embeddings in the order `phrasing_texts` gives."""
         import bm25s
 
         self._records: tuple[Record, ...] = tuple(records)
@@ -125,10 +135,25 @@ class KnowledgeIndex:
             second = primary.copy()
             second[rep_owner[~first]] = rep_vectors[~first]
             self._vectors = np.ascontiguousarray(np.concatenate([primary, second]), np.float32)
+        taught = phrasings or {}
+        # Extra phrasings are more representations of their record: each is scored on its own
+        # and the record keeps its best cosine, as with its two built-in ones.
+        owners = [idx for _, idx in phrasing_texts(self._records, taught)]
+        self._extra_owner = np.asarray(owners, dtype=np.int64)
+        self._extra_vectors: np.ndarray | None = None
+        if self._vectors is not None and phrasing_vectors is not None and len(owners):
+            self._extra_vectors = np.ascontiguousarray(phrasing_vectors, np.float32)
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         if self._records:
-            self._bm25.index([keyword_document(r) for r in self._records], show_progress=False)
+            # With an embedder, taught words stay out of BM25: words like «сколько» or «можно»
+            # added to one record lifted it for unrelated questions (a salon answer case was
+            # handed over). Without one, the keyword side is the only place they can count.
+            spoken = taught if embedder is None else {}
+            self._bm25.index(
+                [keyword_document(r, spoken.get(r.record_id, ())) for r in self._records],
+                show_progress=False,
+            )
             self._vocab = dict(self._bm25.vocab_dict)
         self._fuzzy = FuzzyVocabulary(t for t in self._vocab if t)
 
@@ -192,8 +217,13 @@ class KnowledgeIndex:
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Per record, the best cosine over its representations."""
         assert self._vectors is not None
-        halves = (self._vectors @ query_vector.astype(np.float32)).reshape(2, -1)
+        vector = query_vector.astype(np.float32)
+        halves = (self._vectors @ vector).reshape(2, -1)
         best: np.ndarray = halves.max(axis=0)
+        if self._extra_vectors is not None:
+            taught = self._extra_vectors @ vector
+            taught[taught < PHRASING_MIN_COSINE] = -1.0
+            np.maximum.at(best, self._extra_owner, taught)
         return best
 
     def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
@@ -378,18 +408,36 @@ async def embed_representations(
     return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
 
+def phrasing_texts(
+    records: Sequence[Record], phrasings: Mapping[str, Sequence[str]]
+) -> list[tuple[str, int]]:
+    """Each taught phrasing with the position of the record it belongs to, in record order
+    (a record id found twice gets its phrasings on each copy)."""
+    if not phrasings:
+        return []
+    return [
+        (text, idx)
+        for idx, record in enumerate(records)
+        for text in phrasings.get(record.record_id, ())
+    ]
+
+
 async def build_index(
     records: Sequence[Record],
     embedder: Embedder | None,
     cache: EmbeddingCache,
     progress: Callable[[int, int], None] | None = None,
+    phrasings: Mapping[str, Sequence[str]] | None = None,
 ) -> KnowledgeIndex:
     """Build an index over `records`; `embedder=None` builds a keyword-only index.
 
-    `progress(done, total)` is called as representations get embedded (cached ones count as done
-    at once). The BM25 side is built in a worker thread so the event loop stays responsive.
+    `phrasings` (record id → the owner's extra ways to ask) add representations to their
+    records. `progress(done, total)` is called as representations get embedded (cached ones
+    count as done at once). The BM25 side is built in a worker thread so the event loop stays
+    responsive.
     """
     rep_vectors: np.ndarray | None = None
+    extra_vectors: np.ndarray | None = None
     owners: list[int] = []
     if embedder is not None:
         texts: list[str] = []
@@ -397,6 +445,10 @@ async def build_index(
             for rep in representations(record):
                 texts.append(rep.text)
                 owners.append(idx)
-        rep_vectors = await embed_representations(texts, embedder, cache, progress)
+        extra = [text for text, _ in phrasing_texts(records, phrasings or {})]
+        vectors = await embed_representations(texts + extra, embedder, cache, progress)
+        rep_vectors, extra_vectors = vectors[: len(texts)], vectors[len(texts) :]
     owner_array = np.asarray(owners, dtype=np.int64)
-    return await asyncio.to_thread(KnowledgeIndex, records, embedder, rep_vectors, owner_array)
+    return await asyncio.to_thread(
+        KnowledgeIndex, records, embedder, rep_vectors, owner_array, phrasings, extra_vectors
+    )

@@ -21,6 +21,7 @@ from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.evaluation import CaseFileError, evaluate, load_cases
 from talkme_consultant.knowledge.index import KnowledgeIndex, build_index
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
+from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.parsing import ParseOptions, parse_isolated
@@ -101,6 +102,27 @@ class KnowledgeBase:
         """True once an index is being served."""
         return self._index is not None
 
+    @property
+    def embedder(self) -> Embedder | None:
+        """The embedder records and queries are embedded with (None: keywords only)."""
+        return self._embedder
+
+    @property
+    def cache(self) -> EmbeddingCache:
+        """The embedding cache the index is built through."""
+        return self._cache
+
+    def record(self, record_id: str) -> Record | None:
+        """The served record with this id, if the current index has it."""
+        index = self._index
+        if index is None:
+            return None
+        return next((r for r in index.records if r.record_id == record_id), None)
+
+    def records(self) -> tuple[Record, ...]:
+        """Every record of the index being served."""
+        return self._index.records if self._index is not None else ()
+
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Search the current index (empty before the first build)."""
         index = self._index
@@ -118,14 +140,17 @@ class KnowledgeBase:
                 return False
             self.status = BuildStatus(state="embedding", started_at=now())
             try:
-                version, records = await self._repository.load_records()
+                snapshot = await self._repository.load_snapshot()
+                version, records = snapshot.version, snapshot.records
 
                 def report(done: int, total: int) -> None:
                     self.status.done, self.status.total = done, total
                     if progress is not None:
                         progress(done, total)
 
-                index = await build_index(records, self._embedder, self._cache, report)
+                index = await build_index(
+                    records, self._embedder, self._cache, report, snapshot.phrasings
+                )
             except Exception as error:
                 self.status.state, self.status.error = "failed", type(error).__name__
                 self.status.finished_at = now()
@@ -381,11 +406,15 @@ class KnowledgeBase:
         return True
 
     async def watch_dir(self, interval: float) -> None:
-        """Poll KNOWLEDGE_DIR and rebuild when it changes (until cancelled)."""
+        """Poll KNOWLEDGE_DIR and the store's version, and rebuild when either changes (until
+        cancelled). The version catches changes made elsewhere: the CLI (`kb ingest`, `kb
+        teach`) or another instance's admin API."""
         while True:
             await asyncio.sleep(interval)
             try:
-                if await self.sync_dir():
+                if await self.sync_dir() or (
+                    not self.rebuilding and await self._repository.stored_version() != self._version
+                ):
                     self.request_refresh()
             except asyncio.CancelledError:
                 raise

@@ -36,7 +36,9 @@ from talkme_consultant.service.dispatcher import (
 )
 from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
 from talkme_consultant.service.knowledge_base import KnowledgeBase
+from talkme_consultant.service.lessons import Lessons
 from talkme_consultant.service.metrics import Metrics
+from talkme_consultant.service.open_questions import OpenQuestions
 from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
 from talkme_consultant.store.leases import process_owner
@@ -112,6 +114,8 @@ class Runtime:
         # Leases are held per process, so no other process ever mistakes them for its own.
         self.owner = process_owner(settings.instance_name)
         self.components = self._build_components()
+        self.lessons = Lessons(store.lessons, knowledge)
+        self.questions = OpenQuestions(store.questions, self.lessons, knowledge)
         self._http: httpx.AsyncClient | None = None
         self._account_http: httpx.AsyncClient | None = None
         self.account: AccountClient | None = None

@@ -19,6 +19,7 @@ from talkme_consultant.store.models import (
     HandedOverQuestion,
     InboundMessage,
     Lead,
+    OpenQuestion,
     OperatorAnswer,
     OutboxCall,
 )
@@ -485,9 +486,19 @@ _PERSONAL_TABLES: tuple[
     | type[Lead]
     | type[OutboxCall]
     | type[HandedOverQuestion]
-    | type[OperatorAnswer],
+    | type[OperatorAnswer]
+    | type[OpenQuestion],
     ...,
-] = (DialogMessage, InboundMessage, Event, Lead, OutboxCall, HandedOverQuestion, OperatorAnswer)
+] = (
+    DialogMessage,
+    InboundMessage,
+    Event,
+    Lead,
+    OutboxCall,
+    HandedOverQuestion,
+    OperatorAnswer,
+    OpenQuestion,
+)
 
 
 def _add_calls(

@@ -19,6 +19,7 @@ from talkme_consultant.store.models import (
     KnowledgeRecord,
     KnowledgeState,
 )
+from talkme_consultant.store.owner_records import owner_records, phrasings_by_record
 from talkme_consultant.store.upsert import insert_for, lock_row
 
 _CHUNK = 500
@@ -47,6 +48,15 @@ class FileUpdate:
     origin: str
     records: Sequence[Record]
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent view of what the index is built from."""
+
+    version: int
+    records: list[Record]
+    phrasings: dict[str, list[str]]
 
 
 _INFO_COLUMNS = (
@@ -81,6 +91,14 @@ class KnowledgeRepository:
         """The current version row (created on first use)."""
         async with self._sessions.write() as session:
             return await _state(session)
+
+    async def stored_version(self) -> int:
+        """The version in the store, read without writing (0 before anything was stored)."""
+        async with self._sessions.read() as session:
+            version = await session.scalar(
+                select(KnowledgeState.version).where(KnowledgeState.id == 1)
+            )
+            return int(version or 0)
 
     async def apply(
         self,
@@ -158,6 +176,12 @@ class KnowledgeRepository:
 
     async def load_records(self) -> tuple[int, list[Record]]:
         """The version and every record, in file and position order, from one snapshot."""
+        snapshot = await self.load_snapshot()
+        return snapshot.version, snapshot.records
+
+    async def load_snapshot(self) -> Snapshot:
+        """Everything the index is built from, read in one transaction: the files' records,
+        then the owner's answers (as records), and the phrasings taught for records."""
         async with self._sessions.write() as session:
             state = await _state(session)
             rows = await session.execute(
@@ -165,7 +189,9 @@ class KnowledgeRepository:
                     KnowledgeRecord.file_name, KnowledgeRecord.position
                 )
             )
-            return state.version, [Record.model_validate_json(data) for data in rows.scalars()]
+            records = [Record.model_validate_json(data) for data in rows.scalars()]
+            records.extend(await owner_records(session))
+            return Snapshot(state.version, records, await phrasings_by_record(session))
 
     async def browse_records(
         self, text: str | None, *, offset: int, limit: int
@@ -202,6 +228,23 @@ class KnowledgeRepository:
         """How many records the knowledge base holds."""
         async with self._sessions.read() as session:
             return int(await session.scalar(select(func.count()).select_from(KnowledgeRecord)) or 0)
+
+
+async def move_version(session: AsyncSession, now: float) -> int:
+    """Move the knowledge base's version inside the caller's commit; returns the new version."""
+    state = await _state(session, lock=True)
+    new_version = state.version + 1
+    await session.execute(
+        update(KnowledgeState)
+        .where(KnowledgeState.id == 1)
+        .values(version=new_version, updated_at=now)
+    )
+    return new_version
+
+
+async def read_version(session: AsyncSession) -> int:
+    """The knowledge base's version as the caller's transaction sees it."""
+    return int((await _state(session)).version)
 
 
 async def _state(session: AsyncSession, *, lock: bool = False) -> KnowledgeState:

@@ -268,3 +268,50 @@ class CachedEmbedding(Base):
     model: Mapped[str] = mapped_column(String(128), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OwnerFaq(Base):
+    """A question and answer the owner wrote: kept in the store, not in a knowledge file, so
+    re-ingesting or deleting files never loses it."""
+
+    __tablename__ = "owner_faq"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class RecordPhrasing(Base):
+    """A visitor's wording the owner pointed at a record: indexed as one more way to ask for it."""
+
+    __tablename__ = "record_phrasings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(32), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class OpenQuestion(Base):
+    """A question the bot could not answer (or answered wrongly), waiting for the owner.
+
+    `kind`: not_known (handed over for not knowing), unclear (a clarification the visitor did not
+    resolve), wrong (the owner marked the bot's answer wrong). `status`: open, answered, linked,
+    dismissed; `resolution` names what resolved it (`faq:<id>` or a record id).
+    """
+
+    __tablename__ = "open_questions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[float] = mapped_column(Float)
+    event_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    bot_message_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    bot_answer: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    resolution: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[float | None] = mapped_column(Float)

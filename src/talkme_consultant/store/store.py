@@ -14,9 +14,11 @@ from talkme_consultant.store.inbox import InboxRepository
 from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
 from talkme_consultant.store.leads import LeadRepository
+from talkme_consultant.store.lessons import LessonsRepository
 from talkme_consultant.store.operator_answers import OperatorAnswerRepository
 from talkme_consultant.store.outbox import OutboxRepository
 from talkme_consultant.store.overview import OverviewRepository
+from talkme_consultant.store.questions import QuestionRepository
 from talkme_consultant.store.stats import StatsRepository
 
 
@@ -41,6 +43,8 @@ class Store:
         self.overview = OverviewRepository(sessions)
         self.browse = ConversationBrowser(sessions)
         self.leads = LeadRepository(sessions)
+        self.lessons = LessonsRepository(sessions)
+        self.questions = QuestionRepository(sessions)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -348,7 +348,7 @@ async def conversation(key: str, request: Request) -> ConversationView:
         phone_number=mask_phone(found.phone) if found.phone else None,
         summary=found.summary,
         messages=[
-            RememberedMessage(role=m.role, text=m.text, at=m.created_at, meta=m.meta)
+            RememberedMessage(id=m.id, role=m.role, text=m.text, at=m.created_at, meta=m.meta)
             for m in history
         ],
     )

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from talkme_consultant import __version__
 from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.web import admin_api, monitoring, webhook, webhook_schema
+from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.console.base import build_console_state
 from talkme_consultant.web.console.routes import install_console
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(monitoring.metrics_router)
     app.include_router(admin_api.router)
+    app.include_router(questions_api.router)
     install_console(app)
 
     def openapi() -> dict[str, Any]:

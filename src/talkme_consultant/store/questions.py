@@ -1,0 +1,182 @@
+"""Open questions in the store: collected from the turns' `unanswered` events, or marked by the
+owner as answered wrongly, each with a status the owner's actions move."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from talkme_consultant.store.database import Sessions
+from talkme_consultant.store.models import DialogMessage, Event, OpenQuestion
+from talkme_consultant.store.upsert import insert_for
+
+UNANSWERED_EVENT = "unanswered"
+# The engine's handoff reason for a clarification the visitor did not resolve.
+UNCLEAR_REASON = "unclear_choice"
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """One open question as the grouping and the owner's views need it."""
+
+    id: int
+    conversation_key: str
+    question: str
+    kind: str
+    asked_at: float
+    bot_answer: str | None
+    resolution: str | None
+
+
+class MarkOutcome(enum.Enum):
+    """What marking a bot message wrong did."""
+
+    MARKED = "marked"
+    NO_MESSAGE = "no_message"
+    NOT_BOT = "not_bot"
+    NO_QUESTION = "no_question"
+    ALREADY = "already"
+
+
+class QuestionRepository:
+    """Stores open questions and their statuses."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    async def collect(self) -> int:
+        """Turn `unanswered` events recorded since the last call into open questions; returns
+        how many were added. Safe to run from several processes at once (one row per event)."""
+        async with self._sessions.write() as session:
+            last = await session.scalar(select(func.max(OpenQuestion.event_id)))
+            rows = await session.execute(
+                select(Event.id, Event.conversation_key, Event.data, Event.created_at)
+                .where(Event.kind == UNANSWERED_EVENT, Event.id > (last or 0))
+                .order_by(Event.id)
+            )
+            values = []
+            for event_id, key, data, created_at in rows:
+                question, kind = _read_event(data)
+                if not question or key is None:
+                    continue
+                values.append(
+                    {
+                        "conversation_key": key,
+                        "question": question,
+                        "kind": kind,
+                        "asked_at": created_at,
+                        "event_id": event_id,
+                        "status": "open",
+                    }
+                )
+            for start in range(0, len(values), _CHUNK):
+                await session.execute(
+                    insert_for(session, OpenQuestion).on_conflict_do_nothing(
+                        index_elements=["event_id"]
+                    ),
+                    values[start : start + _CHUNK],
+                )
+            return len(values)
+
+    async def rows(self, status: str) -> list[QuestionRow]:
+        """Every question with `status`, oldest first."""
+        async with self._sessions.read() as session:
+            result = await session.execute(
+                select(
+                    OpenQuestion.id,
+                    OpenQuestion.conversation_key,
+                    OpenQuestion.question,
+                    OpenQuestion.kind,
+                    OpenQuestion.asked_at,
+                    OpenQuestion.bot_answer,
+                    OpenQuestion.resolution,
+                )
+                .where(OpenQuestion.status == status)
+                .order_by(OpenQuestion.id)
+            )
+            return [QuestionRow(*row) for row in result]
+
+    async def fingerprint(self, status: str) -> tuple[int, int]:
+        """(count, newest id) of the questions with `status`: it changes whenever they do."""
+        async with self._sessions.read() as session:
+            row = (
+                await session.execute(
+                    select(func.count(), func.max(OpenQuestion.id)).where(
+                        OpenQuestion.status == status
+                    )
+                )
+            ).one()
+            return int(row[0]), int(row[1] or 0)
+
+    async def mark_wrong(self, message_id: int, *, now: float) -> MarkOutcome:
+        """The owner says a bot message answered wrongly: the visitor's message before it becomes
+        an open question (kind `wrong`), with the bot's answer beside it."""
+        async with self._sessions.write() as session:
+            message = await session.get(DialogMessage, message_id)
+            if message is None:
+                return MarkOutcome.NO_MESSAGE
+            if message.role != "bot":
+                return MarkOutcome.NOT_BOT
+            asked = await session.scalar(
+                select(DialogMessage)
+                .where(
+                    DialogMessage.conversation_key == message.conversation_key,
+                    DialogMessage.id < message_id,
+                    DialogMessage.role == "visitor",
+                )
+                .order_by(DialogMessage.id.desc())
+                .limit(1)
+            )
+            if asked is None or not asked.text.strip():
+                return MarkOutcome.NO_QUESTION
+            result = await session.execute(
+                insert_for(session, OpenQuestion)
+                .values(
+                    conversation_key=message.conversation_key,
+                    question=asked.text.strip(),
+                    kind="wrong",
+                    asked_at=asked.created_at,
+                    bot_message_id=message_id,
+                    bot_answer=message.text,
+                    status="open",
+                )
+                .on_conflict_do_nothing(index_elements=["bot_message_id"])
+            )
+            added = int(result.rowcount)  # type: ignore[attr-defined]
+            return MarkOutcome.MARKED if added else MarkOutcome.ALREADY
+
+    async def dismiss(self, ids: Sequence[int], *, now: float) -> int:
+        """Set open questions aside (spam, off-topic); returns how many were open."""
+        async with self._sessions.write() as session:
+            result = await session.execute(
+                update(OpenQuestion)
+                .where(OpenQuestion.id.in_(list(ids)), OpenQuestion.status == "open")
+                .values(status="dismissed", resolution=None, resolved_at=now)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _read_event(data: str) -> tuple[str, str]:
+    """The question and its kind from an `unanswered` event's data (empty when unreadable).
+
+    For an unresolved clarification the visitor's first question (`asked`) is the one to answer;
+    their unclear reply to the options says little on its own.
+    """
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return "", ""
+    if not isinstance(parsed, dict):
+        return "", ""
+    unclear = parsed.get("reason") == UNCLEAR_REASON
+    question = parsed.get("asked") if unclear else None
+    if not isinstance(question, str) or not question.strip():
+        question = parsed.get("question")
+    if not isinstance(question, str):
+        return "", ""
+    return question.strip(), "unclear" if unclear else "not_known"
