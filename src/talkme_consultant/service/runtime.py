@@ -121,6 +121,8 @@ class Runtime:
             build_embedder(settings),
             knowledge_dir=settings.knowledge_dir,
             parse_options=parse_options(settings),
+            default_threshold=settings.confidence_threshold,
+            precision_target=settings.answer_precision_target,
         )
         runtime = cls(settings, store, knowledge, profile)
         try:
@@ -131,6 +133,8 @@ class Runtime:
                 # (gone, unreadable). The service starts on what the store already holds.
                 log.exception("could not pick up KNOWLEDGE_DIR at start-up")
             await knowledge.refresh()
+            # The first answers already use the threshold calibrated on the business's cases.
+            await knowledge.wait_evaluated()
         except BaseException:
             await store.close()
             raise
@@ -143,7 +147,7 @@ class Runtime:
         offline = OfflineAnswerer(
             self.knowledge,
             phrases,
-            threshold=settings.confidence_threshold,
+            threshold=lambda: self.knowledge.answer_threshold,
             basics=ProfileBasics(profile),
         )
         primary: Answerer = offline
