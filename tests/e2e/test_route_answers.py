@@ -93,6 +93,7 @@ FIELDS: dict[str, set[str]] = {
         "file_errors",
         "rebuilding",
         "evaluation",
+        "answering",
     },
     "rebuild": {
         "running",
