@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "knowledge" / "data"
 SAMPLE = ROOT / "src" / "talkme_consultant" / "sample" / "knowledge"
 SHARED_FAQ = [
+    TEST_DATA / "faq_school.csv",
     ROOT.parent / "shared" / "eval" / "faq_school.csv",
     Path("/work/shared/eval/faq_school.csv"),
 ]

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     parse_max_unzipped_bytes: int = Field(default=200 * 1024 * 1024, ge=1024 * 1024)
     parse_max_compression_ratio: int = Field(default=200, ge=10)
     confidence_threshold: float = Field(default=0.5, ge=0, le=1)
+    # With the business's cases.jsonl in the knowledge base, the answer threshold is the lowest
+    # confidence at which this share of the cases' first records is right.
+    answer_precision_target: float = Field(default=0.9, gt=0, le=1)
 
     @field_validator(
         "talkme_api_url", "talkme_account_api_url", "openai_base_url", "embeddings_base_url"

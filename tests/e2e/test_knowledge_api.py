@@ -232,6 +232,14 @@ async def test_the_status_shows_the_score_of_the_sample_case_file(shared: Runnin
     assert evaluation["recall_at_1"] <= evaluation["recall_at_5"]
     assert 0.0 <= evaluation["mrr_at_10"] <= 1.0
     assert evaluation["version"] == current["version"]
+    # The answer threshold is calibrated on those cases to ANSWER_PRECISION_TARGET (0.9).
+    answering = current["answering"]
+    assert answering["source"] == "cases"
+    assert answering["cases"] == evaluation["cases"]
+    assert answering["target"] == 0.9
+    assert 0.35 <= answering["threshold"] <= 0.9
+    assert answering["precision"] >= 0.9
+    assert 0.5 <= answering["coverage"] <= 1.0
 
 
 # -- uploading ---------------------------------------------------------------------------------

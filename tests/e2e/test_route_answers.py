@@ -95,6 +95,7 @@ FIELDS: dict[str, set[str]] = {
         "file_errors",
         "rebuilding",
         "evaluation",
+        "answering",
     },
     "rebuild": {
         "running",

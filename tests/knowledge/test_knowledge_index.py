@@ -271,3 +271,30 @@ async def test_a_taught_phrasing_finds_its_record_for_near_identical_questions_o
         assert [h.record_id for h in await taught.search(question, 2)] == [
             h.record_id for h in await plain.search(question, 2)
         ], question
+
+
+async def test_a_prose_paragraph_competes_with_faq_rows_that_share_its_words(
+    e5: LocalE5Embedder, e5_cache: MemoryEmbeddingCache
+) -> None:
+    about = load_file(SAMPLE_FAQ.with_name("about.md"))
+    faq = load_file(SAMPLE_FAQ)
+    index = await build_index(about + faq, e5, e5_cache)
+
+    # The number is in the second paragraph of «Наши мастера»; the whole section blurs it.
+    hit = (await index.search("сколько у вас мастеров работает", 1))[0]
+
+    assert hit.record.title == "Наши мастера"
+    assert hit.confidence >= CONFIDENCE_THRESHOLD
+
+
+def test_a_prose_section_is_scored_by_its_paragraphs_and_sentences_too() -> None:
+    section = next(
+        r for r in load_file(SAMPLE_FAQ.with_name("about.md")) if r.title == "Наши мастера"
+    )
+    row = PRICES[0]
+
+    texts = [rep.text for rep in representations(section) if rep.kind == "passage"]
+
+    assert all(text.startswith("Наши мастера\n") for text in texts)
+    assert any("26 мастеров" in text and len(text) < 200 for text in texts)
+    assert [rep.kind for rep in representations(row)] == ["text", "title_answer"]

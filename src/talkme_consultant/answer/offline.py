@@ -6,6 +6,8 @@ retrieval is confident, and hands over to a person otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from talkme_consultant.answer.base import (
     ClarifyOption,
     Draft,
@@ -99,14 +101,20 @@ class OfflineAnswerer:
         retriever: Retriever,
         phrases: Phrases,
         *,
-        threshold: float,
+        threshold: float | Callable[[], float],
         basics: ProfileBasics | None = None,
     ) -> None:
         self._retriever = retriever
         self._phrases = phrases
-        self._threshold = threshold
+        # A callable is asked on every turn: the live knowledge base recalibrates its threshold
+        # on the business's cases after each rebuild.
+        self._threshold_of = threshold if callable(threshold) else lambda: threshold
         # Addresses, hours and contacts come exactly from the profile, before any search.
         self._basics = basics
+
+    @property
+    def _threshold(self) -> float:
+        return self._threshold_of()
 
     async def answer(self, ctx: TurnContext) -> Draft:
         """One turn: small talk, a person, a confident record, or a handoff."""

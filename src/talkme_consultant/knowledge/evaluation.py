@@ -44,6 +44,9 @@ class EvalReport:
     recall_at_5: float
     mrr_at_10: float
     misses: list[Miss] = field(default_factory=list)
+    # Per case, the first hit's confidence and whether it was right: what a threshold is
+    # calibrated on (`knowledge/calibration.py`).
+    first_hits: list[tuple[float, bool]] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line with the figures, for CLI and benchmark output."""
@@ -92,9 +95,12 @@ async def evaluate(retriever: Retriever, cases: Sequence[Case], k: int = 10) -> 
     at1 = at5 = 0
     reciprocal = 0.0
     misses: list[Miss] = []
+    first_hits: list[tuple[float, bool]] = []
     for case in cases:
         hits = await retriever.search(case.question, k=max(k, 10))
         rank = first_correct_rank(hits[:k], case.expected)
+        if hits:
+            first_hits.append((hits[0].confidence, rank == 1))
         if rank == 1:
             at1 += 1
         if rank is not None and rank <= 5:
@@ -112,6 +118,7 @@ async def evaluate(retriever: Retriever, cases: Sequence[Case], k: int = 10) -> 
         recall_at_5=at5 / total if total else 0.0,
         mrr_at_10=reciprocal / total if total else 0.0,
         misses=misses,
+        first_hits=first_hits,
     )
 
 

@@ -8,6 +8,7 @@ once the query is embedded; `search` embeds the query in a worker thread and cal
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,10 @@ PHRASING_MIN_COSINE = 0.92
 # Answers shorter than this («Да.», «Нет, только по записи.») say nothing alone, so two records
 # sharing one are told apart by their whole text; longer answers identify the record.
 SHORT_ANSWER_CHARS = 40
+# Paragraphs shorter than this (a line of a list, a caption) are not scored on their own.
+MIN_PASSAGE_CHARS = 80
+MIN_SENTENCE_CHARS = 30
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"A-ZА-ЯЁ0-9])")
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,34 @@ class Representation:
     text: str
 
 
-def representations(record: Record) -> list[Representation]:
-    """The texts embedded for a record: its whole text and, if it has a title, title + answer.
+def passages(record: Record) -> list[str]:
+    """The paragraphs of a prose section, each led by the section's heading; [] for other records.
 
-    The second one drops the column labels and leads with the naming field (FAQ question,
+    A section of a text document («Материалы и косметика») often answers several questions, one
+    per paragraph. Scored whole, its vector is an average of all of them and its BM25 length
+    penalty is large, so a short FAQ row sharing one word with the question wins («на каких гель
+    лаках работаете» found «Можно ли прийти со своим гель-лаком», not the brands). Each paragraph
+    is scored on its own as well and the section keeps its best. Table rows (records with
+    fields) are one fact each and get none.
+    """
+    if record.fields:
+        return []
+    body = (record.answer or "").strip()
+    paragraphs = [p.strip() for p in body.split("\n") if len(p.strip()) >= MIN_PASSAGE_CHARS]
+    pieces = paragraphs if len(paragraphs) >= 2 else []
+    for paragraph in paragraphs:
+        sentences = [s for s in _SENTENCE_END.split(paragraph) if len(s) >= MIN_SENTENCE_CHARS]
+        if len(sentences) >= 2:
+            pieces.extend(sentences)
+    heading = (record.title or "").strip()
+    return [f"{heading}\n{p}" if heading else p for p in pieces]
+
+
+def representations(record: Record) -> list[Representation]:
+    """The texts embedded for a record: its whole text, title + answer when it has a title, and
+    each paragraph of a prose section (`passages`).
+
+    Title + answer drops the column labels and leads with the naming field (FAQ question,
     service name, heading), which matches short chat questions better; on a price-list row,
     whose answer is the whole row, it repeats the service name in front. Measured on the eval
     sets, the best of the two per record beat either alone and the title alone (which misleads
@@ -70,20 +99,25 @@ def representations(record: Record) -> list[Representation]:
         combined = f"{title}\n{(record.answer or '').strip()}".strip()
         if combined != record.text.strip():
             reps.append(Representation("title_answer", combined))
+    reps.extend(Representation("passage", text) for text in passages(record))
     return reps
 
 
-def keyword_document(record: Record, phrasings: Sequence[str] = ()) -> list[str]:
-    """The stems BM25 indexes for a record: the text plus the title repeated `TITLE_BOOST` times,
-    plus the phrasings given (once each: another way to ask; used by keyword-only indexes)."""
-    tokens = tokenize(record.text)
-    if record.title:
-        title_tokens = tokenize(record.title)
-        for _ in range(TITLE_BOOST - 1):
-            tokens.extend(title_tokens)
+def keyword_documents(record: Record, phrasings: Sequence[str] = ()) -> list[list[str]]:
+    """The stem lists BM25 indexes for a record, one per document; the record scores its best.
+
+    The first is the text plus the title repeated `TITLE_BOOST` times, plus the phrasings given
+    (once each: another way to ask; used by keyword-only indexes); a prose section adds one per
+    paragraph (`passages`, the heading boosted the same way).
+    """
+    title_tokens = tokenize(record.title) if record.title else []
+    boost = title_tokens * (TITLE_BOOST - 1)
+    first = tokenize(record.text) + boost
     for phrasing in phrasings:
-        tokens.extend(tokenize(phrasing))
-    return tokens
+        first.extend(tokenize(phrasing))
+    documents = [first]
+    documents.extend(tokenize(text) + boost for text in passages(record))
+    return documents
 
 
 def content_key(record: Record) -> str:
@@ -123,21 +157,16 @@ class KnowledgeIndex:
             [keys.setdefault(content_key(r), len(keys)) for r in self._records], dtype=np.int64
         )
         self._embedder = embedder
-        # One matrix of 2n rows: each record's whole-text vector, then each record's second
-        # representation (or the first again when it has none). Scoring is then one matrix-vector
-        # product and an element-wise maximum of its two halves, with no per-record gathering.
-        # (That relies on `representations` giving a record at most two.)
+        # Every representation's vector, grouped by record in record order: a record's cosine is
+        # the maximum over its group (`np.maximum.reduceat` from each group's first row).
         self._vectors: np.ndarray | None = None
+        self._rep_starts = np.zeros(0, dtype=np.int64)
         if rep_vectors is not None and len(self._records):
-            first = np.ones(len(rep_owner), dtype=bool)
-            first[1:] = rep_owner[1:] != rep_owner[:-1]
-            primary = rep_vectors[first]
-            second = primary.copy()
-            second[rep_owner[~first]] = rep_vectors[~first]
-            self._vectors = np.ascontiguousarray(np.concatenate([primary, second]), np.float32)
+            self._vectors = np.ascontiguousarray(rep_vectors, np.float32)
+            self._rep_starts = _group_starts(rep_owner, len(self._records))
         taught = phrasings or {}
         # Extra phrasings are more representations of their record: each is scored on its own
-        # and the record keeps its best cosine, as with its two built-in ones.
+        # and the record keeps its best cosine, as with its built-in ones.
         owners = [idx for _, idx in phrasing_texts(self._records, taught)]
         self._extra_owner = np.asarray(owners, dtype=np.int64)
         self._extra_vectors: np.ndarray | None = None
@@ -145,16 +174,19 @@ class KnowledgeIndex:
             self._extra_vectors = np.ascontiguousarray(phrasing_vectors, np.float32)
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
+        self._doc_starts = np.zeros(0, dtype=np.int64)
+        # Records with one document each (no prose sections) need no reduction.
+        self._single_docs = True
         if self._records:
             # With an embedder, taught words stay out of BM25: words like «сколько» or «можно»
             # added to one record lifted it for unrelated questions (a salon answer case was
             # handed over). Without one, the keyword side is the only place they can count.
             spoken = taught if embedder is None else {}
-            self._bm25.index(
-                [keyword_document(r, spoken.get(r.record_id, ())) for r in self._records],
-                show_progress=False,
-            )
+            documents = [keyword_documents(r, spoken.get(r.record_id, ())) for r in self._records]
+            self._doc_starts = np.cumsum([0] + [len(d) for d in documents[:-1]], dtype=np.int64)
+            self._bm25.index([doc for docs in documents for doc in docs], show_progress=False)
             self._vocab = dict(self._bm25.vocab_dict)
+            self._single_docs = sum(len(d) for d in documents) == len(self._records)
         self._fuzzy = FuzzyVocabulary(t for t in self._vocab if t)
 
     @property
@@ -206,7 +238,7 @@ class KnowledgeIndex:
                 idf_total += _idf(0, n)  # a word the knowledge base never uses weighs most
                 continue
             known += weight
-            stem_scores = self._bm25.get_scores_from_ids(ids) / len(ids)
+            stem_scores = self._per_record(self._bm25.get_scores_from_ids(ids) / len(ids))
             present = stem_scores > 0
             idf = _idf(int(present.sum()), n)
             idf_total += idf
@@ -214,12 +246,19 @@ class KnowledgeIndex:
             matched += (weight * idf) * present
         return KeywordMatch(scores, matched / idf_total, known / len(stems))
 
+    def _per_record(self, doc_scores: np.ndarray) -> np.ndarray:
+        """Keyword scores per BM25 document reduced to each record's best."""
+        if self._single_docs:
+            return doc_scores
+        best: np.ndarray = np.maximum.reduceat(doc_scores, self._doc_starts)
+        return best
+
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Per record, the best cosine over its representations."""
         assert self._vectors is not None
         vector = query_vector.astype(np.float32)
-        halves = (self._vectors @ vector).reshape(2, -1)
-        best: np.ndarray = halves.max(axis=0)
+        scores = self._vectors @ vector
+        best: np.ndarray = np.maximum.reduceat(scores, self._rep_starts)
         if self._extra_vectors is not None:
             taught = self._extra_vectors @ vector
             taught[taught < PHRASING_MIN_COSINE] = -1.0
@@ -370,6 +409,12 @@ def _dense_margin(value: float, dense_sorted: np.ndarray) -> float:
         return 0.0
     best = float(dense_sorted[0])
     return value - float(dense_sorted[1]) if value >= best else value - best
+
+
+def _group_starts(owner: np.ndarray, groups: int) -> np.ndarray:
+    """The first row of each owner's group in a sorted owner array (every owner has a row)."""
+    starts: np.ndarray = np.searchsorted(owner, np.arange(groups), side="left").astype(np.int64)
+    return starts
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from talkme_consultant.knowledge.cache import EmbeddingCache
+from talkme_consultant.knowledge.calibration import Calibration, calibrate
+from talkme_consultant.knowledge.confidence import CONFIDENCE_THRESHOLD
 from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.evaluation import CaseFileError, evaluate, load_cases
 from talkme_consultant.knowledge.index import KnowledgeIndex, build_index
@@ -30,6 +32,7 @@ from talkme_consultant.store.knowledge import FileUpdate, KnowledgeRepository
 log = logging.getLogger(__name__)
 
 CASES_FILENAME = "cases.jsonl"
+DEFAULT_PRECISION_TARGET = 0.9
 PARALLEL_READERS = 2
 Progress = Callable[[int, int], None]
 BuildState = Literal["idle", "parsing", "embedding", "failed"]
@@ -69,6 +72,8 @@ class KnowledgeBase:
         *,
         knowledge_dir: Path | None = None,
         parse_options: ParseOptions | None = None,
+        default_threshold: float = CONFIDENCE_THRESHOLD,
+        precision_target: float = DEFAULT_PRECISION_TARGET,
     ) -> None:
         self._repository = repository
         self._parse_options = parse_options or ParseOptions()
@@ -86,6 +91,11 @@ class KnowledgeBase:
         self._wanted: tuple[bool, bool] | None = None  # (force, reparse) of a queued rebuild
         self.status = BuildStatus()
         self.evaluation: dict[str, Any] | None = None
+        self._default_threshold = default_threshold
+        self._precision_target = precision_target
+        self.calibration = Calibration(
+            threshold=default_threshold, source="default", target=precision_target
+        )
 
     @property
     def version(self) -> int:
@@ -96,6 +106,12 @@ class KnowledgeBase:
     def record_count(self) -> int:
         """Records in the index being served."""
         return len(self._index) if self._index is not None else 0
+
+    @property
+    def answer_threshold(self) -> float:
+        """The confidence a hit needs to be answered with: calibrated on the business's cases
+        after every rebuild, the conservative default without them."""
+        return self.calibration.threshold
 
     @property
     def ready(self) -> bool:
@@ -182,8 +198,10 @@ class KnowledgeBase:
     async def _evaluate(self) -> None:
         """Score the business's own regression questions, when it has a case file."""
         stored = await self._repository.get_file(CASES_FILENAME)
+        default = calibrate([], target=self._precision_target, default=self._default_threshold)
         if stored is None:
             self.evaluation = None
+            self.calibration = default
             return
         try:
             with tempfile.TemporaryDirectory() as folder:
@@ -193,7 +211,11 @@ class KnowledgeBase:
             report = await evaluate(self, cases)
         except CaseFileError as error:
             self.evaluation = {"error": str(error), "at": now()}
+            self.calibration = default
         else:
+            self.calibration = calibrate(
+                report.first_hits, target=self._precision_target, default=self._default_threshold
+            )
             self.evaluation = {
                 "cases": report.total,
                 "recall_at_1": round(report.recall_at_1, 4),

@@ -138,6 +138,8 @@ class Runtime:
             build_embedder(settings),
             knowledge_dir=settings.knowledge_dir,
             parse_options=parse_options(settings),
+            default_threshold=settings.confidence_threshold,
+            precision_target=settings.answer_precision_target,
         )
         runtime = cls(settings, store, knowledge, profile)
         try:
@@ -149,6 +151,8 @@ class Runtime:
                 log.exception("could not pick up KNOWLEDGE_DIR at start-up")
             log.info("loading the knowledge base (the first start embeds every record)")
             await knowledge.refresh(progress=_embedding_progress())
+            # The first answers already use the threshold calibrated on the business's cases.
+            await knowledge.wait_evaluated()
         except BaseException:
             await store.close()
             raise
@@ -161,7 +165,7 @@ class Runtime:
         offline = OfflineAnswerer(
             self.knowledge,
             phrases,
-            threshold=settings.confidence_threshold,
+            threshold=lambda: self.knowledge.answer_threshold,
             basics=ProfileBasics(profile),
         )
         primary: Answerer = offline

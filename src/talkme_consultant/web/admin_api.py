@@ -6,6 +6,7 @@ The file routes keep the paths of the system this product replaces, so existing 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
 from talkme_consultant.web.schemas import (
     ADMIN_ONLY,
+    AnswerThreshold,
     CallEntry,
     CallList,
     CallStatus,
@@ -220,6 +222,7 @@ async def kb_status(request: Request) -> KnowledgeBaseStatus:
         file_errors={f.name: f.error for f in files if f.error},
         rebuilding=knowledge.rebuilding,
         evaluation=evaluation,
+        answering=AnswerThreshold.model_validate(asdict(knowledge.calibration)),
     )
 
 

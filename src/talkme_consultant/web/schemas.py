@@ -276,6 +276,24 @@ class EvaluationFailure(BaseModel):
     at: Seconds
 
 
+class AnswerThreshold(BaseModel):
+    """The confidence a record needs before the bot answers with it, and where it came from."""
+
+    threshold: float = Field(ge=0, le=1)
+    source: Literal["cases", "default"] = Field(
+        description="Calibrated on the business's cases.jsonl, or the conservative default "
+        "(CONFIDENCE_THRESHOLD) when there are none or too few."
+    )
+    target: float = Field(
+        description="ANSWER_PRECISION_TARGET: the share of answers that must be right."
+    )
+    cases: int = Field(description="Cases the threshold was measured on.")
+    precision: float | None = Field(
+        description="Share of the cases answered at the threshold whose first record was right."
+    )
+    coverage: float | None = Field(description="Share of the cases answered at the threshold.")
+
+
 class KnowledgeBaseStatus(Answer):
     """The knowledge base being served, and the one in the store."""
 
@@ -289,6 +307,7 @@ class KnowledgeBaseStatus(Answer):
     evaluation: EvaluationScore | EvaluationFailure | None = Field(
         description="The score of the case file; null when there is none."
     )
+    answering: AnswerThreshold
 
 
 class RebuildStarted(Answer):
