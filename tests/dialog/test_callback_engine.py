@@ -71,7 +71,7 @@ async def test_with_nobody_online_the_bot_offers_a_call_back_and_says_when(
 async def test_a_phone_after_the_offer_is_a_lead_that_ends_with_the_offline_code(
     runtime: Runtime,
 ) -> None:
-    offered = await turn(runtime, "Можно ли делать маникюр при аллергии на гель?", NOBODY)
+    offered = await turn(runtime, "Делаете ли вы татуаж бровей пудровым методом?", NOBODY)
     memory = [
         MemoryMessage(1, HistoryMessage(role="visitor", text=offered.visitor_text)),
         MemoryMessage(2, HistoryMessage(role="bot", text=offered.replies[0]), offered.meta),
@@ -81,7 +81,7 @@ async def test_a_phone_after_the_offer_is_a_lead_that_ends_with_the_offline_code
 
     assert outcome.lead is not None
     assert outcome.lead.phone == "+79161234567"
-    assert outcome.lead.interest == "Можно ли делать маникюр при аллергии на гель?"
+    assert outcome.lead.interest == "Делаете ли вы татуаж бровей пудровым методом?"
     assert outcome.finish_code == "OPERATORS_OFFLINE"
     assert not outcome.handed_off
     assert outcome.replies == [
