@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 CASES_FILENAME = "cases.jsonl"
 PARALLEL_READERS = 2
 Progress = Callable[[int, int], None]
+BuildLock = Callable[[], contextlib.AbstractAsyncContextManager[None]]
+"""Opens a lock that spans the processes sharing the store, held while one of them builds."""
 BuildState = Literal["idle", "parsing", "embedding", "failed"]
 """Stage of a (re)build: reading files again, embedding and indexing, or done (idle) or failed."""
 
@@ -68,8 +70,12 @@ class KnowledgeBase:
         *,
         knowledge_dir: Path | None = None,
         parse_options: ParseOptions | None = None,
+        build_lock: BuildLock | None = None,
     ) -> None:
+        """`build_lock` makes builds and KNOWLEDGE_DIR syncs take turns across processes
+        sharing the store (none: this process is alone)."""
         self._repository = repository
+        self._build_lock: BuildLock = build_lock or _alone
         self._parse_options = parse_options or ParseOptions()
         # Each reader may use PARSE_MEMORY_MB: an upload and a folder sync at once is the most
         # this service lets file reading take from the machine.
@@ -111,34 +117,42 @@ class KnowledgeBase:
     # -- building -------------------------------------------------------------------------
 
     async def refresh(self, *, force: bool = False, progress: Progress | None = None) -> bool:
-        """Rebuild the index if the store's version moved; True when a new index is served."""
+        """Rebuild the index if the store's version moved; True when a new index is served.
+
+        Builds of several processes take turns (`build_lock`): the first embeds what is new and
+        caches it in the store, the others then find every embedding cached.
+        """
         async with self._lock:
             state = await self._repository.state()
             if not force and state.version == self._version and self._index is not None:
                 return False
-            self.status = BuildStatus(state="embedding", started_at=now())
-            try:
-                version, records = await self._repository.load_records()
-
-                def report(done: int, total: int) -> None:
-                    self.status.done, self.status.total = done, total
-                    if progress is not None:
-                        progress(done, total)
-
-                index = await build_index(records, self._embedder, self._cache, report)
-            except Exception as error:
-                self.status.state, self.status.error = "failed", type(error).__name__
-                self.status.finished_at = now()
-                log.exception("knowledge index build failed")
-                raise
-            self._index, self._version = index, version
-            self.status.state, self.status.finished_at = "idle", now()
-            log.info("knowledge index v%d serves %d records", version, len(records))
+            async with self._build_lock():
+                await self._build(progress)
         # Scoring the case file takes a query embedding per case: it must not delay serving.
         if self._evaluation_task is not None:
             self._evaluation_task.cancel()
         self._evaluation_task = asyncio.create_task(self._evaluate_quietly())
         return True
+
+    async def _build(self, progress: Progress | None) -> None:
+        self.status = BuildStatus(state="embedding", started_at=now())
+        try:
+            version, records = await self._repository.load_records()
+
+            def report(done: int, total: int) -> None:
+                self.status.done, self.status.total = done, total
+                if progress is not None:
+                    progress(done, total)
+
+            index = await build_index(records, self._embedder, self._cache, report)
+        except Exception as error:
+            self.status.state, self.status.error = "failed", type(error).__name__
+            self.status.finished_at = now()
+            log.exception("knowledge index build failed")
+            raise
+        self._index, self._version = index, version
+        self.status.state, self.status.finished_at = "idle", now()
+        log.info("knowledge index v%d serves %d records", version, len(records))
 
     async def _evaluate_quietly(self) -> None:
         try:
@@ -381,16 +395,26 @@ class KnowledgeBase:
         return True
 
     async def watch_dir(self, interval: float) -> None:
-        """Poll KNOWLEDGE_DIR and rebuild when it changes (until cancelled)."""
+        """Poll KNOWLEDGE_DIR and the store's version; rebuild when either moved (until
+        cancelled). The version moves when any process sharing the store changed the files
+        (an upload, a deletion, its own KNOWLEDGE_DIR sync), so every process serves it soon."""
         while True:
             await asyncio.sleep(interval)
             try:
-                if await self.sync_dir():
+                async with self._build_lock():
+                    changed = await self.sync_dir()
+                moved = (await self._repository.state()).version != self._version
+                if changed or (moved and not self.rebuilding):
                     self.request_refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not pick up KNOWLEDGE_DIR changes")
+
+
+@contextlib.asynccontextmanager
+async def _alone() -> AsyncIterator[None]:
+    yield
 
 
 def _dir_files(folder: Path) -> list[Path]:

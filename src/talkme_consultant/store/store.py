@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from talkme_consultant.store.database import Sessions, create_engine, migrate
 from talkme_consultant.store.inbox import InboxRepository
 from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
+from talkme_consultant.store.locks import exclusive
 from talkme_consultant.store.outbox import OutboxRepository
 from talkme_consultant.store.stats import StatsRepository
 
@@ -35,10 +37,17 @@ class Store:
         self.stats = StatsRepository(sessions)
 
     @classmethod
-    async def open(cls, url: str) -> Store:
-        """Migrate the schema to the newest revision and connect."""
-        await migrate(url)
-        return cls(create_engine(url))
+    async def open(
+        cls, url: str, *, migrate_schema: bool = True, pool_size: int = 10, max_overflow: int = 10
+    ) -> Store:
+        """Migrate the schema to the newest revision (unless told not to) and connect."""
+        if migrate_schema:
+            await migrate(url)
+        return cls(create_engine(url, pool_size=pool_size, max_overflow=max_overflow))
+
+    def exclusive(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold a lock that spans every process on this database (see `store/locks.py`)."""
+        return exclusive(self.engine, name)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

@@ -1,0 +1,100 @@
+"""Wake-ups between processes: PostgreSQL LISTEN/NOTIFY on one dedicated connection.
+
+A web process stores a message and, in the same transaction, notifies `INBOX_CHANNEL`; the
+notification is delivered when the transaction commits, to every process that listens. A worker
+process listens and wakes its turn scheduler within milliseconds. Polling stays as the fallback:
+while the listening connection is down (the database restarts, the network is cut), a process
+reconnects with a growing pause and wakes its loops once it listens again, since notifications
+sent in the gap are lost. SQLite has no such channel: there, processes poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
+
+INBOX_CHANNEL = "talkme_inbox"
+# A cut that closes no socket is only noticed by a query: one this often, answered this fast.
+KEEPALIVE_SECONDS = 5.0
+KEEPALIVE_TIMEOUT_SECONDS = 3.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+RECONNECT_FIRST_SECONDS = 0.2
+RECONNECT_MAX_SECONDS = 5.0
+
+
+async def notify(session: AsyncSession, channel: str) -> None:
+    """Queue a notification on `channel`, delivered when the session's transaction commits
+    (PostgreSQL only; a no-op elsewhere)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+def supports_notifications(url: str) -> bool:
+    """True when the database at `url` can carry wake-ups between processes."""
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+class ChangeListener:
+    """Listens on PostgreSQL channels and calls a handler per channel; survives lost connections."""
+
+    def __init__(self, url: str, handlers: Mapping[str, Callable[[], None]]) -> None:
+        # asyncpg takes a plain libpq URL, without SQLAlchemy's driver name.
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._handlers = dict(handlers)
+        self.listening = asyncio.Event()
+
+    async def run(self) -> None:
+        """Listen until cancelled, reconnecting whenever the connection is lost."""
+        pause = RECONNECT_FIRST_SECONDS
+        while True:
+            try:
+                await self._listen_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # The type only: connection errors may quote the server's address and user.
+                log.warning("change listener lost its connection: %s", type(error).__name__)
+            self.listening.clear()
+            await asyncio.sleep(pause)
+            pause = min(RECONNECT_MAX_SECONDS, pause * 2)
+
+    async def _listen_once(self) -> None:
+        connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_SECONDS)
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        try:
+            for channel, handler in self._handlers.items():
+                await connection.add_listener(channel, _callback(handler))
+            self.listening.set()
+            # Whatever was notified while nobody listened is found by looking now.
+            self._wake_all()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), KEEPALIVE_SECONDS)
+                if not lost.is_set():
+                    await connection.fetchval("SELECT 1", timeout=KEEPALIVE_TIMEOUT_SECONDS)
+            raise ConnectionError("listening connection closed")
+        finally:
+            self.listening.clear()
+            with contextlib.suppress(Exception):
+                connection.terminate()
+
+    def _wake_all(self) -> None:
+        for handler in self._handlers.values():
+            handler()
+
+
+def _callback(handler: Callable[[], None]) -> Callable[[object, int, str, str], None]:
+    def on_notification(_connection: object, _pid: int, _channel: str, _payload: str) -> None:
+        handler()
+
+    return on_notification
