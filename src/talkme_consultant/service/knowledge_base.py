@@ -76,6 +76,9 @@ class KnowledgeBase:
         sharing the store (none: this process is alone)."""
         self._repository = repository
         self._build_lock: BuildLock = build_lock or _alone
+        # The KNOWLEDGE_DIR fingerprint this process last brought into the store (or found
+        # there): the folder is synced, under the build lock, only when it differs.
+        self._synced_fingerprint: str | None = None
         self._parse_options = parse_options or ParseOptions()
         # Each reader may use PARSE_MEMORY_MB: an upload and a folder sync at once is the most
         # this service lets file reading take from the machine.
@@ -351,6 +354,7 @@ class KnowledgeBase:
             return False
         state = await self._repository.state()
         if state.dir_fingerprint == fingerprint:
+            self._synced_fingerprint = fingerprint
             return False
         stored = {info.name: info for info in await self._repository.list_files()}
         changed: list[tuple[str, bytes]] = []
@@ -371,6 +375,7 @@ class KnowledgeBase:
         ]
         if not changed and not gone and not too_large:
             await self._repository.set_dir_fingerprint(fingerprint)
+            self._synced_fingerprint = fingerprint
             return False
         limit = self._parse_options.max_file_bytes
         updates = await self.parse_files(changed, origin="dir")
@@ -386,6 +391,7 @@ class KnowledgeBase:
             for name in too_large
         ]
         report = await self.store_files(updates, dir_fingerprint=fingerprint, remove=gone)
+        self._synced_fingerprint = fingerprint
         log.info(
             "KNOWLEDGE_DIR changed: %d file(s) updated, %d removed, %d unreadable",
             len(changed),
@@ -401,8 +407,10 @@ class KnowledgeBase:
         while True:
             await asyncio.sleep(interval)
             try:
-                async with self._build_lock():
-                    changed = await self.sync_dir()
+                changed = False
+                if self.dir_fingerprint() != self._synced_fingerprint:
+                    async with self._build_lock():
+                        changed = await self.sync_dir()
                 moved = (await self._repository.state()).version != self._version
                 if changed or (moved and not self.rebuilding):
                     self.request_refresh()
