@@ -118,7 +118,12 @@ class Setup:
 
     def env(self, name: str, data_dir: Path, port: int | None) -> dict[str, str]:
         env = service_env(data_dir, self.sim_port, port or 0)
+        if port is None:
+            del env["PORT"]  # a worker listens on nothing
         env.update(INSTANCE_ID=name, KNOWLEDGE_DIR=str(SAMPLE_KNOWLEDGE_DIR), WORKERS="8")
+        if "PYTHONPATH" in os.environ:
+            # Run the checkout this bench was started from, not whatever is installed.
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         return env
@@ -180,12 +185,17 @@ class Setup:
 async def wait_ready(http: httpx.AsyncClient, proc: Proc) -> None:
     """Health 200 for a web process, the ready line for a worker."""
     if proc.role == "web":
-        await wait_until_up(http, proc.url + HEALTH_PATH, proc.process, STARTUP_TIMEOUT)
+        try:
+            await wait_until_up(http, proc.url + HEALTH_PATH, proc.process, STARTUP_TIMEOUT)
+        except RuntimeError as error:
+            tail = proc.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{proc.name}: {error}; its log ends:\n{tail}") from error
         return
     started = time.perf_counter()
     while READY_LINE not in proc.log.read_bytes():
         if proc.process.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited with {proc.process.returncode}")
+            tail = proc.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{proc.name} exited with {proc.process.returncode}:\n{tail}")
         if time.perf_counter() - started > STARTUP_TIMEOUT:
             raise RuntimeError(f"{proc.name} was not ready after {STARTUP_TIMEOUT:.0f}s")
         await asyncio.sleep(0.2)

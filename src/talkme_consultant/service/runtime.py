@@ -41,6 +41,7 @@ from talkme_consultant.store.locks import LOCK_KNOWLEDGE
 from talkme_consultant.store.notifications import (
     INBOX_CHANNEL,
     ChangeListener,
+    Notifier,
     supports_notifications,
 )
 from talkme_consultant.store.store import Store
@@ -121,6 +122,7 @@ class Runtime:
         self.dispatcher: OutboxDispatcher | None = None
         self.turns: TurnRunner | None = None
         self.listener: ChangeListener | None = None
+        self.notifier: Notifier | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -189,6 +191,13 @@ class Runtime:
         engine = DialogEngine(primary, offline, phrases, options)
         return Components(phrases=phrases, offline=offline, primary=primary, engine=engine)
 
+    def message_stored(self) -> None:
+        """A webhook stored a new message: wake this process's turns and other processes'."""
+        if self.turns is not None:
+            self.turns.notify()
+        if self.notifier is not None:
+            self.notifier.signal()
+
     @property
     def engine(self) -> DialogEngine:
         """The dialog engine in use."""
@@ -199,6 +208,10 @@ class Runtime:
         workers, the outbox dispatcher and (on PostgreSQL) the wake-up listener unless `web`."""
         watcher = asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch")
         self._tasks = [watcher]
+        if role != "worker" and supports_notifications(self.settings.resolved_database_url):
+            # Workers in other processes hear of stored messages through the database.
+            self.notifier = Notifier(self.store.engine, INBOX_CHANNEL)
+            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notify"))
         if role != "web":
             await self._start_workers(role)
 

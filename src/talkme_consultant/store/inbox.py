@@ -8,7 +8,6 @@ from sqlalchemy import func
 
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, InboundMessage
-from talkme_consultant.store.notifications import INBOX_CHANNEL, notify
 from talkme_consultant.store.upsert import insert_for, least
 
 
@@ -97,6 +96,4 @@ class InboxRepository:
                     },
                 )
             )
-            # Worker processes listening on PostgreSQL wake when this commits.
-            await notify(session, INBOX_CHANNEL)
             return True

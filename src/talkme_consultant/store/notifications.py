@@ -1,11 +1,16 @@
-"""Wake-ups between processes: PostgreSQL LISTEN/NOTIFY on one dedicated connection.
+"""Wake-ups between processes: PostgreSQL LISTEN/NOTIFY.
 
-A web process stores a message and, in the same transaction, notifies `INBOX_CHANNEL`; the
-notification is delivered when the transaction commits, to every process that listens. A worker
-process listens and wakes its turn scheduler within milliseconds. Polling stays as the fallback:
-while the listening connection is down (the database restarts, the network is cut), a process
-reconnects with a growing pause and wakes its loops once it listens again, since notifications
-sent in the gap are lost. SQLite has no such channel: there, processes poll.
+A web process that has stored messages signals its `Notifier`, which sends one `NOTIFY` on
+`INBOX_CHANNEL` for everything stored since its last one. The notify is not part of the webhook's
+transaction on purpose: PostgreSQL serialises the commits of notifying transactions on one lock,
+which at hundreds of webhooks a second queued every acknowledgement behind it; coalesced, a
+process sends at most one notify per round trip, off the webhook's path. The cost is that a
+process dying between a commit and its notify leaves that message to the polling fallback.
+
+A worker process listens (`ChangeListener`) and wakes its turn scheduler within milliseconds.
+While the listening connection is down (the database restarts, the network is cut), it reconnects
+with a growing pause and wakes its loops once it listens again, since notifications sent in the
+gap are lost. SQLite has no such channel: there, processes poll.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable, Mapping
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +36,33 @@ RECONNECT_FIRST_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 5.0
 
 
-async def notify(session: AsyncSession, channel: str) -> None:
-    """Queue a notification on `channel`, delivered when the session's transaction commits
-    (PostgreSQL only; a no-op elsewhere)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+class Notifier:
+    """Coalesces "something was stored" signals into `NOTIFY`s, one in flight at a time."""
+
+    def __init__(self, engine: AsyncEngine, channel: str) -> None:
+        self._engine = engine
+        self._channel = channel
+        self._pending = asyncio.Event()
+
+    def signal(self) -> None:
+        """Something was committed: listeners should look (soon, and once for many signals)."""
+        self._pending.set()
+
+    async def run(self) -> None:
+        """Send notifies until cancelled; a failed one is retried with the next signal."""
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            try:
+                async with self._engine.connect() as connection:
+                    await connection.execute(
+                        text("SELECT pg_notify(:channel, '')"), {"channel": self._channel}
+                    )
+                    await connection.commit()
+            except Exception as error:
+                # Workers still poll; the type only (connection errors name the server).
+                log.warning("could not notify workers: %s", type(error).__name__)
+                await asyncio.sleep(RECONNECT_FIRST_SECONDS)
 
 
 def supports_notifications(url: str) -> bool:
