@@ -151,6 +151,7 @@ class Answered:
     visitor_numbers: dict[str, list[int]]
     stored_calls: dict[str, list[tuple[str, str]]]
     inbound: int
+    failed_calls: int
 
 
 async def read_answers(url: str) -> Answered:
@@ -167,6 +168,7 @@ async def read_answers(url: str) -> Answered:
         " WHERE status IN ('sent', 'recorded') ORDER BY id",
     )
     inbound = await _fetch(url, "SELECT count(*) FROM inbound_messages")
+    failed = await _fetch(url, "SELECT count(*) FROM outbox WHERE status = 'failed'")
     numbers: dict[str, list[int]] = defaultdict(list)
     for key, message in visitor_rows:
         numbers[tokens[key]] += [int(n) for _, n in MARKER.findall(message)]
@@ -174,7 +176,7 @@ async def read_answers(url: str) -> Answered:
     for key, method, body in call_rows:
         if method in (METHOD_SEND, METHOD_FINISH):
             calls[tokens[key]].append((method, body))
-    return Answered(dict(numbers), dict(calls), int(inbound[0][0]))
+    return Answered(dict(numbers), dict(calls), int(inbound[0][0]), int(failed[0][0]))
 
 
 def talkme_repeats(state: SimulatorState, token: str, stored: list[tuple[str, str]]) -> int:
