@@ -114,6 +114,8 @@ class Setup:
     database_url: str | None
     data_root: Path
     sim_port: int
+    pool_size: int = 5
+    max_overflow: int = 5
     procs: list[Proc] = field(default_factory=list)
 
     def env(self, name: str, data_dir: Path, port: int | None) -> dict[str, str]:
@@ -121,6 +123,8 @@ class Setup:
         if port is None:
             del env["PORT"]  # a worker listens on nothing
         env.update(INSTANCE_ID=name, KNOWLEDGE_DIR=str(SAMPLE_KNOWLEDGE_DIR), WORKERS="8")
+        # Four processes on a server with max_connections=100, shared with test runs.
+        env.update(DB_POOL_SIZE=str(self.pool_size), DB_MAX_OVERFLOW=str(self.max_overflow))
         if "PYTHONPATH" in os.environ:
             # Run the checkout this bench was started from, not whatever is installed.
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
@@ -422,7 +426,14 @@ async def bench(args: argparse.Namespace) -> None:
                 print("postgres: two web + two worker processes…", flush=True)
                 url, name = await postgres_database(args.postgres, template)
                 try:
-                    setup = Setup("postgres", url, root / "postgres" / "data", sim_port)
+                    setup = Setup(
+                        "postgres",
+                        url,
+                        root / "postgres" / "data",
+                        sim_port,
+                        pool_size=args.pool_size,
+                        max_overflow=args.max_overflow,
+                    )
                     await run_setup(setup, 2, 2, args, rows)
                 finally:
                     await drop_database(args.postgres, name)
@@ -444,6 +455,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=600, help="questions per saturation run")
     parser.add_argument("--quick", action="store_true", help="4 s of load, 300 answers")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--pool-size", type=int, default=5, help="DB_POOL_SIZE per process")
+    parser.add_argument("--max-overflow", type=int, default=5, help="DB_MAX_OVERFLOW")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
