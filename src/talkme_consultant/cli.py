@@ -1,4 +1,4 @@
-"""The `talkme-consultant` command line: serve, chat, kb, simulate, eval."""
+"""The `talkme-consultant` command line: serve, worker, db, chat, kb, simulate, eval."""
 
 from __future__ import annotations
 
@@ -29,8 +29,18 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Manage the knowledge base in DATA_DIR.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure the bot.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
+app.add_typer(db_app, name="db")
+
+NoMigrate = Annotated[
+    bool,
+    typer.Option(
+        "--no-migrate",
+        help="Do not upgrade the schema at start (run `talkme-consultant db upgrade` first).",
+    ),
+]
 
 T = TypeVar("T")
 
@@ -51,8 +61,17 @@ def _settings(**overrides: Any) -> Settings:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (PORT).")] = None,
+    no_workers: Annotated[
+        bool,
+        typer.Option(
+            "--no-workers",
+            help="HTTP only (webhook, admin, console); turns run in `worker` processes.",
+        ),
+    ] = False,
+    no_migrate: NoMigrate = False,
 ) -> None:
-    """Start the service: webhook, monitoring and admin API, background workers."""
+    """Start the service: webhook, monitoring and admin API, and (unless --no-workers) the
+    turn workers and the outbox."""
     import uvicorn
 
     from talkme_consultant.web.app import create_app
@@ -62,7 +81,7 @@ def serve(
     setup_logging(settings.log_level, settings.secret_values(), settings.log_format)
     _check_profile(settings)
     try:
-        app_ = create_app(settings)
+        app_ = create_app(settings, role="web" if no_workers else "all", migrate=not no_migrate)
     except WebhookSecretMissing as error:
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -90,6 +109,49 @@ def _announce_console(settings: Settings) -> None:
     logging.getLogger("talkme_consultant.cli").info(
         "owner's console: http://%s:%d/console — %s", host, settings.port, how
     )
+
+
+@app.command()
+def worker(no_migrate: NoMigrate = False) -> None:
+    """Run turns and the outbox without HTTP; any number share DATABASE_URL with web processes."""
+    settings = _settings()
+    setup_logging(settings.log_level, settings.secret_values())
+    _check_profile(settings)
+    _run(_work(settings, migrate=not no_migrate))
+
+
+async def _work(settings: Settings, *, migrate: bool) -> None:
+    import signal
+
+    from talkme_consultant.service.runtime import Runtime
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime = await Runtime.open(settings, migrate=migrate)
+    try:
+        await runtime.start_background("worker")
+        # The line process supervisors and the multi-process specs wait for.
+        typer.echo(f"worker ready: {runtime.owner}", err=True)
+        await stop.wait()
+    finally:
+        await runtime.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema of DATABASE_URL to the newest revision (safe from several hosts at
+    once: one upgrades, the others wait and find nothing to do)."""
+    from talkme_consultant.helpers.private_files import ensure_private_dir
+    from talkme_consultant.store.database import migrate
+
+    settings = _settings()
+    setup_logging("WARNING", settings.secret_values())
+    if settings.database_url is None:
+        ensure_private_dir(settings.data_dir)
+    _run(migrate(settings.resolved_database_url))
+    typer.echo("the database schema is at the newest revision")
 
 
 def _check_profile(settings: Settings) -> None:

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     turn_max_attempts: int = Field(default=3, ge=1, le=20)
     turn_retry_base_seconds: float = Field(default=2.0, gt=0)
     instance_id: str | None = None
+    # Connections each process keeps to PostgreSQL (and may open beyond that under load).
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # How often a worker looks for new messages when no wake-up can reach it from another
+    # process (SQLite; on PostgreSQL, while the LISTEN connection is down).
+    worker_poll_seconds: float = Field(default=0.25, gt=0, le=60)
 
     # TalkMe finish codes, mapped to actions in the business's bot scenario; empty = never sent.
     finish_code_operator: str = "OPERATOR_REQUEST"

@@ -1,4 +1,5 @@
-"""The service as a real process (`talkme-consultant serve`), for crash and multi-instance specs."""
+"""The service as real processes (`talkme-consultant serve` and `worker`), for crash and
+multi-instance specs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -33,7 +35,18 @@ class ServiceProcess:
     """One `serve` process with its own port, in production mode (TalkMe is `talkme_api_url`,
     the webhook needs its secret); everything it writes (JSON log lines) goes to `log_path`."""
 
-    def __init__(self, data_dir: Path, talkme_api_url: str, log_path: Path, **env: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        talkme_api_url: str,
+        log_path: Path,
+        *,
+        args: Sequence[str] = (),
+        **env: str,
+    ) -> None:
+        """`args` follow `serve --port P` (e.g. `--no-workers`); `env` adds or overrides
+        settings."""
+        self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -55,7 +68,7 @@ class ServiceProcess:
     def _spawn(self) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
-                [str(CLI), "serve", "--port", str(self.port)],
+                [str(CLI), "serve", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -77,6 +90,12 @@ class ServiceProcess:
 
         await eventually(healthy, timeout=120, interval=0.1, what="the service to be healthy")
 
+    @property
+    def pid(self) -> int:
+        """The running process's id."""
+        assert self.process is not None
+        return self.process.pid
+
     async def post_message(self, visitor: Visitor, text: str, message_id: int) -> int:
         """POST one webhook as TalkMe would; returns the status code."""
         async with httpx.AsyncClient(timeout=10) as http:
@@ -96,6 +115,70 @@ class ServiceProcess:
         response.raise_for_status()
         data: dict[str, object] = response.json()
         return data
+
+    def log_text(self) -> str:
+        """Everything the process logged so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        """`kill -9`."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Terminate (SIGTERM), then kill if it does not exit."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class WorkerProcess:
+    """One `talkme-consultant worker` process (turns and the outbox, no HTTP), configured like
+    `ServiceProcess`; ready once it has printed its ready line."""
+
+    READY = "worker ready"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        talkme_api_url: str,
+        log_path: Path,
+        *,
+        args: Sequence[str] = (),
+        **env: str,
+    ) -> None:
+        """`args` follow `worker`; `env` adds or overrides settings."""
+        self.args = list(args)
+        self.log_path = log_path
+        self.env = ServiceProcess(data_dir, talkme_api_url, log_path, **env).env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen(
+                [str(CLI), "worker", *self.args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def start(self) -> None:
+        """Spawn the process and wait for its ready line."""
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        process = self.process = self._spawn()
+
+        async def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"worker exited with {process.returncode}")
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                return self.READY.encode() in log.read()
+
+        await eventually(ready, timeout=120, interval=0.1, what="the worker to be ready")
 
     def log_text(self) -> str:
         """Everything the process logged so far."""

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,8 @@ CASES_FILENAME = "cases.jsonl"
 DEFAULT_PRECISION_TARGET = 0.9
 PARALLEL_READERS = 2
 Progress = Callable[[int, int], None]
+BuildLock = Callable[[], contextlib.AbstractAsyncContextManager[None]]
+"""Opens a lock that spans the processes sharing the store, held while one of them builds."""
 BuildState = Literal["idle", "parsing", "embedding", "failed"]
 """Stage of a (re)build: reading files again, embedding and indexing, or done (idle) or failed."""
 
@@ -74,8 +76,15 @@ class KnowledgeBase:
         parse_options: ParseOptions | None = None,
         default_threshold: float = CONFIDENCE_THRESHOLD,
         precision_target: float = DEFAULT_PRECISION_TARGET,
+        build_lock: BuildLock | None = None,
     ) -> None:
+        """`build_lock` makes builds and KNOWLEDGE_DIR syncs take turns across processes
+        sharing the store (none: this process is alone)."""
         self._repository = repository
+        self._build_lock: BuildLock = build_lock or _alone
+        # The KNOWLEDGE_DIR fingerprint this process last brought into the store (or found
+        # there): the folder is synced, under the build lock, only when it differs.
+        self._synced_fingerprint: str | None = None
         self._parse_options = parse_options or ParseOptions()
         # Each reader may use PARSE_MEMORY_MB: an upload and a folder sync at once is the most
         # this service lets file reading take from the machine.
@@ -149,37 +158,45 @@ class KnowledgeBase:
     # -- building -------------------------------------------------------------------------
 
     async def refresh(self, *, force: bool = False, progress: Progress | None = None) -> bool:
-        """Rebuild the index if the store's version moved; True when a new index is served."""
+        """Rebuild the index if the store's version moved; True when a new index is served.
+
+        Builds of several processes take turns (`build_lock`): the first embeds what is new and
+        caches it in the store, the others then find every embedding cached.
+        """
         async with self._lock:
             state = await self._repository.state()
             if not force and state.version == self._version and self._index is not None:
                 return False
-            self.status = BuildStatus(state="embedding", started_at=now())
-            try:
-                snapshot = await self._repository.load_snapshot()
-                version, records = snapshot.version, snapshot.records
-
-                def report(done: int, total: int) -> None:
-                    self.status.done, self.status.total = done, total
-                    if progress is not None:
-                        progress(done, total)
-
-                index = await build_index(
-                    records, self._embedder, self._cache, report, snapshot.phrasings
-                )
-            except Exception as error:
-                self.status.state, self.status.error = "failed", type(error).__name__
-                self.status.finished_at = now()
-                log.exception("knowledge index build failed")
-                raise
-            self._index, self._version = index, version
-            self.status.state, self.status.finished_at = "idle", now()
-            log.info("knowledge index v%d serves %d records", version, len(records))
+            async with self._build_lock():
+                await self._build(progress)
         # Scoring the case file takes a query embedding per case: it must not delay serving.
         if self._evaluation_task is not None:
             self._evaluation_task.cancel()
         self._evaluation_task = asyncio.create_task(self._evaluate_quietly())
         return True
+
+    async def _build(self, progress: Progress | None) -> None:
+        self.status = BuildStatus(state="embedding", started_at=now())
+        try:
+            snapshot = await self._repository.load_snapshot()
+            version, records = snapshot.version, snapshot.records
+
+            def report(done: int, total: int) -> None:
+                self.status.done, self.status.total = done, total
+                if progress is not None:
+                    progress(done, total)
+
+            index = await build_index(
+                records, self._embedder, self._cache, report, snapshot.phrasings
+            )
+        except Exception as error:
+            self.status.state, self.status.error = "failed", type(error).__name__
+            self.status.finished_at = now()
+            log.exception("knowledge index build failed")
+            raise
+        self._index, self._version = index, version
+        self.status.state, self.status.finished_at = "idle", now()
+        log.info("knowledge index v%d serves %d records", version, len(records))
 
     async def _evaluate_quietly(self) -> None:
         try:
@@ -384,6 +401,7 @@ class KnowledgeBase:
             return False
         state = await self._repository.state()
         if state.dir_fingerprint == fingerprint:
+            self._synced_fingerprint = fingerprint
             return False
         stored = {info.name: info for info in await self._repository.list_files()}
         changed: list[tuple[str, bytes]] = []
@@ -404,6 +422,7 @@ class KnowledgeBase:
         ]
         if not changed and not gone and not too_large:
             await self._repository.set_dir_fingerprint(fingerprint)
+            self._synced_fingerprint = fingerprint
             return False
         limit = self._parse_options.max_file_bytes
         updates = await self.parse_files(changed, origin="dir")
@@ -419,6 +438,7 @@ class KnowledgeBase:
             for name in too_large
         ]
         report = await self.store_files(updates, dir_fingerprint=fingerprint, remove=gone)
+        self._synced_fingerprint = fingerprint
         log.info(
             "KNOWLEDGE_DIR changed: %d file(s) updated, %d removed, %d unreadable",
             len(changed),
@@ -428,20 +448,29 @@ class KnowledgeBase:
         return True
 
     async def watch_dir(self, interval: float) -> None:
-        """Poll KNOWLEDGE_DIR and the store's version, and rebuild when either changes (until
-        cancelled). The version catches changes made elsewhere: the CLI (`kb ingest`, `kb
-        teach`) or another instance's admin API."""
+        """Poll KNOWLEDGE_DIR and the store's version; rebuild when either moved (until
+        cancelled). The version moves when any process sharing the store changed the files or
+        the lessons (an upload, a deletion, a lesson, its own KNOWLEDGE_DIR sync, the CLI's
+        `kb ingest` and `kb teach`), so every process serves it soon."""
         while True:
             await asyncio.sleep(interval)
             try:
-                if await self.sync_dir() or (
-                    not self.rebuilding and await self._repository.stored_version() != self._version
-                ):
+                changed = False
+                if self.dir_fingerprint() != self._synced_fingerprint:
+                    async with self._build_lock():
+                        changed = await self.sync_dir()
+                moved = (await self._repository.state()).version != self._version
+                if changed or (moved and not self.rebuilding):
                     self.request_refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not pick up KNOWLEDGE_DIR changes")
+
+
+@contextlib.asynccontextmanager
+async def _alone() -> AsyncIterator[None]:
+    yield
 
 
 def _dir_files(folder: Path) -> list[Path]:

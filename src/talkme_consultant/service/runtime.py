@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 
@@ -42,6 +43,13 @@ from talkme_consultant.service.open_questions import OpenQuestions
 from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
 from talkme_consultant.store.leases import process_owner
+from talkme_consultant.store.locks import LOCK_KNOWLEDGE
+from talkme_consultant.store.notifications import (
+    INBOX_CHANNEL,
+    ChangeListener,
+    Notifier,
+    supports_notifications,
+)
 from talkme_consultant.store.outbox import LANE_ACCOUNT
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.account import AccountClient
@@ -53,6 +61,12 @@ DIR_POLL_SECONDS = 2.0
 # Client-card updates are retried this often, at most this far apart (about two hours).
 ACCOUNT_ATTEMPTS = 30
 ACCOUNT_BACKOFF_MAX = 300.0
+# With wake-ups from the webhook (same process) or NOTIFY, polling is only a safety net.
+FALLBACK_POLL_SECONDS = 1.0
+
+ProcessRole = Literal["all", "web", "worker"]
+"""What a process runs: everything (`serve`), HTTP only (`serve --no-workers`), or turns and the
+outbox without HTTP (`worker`). Every role watches KNOWLEDGE_DIR and follows the index version."""
 
 
 def build_embedder(settings: Settings) -> Embedder | None:
@@ -124,14 +138,22 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self.dispatcher: OutboxDispatcher | None = None
         self.turns: TurnRunner | None = None
+        self.listener: ChangeListener | None = None
+        self.notifier: Notifier | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> Runtime:
-        """Connect the store, pick up KNOWLEDGE_DIR, and load the knowledge index."""
+    async def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        """Connect the store (migrating it unless `migrate` is False), pick up KNOWLEDGE_DIR,
+        and load the knowledge index."""
         profile = load_profile(settings.profile_path)
         # DATA_DIR holds the database and the admin token: readable by the service's user only.
         ensure_private_dir(settings.data_dir)
-        store = await Store.open(settings.resolved_database_url)
+        store = await Store.open(
+            settings.resolved_database_url,
+            migrate_schema=migrate,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
         knowledge = KnowledgeBase(
             store.knowledge,
             store.embedding_cache,
@@ -140,11 +162,15 @@ class Runtime:
             parse_options=parse_options(settings),
             default_threshold=settings.confidence_threshold,
             precision_target=settings.answer_precision_target,
+            build_lock=lambda: store.exclusive(LOCK_KNOWLEDGE),
         )
         runtime = cls(settings, store, knowledge, profile)
         try:
             try:
-                await knowledge.sync_dir()
+                # Instances starting together read the folder once: the first stores it, the
+                # others find its fingerprint unchanged.
+                async with store.exclusive(LOCK_KNOWLEDGE):
+                    await knowledge.sync_dir()
             except Exception:
                 # Unreadable files only get their own error; this is the folder itself failing
                 # (gone, unreadable). The service starts on what the store already holds.
@@ -188,13 +214,31 @@ class Runtime:
         engine = DialogEngine(primary, offline, phrases, options)
         return Components(phrases=phrases, offline=offline, primary=primary, engine=engine)
 
+    def message_stored(self) -> None:
+        """A webhook stored a new message: wake this process's turns and other processes'."""
+        if self.turns is not None:
+            self.turns.notify()
+        if self.notifier is not None:
+            self.notifier.signal()
+
     @property
     def engine(self) -> DialogEngine:
         """The dialog engine in use."""
         return self.components.engine
 
-    async def start_background(self) -> None:
-        """Start the turn workers, the outbox dispatcher and the KNOWLEDGE_DIR watcher."""
+    async def start_background(self, role: ProcessRole = "all") -> None:
+        """Start what `role` runs: the KNOWLEDGE_DIR and index-version watcher always; the turn
+        workers, the outbox dispatcher and (on PostgreSQL) the wake-up listener unless `web`."""
+        watcher = asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch")
+        self._tasks = [watcher]
+        if role != "worker" and supports_notifications(self.settings.resolved_database_url):
+            # Workers in other processes hear of stored messages through the database.
+            self.notifier = Notifier(self.store.engine, INBOX_CHANNEL)
+            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notify"))
+        if role != "web":
+            await self._start_workers(role)
+
+    async def _start_workers(self, role: ProcessRole) -> None:
         settings = self.settings
         # Whatever this installation's earlier processes held when they were stopped (or
         # killed) is orphaned now; this process holds its own leases under a fresh owner.
@@ -242,6 +286,11 @@ class Runtime:
             lease_seconds=settings.talkme_timeout_seconds * 2 + 5,
         )
         dispatcher = self.dispatcher
+        url = settings.resolved_database_url
+        notified = supports_notifications(url)
+        # A worker of its own hears of new messages only through the database: by NOTIFY where
+        # there is one, else by polling often (SQLite shared by a web and a worker process).
+        poll = FALLBACK_POLL_SECONDS if role == "all" or notified else settings.worker_poll_seconds
         self.turns = TurnRunner(
             self.store.conversations,
             lambda: self.components.engine,
@@ -253,6 +302,7 @@ class Runtime:
                 timezone=self.profile.zone(),
                 max_attempts=settings.turn_max_attempts,
                 retry_base_seconds=settings.turn_retry_base_seconds,
+                poll_seconds=poll,
             ),
             owner=self.owner,
             on_calls_queued=dispatcher.wakeup.set,
@@ -260,13 +310,16 @@ class Runtime:
             presence=self.presence.now if self.presence is not None else None,
             account_calls=self.account is not None,
         )
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self.turns.run(), name="turns"),
             asyncio.create_task(dispatcher.run(), name="outbox"),
-            asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch"),
         ]
         if self.harvester is not None:
             self._tasks.append(asyncio.create_task(self.harvester.run(), name="harvest"))
+
+        if notified:
+            self.listener = ChangeListener(url, {INBOX_CHANNEL: self.turns.notify})
+            self._tasks.append(asyncio.create_task(self.listener.run(), name="wakeups"))
 
     def _open_account(self) -> None:
         """The account API client, operator presence and answer harvest, when a key is set."""

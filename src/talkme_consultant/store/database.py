@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,9 +28,29 @@ from talkme_consultant.helpers.private_files import (
     tighten_sqlite_files,
 )
 from talkme_consultant.store.gate import WriteGate
+from talkme_consultant.store.locks import LOCK_MIGRATIONS, exclusive
+
+log = logging.getLogger(__name__)
 
 WRITE_OPTION = "talkme_write"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# SQLite's own busy handler waits this long for another process's write lock...
+SQLITE_BUSY_TIMEOUT_MS = 10000
+# ...and then a write is begun again this many times, with a doubling pause, before it fails.
+SQLITE_BUSY_RETRIES = 5
+SQLITE_BUSY_PAUSE_SECONDS = 0.05
+POOL_RECYCLE_SECONDS = 1800
+POOL_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def is_sqlite_busy(error: BaseException) -> bool:
+    """True for SQLITE_BUSY / SQLITE_LOCKED: another process holds the write lock."""
+    cause = error.orig if isinstance(error, OperationalError) else error
+    if not isinstance(cause, sqlite3.OperationalError):
+        return False
+    message = str(cause).lower()
+    return "locked" in message or "busy" in message
 
 
 def _tune_sqlite(engine: AsyncEngine, database: Path | None) -> None:
@@ -44,7 +67,7 @@ def _tune_sqlite(engine: AsyncEngine, database: Path | None) -> None:
         # last transactions, which is the usual trade for an embedded store.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
         if database is not None:
             # The -wal and -shm files exist from here on; a database made by an older version
@@ -81,8 +104,13 @@ def _ensure_sqlite_file(url: str) -> None:
         tighten_sqlite_files(database)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """Build the async engine for `url`, creating the SQLite file (owner-only) when needed."""
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """Build the async engine for `url`, creating the SQLite file (owner-only) when needed.
+
+    On PostgreSQL every connection is checked before use (`pool_pre_ping`) and none is kept
+    longer than `POOL_RECYCLE_SECONDS`, so after the database or the network between went away
+    the pool heals by itself: the first use of each dead connection replaces it.
+    """
     parsed = make_url(url)
     _ensure_sqlite_file(url)
     # SQLAlchemy puts bound parameters (tokens, phones, message text) into its error messages,
@@ -91,7 +119,16 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 10}
     else:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            # A pool that is empty because the database is unreachable fails the request soon
+            # (the webhook answers 503) instead of queuing it for half a minute.
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        )
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine, _sqlite_file(parsed.database))
@@ -114,9 +151,38 @@ class Sessions:
     async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside one write transaction, committed when the block ends."""
         gate = self.gate.hold(urgent=urgent) if self.sqlite else contextlib.nullcontext()
-        async with gate, self._factory() as session, session.begin():
-            await session.connection(execution_options={WRITE_OPTION: True})
-            yield session
+        async with gate:
+            session = await self._begin_write()
+            async with session:
+                try:
+                    yield session
+                except BaseException:
+                    await session.rollback()
+                    raise
+                await session.commit()
+
+    async def _begin_write(self) -> AsyncSession:
+        """A session holding the write lock (BEGIN IMMEDIATE on SQLite). The in-process gate
+        does not span processes: a worker process may hold SQLite's lock longer than the busy
+        timeout, so a busy BEGIN is tried again after a pause (nothing was written yet)."""
+        pause = SQLITE_BUSY_PAUSE_SECONDS
+        retries = 0
+        while True:
+            session = self._factory()
+            try:
+                await session.connection(execution_options={WRITE_OPTION: True})
+                return session
+            except OperationalError as error:
+                await session.close()
+                retries += 1
+                if not self.sqlite or not is_sqlite_busy(error) or retries > SQLITE_BUSY_RETRIES:
+                    raise
+                log.warning("SQLite is busy in another process; beginning the write again")
+            except BaseException:
+                await session.close()
+                raise
+            await asyncio.sleep(pause)
+            pause *= 2
 
 
 def _alembic_config(url: str) -> Config:
@@ -127,6 +193,15 @@ def _alembic_config(url: str) -> Config:
 
 
 async def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (Alembic runs its own loop, so off-thread)."""
+    """Bring the schema to the newest revision (Alembic runs its own loop, so off-thread).
+
+    Several instances may start at once: one migrates under a process-spanning lock while the
+    others wait, then find the schema at the newest revision and do nothing.
+    """
     _ensure_sqlite_file(url)
-    await asyncio.to_thread(command.upgrade, _alembic_config(url), "head")
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with exclusive(engine, LOCK_MIGRATIONS):
+            await asyncio.to_thread(command.upgrade, _alembic_config(url), "head")
+    finally:
+        await engine.dispose()

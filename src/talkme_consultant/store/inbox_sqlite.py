@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from talkme_consultant.store.database import (
+    SQLITE_BUSY_PAUSE_SECONDS,
+    SQLITE_BUSY_RETRIES,
+    SQLITE_BUSY_TIMEOUT_MS,
+    is_sqlite_busy,
+)
 from talkme_consultant.store.gate import WriteGate
 from talkme_consultant.store.inbox import IncomingMessage
 
@@ -118,7 +125,7 @@ class BatchedSqliteInbox:
             connection = sqlite3.connect(self._database, isolation_level=None, timeout=10)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=10000")
+            connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             self._connection = connection
         return self._connection
 
@@ -148,7 +155,7 @@ class BatchedSqliteInbox:
 
     def _write_together(self, connection: sqlite3.Connection, batch: list[_Pending]) -> list[bool]:
         results: list[bool] = []
-        connection.execute("BEGIN IMMEDIATE")
+        _begin_immediate(connection)
         try:
             for item in batch:
                 try:
@@ -205,3 +212,20 @@ class BatchedSqliteInbox:
 
         await asyncio.get_running_loop().run_in_executor(self._thread, shut)
         self._thread.shutdown(wait=True)
+
+
+def _begin_immediate(connection: sqlite3.Connection) -> None:
+    """Take SQLite's write lock. Another process (a worker) may hold it past the busy timeout;
+    then BEGIN is tried again after a pause, on this writer thread (nothing is written yet)."""
+    pause = SQLITE_BUSY_PAUSE_SECONDS
+    retries = 0
+    while True:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            retries += 1
+            if not is_sqlite_busy(error) or retries > SQLITE_BUSY_RETRIES:
+                raise
+        time.sleep(pause)
+        pause *= 2

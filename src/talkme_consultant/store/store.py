@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
 from talkme_consultant.store.leads import LeadRepository
 from talkme_consultant.store.lessons import LessonsRepository
+from talkme_consultant.store.locks import exclusive
 from talkme_consultant.store.operator_answers import OperatorAnswerRepository
 from talkme_consultant.store.outbox import OutboxRepository
 from talkme_consultant.store.overview import OverviewRepository
@@ -47,10 +49,17 @@ class Store:
         self.questions = QuestionRepository(sessions)
 
     @classmethod
-    async def open(cls, url: str) -> Store:
-        """Migrate the schema to the newest revision and connect."""
-        await migrate(url)
-        return cls(create_engine(url))
+    async def open(
+        cls, url: str, *, migrate_schema: bool = True, pool_size: int = 10, max_overflow: int = 10
+    ) -> Store:
+        """Migrate the schema to the newest revision (unless told not to) and connect."""
+        if migrate_schema:
+            await migrate(url)
+        return cls(create_engine(url, pool_size=pool_size, max_overflow=max_overflow))
+
+    def exclusive(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold a lock that spans every process on this database (see `store/locks.py`)."""
+        return exclusive(self.engine, name)
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from talkme_consultant import __version__
 from talkme_consultant.config import Settings
-from talkme_consultant.service.runtime import Runtime
+from talkme_consultant.service.runtime import ProcessRole, Runtime
 from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.console.base import build_console_state
@@ -24,8 +24,13 @@ from talkme_consultant.web.schemas import INVALID_REQUEST
 from talkme_consultant.web.webhook_access import announce_webhook_access, require_webhook_secret
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, role: ProcessRole = "all", migrate: bool = True
+) -> FastAPI:
     """Build the app; the runtime (store, knowledge base, workers) starts with the lifespan.
+
+    `role="web"` serves HTTP only (turns and the outbox run in `worker` processes); `migrate`
+    False leaves the schema to `talkme-consultant db upgrade`.
 
     Raises `WebhookSecretMissing` for production settings without WEBHOOK_SECRET.
     """
@@ -34,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.open(settings)
+        runtime = await Runtime.open(settings, migrate=migrate)
         app.state.runtime = runtime
         app.state.admin_token = resolve_admin_token(
             settings.admin_token.get_secret_value() if settings.admin_token else None,
@@ -42,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.console = build_console_state(app.state.admin_token)
         announce_webhook_access(settings)
-        await runtime.start_background()
+        await runtime.start_background(role)
         try:
             yield
         finally:

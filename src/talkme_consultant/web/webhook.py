@@ -153,8 +153,8 @@ async def receive(request: Request) -> JSONResponse:
         metrics.webhooks.labels(outcome="store_failed").inc()
         log.error("webhook for %s not stored: %s", key, type(error).__name__)
         return _error(503, STORE_FAILED, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    if accepted and runtime.turns is not None:
-        runtime.turns.notify()
+    if accepted:
+        runtime.message_stored()
     outcome = "accepted" if accepted else "duplicate"
     metrics.webhooks.labels(outcome=outcome).inc()
     metrics.ack_seconds.observe(time.perf_counter() - started)

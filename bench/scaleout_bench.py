@@ -1,0 +1,480 @@
+"""Scale-out benchmark: web and worker processes apart, on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/scaleout_bench.py             # 500/s for 10 s, 600 answers
+    .venv/bin/python bench/scaleout_bench.py --quick     # 500/s for 4 s, 300 answers
+    .venv/bin/python bench/scaleout_bench.py --only sqlite
+
+Two set-ups, each with its own processes (the commands of the README's deployment guide):
+
+* **sqlite**: one `serve --no-workers` and one `worker` on one SQLite file (a second worker is
+  added for the two-worker figure);
+* **postgres**: two `serve --no-workers` and two `worker` processes on a throwaway PostgreSQL
+  database (``--postgres URL`` of a maintenance database; 127.0.0.1:5432 as ``postgres`` by
+  default), dropped afterwards.
+
+The TalkMe simulator runs in its own process; the answerer is the offline one; the knowledge base
+is the sample, embedded once into a SQLite template (its embeddings are copied to PostgreSQL).
+
+Phases per set-up:
+
+1. **ack latency**: an open loop of ``--rate`` webhooks/s for ``--seconds`` over 200
+   conversations, round-robin over the web processes (sent by the clock, not by the answers);
+   p50/p99/max as the client sees them, then until everything is answered;
+2. **answers at saturation**: the workers are stopped (SIGSTOP), ``--answers`` conversations get
+   one question each, the workers are continued (SIGCONT) and timed until every reply has reached
+   the simulator; answers per second, and the workers' CPU time per answer. Once with one worker
+   (the others stay stopped), once with two;
+3. RSS of every process at the end.
+
+Prints a table and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+from sqlalchemy.engine import make_url
+
+from service_bench import (
+    ADMIN_TOKEN,
+    HEALTH_PATH,
+    STATS_PATH,
+    Conversation,
+    LoadResult,
+    RawClient,
+    WebhookClient,
+    free_port,
+    ms,
+    open_loop,
+    process_cpu,
+    process_memory,
+    quantile,
+    service_env,
+    start_simulator,
+    stop,
+    wait_until_up,
+)
+from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
+from talkme_consultant.store.database import migrate
+from talkme_consultant.talkme.payloads import WEBHOOK_PATH
+
+CLI = Path(sys.executable).with_name("talkme-consultant")
+READY_LINE = b"worker ready"
+STARTUP_TIMEOUT = 600.0
+DRAIN_TIMEOUT = 300.0
+QUIET_SECONDS = 1.0
+
+
+@dataclass
+class Proc:
+    """One process of the set-up under test."""
+
+    name: str
+    role: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Row:
+    """One line of the final table."""
+
+    setup: str
+    figure: str
+    value: str
+
+
+@dataclass
+class Setup:
+    """A set of web and worker processes on one database."""
+
+    name: str
+    database_url: str | None
+    data_root: Path
+    sim_port: int
+    pool_size: int = 5
+    max_overflow: int = 5
+    procs: list[Proc] = field(default_factory=list)
+
+    def env(self, name: str, data_dir: Path, port: int | None) -> dict[str, str]:
+        env = service_env(data_dir, self.sim_port, port or 0)
+        if port is None:
+            del env["PORT"]  # a worker listens on nothing
+        env.update(INSTANCE_ID=name, KNOWLEDGE_DIR=str(SAMPLE_KNOWLEDGE_DIR), WORKERS="8")
+        # Four processes on a server with max_connections=100, shared with test runs.
+        env.update(DB_POOL_SIZE=str(self.pool_size), DB_MAX_OVERFLOW=str(self.max_overflow))
+        if "PYTHONPATH" in os.environ:
+            # Run the checkout this bench was started from, not whatever is installed.
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        return env
+
+    def data_dir(self, name: str) -> Path:
+        # SQLite processes share the file in one DATA_DIR; PostgreSQL ones need only their own.
+        return self.data_root if self.database_url is None else self.data_root / name
+
+    def start_web(self, name: str) -> Proc:
+        port = free_port()
+        log = self.data_root.parent / f"{self.name}-{name}.log"
+        data_dir = self.data_dir(name)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(CLI), "serve", "--no-workers", "--port", str(port)],
+                env=self.env(name, data_dir, port),
+                cwd=self.data_root.parent,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        proc = Proc(name, "web", process, log, port)
+        self.procs.append(proc)
+        return proc
+
+    def start_worker(self, name: str) -> Proc:
+        log = self.data_root.parent / f"{self.name}-{name}.log"
+        data_dir = self.data_dir(name)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(CLI), "worker"],
+                env=self.env(name, data_dir, None),
+                cwd=self.data_root.parent,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        proc = Proc(name, "worker", process, log)
+        self.procs.append(proc)
+        return proc
+
+    @property
+    def webs(self) -> list[Proc]:
+        return [p for p in self.procs if p.role == "web"]
+
+    @property
+    def workers(self) -> list[Proc]:
+        return [p for p in self.procs if p.role == "worker"]
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                proc.process.send_signal(signal.SIGCONT)
+            stop(proc.process)
+
+
+async def wait_ready(http: httpx.AsyncClient, proc: Proc) -> None:
+    """Health 200 for a web process, the ready line for a worker."""
+    if proc.role == "web":
+        try:
+            await wait_until_up(http, proc.url + HEALTH_PATH, proc.process, STARTUP_TIMEOUT)
+        except RuntimeError as error:
+            tail = proc.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{proc.name}: {error}; its log ends:\n{tail}") from error
+        return
+    started = time.perf_counter()
+    while READY_LINE not in proc.log.read_bytes():
+        if proc.process.poll() is not None:
+            tail = proc.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{proc.name} exited with {proc.process.returncode}:\n{tail}")
+        if time.perf_counter() - started > STARTUP_TIMEOUT:
+            raise RuntimeError(f"{proc.name} was not ready after {STARTUP_TIMEOUT:.0f}s")
+        await asyncio.sleep(0.2)
+
+
+async def wait_quiet(procs: Sequence[Proc], timeout: float = 180.0) -> None:
+    """Until every process uses under 5% of a core for two seconds (start-up scoring is done)."""
+    started = time.perf_counter()
+    calm = 0
+    while time.perf_counter() - started < timeout and calm < 2:
+        before = sum(process_cpu(p.process.pid) for p in procs)
+        await asyncio.sleep(QUIET_SECONDS)
+        used = sum(process_cpu(p.process.pid) for p in procs) - before
+        calm = calm + 1 if used < 0.05 * QUIET_SECONDS * len(procs) else 0
+
+
+async def wait_drained(http: httpx.AsyncClient, web: Proc, timeout: float = DRAIN_TIMEOUT) -> float:
+    """Seconds until no message waits and no call is left to make (NaN if not within timeout)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        response = await http.get(
+            web.url + STATS_PATH, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        stats = response.json()
+        if stats["messages_pending"] == 0 and stats["pending_calls"] == 0:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.05)
+    return math.nan
+
+
+class RoundRobin(WebhookClient):
+    """Spreads webhooks over several web processes, as a load balancer would."""
+
+    def __init__(self, clients: Sequence[WebhookClient]) -> None:
+        self._clients = list(clients)
+        self._next = 0
+
+    async def post(self, body: bytes) -> int:
+        client = self._clients[self._next % len(self._clients)]
+        self._next += 1
+        return await client.post(body)
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+
+def cpu_of(procs: Sequence[Proc]) -> float:
+    return sum(process_cpu(p.process.pid) for p in procs)
+
+
+async def ack_phase(
+    setup: Setup, http: httpx.AsyncClient, rate: float, seconds: float, rows: list[Row]
+) -> None:
+    client = RoundRobin(
+        [RawClient("127.0.0.1", web.port or 0, WEBHOOK_PATH, 256) for web in setup.webs]
+    )
+    conversations = [Conversation.new() for _ in range(200)]
+    cpu_before = {p.name: process_cpu(p.process.pid) for p in setup.procs}
+    try:
+        result: LoadResult = await open_loop(client, conversations, rate, seconds)
+    finally:
+        await client.aclose()
+    drained = await wait_drained(http, setup.webs[0])
+    latencies = sorted(result.latencies)
+    label = f"{len(setup.webs)} web + {len(setup.workers)} worker"
+    rows += [
+        Row(
+            setup.name,
+            f"ack at {rate:.0f}/s ({label}): sent / ok",
+            f"{result.sent} / {len(latencies)}",
+        ),
+        Row(
+            setup.name,
+            "ack p50 / p99 / max (ms)",
+            " / ".join(
+                ms(v)
+                for v in (
+                    quantile(latencies, 0.5),
+                    quantile(latencies, 0.99),
+                    latencies[-1] if latencies else math.nan,
+                )
+            ),
+        ),
+        Row(setup.name, "ack errors", str(result.errors or "none")),
+        Row(setup.name, "answered everything after the load (s)", f"{drained:.1f}"),
+    ]
+    for proc in setup.procs:
+        used = process_cpu(proc.process.pid) - cpu_before[proc.name]
+        rows.append(
+            Row(setup.name, f"CPU during ack phase + drain: {proc.name} (s)", f"{used:.1f}")
+        )
+
+
+async def saturation_phase(
+    setup: Setup, http: httpx.AsyncClient, workers: int, answers: int, rows: list[Row]
+) -> None:
+    running = setup.workers[:workers]
+    for proc in setup.workers:
+        proc.process.send_signal(signal.SIGSTOP)
+    client = RoundRobin(
+        [RawClient("127.0.0.1", web.port or 0, WEBHOOK_PATH, 64) for web in setup.webs]
+    )
+    try:
+        bodies = [Conversation.new().next_body() for _ in range(answers)]
+        statuses = await asyncio.gather(*(client.post(body) for body in bodies))
+    finally:
+        await client.aclose()
+    refused = sum(1 for status in statuses if status != 200)
+    cpu_before = cpu_of(running)
+    for proc in running:
+        proc.process.send_signal(signal.SIGCONT)
+    drained = await wait_drained(http, setup.webs[0])
+    used = cpu_of(running) - cpu_before
+    for proc in setup.workers:
+        proc.process.send_signal(signal.SIGCONT)
+    rows += [
+        Row(
+            setup.name, f"answers/s at saturation, {workers} worker(s)", f"{answers / drained:.1f}"
+        ),
+        Row(
+            setup.name,
+            f"worker CPU per answer, {workers} worker(s) (ms)",
+            f"{used / answers * 1000:.1f}",
+        ),
+    ]
+    if refused:
+        rows.append(Row(setup.name, "webhooks refused while loading", str(refused)))
+
+
+async def run_setup(
+    setup: Setup, webs: int, workers: int, args: argparse.Namespace, rows: list[Row]
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        try:
+            for n in range(webs):
+                setup.start_web(f"web-{n + 1}")
+            for n in range(workers):
+                setup.start_worker(f"worker-{n + 1}")
+            await asyncio.gather(*(wait_ready(http, proc) for proc in setup.procs))
+            await wait_quiet(setup.procs)
+            await ack_phase(setup, http, args.rate, args.seconds, rows)
+            await saturation_phase(setup, http, 1, args.answers, rows)
+            if len(setup.workers) < 2:
+                second = setup.start_worker("worker-2")
+                await wait_ready(http, second)
+                await wait_quiet(setup.procs)
+            await saturation_phase(setup, http, 2, args.answers, rows)
+            for proc in setup.procs:
+                rss, peak = process_memory(proc.process.pid)
+                rows.append(
+                    Row(setup.name, f"RSS {proc.name} now / peak (MiB)", f"{rss:.0f} / {peak:.0f}")
+                )
+            for proc in setup.procs:
+                errors = proc.log.read_bytes().count(b'"level": "error"')
+                if errors:
+                    rows.append(Row(setup.name, f"error lines logged by {proc.name}", str(errors)))
+        finally:
+            setup.stop_all()
+
+
+async def warm_template(folder: Path, sim_port: int) -> None:
+    """Embed the sample knowledge base once into a SQLite data dir (a `serve` until healthy)."""
+    setup = Setup("template", None, folder, sim_port)
+    async with httpx.AsyncClient(timeout=30) as http:
+        try:
+            proc = setup.start_web("template")
+            await wait_ready(http, proc)
+        finally:
+            setup.stop_all()
+
+
+async def postgres_database(admin: str, template: Path) -> tuple[str, str]:
+    """A new database with the schema and the template's embeddings; (its URL, its name)."""
+    name = f"talkme_bench_{secrets.token_hex(4)}"
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
+    rendered = url.render_as_string(hide_password=False)
+    await migrate(rendered)
+    with sqlite3.connect(template / "talkme.sqlite3") as source:
+        rows = source.execute("SELECT model, content_hash, vector FROM embedding_cache").fetchall()
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(plain)
+    try:
+        await connection.executemany(
+            "INSERT INTO embedding_cache (model, content_hash, vector) VALUES ($1, $2, $3)", rows
+        )
+    finally:
+        await connection.close()
+    return rendered, name
+
+
+async def drop_database(admin: str, name: str) -> None:
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def bench(args: argparse.Namespace) -> None:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="scaleout-bench-") as folder:
+        root = Path(folder)
+        sim_port = free_port()
+        simulator = start_simulator(sim_port, root / "simulator.log")
+        try:
+            async with httpx.AsyncClient() as http:
+                await wait_until_up(http, f"http://127.0.0.1:{sim_port}/_sim/calls", simulator, 60)
+            template = root / "template" / "data"
+            template.mkdir(parents=True)
+            print("embedding the sample knowledge base once…", flush=True)
+            await warm_template(template, sim_port)
+            if args.only in (None, "sqlite"):
+                print("sqlite: one web + one worker process…", flush=True)
+                data = root / "sqlite" / "data"
+                shutil.copytree(template, data)
+                await run_setup(Setup("sqlite", None, data, sim_port), 1, 1, args, rows)
+            if args.only in (None, "postgres"):
+                print("postgres: two web + two worker processes…", flush=True)
+                url, name = await postgres_database(args.postgres, template)
+                try:
+                    setup = Setup(
+                        "postgres",
+                        url,
+                        root / "postgres" / "data",
+                        sim_port,
+                        pool_size=args.pool_size,
+                        max_overflow=args.max_overflow,
+                    )
+                    await run_setup(setup, 2, 2, args, rows)
+                finally:
+                    await drop_database(args.postgres, name)
+        finally:
+            stop(simulator)
+    width = max(len(row.figure) for row in rows)
+    print(f"\n{'set-up':<9} {'figure':<{width}}  value")
+    for row in rows:
+        print(f"{row.setup:<9} {row.figure:<{width}}  {row.value}")
+    print(
+        f"\ncores: {len(os.sched_getaffinity(0))}; client, simulator and every process share them"
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=500.0, help="webhooks per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the ack phase")
+    parser.add_argument("--answers", type=int, default=600, help="questions per saturation run")
+    parser.add_argument("--quick", action="store_true", help="4 s of load, 300 answers")
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--pool-size", type=int, default=5, help="DB_POOL_SIZE per process")
+    parser.add_argument("--max-overflow", type=int, default=5, help="DB_MAX_OVERFLOW")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "TALKME_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a maintenance database of the PostgreSQL server to use",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.answers = 4.0, 300
+    args.postgres = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    asyncio.run(bench(parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Wake-ups between processes: PostgreSQL LISTEN/NOTIFY.
+
+A web process that has stored messages signals its `Notifier`, which sends one `NOTIFY` on
+`INBOX_CHANNEL` for everything stored since its last one. The notify is not part of the webhook's
+transaction on purpose: PostgreSQL serialises the commits of notifying transactions on one lock,
+which at hundreds of webhooks a second queued every acknowledgement behind it; coalesced, a
+process sends at most one notify per round trip, off the webhook's path. The cost is that a
+process dying between a commit and its notify leaves that message to the polling fallback.
+
+A worker process listens (`ChangeListener`) and wakes its turn scheduler within milliseconds.
+While the listening connection is down (the database restarts, the network is cut), it reconnects
+with a growing pause and wakes its loops once it listens again, since notifications sent in the
+gap are lost. SQLite has no such channel: there, processes poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+INBOX_CHANNEL = "talkme_inbox"
+# A cut that closes no socket is only noticed by a query: one this often, answered this fast.
+KEEPALIVE_SECONDS = 5.0
+KEEPALIVE_TIMEOUT_SECONDS = 3.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+RECONNECT_FIRST_SECONDS = 0.2
+RECONNECT_MAX_SECONDS = 5.0
+
+
+class Notifier:
+    """Coalesces "something was stored" signals into `NOTIFY`s, one in flight at a time."""
+
+    def __init__(self, engine: AsyncEngine, channel: str) -> None:
+        self._engine = engine
+        self._channel = channel
+        self._pending = asyncio.Event()
+
+    def signal(self) -> None:
+        """Something was committed: listeners should look (soon, and once for many signals)."""
+        self._pending.set()
+
+    async def run(self) -> None:
+        """Send notifies until cancelled; a failed one is retried with the next signal."""
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            try:
+                async with self._engine.connect() as connection:
+                    await connection.execute(
+                        text("SELECT pg_notify(:channel, '')"), {"channel": self._channel}
+                    )
+                    await connection.commit()
+            except Exception as error:
+                # Workers still poll; the type only (connection errors name the server).
+                log.warning("could not notify workers: %s", type(error).__name__)
+                await asyncio.sleep(RECONNECT_FIRST_SECONDS)
+
+
+def supports_notifications(url: str) -> bool:
+    """True when the database at `url` can carry wake-ups between processes."""
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+class ChangeListener:
+    """Listens on PostgreSQL channels and calls a handler per channel; survives lost connections."""
+
+    def __init__(self, url: str, handlers: Mapping[str, Callable[[], None]]) -> None:
+        # asyncpg takes a plain libpq URL, without SQLAlchemy's driver name.
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._handlers = dict(handlers)
+        self.listening = asyncio.Event()
+
+    async def run(self) -> None:
+        """Listen until cancelled, reconnecting whenever the connection is lost."""
+        pause = RECONNECT_FIRST_SECONDS
+        while True:
+            try:
+                await self._listen_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # The type only: connection errors may quote the server's address and user.
+                log.warning("change listener lost its connection: %s", type(error).__name__)
+            self.listening.clear()
+            await asyncio.sleep(pause)
+            pause = min(RECONNECT_MAX_SECONDS, pause * 2)
+
+    async def _listen_once(self) -> None:
+        connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_SECONDS)
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        try:
+            for channel, handler in self._handlers.items():
+                await connection.add_listener(channel, _callback(handler))
+            self.listening.set()
+            # Whatever was notified while nobody listened is found by looking now.
+            self._wake_all()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), KEEPALIVE_SECONDS)
+                if not lost.is_set():
+                    await connection.fetchval("SELECT 1", timeout=KEEPALIVE_TIMEOUT_SECONDS)
+            raise ConnectionError("listening connection closed")
+        finally:
+            self.listening.clear()
+            with contextlib.suppress(Exception):
+                connection.terminate()
+
+    def _wake_all(self) -> None:
+        for handler in self._handlers.values():
+            handler()
+
+
+def _callback(handler: Callable[[], None]) -> Callable[[object, int, str, str], None]:
+    def on_notification(_connection: object, _pid: int, _channel: str, _payload: str) -> None:
+        handler()
+
+    return on_notification
