@@ -30,6 +30,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 TATTOO = "Делаете ли вы татуировки?"
 TATTOO_PARAPHRASE = "А татуировку у вас можно сделать?"
 TATTOO_ANSWER = "Татуировки мы не делаем, но делаем перманентный макияж бровей и губ."
+TATTOO_EDITED = "Татуировки не делаем; есть перманентный макияж бровей, губ и век."
 BITCOIN = "принимаете биткоин?"
 SPAM = "Купите слона!!! Лучшие слоны по низким ценам"
 RATE = "Какой курс биткоина на бирже сегодня?"
@@ -134,6 +135,29 @@ async def test_the_owner_answers_a_handed_over_question_and_the_next_visitors_ge
     sheet = load_workbook(io.BytesIO(await exported.body())).active
     assert sheet is not None
     assert [TATTOO, TATTOO_ANSWER] in [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert watched.errors == []
+
+
+async def test_the_owner_s_answer_is_edited_and_deleted_on_the_knowledge_page(
+    service: RunningService, sim: RunningSimulator, browser: Browser
+) -> None:
+    # Follows the first spec: the tattoo answer exists.
+    watched = await signed_in_page(service, browser)
+    page = watched.page
+    await page.goto(service.url + "/console/knowledge")
+    faq = page.get_by_test_id("owner-faq").filter(has_text=TATTOO)
+    await faq.locator("summary").click()
+    await faq.get_by_test_id("owner-faq-edit-answer").fill(TATTOO_EDITED)
+    async with page.expect_navigation():
+        await faq.get_by_test_id("owner-faq-save").click()
+    await expect(faq.get_by_test_id("owner-faq-answer")).to_have_text(TATTOO_EDITED)
+    await answered_with(service, sim, TATTOO, TATTOO_EDITED)
+
+    await faq.locator("summary").click()
+    async with page.expect_navigation():
+        await faq.get_by_test_id("owner-faq-delete").click()
+    await expect(page.get_by_test_id("owner-faq").filter(has_text=TATTOO)).to_have_count(0)
+    await group_of(page, service, TATTOO)  # its questions are open again
     assert watched.errors == []
 
 
