@@ -172,3 +172,55 @@ async def test_open_question_actions_refuse_bad_input_by_name_and_change_nothing
             assert exported.status_code == 200 and exported.content.startswith(b"PK")
         assert [g["id"] for g in await groups()] == [group["id"]], "refusals change nothing"
         assert (await service.admin_get("/admin/owner-faq"))["answers"] == []
+
+
+TOPICS = [
+    "парковка",
+    "велосипед",
+    "собака",
+    "кофе",
+    "wifi",
+    "зонт",
+    "лифт",
+    "пандус",
+    "душ",
+    "сейф",
+    "аптечка",
+    "розетка",
+    "кондиционер",
+    "музыка",
+    "журнал",
+    "подарок",
+    "сертификат",
+    "скидка",
+    "пенсионер",
+    "студент",
+    "ребёнок",
+    "коляска",
+    "такси",
+    "шампанское",
+    "гардероб",
+]
+
+
+async def test_open_questions_are_paged_twenty_groups_at_a_time_per_status(tmp_path: Path) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        # What a turn records when it hands over for not knowing, for 25 unrelated questions.
+        conversations = service.runtime.store.conversations
+        for number, topic in enumerate(TOPICS):
+            await conversations.record_event(
+                f"visitor-{number}", "unanswered", {"question": f"{topic}?"}, 1_800_000_000.0
+            )
+        async with signed_in_client(service) as client:
+            first = await client.get("/console/questions")
+            assert first.text.count('data-testid="question-group"') == 20
+            assert "Групп: 25, вопросов: 25." in first.text
+            assert 'href="?status=open&page=2"' in first.text
+            second = await client.get("/console/questions?status=open&page=2")
+            assert second.text.count('data-testid="question-group"') == 5
+            answered = await client.get("/console/questions?status=answered")
+            assert 'data-testid="questions-empty"' in answered.text
+            unknown = await client.get("/console/questions?status=solved")
+            assert unknown.status_code == 422 and "status" in unknown.text
