@@ -13,6 +13,7 @@ from typing import Annotated, get_args
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus, QuestionGroup
@@ -96,14 +97,10 @@ def _done(request: Request, message: str) -> Response:
     """htmx gets the line that replaces the group; a plain form post goes back to the list."""
     if request.headers.get("hx-request"):
         return HTMLResponse(
-            f'<article class="card resolved" data-testid="question-resolved">{_escape(message)}'
+            f'<article class="card resolved" data-testid="question-resolved">{escape(message)}'
             "</article>"
         )
     return RedirectResponse("/console/questions", status_code=303)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _refused(status_code: int, message: str) -> HTTPException:
