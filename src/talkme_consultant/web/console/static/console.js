@@ -21,6 +21,7 @@
     try { answer = JSON.parse(event.detail.xhr.responseText); } catch (ignored) { answer = {}; }
     box.textContent = answer.error || ("Не получилось: ошибка " + status + ".");
     event.detail.shouldSwap = false;
+    event.detail.isError = false;  // shown to the owner: htmx need not report it again
   });
 
   document.addEventListener("submit", function (event) {
