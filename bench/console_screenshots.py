@@ -6,7 +6,8 @@ Not a benchmark (bench/run_all.py skips it). A throwaway store is seeded with th
 bench's synthetic month (300 conversations), then the real app (offline answerer, EMBEDDER=none,
 the sample knowledge base) answers two real webhooks, so one transcript shows real citations.
 Debian's Chromium (/usr/bin/chromium, driven by Playwright, never downloaded) signs in through
-the form and photographs each page at 1100x760, and the overview once more at a phone's size.
+the form and photographs each page at 1100x760 (Open questions once more with the record search
+of its first group), and the overview once more at a phone's size.
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ async def photograph(url: str, transcript_key: str) -> None:
         ):
             await page.goto(url + path)
             await shoot(page, name)
+        await page.goto(url + "/console/questions")
+        first = page.get_by_test_id("question-group").first
+        await first.get_by_test_id("question-link-search").fill("Можно ли оплатить картой?")
+        await first.get_by_test_id("question-link-hit").first.wait_for()
+        await first.scroll_into_view_if_needed()
+        await shoot(page, "questions-link")
         await page.goto(url + "/console/knowledge/playground")
         await page.get_by_test_id("playground-input").fill("Сколько стоит маникюр с покрытием?")
         await page.get_by_test_id("playground-submit").click()

@@ -120,3 +120,107 @@ async def test_exports_and_lead_status_follow_the_owner_s_choices(tmp_path: Path
                 data={"csrf": csrf_of((await client.get("/console/leads")).text), "status": "x"},
             )
             assert wrong_status.status_code == 422
+
+
+async def test_open_question_actions_refuse_bad_input_by_name_and_change_nothing(
+    tmp_path: Path,
+) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        await service.post_message(Visitor.new(), "Делаете ли вы татуировки?", 1)
+
+        async def groups() -> list[dict[str, object]]:
+            page = await service.admin_get("/admin/questions")
+            found: list[dict[str, object]] = page["groups"]
+            return found
+
+        [group] = await eventually(groups, what="the handed-over question")
+        answer_path = f"/console/questions/{group['id']}/answer"
+        async with httpx.AsyncClient(base_url=service.url) as stranger:
+            assert (await stranger.get("/console/knowledge/owner-faq.xlsx")).status_code == 303
+            assert (await stranger.post(answer_path, data={"answer": "Да"})).status_code == 401
+        async with signed_in_client(service) as client:
+            csrf = csrf_of((await client.get("/console/questions")).text)
+            forged = await client.post(answer_path, data={"answer": "Да", "csrf": "forged"})
+            assert forged.status_code == 403
+            empty = await client.post(answer_path, data={"answer": "   ", "csrf": csrf})
+            assert empty.status_code == 400 and "пустой ответ" in empty.json()["error"]
+            control = await client.post(answer_path, data={"answer": "\x01\x02", "csrf": csrf})
+            assert control.status_code == 400 and "Ответ не сохранён" in control.json()["error"]
+            gone = await client.post(
+                "/console/questions/999999/dismiss",
+                data={"csrf": csrf},
+                headers={"HX-Request": "1"},
+            )
+            assert gone.status_code == 404 and "уже нет" in gone.json()["error"]
+            no_record = await client.post(
+                f"/console/questions/{group['id']}/link", data={"record_id": "nope", "csrf": csrf}
+            )
+            assert no_record.status_code == 404 and "записи" in no_record.json()["error"]
+            no_faq = await client.post(
+                "/console/knowledge/owner-faq/999999",
+                data={"question": "Вопрос?", "answer": "Ответ.", "csrf": csrf},
+            )
+            assert no_faq.status_code == 404
+            blank = await client.post(
+                "/console/knowledge/owner-faq/999999",
+                data={"question": "", "answer": "Ответ.", "csrf": csrf},
+            )
+            assert blank.status_code == 400 and "заполнены" in blank.json()["error"]
+            exported = await client.get("/console/knowledge/owner-faq.xlsx")
+            assert exported.status_code == 200 and exported.content.startswith(b"PK")
+        assert [g["id"] for g in await groups()] == [group["id"]], "refusals change nothing"
+        assert (await service.admin_get("/admin/owner-faq"))["answers"] == []
+
+
+TOPICS = [
+    "парковка",
+    "велосипед",
+    "собака",
+    "кофе",
+    "wifi",
+    "зонт",
+    "лифт",
+    "пандус",
+    "душ",
+    "сейф",
+    "аптечка",
+    "розетка",
+    "кондиционер",
+    "музыка",
+    "журнал",
+    "подарок",
+    "сертификат",
+    "скидка",
+    "пенсионер",
+    "студент",
+    "ребёнок",
+    "коляска",
+    "такси",
+    "шампанское",
+    "гардероб",
+]
+
+
+async def test_open_questions_are_paged_twenty_groups_at_a_time_per_status(tmp_path: Path) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        # What a turn records when it hands over for not knowing, for 25 unrelated questions.
+        conversations = service.runtime.store.conversations
+        for number, topic in enumerate(TOPICS):
+            await conversations.record_event(
+                f"visitor-{number}", "unanswered", {"question": f"{topic}?"}, 1_800_000_000.0
+            )
+        async with signed_in_client(service) as client:
+            first = await client.get("/console/questions")
+            assert first.text.count('data-testid="question-group"') == 20
+            assert "Групп: 25, вопросов: 25." in first.text
+            assert 'href="?status=open&page=2"' in first.text
+            second = await client.get("/console/questions?status=open&page=2")
+            assert second.text.count('data-testid="question-group"') == 5
+            answered = await client.get("/console/questions?status=answered")
+            assert 'data-testid="questions-empty"' in answered.text
+            unknown = await client.get("/console/questions?status=solved")
+            assert unknown.status_code == 422 and "status" in unknown.text

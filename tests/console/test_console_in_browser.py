@@ -131,7 +131,7 @@ async def test_the_playground_gives_the_reply_the_bot_gave_a_visitor_over_the_we
     assert watched.errors == []
 
 
-async def test_marking_an_answer_wrong_records_it_and_a_post_without_the_csrf_token_is_refused(
+async def test_marking_an_answer_wrong_opens_its_question_and_a_post_without_csrf_is_refused(
     seeded: Seeded, browser: Browser
 ) -> None:
     service = seeded.service
@@ -160,6 +160,13 @@ async def test_marking_an_answer_wrong_records_it_and_a_post_without_the_csrf_to
     [event] = await eventually(marked, what="the answer_marked_wrong event")
     assert isinstance(event, dict) and event["conversation_key"] == key
     assert f"/messages/{event['data']['message_id']}/wrong" in action
+    # The visitor's question is now an open question the owner can answer.
+    open_page = await service.admin_get("/admin/questions")
+    wrong = [g for g in open_page["groups"] if g["kinds"].get("wrong")]
+    assert [g["question"] for g in wrong] == [PRICE_QUESTION]
+    await page.get_by_test_id("mark-wrong-open-questions").click()
+    group = page.get_by_test_id("question-group").filter(has_text=PRICE_QUESTION)
+    await expect(group).to_contain_text("ответ отмечен неверным")
     assert watched.errors == []
 
 

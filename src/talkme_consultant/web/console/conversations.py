@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from talkme_consultant.store.browse import ConversationRow
+from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.console.base import (
     SignedIn,
@@ -140,13 +141,25 @@ async def mark_wrong(
     message_id: int,
     _: SignedInWithCsrf,
 ) -> Response:
-    """Record that the owner found this bot answer wrong (an `answer_marked_wrong` event)."""
-    store = runtime_of(request).store
+    """The owner found this bot answer wrong: the visitor's question before it becomes an open
+    question (kind «wrong»), and an `answer_marked_wrong` event keeps the mark in the history."""
+    runtime = runtime_of(request)
+    store = runtime.store
     if not await store.browse.bot_message(key, message_id):
         raise HTTPException(status_code=404, detail="Такого ответа бота в этом диалоге нет.")
-    await store.conversations.record_event(
-        key, MARKED_WRONG, {"message_id": message_id}, time.time()
-    )
+    outcome = await runtime.questions.mark_wrong(message_id)
+    if outcome is MarkOutcome.NO_QUESTION:
+        raise HTTPException(
+            status_code=400, detail="Перед этим ответом нет вопроса посетителя — отмечать нечего."
+        )
+    if outcome is MarkOutcome.MARKED:
+        await store.conversations.record_event(
+            key, MARKED_WRONG, {"message_id": message_id}, time.time()
+        )
     if request.headers.get("hx-request"):
-        return HTMLResponse('<span class="badge bad">Отмечен как неверный</span>')
+        return HTMLResponse(
+            '<span class="badge bad">Отмечен как неверный</span> '
+            '<a href="/console/questions" data-testid="mark-wrong-open-questions">'
+            "вопрос — в открытых</a>"
+        )
     return RedirectResponse(f"/console/conversations/{key}#m{message_id}", status_code=303)

@@ -54,7 +54,7 @@ async def _status_context(request: Request) -> dict[str, object]:
 
 @router.get("", response_class=HTMLResponse)
 async def files_page(request: Request, session: SignedIn) -> HTMLResponse:
-    """Files with their status and errors, upload, delete and rebuild."""
+    """Files with their status and errors, upload, delete and rebuild; the owner's answers."""
     runtime = runtime_of(request)
     files = await runtime.store.knowledge.list_files()
     return render(
@@ -63,6 +63,7 @@ async def files_page(request: Request, session: SignedIn) -> HTMLResponse:
         "knowledge.html",
         {
             "files": files,
+            "owner_faq": await runtime.store.lessons.list_faq(),
             "max_files": runtime.settings.upload_max_files,
             "max_mb": runtime.settings.upload_max_bytes // (1024 * 1024),
             **await _status_context(request),

@@ -1,22 +1,192 @@
-"""Open questions: what visitors asked that the bot could not answer, newest first.
+"""Open questions: what visitors asked that the bot could not answer, grouped by meaning, and
+the owner's three actions on a group (write the answer, point to a record, dismiss).
 
-For now one row per `unanswered` event; grouping similar phrasings comes from the store later.
+Each action posts through htmx and swaps the group for a line saying what happened; the
+answer is served by the running knowledge base within seconds (`service/lessons.py`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+import math
+from dataclasses import dataclass
+from typing import Annotated, get_args
 
-from talkme_consultant.web.console.base import SignedIn, render, runtime_of
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
+
+from talkme_consultant.service.lessons import LessonError, UnknownRecord
+from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus, QuestionGroup
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render, runtime_of
 
 router = APIRouter(prefix="/console/questions", include_in_schema=False)
 
-SHOWN = 200
+PAGE_SIZE = 20
+SEARCH_HITS = 5
+MAX_ANSWER_CHARS = 4000
+MAX_SEARCH_CHARS = 1000
+STATUSES: tuple[GroupStatus, ...] = get_args(GroupStatus)
+STATUS_LABELS: dict[str, str] = {
+    "open": "Открытые",
+    "answered": "С ответом",
+    "linked": "Привязанные к записи",
+    "dismissed": "Отложенные",
+}
+KIND_LABELS: dict[str, str] = {
+    "not_known": "не знал",
+    "unclear": "не понял уточнение",
+    "wrong": "ответ отмечен неверным",
+}
+
+
+@dataclass(frozen=True)
+class OperatorSuggestion:
+    """What an operator answered in one of the group's conversations."""
+
+    question: str
+    answer: str
 
 
 @router.get("", response_class=HTMLResponse)
-async def questions_page(request: Request, session: SignedIn) -> HTMLResponse:
-    """The newest questions the bot handed over for not knowing the answer."""
-    events = await runtime_of(request).store.browse.events_of_kind("unanswered", limit=SHOWN)
-    return render(request, session, "questions.html", {"questions": events}, page="questions")
+async def questions_page(
+    request: Request,
+    session: SignedIn,
+    status: GroupStatus = "open",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Groups of one status, most asked first, with an operator's answer where one exists."""
+    runtime = runtime_of(request)
+    found = await runtime.questions.page(status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    suggestions: dict[int, OperatorSuggestion] = {}
+    if status == "open":
+        for group in found.groups:
+            suggestion = await _operator_suggestion(request, group)
+            if suggestion is not None:
+                suggestions[group.id] = suggestion
+    return render(
+        request,
+        session,
+        "questions.html",
+        {
+            "found": found,
+            "status": status,
+            "statuses": STATUSES,
+            "status_labels": STATUS_LABELS,
+            "kind_labels": KIND_LABELS,
+            "suggestions": suggestions,
+            "page": page,
+            "pages": max(1, math.ceil(found.total_groups / PAGE_SIZE)),
+            "base_query": f"status={status}",
+        },
+        page="questions",
+    )
+
+
+async def _operator_suggestion(request: Request, group: QuestionGroup) -> OperatorSuggestion | None:
+    """The newest operator answer harvested from the group's example conversations."""
+    repository = runtime_of(request).store.operator_answers
+    for key in dict.fromkeys(example.conversation_key for example in group.examples):
+        answers = await repository.operator_answers_for(key)
+        if answers:
+            newest = answers[-1]
+            return OperatorSuggestion(question=newest.question, answer=newest.answer)
+    return None
+
+
+def _done(request: Request, message: str) -> Response:
+    """htmx gets the line that replaces the group; a plain form post goes back to the list."""
+    if request.headers.get("hx-request"):
+        return HTMLResponse(
+            f'<article class="card resolved" data-testid="question-resolved">{escape(message)}'
+            "</article>"
+        )
+    return RedirectResponse("/console/questions", status_code=303)
+
+
+def _refused(status_code: int, message: str) -> HTTPException:
+    return HTTPException(status_code=status_code, detail=message)
+
+
+@router.post("/{group_id}/answer")
+async def answer_group(
+    request: Request,
+    group_id: int,
+    _: SignedInWithCsrf,
+    answer: Annotated[str, Form(max_length=MAX_ANSWER_CHARS)] = "",
+) -> Response:
+    """Save the owner's answer to a group: served within seconds, its wordings taught."""
+    questions = runtime_of(request).questions
+    if not answer.strip():
+        raise _refused(400, "Напишите ответ: пустой ответ не сохраняется.")
+    try:
+        group = await questions.group(group_id)
+        await questions.answer(group_id, answer)
+    except GroupNotFound as error:
+        raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
+    except LessonError as error:
+        raise _refused(400, f"Ответ не сохранён: {error}") from error
+    return _done(
+        request,
+        f"Ответ сохранён ({_questions(group.count)}). "
+        "Бот начнёт отвечать им через несколько секунд.",
+    )
+
+
+@router.post("/{group_id}/link")
+async def link_group(
+    request: Request,
+    group_id: int,
+    _: SignedInWithCsrf,
+    record_id: Annotated[str, Form(min_length=1, max_length=32)],
+) -> Response:
+    """Point a group to the record that already answers it."""
+    questions = runtime_of(request).questions
+    try:
+        group = await questions.group(group_id)
+        await questions.link(group_id, record_id)
+    except GroupNotFound as error:
+        raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
+    except UnknownRecord as error:
+        raise _refused(404, "Такой записи в базе знаний нет: обновите поиск.") from error
+    return _done(
+        request,
+        f"Вопрос привязан к записи ({_questions(group.count)}): бот найдёт её по этим словам.",
+    )
+
+
+@router.post("/{group_id}/dismiss")
+async def dismiss_group(request: Request, group_id: int, _: SignedInWithCsrf) -> Response:
+    """Set a group aside (spam, off-topic); a later repeat is open again."""
+    try:
+        dismissed = await runtime_of(request).questions.dismiss(group_id)
+    except GroupNotFound as error:
+        raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
+    return _done(request, f"Отложено ({_questions(dismissed)}).")
+
+
+@router.get("/{group_id}/search", response_class=HTMLResponse)
+async def search_records(
+    request: Request,
+    group_id: int,
+    session: SignedIn,
+    q: Annotated[str, Query(max_length=MAX_SEARCH_CHARS)] = "",
+) -> HTMLResponse:
+    """Records the bot would find for `q` (the same retrieval it answers from), to link one."""
+    hits = await runtime_of(request).knowledge.search(q, SEARCH_HITS) if q.strip() else []
+    return render(
+        request,
+        session,
+        "_question_hits.html",
+        {"hits": hits, "group_id": group_id, "query": q.strip()},
+    )
+
+
+def _questions(count: int) -> str:
+    """«1 вопрос», «3 вопроса», «5 вопросов»."""
+    if count % 10 == 1 and count % 100 != 11:
+        word = "вопрос"
+    elif 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        word = "вопроса"
+    else:
+        word = "вопросов"
+    return f"{count} {word}"

@@ -11,6 +11,7 @@ from talkme_consultant.web.console import (
     knowledge,
     leads,
     overview,
+    owner_faq_page,
     questions,
     settings_page,
     signin,
@@ -23,7 +24,16 @@ def install_console(app: FastAPI) -> None:
     """Mount the console at /console; `GET /` leads there."""
     app.add_middleware(ConsoleSecurityHeaders)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    for module in (signin, overview, conversations, knowledge, leads, questions, settings_page):
+    for module in (
+        signin,
+        overview,
+        conversations,
+        owner_faq_page,
+        knowledge,
+        leads,
+        questions,
+        settings_page,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

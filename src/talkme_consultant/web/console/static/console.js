@@ -1,11 +1,27 @@
 // The console's behaviour, kept out of the pages so the CSP can forbid inline script:
-// the CSRF header on htmx requests, the daily chart, confirmations and the file upload.
+// the CSRF header on htmx requests, refusals shown beside their form, the daily chart,
+// confirmations and the file upload.
 (function () {
   "use strict";
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrf;
+  });
+
+  // A refused htmx request (bad input, a group already resolved) names the problem beside the
+  // form that sent it instead of leaving the page silent.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status < 400 || status === 401) { return; }
+    var group = event.detail.elt.closest && event.detail.elt.closest("[data-testid=question-group]");
+    var box = group && group.querySelector("[data-testid=question-error]");
+    if (!box) { return; }
+    var answer = {};
+    try { answer = JSON.parse(event.detail.xhr.responseText); } catch (ignored) { answer = {}; }
+    box.textContent = answer.error || ("Не получилось: ошибка " + status + ".");
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;  // shown to the owner: htmx need not report it again
   });
 
   document.addEventListener("submit", function (event) {
