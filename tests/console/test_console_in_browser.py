@@ -79,6 +79,8 @@ async def test_every_page_shows_the_service_s_data_under_a_csp_without_console_e
         csp = (await response.all_headers())["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
         assert await page.locator("script:not([src])").count() == 0, f"inline script on {path}"
+        title = await page.title()
+        assert "<" not in title and len(title) < 80, f"the title of {path} is plain words"
 
     await follow(page, "nav-overview")
     assert int(await page.get_by_test_id("figure-conversations").inner_text()) >= 3
