@@ -240,6 +240,16 @@ _ON_DAY = [
 _CLOSED = re.compile(r"выходн|не работ|закрыт", re.IGNORECASE)
 
 
+def on_day(weekday: int) -> str:
+    """«в понедельник» … «в воскресенье» for a weekday number (Monday is 0)."""
+    return _ON_DAY[weekday]
+
+
+def is_closed(hours: str) -> bool:
+    """Whether a profile's hours for a day say the place does not work that day."""
+    return _CLOSED.search(hours) is not None
+
+
 def hours_on(branch: Branch, weekday: int) -> str | None:
     """The branch's hours on a day of the week (0 = Monday), or None when the profile is silent."""
     hours = branch.hours

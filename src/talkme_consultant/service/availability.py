@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from talkme_consultant.answer.basics import hours_on
+from talkme_consultant.answer.basics import hours_on, is_closed, on_day
 from talkme_consultant.dialog.callback import OperatorsNow
 from talkme_consultant.profile import BusinessProfile
 from talkme_consultant.talkme.account import AccountClient
@@ -24,16 +24,6 @@ from talkme_consultant.talkme.client import TalkMeError
 log = logging.getLogger(__name__)
 
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})")
-_CLOSED = re.compile(r"выходн|не работ|закрыт", re.IGNORECASE)
-_ON_DAY = (
-    "в понедельник",
-    "во вторник",
-    "в среду",
-    "в четверг",
-    "в пятницу",
-    "в субботу",
-    "в воскресенье",
-)
 
 
 class OperatorPresence:
@@ -113,7 +103,7 @@ def callback_time(profile: BusinessProfile, moment: datetime) -> str | None:
 
 def _span(hours: str | None) -> tuple[int, int] | None:
     """«с 9:00 до 21:00» → (540, 1260) minutes; None for a day off or unreadable hours."""
-    if not hours or _CLOSED.search(hours):
+    if not hours or is_closed(hours):
         return None
     times = [int(h) * 60 + int(m) for h, m in _TIME.findall(hours)]
     if len(times) < 2 or times[1] <= times[0]:
@@ -128,4 +118,4 @@ def _clock_text(minutes: int) -> str:
 def _day_words(today: date, day: date) -> str:
     if day - today == timedelta(days=1):
         return "завтра"
-    return _ON_DAY[day.weekday()]
+    return on_day(day.weekday())
