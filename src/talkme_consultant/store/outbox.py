@@ -49,9 +49,13 @@ class OutboxRepository:
             ids = list(rows.scalars())
             if not ids:
                 return []
+            # Checked again on each row as the update finds it: another process may have
+            # claimed, sent and finished a call since the select above, and a finished call
+            # has no lease either. Without the status, it would be sent a second time.
             claimed = await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.id.in_(ids))
+                .where(OutboxCall.status == "pending")
                 .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
                 .values(lease_owner=owner, lease_until=now + lease_seconds)
                 .returning(OutboxCall)
