@@ -273,6 +273,51 @@ class StoreSpec:
             stored = await store.conversations.get(message.conversation_key)
             assert (stored is None) == message.conversation_key.startswith("bad-")
 
+    async def test_messages_arriving_together_schedule_their_turn_as_one_by_one_would(
+        self, store: Store
+    ) -> None:
+        # Concurrent webhooks are committed as one batch; the conversation must end up as if
+        # each had been stored on its own, in arrival order.
+        assert await accept(store, incoming("visitor-1", 0, "Здравствуйте", phone="+7900"), T0)
+        names = [None, "Мария", None, "Ольга", None]
+        together = [
+            incoming("visitor-1", n + 1, f"вопрос {n + 1}", client_name=name, phone=None)
+            for n, name in enumerate(names)
+        ] + [incoming("visitor-2", 1, "Добрый день", client_name=None)]
+        outcomes = await asyncio.gather(
+            *(accept(store, message, T0 + 0.5 * (n + 1)) for n, message in enumerate(together))
+        )
+
+        assert outcomes == [True] * 6
+        texts = [m.text for m in await store.conversations.pending_messages("visitor-1")]
+        assert texts == ["Здравствуйте", "вопрос 1", "вопрос 2", "вопрос 3", "вопрос 4", "вопрос 5"]
+        first = await store.conversations.get("visitor-1")
+        assert first is not None
+        assert first.messages_count == 6
+        assert (first.client_name, first.phone) == ("Ольга", "+7900")
+        assert first.first_pending_at == T0
+        assert first.last_activity == T0 + 2.5
+        # The last message (T0 + 2.5) pushes the turn to T0 + 3.5, within T0 + MAX_WAIT.
+        assert first.due_at == T0 + 3.5
+        second = await store.conversations.get("visitor-2")
+        assert second is not None
+        assert (second.messages_count, second.client_name, second.created_at) == (1, None, T0 + 3)
+        assert second.due_at == T0 + 3 + DEBOUNCE
+
+    async def test_a_message_sent_twice_at_once_is_stored_once(self, store: Store) -> None:
+        outcomes = await asyncio.gather(
+            accept(store, incoming(number=7, text="первый"), T0),
+            accept(store, incoming(number=7, text="повтор"), T0 + 0.1),
+            accept(store, incoming(number=8, text="другой"), T0 + 0.2),
+        )
+
+        assert list(outcomes) == [True, False, True]
+        texts = [m.text for m in await store.conversations.pending_messages("visitor-1")]
+        assert texts == ["первый", "другой"]
+        conversation = await store.conversations.get("visitor-1")
+        assert conversation is not None
+        assert conversation.messages_count == 2
+
     async def test_messages_without_a_dedup_key_are_all_kept(self, store: Store) -> None:
         assert await accept(store, incoming(number=None), T0)
         assert await accept(store, incoming(number=None), T0 + 0.1)

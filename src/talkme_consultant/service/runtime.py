@@ -47,7 +47,6 @@ from talkme_consultant.store.locks import LOCK_KNOWLEDGE
 from talkme_consultant.store.notifications import (
     INBOX_CHANNEL,
     ChangeListener,
-    Notifier,
     supports_notifications,
 )
 from talkme_consultant.store.outbox import LANE_ACCOUNT
@@ -139,7 +138,6 @@ class Runtime:
         self.dispatcher: OutboxDispatcher | None = None
         self.turns: TurnRunner | None = None
         self.listener: ChangeListener | None = None
-        self.notifier: Notifier | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -215,11 +213,10 @@ class Runtime:
         return Components(phrases=phrases, offline=offline, primary=primary, engine=engine)
 
     def message_stored(self) -> None:
-        """A webhook stored a new message: wake this process's turns and other processes'."""
+        """A webhook stored a new message: wake this process's turns (other processes hear of
+        it through the store, see `store/inbox_postgres.py`)."""
         if self.turns is not None:
             self.turns.notify()
-        if self.notifier is not None:
-            self.notifier.signal()
 
     @property
     def engine(self) -> DialogEngine:
@@ -231,10 +228,6 @@ class Runtime:
         workers, the outbox dispatcher and (on PostgreSQL) the wake-up listener unless `web`."""
         watcher = asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch")
         self._tasks = [watcher]
-        if role != "worker" and supports_notifications(self.settings.resolved_database_url):
-            # Workers in other processes hear of stored messages through the database.
-            self.notifier = Notifier(self.store.engine, INBOX_CHANNEL)
-            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notify"))
         if role != "web":
             await self._start_workers(role)
 

@@ -1,12 +1,8 @@
-"""Group commit for webhook messages on SQLite.
+"""Group commit for webhook messages on SQLite (see `store/group_commit.py`).
 
-Concurrent webhooks are gathered into batches; each batch is one transaction on a dedicated
-connection in a dedicated thread, with prepared SQL — one thread hop and one commit for many
-messages instead of a dozen hops each. Every caller still gets its answer only after the commit
-that holds its message, so an acknowledged message is never lost. A batch that fails is written
-again one message per transaction, so a message the store refuses fails alone and never takes
-its neighbours down with it. Same behaviour as `InboxRepository` (its PostgreSQL counterpart),
-which the store specs check on both.
+Each batch is one transaction on a dedicated connection in a dedicated thread, with prepared
+SQL: one thread hop and one commit for many messages instead of a dozen hops each. Same
+behaviour as `InboxRepository`, which the store specs check on every backend.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ import asyncio
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from talkme_consultant.store.database import (
@@ -25,9 +20,10 @@ from talkme_consultant.store.database import (
     is_sqlite_busy,
 )
 from talkme_consultant.store.gate import WriteGate
-from talkme_consultant.store.inbox import IncomingMessage
+from talkme_consultant.store.group_commit import GroupCommitInbox, Outcome, PendingMessage
 
-MAX_BATCH = 256
+# How often the writer looks for the write lock while another connection holds it.
+LOCK_POLL_SECONDS = 0.0005
 
 _INSERT_MESSAGE = """
 INSERT INTO inbound_messages (conversation_key, dedup_key, text, is_attachment, received_at)
@@ -69,67 +65,35 @@ class _Refused(Exception):
         self.error = error
 
 
-@dataclass
-class _Pending:
-    message: IncomingMessage
-    now: float
-    debounce: float
-    max_wait: float
-    answer: asyncio.Future[bool]
-
-
-class BatchedSqliteInbox:
-    """`accept()` like `InboxRepository`, with concurrent calls committed together."""
+class BatchedSqliteInbox(GroupCommitInbox):
+    """The SQLite inbox: batches written by one thread on its own connection."""
 
     def __init__(self, database: Path, gate: WriteGate) -> None:
+        super().__init__()
         self._database = database
         self._gate = gate
         # One thread owns the connection, so it is only ever used from that thread.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
         self._connection: sqlite3.Connection | None = None
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
 
-    async def accept(
-        self, message: IncomingMessage, *, now: float, debounce: float, max_wait: float
-    ) -> bool:
-        """Store the message and schedule its conversation; False when it is a duplicate."""
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(message, now, debounce, max_wait, answer))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await answer
-
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                async with self._gate.hold(urgent=True):
-                    results = await loop.run_in_executor(self._thread, self._write, batch)
-            except Exception as error:
-                for item in batch:
-                    if not item.answer.done():
-                        item.answer.set_exception(error)
-                continue
-            for item, outcome in zip(batch, results, strict=True):
-                if item.answer.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    item.answer.set_exception(outcome)
-                else:
-                    item.answer.set_result(outcome)
+    async def write_batch(self, batch: list[PendingMessage]) -> list[Outcome]:
+        """The batch in one transaction, taken behind the in-process write gate."""
+        async with self._gate.hold(urgent=True):
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._write, batch
+            )
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             connection = sqlite3.connect(self._database, isolation_level=None, timeout=10)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # The write lock is waited for by `_begin_immediate`; reads in WAL never wait.
+            connection.execute("PRAGMA busy_timeout=0")
             self._connection = connection
         return self._connection
 
-    def _write(self, batch: list[_Pending]) -> list[bool | Exception]:
+    def _write(self, batch: list[PendingMessage]) -> list[Outcome]:
         """One transaction for the batch; if a message in it is refused, one per message.
 
         Only a refused message triggers the fallback: when the database itself fails (locked,
@@ -143,7 +107,7 @@ class BatchedSqliteInbox:
                 return [refused.error]
         # Each message now commits on its own, so each caller gets its own outcome: one that was
         # stored must never hear of a later message's failure (it would be sent again).
-        outcomes: list[bool | Exception] = []
+        outcomes: list[Outcome] = []
         for item in batch:
             try:
                 outcomes.extend(self._write_together(connection, [item]))
@@ -153,7 +117,9 @@ class BatchedSqliteInbox:
                 outcomes.append(error)
         return outcomes
 
-    def _write_together(self, connection: sqlite3.Connection, batch: list[_Pending]) -> list[bool]:
+    def _write_together(
+        self, connection: sqlite3.Connection, batch: list[PendingMessage]
+    ) -> list[bool]:
         results: list[bool] = []
         _begin_immediate(connection)
         try:
@@ -170,7 +136,7 @@ class BatchedSqliteInbox:
         return results
 
     @staticmethod
-    def _write_one(connection: sqlite3.Connection, item: _Pending) -> bool:
+    def _write_one(connection: sqlite3.Connection, item: PendingMessage) -> bool:
         message = item.message
         row = connection.execute(
             _INSERT_MESSAGE,
@@ -202,8 +168,7 @@ class BatchedSqliteInbox:
 
     async def close(self) -> None:
         """Finish pending batches and close the connection."""
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        await super().close()
 
         def shut() -> None:
             if self._connection is not None:
@@ -215,17 +180,30 @@ class BatchedSqliteInbox:
 
 
 def _begin_immediate(connection: sqlite3.Connection) -> None:
-    """Take SQLite's write lock. Another process (a worker) may hold it past the busy timeout;
-    then BEGIN is tried again after a pause, on this writer thread (nothing is written yet)."""
+    """Take SQLite's write lock, looking for it every `LOCK_POLL_SECONDS`.
+
+    SQLite's own busy handler sleeps in growing steps of up to 100 ms, so a webhook that found
+    the lock held by a worker's short transaction waited far longer than the transaction took.
+    The connection has no busy timeout; this loop waits as long as the handler would
+    (`SQLITE_BUSY_TIMEOUT_MS`), then the begin is tried again after a doubling pause, up to
+    `SQLITE_BUSY_RETRIES` times. Nothing is written before the lock is held.
+    """
     pause = SQLITE_BUSY_PAUSE_SECONDS
     retries = 0
     while True:
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            retries += 1
-            if not is_sqlite_busy(error) or retries > SQLITE_BUSY_RETRIES:
-                raise
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not is_sqlite_busy(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    break
+            time.sleep(LOCK_POLL_SECONDS)
+        retries += 1
+        if retries > SQLITE_BUSY_RETRIES:
+            raise sqlite3.OperationalError("database is locked")
         time.sleep(pause)
         pause *= 2

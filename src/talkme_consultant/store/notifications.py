@@ -1,11 +1,8 @@
 """Wake-ups between processes: PostgreSQL LISTEN/NOTIFY.
 
-A web process that has stored messages signals its `Notifier`, which sends one `NOTIFY` on
-`INBOX_CHANNEL` for everything stored since its last one. The notify is not part of the webhook's
-transaction on purpose: PostgreSQL serialises the commits of notifying transactions on one lock,
-which at hundreds of webhooks a second queued every acknowledgement behind it; coalesced, a
-process sends at most one notify per round trip, off the webhook's path. The cost is that a
-process dying between a commit and its notify leaves that message to the polling fallback.
+The inbox sends one `NOTIFY` on `INBOX_CHANNEL` in the transaction of each batch of webhook
+messages (`store/inbox_postgres.py`). PostgreSQL serialises the commits of notifying transactions
+on one lock, which is why it is one notify per batch and not per message.
 
 A worker process listens (`ChangeListener`) and wakes its turn scheduler within milliseconds.
 While the listening connection is down (the database restarts, the network is cut), it reconnects
@@ -21,9 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -34,35 +29,6 @@ KEEPALIVE_TIMEOUT_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 RECONNECT_FIRST_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 5.0
-
-
-class Notifier:
-    """Coalesces "something was stored" signals into `NOTIFY`s, one in flight at a time."""
-
-    def __init__(self, engine: AsyncEngine, channel: str) -> None:
-        self._engine = engine
-        self._channel = channel
-        self._pending = asyncio.Event()
-
-    def signal(self) -> None:
-        """Something was committed: listeners should look (soon, and once for many signals)."""
-        self._pending.set()
-
-    async def run(self) -> None:
-        """Send notifies until cancelled; a failed one is retried with the next signal."""
-        while True:
-            await self._pending.wait()
-            self._pending.clear()
-            try:
-                async with self._engine.connect() as connection:
-                    await connection.execute(
-                        text("SELECT pg_notify(:channel, '')"), {"channel": self._channel}
-                    )
-                    await connection.commit()
-            except Exception as error:
-                # Workers still poll; the type only (connection errors name the server).
-                log.warning("could not notify workers: %s", type(error).__name__)
-                await asyncio.sleep(RECONNECT_FIRST_SECONDS)
 
 
 def supports_notifications(url: str) -> bool:

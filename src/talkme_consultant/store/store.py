@@ -11,12 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talkme_consultant.store.browse import ConversationBrowser
 from talkme_consultant.store.conversations import ConversationRepository
 from talkme_consultant.store.database import Sessions, create_engine, migrate
+from talkme_consultant.store.group_commit import GroupCommitInbox
 from talkme_consultant.store.inbox import InboxRepository
+from talkme_consultant.store.inbox_postgres import BatchedPostgresInbox
 from talkme_consultant.store.inbox_sqlite import BatchedSqliteInbox
 from talkme_consultant.store.knowledge import KnowledgeRepository, SqlEmbeddingCache
 from talkme_consultant.store.leads import LeadRepository
 from talkme_consultant.store.lessons import LessonsRepository
 from talkme_consultant.store.locks import exclusive
+from talkme_consultant.store.notifications import INBOX_CHANNEL
 from talkme_consultant.store.operator_answers import OperatorAnswerRepository
 from talkme_consultant.store.outbox import OutboxRepository
 from talkme_consultant.store.overview import OverviewRepository
@@ -31,8 +34,11 @@ class Store:
         self.engine = engine
         sessions = Sessions(engine)
         database = engine.url.database
-        self.inbox: InboxRepository | BatchedSqliteInbox
-        if sessions.sqlite and database and database != ":memory:":
+        self.inbox: InboxRepository | GroupCommitInbox
+        if engine.dialect.name == "postgresql":
+            url = engine.url.render_as_string(hide_password=False)
+            self.inbox = BatchedPostgresInbox(url, notify_channel=INBOX_CHANNEL)
+        elif database and database != ":memory:":
             self.inbox = BatchedSqliteInbox(Path(database), sessions.gate)
         else:
             self.inbox = InboxRepository(sessions)
@@ -68,6 +74,6 @@ class Store:
 
     async def close(self) -> None:
         """Finish pending writes and release every connection."""
-        if isinstance(self.inbox, BatchedSqliteInbox):
+        if isinstance(self.inbox, GroupCommitInbox):
             await self.inbox.close()
         await self.engine.dispose()

@@ -1,0 +1,83 @@
+"""Group commit for webhook messages: concurrent `accept()` calls share one transaction.
+
+At hundreds of webhooks a second, a transaction per message costs more than the message: a
+pooled connection, a round trip per statement, a commit each, and the building of every
+statement. Here concurrent webhooks queue, and whatever queued while the previous batch was
+being written goes to the store together, in one transaction. Every caller still gets its answer
+only after the commit that holds its message, so an acknowledged message is never lost.
+
+A backend writes a batch and gives one outcome per message: True (stored), False (a duplicate)
+or the error the store raised for that message alone. When one message of a batch is refused,
+the backend writes the rest again one per transaction, so a bad message never takes its
+neighbours down with it; an error raised from `write_batch` itself (the database is gone) is
+every message's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from talkme_consultant.store.inbox import IncomingMessage
+
+# Larger batches would only lengthen the transaction the first caller waits for.
+MAX_BATCH = 256
+
+Outcome = bool | Exception
+
+
+@dataclass
+class PendingMessage:
+    """A message waiting for its batch, with the values its turn is scheduled by."""
+
+    message: IncomingMessage
+    now: float
+    debounce: float
+    max_wait: float
+    answer: asyncio.Future[bool]
+
+
+class GroupCommitInbox(ABC):
+    """`accept()` like `InboxRepository`, with concurrent calls committed together."""
+
+    def __init__(self) -> None:
+        self._pending: list[PendingMessage] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def accept(
+        self, message: IncomingMessage, *, now: float, debounce: float, max_wait: float
+    ) -> bool:
+        """Store the message and schedule its conversation; False when it is a duplicate."""
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append(PendingMessage(message, now, debounce, max_wait, answer))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await answer
+
+    @abstractmethod
+    async def write_batch(self, batch: list[PendingMessage]) -> list[Outcome]:
+        """Store the batch; one outcome per message, in order (see the module's docstring)."""
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                outcomes = await self.write_batch(batch)
+            except Exception as error:
+                for item in batch:
+                    if not item.answer.done():
+                        item.answer.set_exception(error)
+                continue
+            for item, outcome in zip(batch, outcomes, strict=True):
+                if item.answer.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    item.answer.set_exception(outcome)
+                else:
+                    item.answer.set_result(outcome)
+
+    async def close(self) -> None:
+        """Finish the batches already queued."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
