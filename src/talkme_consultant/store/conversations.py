@@ -98,6 +98,10 @@ CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
 _CONSUME_CHUNK = 500
 
 
+class _LeaseLost(Exception):
+    """Raised inside a write to roll it back: another worker holds the conversation now."""
+
+
 class ConversationRepository:
     """Reads and writes conversations on behalf of the turn workers."""
 
@@ -303,28 +307,45 @@ class ConversationRepository:
         conversation was forgotten or taken over, so a forgotten visitor's token is not stored
         again by a turn that was already running.
         """
-        async with self._sessions.write() as session:
-            held = await lock_row(
-                session,
-                select(Conversation.key).where(
-                    Conversation.key == key, Conversation.lease_owner == owner
-                ),
-            )
-            if held is None:
-                return False
-            _add_calls(session, key, token, calls, now)
-            return True
+        try:
+            async with self._sessions.write() as session:
+                _add_calls(session, key, token, calls, now)
+                await session.flush()
+                # Locked after the calls are written: see `finish_turn`.
+                held = await lock_row(
+                    session,
+                    select(Conversation.key).where(
+                        Conversation.key == key, Conversation.lease_owner == owner
+                    ),
+                )
+                if held is None:
+                    raise _LeaseLost
+                return True
+        except _LeaseLost:
+            return False
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
         """Commit the turn: consume its messages, remember the dialogue, queue the calls.
 
         Returns False (and writes nothing) when the lease was lost to another worker.
+
+        The conversation's row is locked only at the end, after everything else is written: a
+        webhook for this visitor updates the same row, and waits for the lock only while the
+        few statements that settle the turn run, not while the whole turn is written.
         """
+        try:
+            return await self._finish_turn(key, owner, result, now=now)
+        except _LeaseLost:
+            return False
+
+    async def _finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
         async with self._sessions.write() as session:
-            conversation = await lock_row(
-                session, select(Conversation).where(Conversation.key == key)
+            token = await session.scalar(
+                select(Conversation.token).where(
+                    Conversation.key == key, Conversation.lease_owner == owner
+                )
             )
-            if conversation is None or conversation.lease_owner != owner:
+            if token is None:
                 return False
             consumed = list(result.consumed_ids)
             for start in range(0, len(consumed), _CONSUME_CHUNK):
@@ -359,7 +380,7 @@ class ConversationRepository:
                         cost=result.cost,
                     )
                 )
-            _add_calls(session, key, conversation.token, result.calls, now)
+            _add_calls(session, key, token, result.calls, now)
             for planned in result.events:
                 session.add(
                     Event(
@@ -390,6 +411,14 @@ class ConversationRepository:
                 await session.execute(
                     lead.on_conflict_do_nothing(index_elements=["conversation_key", "phone"])
                 )
+            await session.flush()
+            # Under the lock, a new statement sees every message committed so far; a webhook
+            # still writing one waits, and schedules the turn again after this commit.
+            conversation = await lock_row(
+                session, select(Conversation).where(Conversation.key == key)
+            )
+            if conversation is None or conversation.lease_owner != owner:
+                raise _LeaseLost
             still_pending = await session.scalar(
                 select(func.count())
                 .select_from(InboundMessage)
