@@ -116,6 +116,7 @@ class Setup:
     sim_port: int
     pool_size: int = 5
     max_overflow: int = 5
+    worker_nice: int | None = None
     procs: list[Proc] = field(default_factory=list)
 
     def env(self, name: str, data_dir: Path, port: int | None) -> dict[str, str]:
@@ -125,6 +126,8 @@ class Setup:
         env.update(INSTANCE_ID=name, KNOWLEDGE_DIR=str(SAMPLE_KNOWLEDGE_DIR), WORKERS="8")
         # Four processes on a server with max_connections=100, shared with test runs.
         env.update(DB_POOL_SIZE=str(self.pool_size), DB_MAX_OVERFLOW=str(self.max_overflow))
+        if self.worker_nice is not None:
+            env["WORKER_NICE"] = str(self.worker_nice)
         if "PYTHONPATH" in os.environ:
             # Run the checkout this bench was started from, not whatever is installed.
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
@@ -421,7 +424,8 @@ async def bench(args: argparse.Namespace) -> None:
                 print("sqlite: one web + one worker process…", flush=True)
                 data = root / "sqlite" / "data"
                 shutil.copytree(template, data)
-                await run_setup(Setup("sqlite", None, data, sim_port), 1, 1, args, rows)
+                setup = Setup("sqlite", None, data, sim_port, worker_nice=args.worker_nice)
+                await run_setup(setup, 1, 1, args, rows)
             if args.only in (None, "postgres"):
                 print("postgres: two web + two worker processes…", flush=True)
                 url, name = await postgres_database(args.postgres, template)
@@ -433,6 +437,7 @@ async def bench(args: argparse.Namespace) -> None:
                         sim_port,
                         pool_size=args.pool_size,
                         max_overflow=args.max_overflow,
+                        worker_nice=args.worker_nice,
                     )
                     await run_setup(setup, 2, 2, args, rows)
                 finally:
@@ -457,6 +462,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--pool-size", type=int, default=5, help="DB_POOL_SIZE per process")
     parser.add_argument("--max-overflow", type=int, default=5, help="DB_MAX_OVERFLOW")
+    parser.add_argument(
+        "--worker-nice", type=int, help="WORKER_NICE of the worker processes (default: theirs)"
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(

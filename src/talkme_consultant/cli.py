@@ -117,6 +117,10 @@ def worker(no_migrate: NoMigrate = False) -> None:
     settings = _settings()
     setup_logging(settings.log_level, settings.secret_values())
     _check_profile(settings)
+    if settings.worker_nice:
+        # Acknowledging a webhook takes a millisecond and TalkMe waits for it; an answer takes
+        # tens and the visitor would not notice a few more. On shared cores, webhooks go first.
+        os.nice(settings.worker_nice)
     _run(_work(settings, migrate=not no_migrate))
 
 

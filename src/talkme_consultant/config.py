@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # How often a worker looks for new messages when no wake-up can reach it from another
     # process (SQLite; on PostgreSQL, while the LISTEN connection is down).
     worker_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # A `worker` process lowers its CPU priority by this much (0 keeps it): where web and worker
+    # processes share cores, a webhook's acknowledgement comes before an answer's composition.
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # TalkMe finish codes, mapped to actions in the business's bot scenario; empty = never sent.
     finish_code_operator: str = "OPERATOR_REQUEST"
