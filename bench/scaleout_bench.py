@@ -3,6 +3,7 @@
     .venv/bin/python bench/scaleout_bench.py             # 500/s for 10 s, 600 answers
     .venv/bin/python bench/scaleout_bench.py --quick     # 500/s for 4 s, 300 answers
     .venv/bin/python bench/scaleout_bench.py --only sqlite
+    .venv/bin/python bench/scaleout_bench.py --worker-nice 0   # workers at the web's priority
 
 Two set-ups, each with its own processes (the commands of the README's deployment guide):
 
@@ -14,6 +15,8 @@ Two set-ups, each with its own processes (the commands of the README's deploymen
 
 The TalkMe simulator runs in its own process; the answerer is the offline one; the knowledge base
 is the sample, embedded once into a SQLite template (its embeddings are copied to PostgreSQL).
+Every message is a turn of its own (`DEBOUNCE_SECONDS=0`), the workers' worst case; the workers
+keep their own `WORKER_NICE` unless ``--worker-nice`` says otherwise.
 
 Phases per set-up:
 
