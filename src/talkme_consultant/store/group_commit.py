@@ -24,6 +24,17 @@ from talkme_consultant.store.inbox import IncomingMessage
 # Larger batches would only lengthen the transaction the first caller waits for.
 MAX_BATCH = 256
 
+# What a new message sets on its conversation, in both backends' upserts: TalkMe's latest token,
+# any client detail it sent (one not sent keeps the earlier value), and the dialogue back with
+# the bot (a new webhook means TalkMe gave it back).
+TAKE_MESSAGE_DETAILS = """
+    token = excluded.token,
+    client_name = coalesce(excluded.client_name, conversations.client_name),
+    phone = coalesce(excluded.phone, conversations.phone),
+    site_id = coalesce(excluded.site_id, conversations.site_id),
+    dialog_id = coalesce(excluded.dialog_id, conversations.dialog_id),
+    state = 'bot',"""
+
 Outcome = bool | Exception
 
 

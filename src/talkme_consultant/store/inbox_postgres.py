@@ -27,11 +27,17 @@ from collections.abc import Sequence
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
-from talkme_consultant.store.group_commit import GroupCommitInbox, Outcome, PendingMessage
+from talkme_consultant.store.group_commit import (
+    TAKE_MESSAGE_DETAILS,
+    GroupCommitInbox,
+    Outcome,
+    PendingMessage,
+)
 
 # $1-$10: the messages, column by column, in arrival order; $11 the debounce window, $12 the
 # longest wait, $13 the channel to notify.
-_WRITE_BATCH = """
+_WRITE_BATCH = (
+    """
 WITH batch AS (
     SELECT *
     FROM unnest(
@@ -78,13 +84,9 @@ upserted AS (
         least(last + $11, first + $12), first, 0, 0, 0, 0
     FROM folded
     ORDER BY key
-    ON CONFLICT (key) DO UPDATE SET
-        token = excluded.token,
-        client_name = coalesce(excluded.client_name, conversations.client_name),
-        phone = coalesce(excluded.phone, conversations.phone),
-        site_id = coalesce(excluded.site_id, conversations.site_id),
-        dialog_id = coalesce(excluded.dialog_id, conversations.dialog_id),
-        state = 'bot',
+    ON CONFLICT (key) DO UPDATE SET"""
+    + TAKE_MESSAGE_DETAILS
+    + """
         messages_count = conversations.messages_count + excluded.messages_count,
         last_activity = excluded.last_activity,
         first_pending_at = coalesce(conversations.first_pending_at, excluded.first_pending_at),
@@ -99,6 +101,7 @@ SELECT
     (SELECT count(*) FROM upserted) AS conversations,
     (SELECT pg_notify($13, '') FROM (SELECT 1 FROM kept LIMIT 1) AS any_kept) AS notified
 """
+)
 
 # Errors that mean the connection or the server is gone, not that a message was refused:
 # writing the messages one by one would only fail again, slower.

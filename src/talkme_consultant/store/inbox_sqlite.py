@@ -20,7 +20,12 @@ from talkme_consultant.store.database import (
     is_sqlite_busy,
 )
 from talkme_consultant.store.gate import WriteGate
-from talkme_consultant.store.group_commit import GroupCommitInbox, Outcome, PendingMessage
+from talkme_consultant.store.group_commit import (
+    TAKE_MESSAGE_DETAILS,
+    GroupCommitInbox,
+    Outcome,
+    PendingMessage,
+)
 
 # How often the writer looks for the write lock while another connection holds it.
 LOCK_POLL_SECONDS = 0.0005
@@ -34,7 +39,8 @@ RETURNING id
 
 # Mirrors InboxRepository.accept: a new webhook hands the dialogue back to the bot and pushes the
 # turn back by the debounce window, never past max_wait after the first waiting message.
-_UPSERT_CONVERSATION = """
+_UPSERT_CONVERSATION = (
+    """
 INSERT INTO conversations (
     key, site_id, client_name, phone, dialog_id, token, state, messages_count, created_at,
     last_activity, due_at, first_pending_at, summarized_upto, prompt_tokens, completion_tokens,
@@ -43,18 +49,15 @@ INSERT INTO conversations (
     :key, :site_id, :client_name, :phone, :dialog_id, :token, 'bot', 1, :now,
     :now, :now + :debounce, :now, 0, 0, 0, 0
 )
-ON CONFLICT (key) DO UPDATE SET
-    token = excluded.token,
-    client_name = coalesce(excluded.client_name, conversations.client_name),
-    phone = coalesce(excluded.phone, conversations.phone),
-    site_id = coalesce(excluded.site_id, conversations.site_id),
-    dialog_id = coalesce(excluded.dialog_id, conversations.dialog_id),
-    state = 'bot',
+ON CONFLICT (key) DO UPDATE SET"""
+    + TAKE_MESSAGE_DETAILS
+    + """
     messages_count = conversations.messages_count + 1,
     last_activity = :now,
     first_pending_at = coalesce(conversations.first_pending_at, :now),
     due_at = min(:now + :debounce, coalesce(conversations.first_pending_at, :now) + :max_wait)
 """
+)
 
 
 class _Refused(Exception):
