@@ -71,31 +71,17 @@ class TestInboxOnPostgres:
         finally:
             await listener.close()
 
-    async def test_the_inbox_reconnects_when_the_server_drops_its_connection(
+    async def test_a_database_restart_costs_no_webhook(
         self, store: Store, postgres_url: str
     ) -> None:
-        assert await accept(store, incoming("visitor-1", 1), T0)
-        admin = await asyncpg.connect(plain_url(postgres_url))
-        try:
-            # What a database restart does to every connection of the service.
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await admin.close()
-
-        async def stored_again() -> bool:
-            try:
-                return await accept(store, incoming("visitor-1", 2), T0 + 1)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                raise AssertionError(f"not stored yet: {type(error).__name__}") from error
-
-        assert await eventually(stored_again, what="a message stored after the cut")
-        assert [m.text for m in await store.conversations.pending_messages("visitor-1")] == [
-            "Здравствуйте",
-            "Здравствуйте",
-        ]
+        # The server's goodbye can reach the inbox before its socket closes, so the connection
+        # looks open until the next batch starts on it; that batch must go on a new connection.
+        # A cut right after each of twenty messages meets that moment in about one in four.
+        for number in range(1, 21):
+            assert await accept(store, incoming("visitor-1", number), T0 + number)
+            await _end_every_connection(postgres_url)
+        assert await accept(store, incoming("visitor-1", 21), T0 + 21)
+        assert len(await store.conversations.pending_messages("visitor-1")) == 21
 
 
 async def _count(items: list[str], expected: int) -> bool:
@@ -105,3 +91,15 @@ async def _count(items: list[str], expected: int) -> bool:
 def plain_url(url: str) -> str:
     """The URL as asyncpg takes it (no SQLAlchemy driver name)."""
     return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _end_every_connection(postgres_url: str) -> None:
+    """What a database restart does to every connection of the service."""
+    admin = await asyncpg.connect(plain_url(postgres_url))
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()

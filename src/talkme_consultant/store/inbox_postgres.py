@@ -110,7 +110,16 @@ _CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
+)
+# What a connection the server has already ended (a restart, an administrator) raises when the
+# next batch starts on it. The server's goodbye can arrive before its socket closes, and asyncpg
+# then refuses to start the statement (InternalClientError) rather than report it closed.
+_ENDED_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InternalClientError,
 )
 CONNECT_TIMEOUT_SECONDS = 5.0
 # A batch that takes longer is abandoned (its callers answer 503, TalkMe sends again) and its
@@ -143,12 +152,25 @@ class BatchedPostgresInbox(GroupCommitInbox):
         return [outcomes[position] for position in range(len(batch))]
 
     async def _write_part(self, batch: list[PendingMessage]) -> list[Outcome]:
-        connection = await self._connect()
+        reused = self._connection is not None
         try:
-            return await self._write(connection, batch)
+            return await self._write(await self._connect(), batch)
+        except _ENDED_CONNECTION_ERRORS:
+            self._drop()
+            # A connection kept from earlier batches may have been ended by the server since;
+            # the batch goes once more on a new one. Only a batch whose every message has an id
+            # goes again: had the first try committed, the second stores nothing twice (its
+            # messages come back as duplicates, and the first commit's notify woke the workers).
+            if not reused or not _replayable(batch):
+                raise
         except BaseException:
             # Cut off mid-statement (timeout, lost server, cancelled): the connection's state
             # is unknown, so it is not used again.
+            self._drop()
+            raise
+        try:
+            return await self._write(await self._connect(), batch)
+        except BaseException:
             self._drop()
             raise
 
@@ -190,6 +212,7 @@ class BatchedPostgresInbox(GroupCommitInbox):
             try:
                 outcomes.extend(await self._write_together(connection, [item]))
             except _CONNECTION_ERRORS as error:
+                self._drop()
                 outcomes.extend(error for _ in batch[position:])
                 break
             except Exception as error:
@@ -250,6 +273,11 @@ def _first_copies(batch: Sequence[PendingMessage]) -> list[int]:
                 seen.add(dedup)
             fresh.append(position)
     return fresh
+
+
+def _replayable(batch: Sequence[PendingMessage]) -> bool:
+    """Whether writing the batch twice stores each message once: every message has an id."""
+    return all(item.message.dedup_key is not None for item in batch)
 
 
 def _by_window(batch: Sequence[PendingMessage]) -> list[list[int]]:
