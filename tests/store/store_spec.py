@@ -304,6 +304,30 @@ class StoreSpec:
         assert (second.messages_count, second.client_name, second.created_at) == (1, None, T0 + 3)
         assert second.due_at == T0 + 3 + DEBOUNCE
 
+    async def test_messages_arriving_together_keep_each_its_own_debounce_window(
+        self, store: Store
+    ) -> None:
+        # As one by one: the last message's window decides, counted from the first waiting one.
+        async def send(key: str, number: int, at: float, debounce: float, max_wait: float) -> bool:
+            return await store.inbox.accept(
+                incoming(key, number), now=at, debounce=debounce, max_wait=max_wait
+            )
+
+        assert await send("visitor-1", 1, T0, 10, 100)
+        outcomes = await asyncio.gather(
+            send("visitor-1", 2, T0 + 1, 10, 100),
+            send("visitor-1", 3, T0 + 2, 3, 100),
+            send("visitor-2", 1, T0 + 1, 1, 100),
+            send("visitor-2", 2, T0 + 2, 50, 20),
+        )
+
+        assert list(outcomes) == [True] * 4
+        first = await store.conversations.get("visitor-1")
+        second = await store.conversations.get("visitor-2")
+        assert first is not None and second is not None
+        assert first.due_at == T0 + 2 + 3
+        assert second.due_at == T0 + 1 + 20
+
     async def test_a_message_sent_twice_at_once_is_stored_once(self, store: Store) -> None:
         outcomes = await asyncio.gather(
             accept(store, incoming(number=7, text="первый"), T0),

@@ -6,11 +6,11 @@ statement. Here concurrent webhooks queue, and whatever queued while the previou
 being written goes to the store together, in one transaction. Every caller still gets its answer
 only after the commit that holds its message, so an acknowledged message is never lost.
 
-A backend writes a batch and gives one outcome per message: True (stored), False (a duplicate)
-or the error the store raised for that message alone. When one message of a batch is refused,
-the backend writes the rest again one per transaction, so a bad message never takes its
-neighbours down with it; an error raised from `write_batch` itself (the database is gone) is
-every message's answer.
+A backend writes a batch in one transaction (`write_together`): True for a stored message, False
+for a duplicate. When the store refuses a message of the batch, the backend raises
+`MessageRefused` and the batch is written again one message per transaction, so a bad message
+never takes its neighbours down with it. Any other error means the store itself failed (the
+database is gone, the lock never came): it is the answer of every message not yet stored.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ TAKE_MESSAGE_DETAILS = """
     state = 'bot',"""
 
 Outcome = bool | Exception
+
+
+class MessageRefused(Exception):
+    """The store refused a message of the batch (the cause is `error`); nothing was written."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -67,8 +75,33 @@ class GroupCommitInbox(ABC):
         return await answer
 
     @abstractmethod
+    async def write_together(self, batch: list[PendingMessage]) -> list[bool]:
+        """The batch in one transaction: True for a stored message, False for a duplicate.
+
+        Raises `MessageRefused` when the store refuses one of its messages, and any other error
+        when the store itself fails; either way nothing of the batch is stored.
+        """
+
     async def write_batch(self, batch: list[PendingMessage]) -> list[Outcome]:
         """Store the batch; one outcome per message, in order (see the module's docstring)."""
+        try:
+            return list(await self.write_together(batch))
+        except MessageRefused as refused:
+            if len(batch) == 1:
+                return [refused.error]
+        # Each message now commits on its own, so each caller gets its own outcome: one that was
+        # stored must never hear of a later message's failure (it would be sent again).
+        outcomes: list[Outcome] = []
+        for position, item in enumerate(batch):
+            try:
+                outcomes.extend(await self.write_together([item]))
+            except MessageRefused as refused:
+                outcomes.append(refused.error)
+            except Exception as error:
+                # The store failed: the rest would only fail again, one by one.
+                outcomes.extend(error for _ in batch[position:])
+                break
+        return outcomes
 
     async def _flush(self) -> None:
         while self._pending:

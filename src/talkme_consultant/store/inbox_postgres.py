@@ -30,22 +30,22 @@ from sqlalchemy.engine import make_url
 from talkme_consultant.store.group_commit import (
     TAKE_MESSAGE_DETAILS,
     GroupCommitInbox,
-    Outcome,
+    MessageRefused,
     PendingMessage,
 )
 
-# $1-$10: the messages, column by column, in arrival order; $11 the debounce window, $12 the
-# longest wait, $13 the channel to notify.
+# $1-$12: the messages, column by column, in arrival order (with each one's debounce window and
+# longest wait); $13 the channel to notify.
 _WRITE_BATCH = (
     """
 WITH batch AS (
     SELECT *
     FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::bool[], $5::float8[],
-        $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[]
+        $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[], $11::float8[], $12::float8[]
     ) WITH ORDINALITY AS b(
         key, dedup, text, attachment, received, site_id, client_name, phone, dialog_id, token,
-        position
+        debounce, max_wait, position
     )
 ),
 inserted AS (
@@ -64,6 +64,8 @@ folded AS (
         (array_agg(received ORDER BY position))[1] AS first,
         (array_agg(received ORDER BY position DESC))[1] AS last,
         (array_agg(token ORDER BY position DESC))[1] AS token,
+        (array_agg(debounce ORDER BY position DESC))[1] AS debounce,
+        (array_agg(max_wait ORDER BY position DESC))[1] AS max_wait,
         (array_agg(site_id ORDER BY position DESC) FILTER (WHERE site_id IS NOT NULL))[1]
             AS site_id,
         (array_agg(client_name ORDER BY position DESC) FILTER (WHERE client_name IS NOT NULL))[1]
@@ -81,7 +83,7 @@ upserted AS (
         completion_tokens, cost
     )
     SELECT key, site_id, client_name, phone, dialog_id, token, 'bot', count, first, last,
-        least(last + $11, first + $12), first, 0, 0, 0, 0
+        least(last + debounce, first + max_wait), first, 0, 0, 0, 0
     FROM folded
     ORDER BY key
     ON CONFLICT (key) DO UPDATE SET"""
@@ -90,9 +92,15 @@ upserted AS (
         messages_count = conversations.messages_count + excluded.messages_count,
         last_activity = excluded.last_activity,
         first_pending_at = coalesce(conversations.first_pending_at, excluded.first_pending_at),
-        due_at = least(
-            excluded.last_activity + $11,
-            coalesce(conversations.first_pending_at, excluded.first_pending_at) + $12
+        -- The last message's window decides, as its own upsert would have.
+        due_at = (
+            SELECT least(
+                excluded.last_activity + folded.debounce,
+                coalesce(conversations.first_pending_at, excluded.first_pending_at)
+                    + folded.max_wait
+            )
+            FROM folded
+            WHERE folded.key = excluded.key
         )
     RETURNING key
 )
@@ -140,39 +148,19 @@ class BatchedPostgresInbox(GroupCommitInbox):
         self._connection: asyncpg.Connection | None = None
         self._opened_at = 0.0
 
-    async def write_batch(self, batch: list[PendingMessage]) -> list[Outcome]:
-        """The batch in one statement; if the store refuses a message in it, one per message.
-
-        Messages of different debounce settings (the service has one) go in separate statements.
-        """
-        outcomes: dict[int, Outcome] = {}
-        for positions in _by_window(batch):
-            part = [batch[position] for position in positions]
-            outcomes.update(zip(positions, await self._write_part(part), strict=True))
-        return [outcomes[position] for position in range(len(batch))]
-
-    async def _write_part(self, batch: list[PendingMessage]) -> list[Outcome]:
+    async def write_together(self, batch: list[PendingMessage]) -> list[bool]:
+        """The batch in one statement: True for a stored message, False for a duplicate."""
         reused = self._connection is not None
         try:
-            return await self._write(await self._connect(), batch)
+            return await self._write_once(batch)
         except _ENDED_CONNECTION_ERRORS:
-            self._drop()
             # A connection kept from earlier batches may have been ended by the server since;
             # the batch goes once more on a new one. Only a batch whose every message has an id
             # goes again: had the first try committed, the second stores nothing twice (its
             # messages come back as duplicates, and the first commit's notify woke the workers).
             if not reused or not _replayable(batch):
                 raise
-        except BaseException:
-            # Cut off mid-statement (timeout, lost server, cancelled): the connection's state
-            # is unknown, so it is not used again.
-            self._drop()
-            raise
-        try:
-            return await self._write(await self._connect(), batch)
-        except BaseException:
-            self._drop()
-            raise
+        return await self._write_once(batch)
 
     async def _connect(self) -> asyncpg.Connection:
         """The inbox's connection, opened (or renewed) when needed.
@@ -195,37 +183,34 @@ class BatchedPostgresInbox(GroupCommitInbox):
             self._connection.terminate()
             self._connection = None
 
-    async def _write(
-        self, connection: asyncpg.Connection, batch: list[PendingMessage]
-    ) -> list[Outcome]:
+    async def _write_once(self, batch: Sequence[PendingMessage]) -> list[bool]:
+        fresh = _first_copies(batch)
+        connection = await self._connect()
         try:
-            return list(await self._write_together(connection, batch))
+            row = await self._execute(connection, batch, fresh)
         except _CONNECTION_ERRORS:
+            self._drop()
             raise
         except Exception as error:
-            if len(batch) == 1:
-                return [error]
-        # Each message now commits on its own, so each caller gets its own outcome: one that was
-        # stored must never hear of a later message's failure (it would be sent again).
-        outcomes: list[Outcome] = []
-        for position, item in enumerate(batch):
-            try:
-                outcomes.extend(await self._write_together(connection, [item]))
-            except _CONNECTION_ERRORS as error:
-                self._drop()
-                outcomes.extend(error for _ in batch[position:])
-                break
-            except Exception as error:
-                outcomes.append(error)
-        return outcomes
+            raise MessageRefused(error) from error
+        except BaseException:
+            # Cancelled mid-statement: the connection's state is unknown, so it is not used again.
+            self._drop()
+            raise
+        new_keys = set(row["new_keys"] or ())
+        kept = {
+            position
+            for position in fresh
+            if batch[position].message.dedup_key is None
+            or batch[position].message.dedup_key in new_keys
+        }
+        return [position in kept for position in range(len(batch))]
 
-    async def _write_together(
-        self, connection: asyncpg.Connection, batch: Sequence[PendingMessage]
-    ) -> list[bool]:
-        """The batch in one statement: True for a stored message, False for a duplicate."""
-        fresh = _first_copies(batch)
+    async def _execute(
+        self, connection: asyncpg.Connection, batch: Sequence[PendingMessage], fresh: list[int]
+    ) -> asyncpg.Record:
         messages = [batch[position].message for position in fresh]
-        row = await connection.fetchrow(
+        return await connection.fetchrow(
             _WRITE_BATCH,
             [message.conversation_key for message in messages],
             [message.dedup_key for message in messages],
@@ -237,19 +222,11 @@ class BatchedPostgresInbox(GroupCommitInbox):
             [message.phone for message in messages],
             [message.dialog_id for message in messages],
             [message.token for message in messages],
-            batch[0].debounce,
-            batch[0].max_wait,
+            [batch[position].debounce for position in fresh],
+            [batch[position].max_wait for position in fresh],
             self._channel,
             timeout=BATCH_TIMEOUT_SECONDS,
         )
-        new_keys = set(row["new_keys"] or ())
-        kept = {
-            position
-            for position in fresh
-            if batch[position].message.dedup_key is None
-            or batch[position].message.dedup_key in new_keys
-        }
-        return [position in kept for position in range(len(batch))]
 
     async def close(self) -> None:
         """Finish the batches already queued and close the connection."""
@@ -278,11 +255,3 @@ def _first_copies(batch: Sequence[PendingMessage]) -> list[int]:
 def _replayable(batch: Sequence[PendingMessage]) -> bool:
     """Whether writing the batch twice stores each message once: every message has an id."""
     return all(item.message.dedup_key is not None for item in batch)
-
-
-def _by_window(batch: Sequence[PendingMessage]) -> list[list[int]]:
-    """Positions grouped by (debounce, max_wait), each group in arrival order."""
-    groups: dict[tuple[float, float], list[int]] = {}
-    for position, item in enumerate(batch):
-        groups.setdefault((item.debounce, item.max_wait), []).append(position)
-    return list(groups.values())

@@ -23,7 +23,7 @@ from talkme_consultant.store.gate import WriteGate
 from talkme_consultant.store.group_commit import (
     TAKE_MESSAGE_DETAILS,
     GroupCommitInbox,
-    Outcome,
+    MessageRefused,
     PendingMessage,
 )
 
@@ -60,14 +60,6 @@ ON CONFLICT (key) DO UPDATE SET"""
 )
 
 
-class _Refused(Exception):
-    """The store refused one message of a batch (the cause is `error`)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class BatchedSqliteInbox(GroupCommitInbox):
     """The SQLite inbox: batches written by one thread on its own connection."""
 
@@ -79,11 +71,11 @@ class BatchedSqliteInbox(GroupCommitInbox):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
         self._connection: sqlite3.Connection | None = None
 
-    async def write_batch(self, batch: list[PendingMessage]) -> list[Outcome]:
+    async def write_together(self, batch: list[PendingMessage]) -> list[bool]:
         """The batch in one transaction, taken behind the in-process write gate."""
         async with self._gate.hold(urgent=True):
             return await asyncio.get_running_loop().run_in_executor(
-                self._thread, self._write, batch
+                self._thread, self._write_together, batch
             )
 
     def _connect(self) -> sqlite3.Connection:
@@ -96,33 +88,8 @@ class BatchedSqliteInbox(GroupCommitInbox):
             self._connection = connection
         return self._connection
 
-    def _write(self, batch: list[PendingMessage]) -> list[Outcome]:
-        """One transaction for the batch; if a message in it is refused, one per message.
-
-        Only a refused message triggers the fallback: when the database itself fails (locked,
-        disk full) every message would fail again, so the error goes to the whole batch.
-        """
+    def _write_together(self, batch: list[PendingMessage]) -> list[bool]:
         connection = self._connect()
-        try:
-            return list(self._write_together(connection, batch))
-        except _Refused as refused:
-            if len(batch) == 1:
-                return [refused.error]
-        # Each message now commits on its own, so each caller gets its own outcome: one that was
-        # stored must never hear of a later message's failure (it would be sent again).
-        outcomes: list[Outcome] = []
-        for item in batch:
-            try:
-                outcomes.extend(self._write_together(connection, [item]))
-            except _Refused as refused:
-                outcomes.append(refused.error)
-            except Exception as error:
-                outcomes.append(error)
-        return outcomes
-
-    def _write_together(
-        self, connection: sqlite3.Connection, batch: list[PendingMessage]
-    ) -> list[bool]:
         results: list[bool] = []
         _begin_immediate(connection)
         try:
@@ -130,7 +97,7 @@ class BatchedSqliteInbox(GroupCommitInbox):
                 try:
                     results.append(self._write_one(connection, item))
                 except Exception as error:
-                    raise _Refused(error) from error
+                    raise MessageRefused(error) from error
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
