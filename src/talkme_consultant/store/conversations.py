@@ -102,6 +102,17 @@ class _LeaseLost(Exception):
     """Raised inside a write to roll it back: another worker holds the conversation now."""
 
 
+async def _hold_lease(session: AsyncSession, key: str, owner: str) -> Conversation:
+    """Lock the conversation's row and return it; `_LeaseLost` (rolling the write back) when
+    `owner` no longer holds its lease or it was forgotten."""
+    conversation: Conversation | None = await lock_row(
+        session, select(Conversation).where(Conversation.key == key)
+    )
+    if conversation is None or conversation.lease_owner != owner:
+        raise _LeaseLost
+    return conversation
+
+
 class ConversationRepository:
     """Reads and writes conversations on behalf of the turn workers."""
 
@@ -312,14 +323,7 @@ class ConversationRepository:
                 _add_calls(session, key, token, calls, now)
                 await session.flush()
                 # Locked after the calls are written: see `finish_turn`.
-                held = await lock_row(
-                    session,
-                    select(Conversation.key).where(
-                        Conversation.key == key, Conversation.lease_owner == owner
-                    ),
-                )
-                if held is None:
-                    raise _LeaseLost
+                await _hold_lease(session, key, owner)
                 return True
         except _LeaseLost:
             return False
@@ -414,11 +418,7 @@ class ConversationRepository:
             await session.flush()
             # Under the lock, a new statement sees every message committed so far; a webhook
             # still writing one waits, and schedules the turn again after this commit.
-            conversation = await lock_row(
-                session, select(Conversation).where(Conversation.key == key)
-            )
-            if conversation is None or conversation.lease_owner != owner:
-                raise _LeaseLost
+            conversation = await _hold_lease(session, key, owner)
             still_pending = await session.scalar(
                 select(func.count())
                 .select_from(InboundMessage)
