@@ -75,7 +75,7 @@ from service_bench import (
     wait_until_up,
 )
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
-from talkme_consultant.store.database import migrate
+from talkme_consultant.store.database import asyncpg_dsn, migrate
 from talkme_consultant.talkme.payloads import WEBHOOK_PATH
 
 CLI = Path(sys.executable).with_name("talkme-consultant")
@@ -391,8 +391,7 @@ async def postgres_database(admin: str, template: Path) -> tuple[str, str]:
     await migrate(rendered)
     with sqlite3.connect(template / "talkme.sqlite3") as source:
         rows = source.execute("SELECT model, content_hash, vector FROM embedding_cache").fetchall()
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(plain)
+    connection = await asyncpg.connect(asyncpg_dsn(rendered))
     try:
         await connection.executemany(
             "INSERT INTO embedding_cache (model, content_hash, vector) VALUES ($1, $2, $3)", rows

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from talkme_consultant.store.database import asyncpg_dsn
 from talkme_consultant.talkme.calls import METHOD_FINISH, METHOD_SEND
 from talkme_consultant.talkme.payloads import SECRET_HEADER
 from talkme_consultant.talkme.simulator import SimulatorState
@@ -46,11 +47,6 @@ def sender_http() -> httpx.AsyncClient:
     )
 
 
-def plain_dsn(url: str) -> str:
-    """The libpq URL asyncpg takes, from a SQLAlchemy one."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def via_proxy(url: str, port: int) -> str:
     """The same database reached through a local proxy port."""
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
@@ -61,7 +57,7 @@ async def copy_embeddings(sqlite_file: Path, url: str) -> int:
     do not spend the run embedding the sample knowledge base (a cost no spec here is about)."""
     with sqlite3.connect(sqlite_file) as source:
         rows = source.execute("SELECT model, content_hash, vector FROM embedding_cache").fetchall()
-    connection = await asyncpg.connect(plain_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await connection.executemany(
             "INSERT INTO embedding_cache (model, content_hash, vector) VALUES ($1, $2, $3)"

@@ -19,14 +19,13 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from talkme_consultant.store.database import MIGRATIONS_DIR
+from talkme_consultant.store.database import MIGRATIONS_DIR, asyncpg_dsn
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.e2e.scale_out_support import (
     TalkMeSender,
     copy_embeddings,
     message_text,
-    plain_dsn,
     read_answers,
     sender_http,
     talkme_repeats,
@@ -231,7 +230,7 @@ def test_instances_starting_together_migrate_the_schema_once(tmp_path: Path) -> 
 
 
 async def schema_versions(url: str) -> list[str]:
-    connection = await asyncpg.connect(plain_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         return [row[0] for row in await connection.fetch("SELECT version_num FROM alembic_version")]
     finally:

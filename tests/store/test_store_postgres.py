@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from talkme_consultant.store.database import create_engine
+from talkme_consultant.store.database import asyncpg_dsn, create_engine
 from talkme_consultant.store.models import Base
 from talkme_consultant.store.notifications import INBOX_CHANNEL
 from talkme_consultant.store.store import Store
@@ -57,7 +57,7 @@ class TestInboxOnPostgres:
         self, store: Store, postgres_url: str
     ) -> None:
         heard: list[str] = []
-        listener = await asyncpg.connect(plain_url(postgres_url))
+        listener = await asyncpg.connect(asyncpg_dsn(postgres_url))
         await listener.add_listener(INBOX_CHANNEL, lambda *_args: heard.append("stored"))
         try:
             assert await accept(store, incoming("visitor-1", 1), T0)
@@ -88,14 +88,9 @@ async def _count(items: list[str], expected: int) -> bool:
     return len(items) >= expected
 
 
-def plain_url(url: str) -> str:
-    """The URL as asyncpg takes it (no SQLAlchemy driver name)."""
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 async def _end_every_connection(postgres_url: str) -> None:
     """What a database restart does to every connection of the service."""
-    admin = await asyncpg.connect(plain_url(postgres_url))
+    admin = await asyncpg.connect(asyncpg_dsn(postgres_url))
     try:
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -104,6 +104,11 @@ def _ensure_sqlite_file(url: str) -> None:
         tighten_sqlite_files(database)
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq URL asyncpg takes, from a SQLAlchemy one (without its driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     """Build the async engine for `url`, creating the SQLite file (owner-only) when needed.
 

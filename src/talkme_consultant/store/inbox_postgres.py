@@ -25,8 +25,12 @@ import time
 from collections.abc import Sequence
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy.engine import make_url
 
+from talkme_consultant.store.database import (
+    CONNECT_TIMEOUT_SECONDS,
+    POOL_RECYCLE_SECONDS,
+    asyncpg_dsn,
+)
 from talkme_consultant.store.group_commit import (
     TAKE_MESSAGE_DETAILS,
     GroupCommitInbox,
@@ -129,12 +133,9 @@ _ENDED_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InternalClientError,
 )
-CONNECT_TIMEOUT_SECONDS = 5.0
 # A batch that takes longer is abandoned (its callers answer 503, TalkMe sends again) and its
 # connection dropped: a cut that closes no socket must not hold every webhook for minutes.
 BATCH_TIMEOUT_SECONDS = 5.0
-# The connection is renewed this often, like the pool's, so a server-side limit never hits it.
-RECYCLE_SECONDS = 1800.0
 
 
 class BatchedPostgresInbox(GroupCommitInbox):
@@ -142,8 +143,7 @@ class BatchedPostgresInbox(GroupCommitInbox):
 
     def __init__(self, url: str, *, notify_channel: str) -> None:
         super().__init__()
-        # asyncpg takes a plain libpq URL, without SQLAlchemy's driver name.
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(url)
         self._channel = notify_channel
         self._connection: asyncpg.Connection | None = None
         self._opened_at = 0.0
@@ -166,11 +166,12 @@ class BatchedPostgresInbox(GroupCommitInbox):
         """The inbox's connection, opened (or renewed) when needed.
 
         A connection the server closed (a restart) is noticed as soon as its socket closes, so
-        it is replaced before a batch is written on it.
+        it is replaced before a batch is written on it; like the pool's, it is renewed after
+        `POOL_RECYCLE_SECONDS`, so a server-side limit never hits it.
         """
         connection = self._connection
         if connection is not None and (
-            connection.is_closed() or time.monotonic() - self._opened_at > RECYCLE_SECONDS
+            connection.is_closed() or time.monotonic() - self._opened_at > POOL_RECYCLE_SECONDS
         ):
             self._drop()
         if self._connection is None:

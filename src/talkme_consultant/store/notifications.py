@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
+from talkme_consultant.store.database import CONNECT_TIMEOUT_SECONDS, asyncpg_dsn
+
 log = logging.getLogger(__name__)
 
 INBOX_CHANNEL = "talkme_inbox"
 # A cut that closes no socket is only noticed by a query: one this often, answered this fast.
 KEEPALIVE_SECONDS = 5.0
 KEEPALIVE_TIMEOUT_SECONDS = 3.0
-CONNECT_TIMEOUT_SECONDS = 5.0
 RECONNECT_FIRST_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 5.0
 
@@ -40,8 +41,7 @@ class ChangeListener:
     """Listens on PostgreSQL channels and calls a handler per channel; survives lost connections."""
 
     def __init__(self, url: str, handlers: Mapping[str, Callable[[], None]]) -> None:
-        # asyncpg takes a plain libpq URL, without SQLAlchemy's driver name.
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(url)
         self._handlers = dict(handlers)
         self.listening = asyncio.Event()
 
