@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +30,20 @@ def sample_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir whose store already holds the sample knowledge base and its embeddings.
 
     Embedding the sample takes a while on two cores; every test that needs a service copies
-    this folder instead of embedding again (the same path a restart takes in production).
+    this folder instead of embedding again (the same path a restart takes in production). The
+    parallel workers of one run share it: the first to get the lock builds it.
     """
-    folder = tmp_path_factory.mktemp("template") / "data"
-    _build_template(folder)
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker's base folder sits in the run's own folder, which they all share.
+        shared = shared.parent
+    folder = shared / "sample-template" / "data"
+    with (shared / "sample-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder.parent / "ready").exists():
+            shutil.rmtree(folder.parent, ignore_errors=True)
+            _build_template(folder)
+            (folder.parent / "ready").touch()
     return folder
 
 

@@ -207,7 +207,7 @@ def kb_ingest(
 
 async def _ingest(settings: Settings, paths: list[Path], replace: bool) -> int:
     from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
-    from talkme_consultant.service.knowledge_base import CASES_FILENAME
+    from talkme_consultant.service.case_scoring import CASES_FILENAME
     from talkme_consultant.service.runtime import Runtime
 
     console = Console(stderr=True)
@@ -238,7 +238,7 @@ async def _ingest(settings: Settings, paths: list[Path], replace: bool) -> int:
             for path in files:
                 contents.append((path.name, path.read_bytes()))
                 progress.advance(task)
-            report = await runtime.knowledge.add_files(contents, origin="cli", replace_all=replace)
+            report = await runtime.knowledge.files.add(contents, origin="cli", replace_all=replace)
             embed = progress.add_task("Embedding", total=None)
 
             def advance(done: int, total: int) -> None:

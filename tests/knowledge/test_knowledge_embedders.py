@@ -12,7 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from talkme_consultant.knowledge.embedders import EmbedderError, LocalE5Embedder, OpenAIEmbedder
+from talkme_consultant.knowledge.embedders import (
+    EmbedderError,
+    LocalE5Embedder,
+    OpenAIEmbedder,
+    _E5Model,
+)
 
 
 def _vector(text: str) -> list[float]:
@@ -146,9 +151,10 @@ def test_openai_embedder_unreachable_and_timeout() -> None:
         httpd.server_close()
 
 
-def test_local_e5_is_lazy_normalised_and_thread_safe() -> None:
+def test_local_e5_is_lazy_shared_normalised_and_thread_safe() -> None:
+    assert _E5Model()._model is None  # constructing the handle loads nothing
     embedder = LocalE5Embedder()
-    assert embedder._model is None  # constructing it loads nothing
+    assert LocalE5Embedder()._shared is embedder._shared  # one model per process
 
     queries = embedder.embed_queries(["сколько стоит маникюр", "где вы находитесь"])
     passages = embedder.embed_passages(["Маникюр стоит 1500 рублей.", "Адрес: Тверская, 7."])
@@ -163,3 +169,16 @@ def test_local_e5_is_lazy_normalised_and_thread_safe() -> None:
     for result in results:
         np.testing.assert_allclose(result, results[0], rtol=1e-5)
     assert embedder.embed_passages([]).shape == (0, 384)
+
+
+def test_a_repeated_local_query_gets_the_vector_it_got_the_first_time() -> None:
+    embedder = LocalE5Embedder()
+    question = "до скольки вы работаете в субботу"
+    batch = embedder.embed_queries([question, "есть ли парковка"])
+    first = embedder.embed_queries([question])
+    again = embedder.embed_queries([question])
+
+    np.testing.assert_array_equal(first[0], batch[0])
+    np.testing.assert_array_equal(again, first)
+    with pytest.raises(ValueError):
+        again[0][0] = 1.0  # a remembered vector cannot be changed by a caller

@@ -30,7 +30,7 @@ async def test_an_answer_saved_elsewhere_is_served_by_a_running_knowledge_base(
 ) -> None:
     serving = KnowledgeBase(store.knowledge, MemoryEmbeddingCache(), None)
     await serving.refresh()
-    watcher = asyncio.create_task(serving.watch_dir(0.05))
+    watcher = asyncio.create_task(serving.watch(0.05))
     elsewhere = KnowledgeBase(store.knowledge, MemoryEmbeddingCache(), None)
     try:
         await Lessons(store.lessons, elsewhere).add_answer("Есть ли велопарковка?", "Есть.")

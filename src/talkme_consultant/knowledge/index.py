@@ -199,6 +199,11 @@ class KnowledgeIndex:
         """The embedder queries are embedded with (None: keyword-only index)."""
         return self._embedder
 
+    @property
+    def embeds_queries(self) -> bool:
+        """True when a search embeds its query (an embedder and vectors to compare with)."""
+        return self._embedder is not None and self._vectors is not None
+
     def __len__(self) -> int:
         return len(self._records)
 

@@ -16,7 +16,6 @@ from talkme_consultant.knowledge.grouping import group_by_vectors, group_by_word
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import Lessons, clean_field
-from talkme_consultant.service.question_vectors import QuestionVectors
 from talkme_consultant.store.lessons import FaqEntry
 from talkme_consultant.store.questions import MarkOutcome, QuestionRepository, QuestionRow
 
@@ -82,8 +81,7 @@ class OpenQuestions:
         self._repository = repository
         self._lessons = lessons
         self._knowledge = knowledge
-        embedder = knowledge.embedder
-        self._vectors = QuestionVectors(embedder, knowledge.cache) if embedder else None
+        self._vectors = knowledge.question_vectors
         self._stems: dict[str, frozenset[str]] = {}
         self._grouped: dict[str, tuple[tuple[int, int], list[QuestionGroup]]] = {}
         self._lock = asyncio.Lock()

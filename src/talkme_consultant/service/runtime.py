@@ -168,7 +168,7 @@ class Runtime:
                 # Instances starting together read the folder once: the first stores it, the
                 # others find its fingerprint unchanged.
                 async with store.exclusive(LOCK_KNOWLEDGE):
-                    await knowledge.sync_dir()
+                    await knowledge.folder.sync()
             except Exception:
                 # Unreadable files only get their own error; this is the folder itself failing
                 # (gone, unreadable). The service starts on what the store already holds.
@@ -226,7 +226,7 @@ class Runtime:
     async def start_background(self, role: ProcessRole = "all") -> None:
         """Start what `role` runs: the KNOWLEDGE_DIR and index-version watcher always; the turn
         workers, the outbox dispatcher and (on PostgreSQL) the wake-up listener unless `web`."""
-        watcher = asyncio.create_task(self.knowledge.watch_dir(DIR_POLL_SECONDS), name="kb-watch")
+        watcher = asyncio.create_task(self.knowledge.watch(DIR_POLL_SECONDS), name="kb-watch")
         self._tasks = [watcher]
         if role != "web":
             await self._start_workers(role)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from talkme_consultant.service.knowledge_files import UnreadableFiles
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
@@ -149,17 +150,11 @@ async def upload_files(request: Request) -> UploadAccepted | JSONResponse:
             max_files=settings.upload_max_files,
         ),
     )
-    parsed = await runtime.knowledge.parse_files(accepted, origin="upload")
-    errors = {u.name: u.error for u in parsed if u.error}
-    if errors:
-        # Bad input changes nothing: the owner fixes the file and uploads the set again.
-        names = ", ".join(f"{name}: {reason}" for name, reason in errors.items())
-        refused = UploadRefused(
-            error=f"unreadable file(s), nothing was stored — {names}", errors=errors
-        )
-        return JSONResponse(status_code=422, content=refused.model_dump(mode="json"))
-    report = await runtime.knowledge.store_files(parsed)
-    runtime.knowledge.request_refresh()
+    try:
+        report = await runtime.knowledge.files.upload(accepted)
+    except UnreadableFiles as refused:
+        body = UploadRefused(error=str(refused), errors=refused.errors)
+        return JSONResponse(status_code=422, content=body.model_dump(mode="json"))
     return UploadAccepted(uploaded=report.files, errors={}, version=report.version)
 
 
@@ -174,8 +169,7 @@ async def delete_file(filename: str, request: Request) -> FileDeleted:
     name = sanitize_filename(filename)
     if await runtime.store.knowledge.get_file(name) is None:
         raise HTTPException(status_code=404, detail=f"file {name!r} not found")
-    version = await runtime.knowledge.delete_files([name])
-    runtime.knowledge.request_refresh()
+    version = await runtime.knowledge.files.delete([name])
     return FileDeleted(deleted=name, version=version)
 
 
@@ -184,8 +178,7 @@ async def delete_all_files(request: Request) -> FilesDeleted:
     """Empty the knowledge base."""
     runtime = _runtime(request)
     count = len(await runtime.store.knowledge.list_files())
-    version = await runtime.knowledge.delete_files(None)
-    runtime.knowledge.request_refresh()
+    version = await runtime.knowledge.files.delete(None)
     return FilesDeleted(deleted=count, version=version)
 
 

@@ -21,7 +21,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
-from talkme_consultant.service.knowledge_base import CASES_FILENAME
+from talkme_consultant.service.case_scoring import CASES_FILENAME
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks

@@ -103,8 +103,7 @@ async def delete_file(request: Request, filename: str, _: SignedInWithCsrf) -> R
     name = sanitize_filename(filename)
     if await runtime.store.knowledge.get_file(name) is None:
         raise HTTPException(status_code=404, detail=f"Файл {name!r} не найден.")
-    await runtime.knowledge.delete_files([name])
-    runtime.knowledge.request_refresh()
+    await runtime.knowledge.files.delete([name])
     return RedirectResponse("/console/knowledge", status_code=303)
 
 
