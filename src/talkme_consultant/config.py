@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     # The account API (owner's cabinet key): operator presence, client cards, operator answers.
     # Without the key the bot hands over as before and harvests nothing.
     talkme_account_api_key: SecretStr | None = None
-    talkme_account_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
+    # Both of TalkMe's APIs live under one base: unset, the account API follows TALKME_API_URL,
+    # so pointing the service at a proxy or a stand-in moves both.
+    talkme_account_api_url: str | None = None
     # How long "is anyone online" is believed, and how long a turn waits for the answer.
     operators_cache_seconds: float = Field(default=30.0, ge=0)
     operators_timeout_seconds: float = Field(default=3.0, gt=0)
@@ -147,6 +149,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'talkme.sqlite3').resolve()}"
+
+    @property
+    def account_api_url(self) -> str:
+        """The account API's base: TALKME_ACCOUNT_API_URL, else TALKME_API_URL."""
+        return self.talkme_account_api_url or self.talkme_api_url
 
     @property
     def instance_name(self) -> str:

@@ -28,10 +28,10 @@ UNKNOWN = "Какой курс биткоина на бирже сегодня?"
 
 
 def account_settings(data_dir: Path, sim: RunningSimulator, **overrides: Any) -> Any:
-    """A service with the cabinet key: presence asked afresh each turn, harvest rounds fast."""
+    """A service with the cabinet key: presence asked afresh each turn, harvest rounds fast.
+    The account API is not named: it follows TALKME_API_URL to the simulator."""
     values: dict[str, Any] = {
         "talkme_account_api_key": DEFAULT_ACCOUNT_KEY,
-        "talkme_account_api_url": sim.api_url,
         "operators_cache_seconds": 0,
         "operators_timeout_seconds": 1.0,
         "harvest_interval_seconds": 0.2,

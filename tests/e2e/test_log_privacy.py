@@ -62,7 +62,6 @@ async def service(
         OPENAI_BASE_URL=llm.base_url,
         OPENAI_LOG="debug",
         TALKME_ACCOUNT_API_KEY=ACCOUNT_KEY,
-        TALKME_ACCOUNT_API_URL=sim.api_url,
         LLM_MODEL="scripted-model",
         LLM_MAX_RETRIES="0",
         DEBOUNCE_SECONDS="0",

@@ -82,6 +82,14 @@ def test_from_settings_uses_the_api_url_and_timeout() -> None:
     assert talkme.base_url == "http://127.0.0.1:8100/json/v1.0"
 
 
+def test_the_account_api_follows_the_talkme_api_url_unless_set_itself() -> None:
+    proxy = "http://127.0.0.1:8100/json/v1.0"
+    assert Settings().account_api_url == "https://lcab.talk-me.ru/json/v1.0"
+    assert Settings(talkme_api_url=proxy + "/").account_api_url == proxy
+    own = Settings(talkme_api_url=proxy, talkme_account_api_url="http://10.0.0.5/json/v1.0/")
+    assert own.account_api_url == "http://10.0.0.5/json/v1.0"
+
+
 # --- how failures are classified -------------------------------------------------------------
 
 

@@ -322,7 +322,7 @@ class Runtime:
             return
         self._account_http = httpx.AsyncClient(timeout=settings.talkme_timeout_seconds)
         talkme = TalkMeClient(
-            settings.talkme_account_api_url,
+            settings.account_api_url,
             http=self._account_http,
             timeout=settings.talkme_timeout_seconds,
         )
