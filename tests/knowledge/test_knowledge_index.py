@@ -13,9 +13,10 @@ from talkme_consultant.knowledge.cache import MemoryEmbeddingCache, text_hash
 from talkme_consultant.knowledge.confidence import CONFIDENCE_THRESHOLD
 from talkme_consultant.knowledge.embedders import LocalE5Embedder
 from talkme_consultant.knowledge.evaluation import Case, evaluate, load_cases, qa_record
-from talkme_consultant.knowledge.index import KnowledgeIndex, build_index, representations
+from talkme_consultant.knowledge.index import KnowledgeIndex, build_index
 from talkme_consultant.knowledge.loaders import load_file
 from talkme_consultant.knowledge.records import Record, Source
+from talkme_consultant.knowledge.representations import representations
 from talkme_consultant.knowledge.search import Hit
 
 DATA = Path(__file__).parent / "data"

@@ -7,9 +7,10 @@ from knowledge_fakes import BagOfStemsEmbedder
 
 from talkme_consultant.knowledge.cache import MemoryEmbeddingCache
 from talkme_consultant.knowledge.evaluation import qa_record
-from talkme_consultant.knowledge.index import build_index, content_key
+from talkme_consultant.knowledge.index import build_index
 from talkme_consultant.knowledge.query import strip_pleasantries
 from talkme_consultant.knowledge.records import Source
+from talkme_consultant.knowledge.representations import content_key
 from talkme_consultant.knowledge.text import tokenize
 
 PARKING = qa_record(
