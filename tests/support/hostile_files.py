@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 
@@ -69,6 +70,32 @@ def merged_range_workbook(ref: str = "A3:XFD1048576") -> bytes:
     merged = f'<mergeCells count="1"><mergeCell ref="{ref}"/></mergeCells>'
     sheet = sheet.replace("</sheetData>", "</sheetData>" + merged, 1)
     return replace_part(base, SHEET, sheet.encode())
+
+
+def merged_range_xls() -> bytes:
+    """A few-kilobyte legacy .xls price list whose one merged range spans the whole sheet below
+    its two rows (rows 3-65536, columns A-IV).
+
+    xlwt writes a blank cell for every merged one (35 MB and about 20 s here), so a small merge
+    is written and its MERGEDCELLS record (BIFF8, id 0xE5) widened in place, as an attacker
+    would write it.
+    """
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Прайс")
+    sheet.write(0, 0, "Услуга")
+    sheet.write(0, 1, "Цена")
+    sheet.write(1, 0, "Стрижка")
+    sheet.write(1, 1, 1500)
+    sheet.merge(2, 3, 0, 1)
+    out = io.BytesIO()
+    book.save(out)
+    small = struct.pack("<7H", 0xE5, 10, 1, 2, 3, 0, 1)
+    whole = struct.pack("<7H", 0xE5, 10, 1, 2, 65535, 0, 255)
+    data = out.getvalue()
+    assert data.count(small) == 1, "xlwt wrote the merge differently"
+    return data.replace(small, whole)
 
 
 def zip_bomb_workbook(unpacked_mb: int = 400) -> bytes:
