@@ -414,8 +414,8 @@ async def _simulate(
     timeout: float,
 ) -> int:
     from talkme_consultant.helpers.serving import serve_app
-    from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
     from talkme_consultant.talkme.simulate_cli import run_simulation
+    from talkme_consultant.talkme.simulator import DEFAULT_ACCOUNT_KEY
     from talkme_consultant.web.app import create_app
 
     console = Console()

@@ -1,6 +1,6 @@
 """The account API (``chat/*``) of the TalkMe simulator: operators, client cards, message history.
 
-Served by the simulator app (``talkme/simulator.py``) next to ``customBot/*``, at the root and
+Served by the simulator app (``running.py``) next to ``customBot/*``, at the root and
 under ``/json/v1.0``, with TalkMe's shapes (:mod:`talkme_consultant.talkme.account_wire`). Every
 call must carry the account key in ``X-Token``; a missing or wrong key gets HTTP 401 with
 ``{"success": false, "error": {"code": 401, "descr": …}}``.
