@@ -1,7 +1,9 @@
 """Waiting without sleep-polling: wake-ups that cross threads, and holding a call unanswered.
 
 The simulator's state may be shared with a server running in another thread, so whoever records
-a call wakes each waiter on the waiter's own event loop (:class:`Wakeups`).
+a call wakes each waiter on the waiter's own event loop (:class:`Wakeups`). Both of the
+simulator's slow answers, a ``"timeout"`` fault of the ``customBot/*`` API and the account API in
+``slow`` mode, hold their call with :func:`hold_call`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ async def hold_call(request: Request, released: asyncio.Event, delay: float) -> 
     finally:
         for task in waits:
             task.cancel()
+        # Reap them, so no task outlives the call; a cancellation of this call still propagates.
+        await asyncio.gather(*waits, return_exceptions=True)
 
 
 async def _hung_up(request: Request) -> None:
