@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import httpx
 
-from talkme_consultant.talkme.simulator.faults import FaultMode
-from talkme_consultant.talkme.simulator.records import SimCall, TranscriptEntry
+from talkme_consultant.talkme.simulator.faults import FaultMode, FaultOptions
+from talkme_consultant.talkme.simulator.records import (
+    CallFilter,
+    CallFilters,
+    SimCall,
+    TranscriptEntry,
+)
 from talkme_consultant.talkme.simulator.waiting import SimulatorTimeout
 
 
@@ -22,29 +29,15 @@ class RemoteSimulator:
         if self._owns_http:
             await self._http.aclose()
 
-    async def calls(
-        self,
-        *,
-        method: str | None = None,
-        token: str | None = None,
-        since: int = 0,
-        delivered: bool | None = None,
-    ) -> list[SimCall]:
-        """The recorded calls matching the filters."""
-        return await self._get_calls(method, token, since, delivered, None, None)
+    async def calls(self, **filters: Unpack[CallFilters]) -> list[SimCall]:
+        """The recorded calls matching the filters (see :class:`~.records.CallFilters`)."""
+        return await self._get_calls(filters, None, None)
 
     async def wait_for_calls(
-        self,
-        count: int = 1,
-        *,
-        method: str | None = None,
-        token: str | None = None,
-        since: int = 0,
-        delivered: bool | None = None,
-        timeout: float = 5.0,
+        self, count: int = 1, *, timeout: float = 5.0, **filters: Unpack[CallFilters]
     ) -> list[SimCall]:
         """Like :meth:`SimulatorState.wait_for_calls`, waiting inside the simulator."""
-        found = await self._get_calls(method, token, since, delivered, count, timeout)
+        found = await self._get_calls(filters, count, timeout)
         if len(found) < count:
             raise SimulatorTimeout(
                 f"timed out after {timeout:g}s waiting for {count} call(s); got {len(found)}"
@@ -57,15 +50,11 @@ class RemoteSimulator:
         response.raise_for_status()
 
     async def fail_next(
-        self,
-        n: int = 1,
-        mode: FaultMode = "http500",
-        *,
-        method: str | None = None,
-        delay: float | None = None,
+        self, n: int = 1, mode: FaultMode = "http500", **options: Unpack[FaultOptions]
     ) -> None:
-        """Queue a fault, as :meth:`SimulatorState.fail_next`."""
-        body = {"count": n, "mode": mode, "method": method, "delay": delay}
+        """Queue a fault, as :meth:`SimulatorState.fail_next`; the simulator checks it."""
+        # A misspelt option travels too, so the simulator refuses it (HTTP 422).
+        body = {"count": n, "mode": mode, "method": None, "delay": None, **options}
         response = await self._http.post(f"{self._url}/_sim/faults", json=body)
         response.raise_for_status()
 
@@ -79,14 +68,9 @@ class RemoteSimulator:
         ]
 
     async def _get_calls(
-        self,
-        method: str | None,
-        token: str | None,
-        since: int,
-        delivered: bool | None,
-        min_count: int | None,
-        wait_seconds: float | None,
+        self, filters: CallFilters, min_count: int | None, wait_seconds: float | None
     ) -> list[SimCall]:
+        method, token, since, delivered = CallFilter.of(filters)
         params: dict[str, str | int | float] = {"since": since}
         if method is not None:
             params["method"] = method

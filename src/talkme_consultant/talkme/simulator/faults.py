@@ -13,8 +13,8 @@ How each is played on the wire is the fake API's business (``api.py``, ``hangup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, TypedDict, get_args
 
 from talkme_consultant.talkme.simulator.records import canonical_method
 
@@ -23,6 +23,18 @@ FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
 
 DEFAULT_TIMEOUT_FAULT_DELAY = 30.0
 """How long a ``"timeout"`` fault withholds the answer if the caller never hangs up."""
+
+
+class FaultOptions(TypedDict, total=False):
+    """``fail_next``'s keyword arguments, declared once for the state and the remote client.
+
+    * ``method`` — only calls of this method (short or full name) fail; any call when left out;
+    * ``delay`` — how long a ``"timeout"`` fault holds its call, instead of the state's
+      ``timeout_delay``.
+    """
+
+    method: str | None
+    delay: float | None
 
 
 @dataclass(slots=True)
@@ -35,8 +47,11 @@ class Fault:
     delay: float | None
 
     @classmethod
-    def checked(cls, n: int, mode: FaultMode, method: str | None, delay: float | None) -> Fault:
-        """A fault from a caller's arguments; ``ValueError`` names the first one that is wrong."""
+    def checked(
+        cls, n: int, mode: FaultMode, *, method: str | None = None, delay: float | None = None
+    ) -> Fault:
+        """A fault from a caller's arguments; ``ValueError`` names the first one that is wrong
+        (and, as keywords, :class:`FaultOptions` that are misspelt get a ``TypeError``)."""
         if n < 1:
             raise ValueError("n must be at least 1")
         if mode not in FAULT_MODES:
@@ -49,13 +64,8 @@ class Fault:
         return cls(mode=mode, remaining=n, method=canonical, delay=delay)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (the ``/_sim/faults`` item shape)."""
-        return {
-            "mode": self.mode,
-            "remaining": self.remaining,
-            "method": self.method,
-            "delay": self.delay,
-        }
+        """A JSON-ready dict (the ``/_sim/faults`` item shape: the fields by name)."""
+        return asdict(self)
 
 
 class FaultQueue:

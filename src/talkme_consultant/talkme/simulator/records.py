@@ -1,14 +1,14 @@
 """What the simulator writes down: each ``customBot/*`` call it received and each dialogue line.
 
 Plain values, shared by the in-process state, the control routes and the remote client (which
-reads them back from JSON).
+reads them back from JSON), and the filters both the state and the remote client select calls by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from talkme_consultant.talkme.calls import METHOD_FINISH, METHOD_SEND, METHOD_SIMULATE_TYPING
 
@@ -117,22 +117,53 @@ class TranscriptEntry:
         return {"role": self.role, "text": self.text, "at": self.at}
 
 
-def filter_calls(
-    calls: Sequence[SimCall],
-    *,
-    method: str | None,
-    token: str | None,
-    since: int,
-    delivered: bool | None,
-) -> list[SimCall]:
-    """The calls of ``method`` (short or full name) and ``token``, with ``seq > since`` and,
-    when ``delivered`` is given, only those that were (or were not) delivered."""
-    wanted = canonical_method(method) if method is not None else None
-    return [
-        call
-        for call in calls
-        if call.seq > since
-        and (wanted is None or call.method == wanted)
-        and (token is None or call.token == token)
-        and (delivered is None or call.delivered == delivered)
-    ]
+class CallFilters(TypedDict, total=False):
+    """Which recorded calls to look at, as keyword arguments; any of them may be left out.
+
+    * ``method`` — the method's short or full name (``"send"``, ``"customBot/send"``);
+    * ``token`` — the dialogue's token;
+    * ``since`` — only calls with a higher ``seq`` (see ``SimulatorState.last_seq``); default 0;
+    * ``delivered`` — only the calls that were (True) or were not (False) delivered.
+
+    The in-process state and the remote client take the same filters, declared once here.
+    """
+
+    method: str | None
+    token: str | None
+    since: int
+    delivered: bool | None
+
+
+class CallFilter(NamedTuple):
+    """:class:`CallFilters` checked, with every default filled in."""
+
+    method: str | None
+    token: str | None
+    since: int
+    delivered: bool | None
+
+    @classmethod
+    def of(cls, filters: CallFilters) -> CallFilter:
+        """The filters a caller passed; ``TypeError`` names a keyword that is not a filter,
+        since a misspelt one would otherwise widen the match without a word."""
+        unknown = sorted(set(filters) - CallFilters.__optional_keys__)
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+        return cls(
+            method=filters.get("method"),
+            token=filters.get("token"),
+            since=filters.get("since", 0),
+            delivered=filters.get("delivered"),
+        )
+
+    def select(self, calls: Sequence[SimCall]) -> list[SimCall]:
+        """The ``calls`` that pass, in their order."""
+        wanted = canonical_method(self.method) if self.method is not None else None
+        return [
+            call
+            for call in calls
+            if call.seq > self.since
+            and (wanted is None or call.method == wanted)
+            and (self.token is None or call.token == self.token)
+            and (self.delivered is None or call.delivered == self.delivered)
+        ]

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from starlette.requests import Request
 
@@ -25,16 +25,18 @@ from talkme_consultant.talkme.simulator.faults import (
     DEFAULT_TIMEOUT_FAULT_DELAY,
     Fault,
     FaultMode,
+    FaultOptions,
     FaultQueue,
 )
 from talkme_consultant.talkme.simulator.records import (
     ERROR_BAD_BODY,
     ERROR_NO_TOKEN,
     ERROR_UNKNOWN_TOKEN,
+    CallFilter,
+    CallFilters,
     SimCall,
     TranscriptEntry,
     canonical_method,
-    filter_calls,
 )
 from talkme_consultant.talkme.simulator.waiting import SimulatorTimeout, Wakeups, hold_call
 
@@ -92,19 +94,10 @@ class SimulatorState:
         with self._lock:
             return self._calls[-1].seq if self._calls else 0
 
-    def calls_matching(
-        self,
-        *,
-        method: str | None = None,
-        token: str | None = None,
-        since: int = 0,
-        delivered: bool | None = None,
-    ) -> list[SimCall]:
+    def calls_matching(self, **filters: Unpack[CallFilters]) -> list[SimCall]:
         """Recorded calls filtered by method (short or full name), token, ``seq > since`` and
-        whether they were delivered."""
-        return filter_calls(
-            self.calls, method=method, token=token, since=since, delivered=delivered
-        )
+        whether they were delivered (see :class:`~.records.CallFilters`)."""
+        return CallFilter.of(filters).select(self.calls)
 
     def transcript(self, token: str) -> list[TranscriptEntry]:
         """The dialogue for ``token``: visitor lines and delivered bot actions, in order."""
@@ -124,19 +117,15 @@ class SimulatorState:
     # --- control ------------------------------------------------------------------------------
 
     def fail_next(
-        self,
-        n: int = 1,
-        mode: FaultMode = "http500",
-        *,
-        method: str | None = None,
-        delay: float | None = None,
+        self, n: int = 1, mode: FaultMode = "http500", **options: Unpack[FaultOptions]
     ) -> None:
         """Make the next ``n`` calls (of ``method`` only, if given) fail with ``mode``.
 
         Faults queue up in the order they were added; each call consumes the first one that
-        matches it. ``delay`` overrides ``timeout_delay`` for a ``"timeout"`` fault.
+        matches it. ``delay`` overrides ``timeout_delay`` for a ``"timeout"`` fault (see
+        :class:`~.faults.FaultOptions`).
         """
-        fault = Fault.checked(n, mode, method, delay)
+        fault = Fault.checked(n, mode, **options)
         with self._lock:
             self._faults.add(fault)
 
@@ -206,33 +195,26 @@ class SimulatorState:
                 ) from None
 
     async def wait_for_calls(
-        self,
-        count: int = 1,
-        *,
-        method: str | None = None,
-        token: str | None = None,
-        since: int = 0,
-        delivered: bool | None = None,
-        timeout: float = 5.0,
+        self, count: int = 1, *, timeout: float = 5.0, **filters: Unpack[CallFilters]
     ) -> list[SimCall]:
         """Wait until at least ``count`` calls match the filters (see :meth:`calls_matching`)
         and return all that match."""
-        if method is not None:
-            method = canonical_method(method)
+        wanted = CallFilter.of(filters)
+        if wanted.method is not None:
+            # An unknown method fails now rather than after the whole timeout.
+            wanted = wanted._replace(method=canonical_method(wanted.method))
 
         def enough(calls: Sequence[SimCall]) -> list[SimCall] | None:
-            found = filter_calls(
-                calls, method=method, token=token, since=since, delivered=delivered
-            )
+            found = wanted.select(calls)
             return found if len(found) >= count else None
 
         what = f"{count} call(s)" + "".join(
             f" {name}={value!r}"
             for name, value in (
-                ("method", method),
-                ("token", "<given>" if token is not None else None),
-                ("since", since or None),
-                ("delivered", delivered),
+                ("method", wanted.method),
+                ("token", "<given>" if wanted.token is not None else None),
+                ("since", wanted.since or None),
+                ("delivered", wanted.delivered),
             )
             if value is not None
         )
