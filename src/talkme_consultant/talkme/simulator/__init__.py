@@ -19,6 +19,9 @@ One job a module:
 * ``control.py`` — the ``/_sim/*`` routes for a test in another process;
 * ``client.py`` — :class:`RemoteSimulator`, their client;
 * ``running.py`` — :func:`create_simulator_app` and :func:`running_simulator`.
+
+No production module imports this package: an import-linter contract in ``pyproject.toml`` says
+so. The ``simulate`` command reaches it on purpose, through ``talkme/simulate_cli.py`` alone.
 """
 
 from talkme_consultant.talkme.simulator.account import DEFAULT_ACCOUNT_KEY, AccountSimulator
