@@ -25,9 +25,12 @@ from talkme_consultant.store.conversations import TurnResult
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.account import AccountClient
-from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
 from talkme_consultant.talkme.client import TalkMeClient
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import (
+    DEFAULT_ACCOUNT_KEY,
+    RunningSimulator,
+    running_simulator,
+)
 
 
 def ms(seconds: float) -> str:

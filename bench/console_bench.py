@@ -33,9 +33,9 @@ import httpx
 from sqlalchemy import insert
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
+from talkme_consultant.helpers.serving import serve_app
 from talkme_consultant.store.models import Conversation, DialogMessage, Event, InboundMessage, Lead
 from talkme_consultant.store.store import Store
-from talkme_consultant.talkme.simulator import serve_app
 from talkme_consultant.web.app import create_app
 
 ADMIN_TOKEN = "bench-admin-token"

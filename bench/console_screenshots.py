@@ -23,8 +23,8 @@ from playwright.async_api import Page, async_playwright
 
 from console_bench import ADMIN_TOKEN, seed
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
+from talkme_consultant.helpers.serving import serve_app
 from talkme_consultant.store.store import Store
-from talkme_consultant.talkme.simulator import serve_app
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
 from talkme_consultant.web.app import create_app
 

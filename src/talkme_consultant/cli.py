@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -395,7 +394,7 @@ def simulate(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each reply.")] = 30.0,
 ) -> None:
     """Play a scripted visitor through a local TalkMe stand-in and print the dialogue."""
-    from talkme_consultant.talkme.visitor import DEFAULT_SCRIPT
+    from talkme_consultant.talkme.simulate_cli import DEFAULT_SCRIPT
 
     settings = _settings()
     setup_logging("WARNING", settings.secret_values())
@@ -413,9 +412,8 @@ async def _simulate(
     start_service: bool,
     timeout: float,
 ) -> int:
-    from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
-    from talkme_consultant.talkme.simulate_cli import run_simulation
-    from talkme_consultant.talkme.simulator import serve_app
+    from talkme_consultant.helpers.serving import serve_app
+    from talkme_consultant.talkme.simulate_cli import demo_service_settings, run_simulation
     from talkme_consultant.web.app import create_app
 
     console = Console()
@@ -430,17 +428,7 @@ async def _simulate(
         import secrets
 
         secret = secrets.token_urlsafe(16)
-    service_settings = settings.model_copy(
-        update={
-            "talkme_api_url": f"http://{sim_host}:{sim_port}/json/v1.0",
-            "talkme_test_mode": False,
-            "webhook_secret": SecretStr(secret),
-            # The demo never reaches the owner's real account: its account API is the stand-in.
-            "talkme_account_api_url": f"http://{sim_host}:{sim_port}/json/v1.0",
-            "talkme_account_api_key": SecretStr(DEFAULT_ACCOUNT_KEY),
-        }
-    )
-    app_ = create_app(service_settings)
+    app_ = create_app(demo_service_settings(settings, sim_host, sim_port, secret))
     async with app_.router.lifespan_context(app_), serve_app(app_, "127.0.0.1", 0) as url:
         return await run_simulation(
             url, sim_host, sim_port, lines, secret, console, reply_timeout=timeout

@@ -15,8 +15,11 @@ import pytest_asyncio
 from openpyxl import load_workbook
 from playwright.async_api import Browser, Locator, Page, expect
 
-from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import (
+    DEFAULT_ACCOUNT_KEY,
+    RunningSimulator,
+    running_simulator,
+)
 from talkme_consultant.talkme.visitor import Visitor
 from tests.console.conftest import REPLY_TIMEOUT
 from tests.support.browser import WatchedPage

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
-from talkme_consultant.talkme.simulator import RunningSimulator, SimCall
+from talkme_consultant.talkme.simulator import DEFAULT_ACCOUNT_KEY, RunningSimulator, SimCall
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.booking_model import booking_model
 from tests.support.eventually import eventually

@@ -13,9 +13,12 @@ from talkme_consultant.config import SAMPLE_PROFILE_PATH
 from talkme_consultant.profile import BusinessProfile, load_profile
 from talkme_consultant.service.availability import OperatorPresence, callback_time
 from talkme_consultant.talkme.account import AccountClient
-from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
 from talkme_consultant.talkme.client import TalkMeClient
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import (
+    DEFAULT_ACCOUNT_KEY,
+    RunningSimulator,
+    running_simulator,
+)
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 PROFILE = load_profile(SAMPLE_PROFILE_PATH)

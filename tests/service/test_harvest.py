@@ -19,9 +19,12 @@ from talkme_consultant.service.harvest import (
 )
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.account import AccountClient
-from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
 from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
-from talkme_consultant.talkme.simulator import RunningSimulator, running_simulator
+from talkme_consultant.talkme.simulator import (
+    DEFAULT_ACCOUNT_KEY,
+    RunningSimulator,
+    running_simulator,
+)
 from tests.store.store_spec import accept, incoming, pending_ids, turn
 
 KEY = "visitor-1"

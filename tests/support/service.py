@@ -12,8 +12,9 @@ import httpx
 from fastapi import FastAPI
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
+from talkme_consultant.helpers.serving import serve_app
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.talkme.simulator import RunningSimulator, serve_app
+from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
 from talkme_consultant.web.app import create_app
 

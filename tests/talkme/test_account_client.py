@@ -8,10 +8,9 @@ import httpx
 import pytest
 
 from talkme_consultant.talkme.account import AccountClient
-from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
 from talkme_consultant.talkme.account_wire import ClientCard, messages_body
 from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
-from talkme_consultant.talkme.simulator import RunningSimulator
+from talkme_consultant.talkme.simulator import DEFAULT_ACCOUNT_KEY, RunningSimulator
 
 CLIENT = "xI4W-client-1"
 

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from talkme_testdata import TOKEN, free_port
 
 from talkme_consultant.config import Settings
+from talkme_consultant.helpers.serving import serve_app
 from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
-from talkme_consultant.talkme.simulator import FaultMode, RunningSimulator, serve_app
+from talkme_consultant.talkme.simulator import FaultMode, RunningSimulator
 
 # --- what goes over the wire -----------------------------------------------------------------
 

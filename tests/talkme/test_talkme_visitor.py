@@ -15,6 +15,7 @@ from fastapi import BackgroundTasks, FastAPI, HTTPException, Request
 from rich.console import Console
 from talkme_testdata import free_port
 
+from talkme_consultant.helpers.serving import serve_app
 from talkme_consultant.talkme.client import TalkMeClient
 from talkme_consultant.talkme.payloads import SECRET_HEADER, WebhookPayload
 from talkme_consultant.talkme.simulate_cli import (
@@ -23,7 +24,7 @@ from talkme_consultant.talkme.simulate_cli import (
     EXIT_SETUP,
     run_simulation,
 )
-from talkme_consultant.talkme.simulator import RunningSimulator, SimulatorState, serve_app
+from talkme_consultant.talkme.simulator import RunningSimulator, SimulatorState
 from talkme_consultant.talkme.visitor import (
     DEFAULT_SCRIPT,
     Visitor,

@@ -1,1 +1,4 @@
-"""Value code shared by every room: phone numbers and text cleaning. Imports nothing of the app."""
+"""Code shared by every room: phone numbers, text cleaning, private files, hosting an ASGI app.
+
+Imports nothing of the app.
+"""

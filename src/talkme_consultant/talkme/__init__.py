@@ -3,8 +3,9 @@
 * :mod:`.payloads` — pydantic models of the webhook body; masking helpers for logs.
 * :mod:`.client` — :class:`~.client.TalkMeClient`, one precise attempt per call, failures
   classified as retryable or permanent (:class:`~.client.TalkMeError`).
-* :mod:`.simulator` — a TalkMe stand-in (FastAPI app factory, recorded calls, fault injection,
-  event-driven waiting) and :func:`~.simulator.running_simulator` to serve it in-process.
+* :mod:`.simulator` — a TalkMe stand-in, a package of its own (recorded calls, fault injection,
+  event-driven waiting, the fake API and its account API, remote control) and
+  :func:`~.simulator.running_simulator` to serve it in-process.
 * :mod:`.visitor` — a scripted visitor that posts real webhook bodies to the service.
 * :mod:`.simulate_cli` — :func:`~.simulate_cli.run_simulation` for ``talkme-consultant simulate``.
 

@@ -1,5 +1,8 @@
 """``talkme-consultant simulate``: talk to a running service through a local TalkMe stand-in.
 
+The command's one door to the stand-in: ``cli.py`` imports this module and nothing else of the
+simulator or the scripted visitor (the import contract in ``pyproject.toml`` allows this one edge).
+
 The simulator listens on ``sim_host:sim_port``; the service must be started with
 ``TALKME_API_URL=http://SIM_HOST:SIM_PORT/json/v1.0`` and ``TALKME_TEST_MODE=false`` so its
 replies come back here. A scripted visitor then says each line and the dialogue is printed.
@@ -9,13 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 
-from talkme_consultant.talkme.simulator import running_simulator
-from talkme_consultant.talkme.visitor import Exchange, Visitor, play_script
+from talkme_consultant.config import Settings
+from talkme_consultant.talkme.simulator import API_PREFIX, DEFAULT_ACCOUNT_KEY, running_simulator
+from talkme_consultant.talkme.visitor import DEFAULT_SCRIPT, Exchange, Visitor, play_script
 
-__all__ = ["EXIT_NO_REPLY", "EXIT_OK", "EXIT_SETUP", "run_simulation"]
+__all__ = [
+    "DEFAULT_SCRIPT",
+    "EXIT_NO_REPLY",
+    "EXIT_OK",
+    "EXIT_SETUP",
+    "demo_service_settings",
+    "run_simulation",
+]
 
 EXIT_OK = 0
 EXIT_NO_REPLY = 1
@@ -71,6 +83,24 @@ async def run_simulation(
             "Is another simulator (or the service itself) using that port? Choose another port."
         )
         return EXIT_SETUP
+
+
+def demo_service_settings(
+    settings: Settings, sim_host: str, sim_port: int, secret: str
+) -> Settings:
+    """``settings`` for a service (``simulate --start-service``) that talks to the stand-in at
+    ``sim_host:sim_port`` as it would to TalkMe, and guards its webhook with ``secret``."""
+    api_url = f"http://{sim_host}:{sim_port}{API_PREFIX}"
+    return settings.model_copy(
+        update={
+            "talkme_api_url": api_url,
+            "talkme_test_mode": False,
+            "webhook_secret": SecretStr(secret),
+            # The demo never reaches the owner's real account: its account API is the stand-in.
+            "talkme_account_api_url": api_url,
+            "talkme_account_api_key": SecretStr(DEFAULT_ACCOUNT_KEY),
+        }
+    )
 
 
 def _print_exchange(console: Console, exchange: Exchange) -> None:

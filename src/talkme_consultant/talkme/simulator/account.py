@@ -1,6 +1,6 @@
 """The account API (``chat/*``) of the TalkMe simulator: operators, client cards, message history.
 
-Served by the simulator app (``talkme/simulator.py``) next to ``customBot/*``, at the root and
+Served by the simulator app (``running.py``) next to ``customBot/*``, at the root and
 under ``/json/v1.0``, with TalkMe's shapes (:mod:`talkme_consultant.talkme.account_wire`). Every
 call must carry the account key in ``X-Token``; a missing or wrong key gets HTTP 401 with
 ``{"success": false, "error": {"code": 401, "descr": …}}``.
@@ -18,7 +18,6 @@ Tests turn its knobs in process (``sim.state.account``) or over HTTP:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import threading
@@ -41,6 +40,7 @@ from talkme_consultant.talkme.account_wire import (
     format_time,
     parse_time,
 )
+from talkme_consultant.talkme.simulator.waiting import hold_call
 
 DEFAULT_ACCOUNT_KEY = "sim-account-key"
 ERROR_BAD_KEY = 401
@@ -167,7 +167,7 @@ class AccountSimulator:
         if outcome == "down":
             return _error(ERROR_DOWN, "service unavailable", status=ERROR_DOWN)
         if outcome == "slow":
-            await self._hold(request)
+            await hold_call(request, self._released, self.delay)
             return _error(504, "simulated timeout", status=504)
         if outcome == "rejected":
             return _error(ERROR_BAD_KEY, "invalid or missing X-Token", status=ERROR_BAD_KEY)
@@ -178,23 +178,6 @@ class AccountSimulator:
         except (ValueError, ValidationError) as problem:
             return _error(ERROR_BAD_BODY, str(problem).splitlines()[0])
         return JSONResponse({"success": True, "result": result})
-
-    async def _hold(self, request: Request) -> None:
-        async def hung_up() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-
-        waits = [
-            asyncio.ensure_future(hung_up()),
-            asyncio.ensure_future(self._released.wait()),
-        ]
-        try:
-            await asyncio.wait(waits, timeout=self.delay, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     def _answer(self, method: str, body: dict[str, Any]) -> Any:
         with self._lock:
