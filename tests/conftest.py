@@ -1,50 +1,80 @@
-"""Shared fixtures: a warm embedding cache for the sample knowledge base, built once per run."""
+"""Shared fixtures: a warm sample store built once per run, and the order specs run in."""
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
-from talkme_consultant.service.runtime import Runtime
+from tests.support.template import sample_template, start_builder
+
+TEMPLATE_DIR = "TALKME_TEST_TEMPLATE_DIR"
+# Specs that take longest go first, so no worker is left alone with one of them at the end.
+LONGEST_FIRST = (
+    "tests/e2e/test_scale_out.py",
+    "tests/e2e/test_leases.py",
+    "tests/e2e/test_sqlite_processes.py",
+    "tests/e2e/test_crash_recovery.py",
+    "tests/answer_eval/",
+)
 
 
-def _build_template(folder: Path) -> None:
-    async def build() -> None:
-        runtime = await Runtime.open(
-            Settings(data_dir=folder, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="unused")
-        )
-        await runtime.close()
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's controller picks the folder its workers share the sample template in."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and TEMPLATE_DIR not in os.environ:
+        folder = tempfile.mkdtemp(prefix="talkme-template-")
+        os.environ[TEMPLATE_DIR] = folder
+        config.stash[_OWNED] = Path(folder)
 
-    asyncio.run(build())
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Specs without the sample store run first while it is built; the longest of the rest
+    lead. The order is the same in every worker, as xdist requires."""
+
+    def needs_template(item: pytest.Item) -> bool:
+        return "sample_store_template" in getattr(item, "fixturenames", ())
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = item.nodeid
+        longest = next((i for i, p in enumerate(LONGEST_FIRST) if path.startswith(p)), None)
+        if not needs_template(item):
+            return (0, 0)
+        return (1, longest) if longest is not None else (2, 0)
+
+    items.sort(key=rank)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker in (None, "gw0") and any(needs_template(item) for item in items):
+        config.stash[_BUILDER] = start_builder(Path(os.environ[TEMPLATE_DIR]))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop a builder still running and remove the shared folder the controller made."""
+    builder = config.stash.get(_BUILDER, None)
+    if builder is not None and builder.poll() is None:
+        builder.terminate()
+        builder.wait(timeout=30)
+    owned = config.stash.get(_OWNED, None)
+    if owned is not None:
+        shutil.rmtree(owned, ignore_errors=True)
+
+
+_BUILDER = pytest.StashKey["subprocess.Popen[bytes]"]()
+_OWNED = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")
-def sample_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample_store_template() -> Path:
     """A data dir whose store already holds the sample knowledge base and its embeddings.
 
     Embedding the sample takes a while on two cores; every test that needs a service copies
     this folder instead of embedding again (the same path a restart takes in production). The
-    parallel workers of one run share it: the first to get the lock builds it.
+    parallel workers of one run share it (`tests/support/template.py`).
     """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        # Each worker's base folder sits in the run's own folder, which they all share.
-        shared = shared.parent
-    folder = shared / "sample-template" / "data"
-    with (shared / "sample-template.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder.parent / "ready").exists():
-            shutil.rmtree(folder.parent, ignore_errors=True)
-            _build_template(folder)
-            (folder.parent / "ready").touch()
-    return folder
+    return sample_template(Path(os.environ[TEMPLATE_DIR]))
 
 
 @pytest.fixture
