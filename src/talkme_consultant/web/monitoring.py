@@ -75,7 +75,7 @@ async def health(request: Request) -> JSONResponse:
         knowledge_base=KnowledgeBaseHealth(
             ready=knowledge.ready, records=knowledge.record_count, version=knowledge.version
         ),
-        answerer=runtime.components.primary.name,
+        answerer=runtime.answerer_name,
         talkme_test_mode=runtime.settings.talkme_test_mode,
         webhook=webhook_access(runtime.settings),
         llm=LlmHealth(
