@@ -28,6 +28,7 @@ from talkme_consultant.knowledge.loaders import ParseLimits
 from talkme_consultant.profile import BusinessProfile, load_profile
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
+from talkme_consultant.service.knowledge_files import KnowledgeFiles
 from talkme_consultant.service.lessons import Lessons
 from talkme_consultant.service.metrics import Metrics
 from talkme_consultant.service.open_questions import OpenQuestions
@@ -114,6 +115,7 @@ class Runtime:
         self._components = self._build_components()
         self.lessons = Lessons(store.lessons, knowledge)
         self.questions = OpenQuestions(store.questions, self.lessons, knowledge)
+        self.files = KnowledgeFiles(knowledge, store.knowledge)
         self._watcher: asyncio.Task[None] | None = None
         # None in a process that serves HTTP only: its turns run in `worker` processes.
         self._workers: Workers | None = None

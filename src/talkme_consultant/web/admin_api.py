@@ -42,12 +42,7 @@ from talkme_consultant.web.schemas import (
     UploadRefused,
     error_response,
 )
-from talkme_consultant.web.uploads import (
-    UPLOAD_REQUEST_BODY,
-    UploadLimits,
-    read_upload,
-    sanitize_filename,
-)
+from talkme_consultant.web.uploads import UPLOAD_REQUEST_BODY, receive_upload, sanitize_filename
 
 router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin"], responses=ADMIN_ONLY)
 
@@ -68,7 +63,7 @@ def _runtime(request: Request) -> Runtime:
 @router.get("/files", summary="List knowledge-base files")
 async def list_files(request: Request) -> FileList:
     """Every stored file with its size, hash, origin and record count."""
-    files = await _runtime(request).store.knowledge.list_files()
+    files = await _runtime(request).files.list_files()
     return FileList(
         files=[
             FileEntry(
@@ -103,7 +98,7 @@ async def list_files(request: Request) -> FileList:
 async def get_file(filename: str, request: Request) -> Response:
     """The file's original bytes."""
     name = sanitize_filename(filename)
-    stored = await _runtime(request).store.knowledge.get_file(name)
+    stored = await _runtime(request).files.get_file(name)
     if stored is None:
         raise HTTPException(status_code=404, detail=f"file {name!r} not found")
     return Response(
@@ -140,27 +135,7 @@ async def upload_files(request: Request) -> UploadAccepted | JSONResponse:
     answer names each bad file and why.
     """
     runtime = _runtime(request)
-    settings = runtime.settings
-    accepted = await read_upload(
-        request,
-        UploadLimits(
-            max_request_bytes=settings.upload_max_request_bytes,
-            max_file_bytes=settings.upload_max_bytes,
-            max_files=settings.upload_max_files,
-        ),
-    )
-    parsed = await runtime.knowledge.parse_files(accepted, origin="upload")
-    errors = {u.name: u.error for u in parsed if u.error}
-    if errors:
-        # Bad input changes nothing: the owner fixes the file and uploads the set again.
-        names = ", ".join(f"{name}: {reason}" for name, reason in errors.items())
-        refused = UploadRefused(
-            error=f"unreadable file(s), nothing was stored — {names}", errors=errors
-        )
-        return JSONResponse(status_code=422, content=refused.model_dump(mode="json"))
-    report = await runtime.knowledge.store_files(parsed)
-    runtime.knowledge.request_refresh()
-    return UploadAccepted(uploaded=report.files, errors={}, version=report.version)
+    return await receive_upload(request, runtime.files, runtime.settings)
 
 
 @router.delete(
@@ -170,22 +145,17 @@ async def upload_files(request: Request) -> UploadAccepted | JSONResponse:
 )
 async def delete_file(filename: str, request: Request) -> FileDeleted:
     """Remove the file and its records; the index is rebuilt in the background."""
-    runtime = _runtime(request)
     name = sanitize_filename(filename)
-    if await runtime.store.knowledge.get_file(name) is None:
+    version = await _runtime(request).files.delete_file(name)
+    if version is None:
         raise HTTPException(status_code=404, detail=f"file {name!r} not found")
-    version = await runtime.knowledge.delete_files([name])
-    runtime.knowledge.request_refresh()
     return FileDeleted(deleted=name, version=version)
 
 
 @router.delete("/files", summary="Delete every knowledge-base file")
 async def delete_all_files(request: Request) -> FilesDeleted:
     """Empty the knowledge base."""
-    runtime = _runtime(request)
-    count = len(await runtime.store.knowledge.list_files())
-    version = await runtime.knowledge.delete_files(None)
-    runtime.knowledge.request_refresh()
+    count, version = await _runtime(request).files.delete_all()
     return FilesDeleted(deleted=count, version=version)
 
 
@@ -208,11 +178,8 @@ async def kb_status(request: Request) -> KnowledgeBaseStatus:
     """Version, record count, files, and the score of the business's own case file."""
     runtime = _runtime(request)
     knowledge = runtime.knowledge
-    state = await runtime.store.knowledge.state()
-    files = await runtime.store.knowledge.list_files()
-    evaluation = knowledge.evaluation
-    if evaluation is None and state.evaluation:
-        evaluation = json.loads(state.evaluation)
+    state = await runtime.files.stored_state()
+    files = await runtime.files.list_files()
     return KnowledgeBaseStatus(
         ready=knowledge.ready,
         version=knowledge.version,
@@ -221,7 +188,7 @@ async def kb_status(request: Request) -> KnowledgeBaseStatus:
         files=len(files),
         file_errors={f.name: f.error for f in files if f.error},
         rebuilding=knowledge.rebuilding,
-        evaluation=evaluation,
+        evaluation=runtime.files.evaluation(state),
         answering=AnswerThreshold.model_validate(asdict(knowledge.calibration)),
     )
 

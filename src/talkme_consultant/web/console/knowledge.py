@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from typing import Annotated
@@ -12,14 +11,13 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from talkme_consultant.dialog.local import LocalDialogue
-from talkme_consultant.web import admin_api
 from talkme_consultant.web.console.base import (
     SignedIn,
     SignedInWithCsrf,
     render,
     runtime_of,
 )
-from talkme_consultant.web.uploads import sanitize_filename
+from talkme_consultant.web.uploads import receive_upload, sanitize_filename
 
 router = APIRouter(prefix="/console/knowledge", include_in_schema=False)
 
@@ -28,19 +26,9 @@ MAX_QUESTION_CHARS = 2000
 PLAYGROUND_HITS = 5
 
 
-async def _evaluation(request: Request) -> dict[str, object] | None:
-    runtime = runtime_of(request)
-    if runtime.knowledge.evaluation is not None:
-        return runtime.knowledge.evaluation
-    state = await runtime.store.knowledge.state()
-    if state.evaluation:
-        value = json.loads(state.evaluation)
-        return value if isinstance(value, dict) else None
-    return None
-
-
 async def _status_context(request: Request) -> dict[str, object]:
-    knowledge = runtime_of(request).knowledge
+    runtime = runtime_of(request)
+    knowledge = runtime.knowledge
     status = knowledge.status
     percent = math.floor(100 * status.done / status.total) if status.total else None
     return {
@@ -48,7 +36,7 @@ async def _status_context(request: Request) -> dict[str, object]:
         "rebuilding": knowledge.rebuilding,
         "percent": percent,
         "records": knowledge.record_count,
-        "evaluation": await _evaluation(request),
+        "evaluation": runtime.files.evaluation(await runtime.files.stored_state()),
     }
 
 
@@ -56,7 +44,7 @@ async def _status_context(request: Request) -> dict[str, object]:
 async def files_page(request: Request, session: SignedIn) -> HTMLResponse:
     """Files with their status and errors, upload, delete and rebuild; the owner's answers."""
     runtime = runtime_of(request)
-    files = await runtime.store.knowledge.list_files()
+    files = await runtime.files.list_files()
     return render(
         request,
         session,
@@ -90,7 +78,8 @@ async def rebuild(request: Request, session: SignedInWithCsrf) -> HTMLResponse:
 async def upload(request: Request, _: SignedInWithCsrf) -> Response:
     """The admin API's upload (same limits and all-or-nothing checks), behind the console's
     session and CSRF token instead of the bearer token."""
-    result = await admin_api.upload_files(request)
+    runtime = runtime_of(request)
+    result = await receive_upload(request, runtime.files, runtime.settings)
     if isinstance(result, JSONResponse):
         return result
     return JSONResponse(result.model_dump(mode="json"))
@@ -99,12 +88,9 @@ async def upload(request: Request, _: SignedInWithCsrf) -> Response:
 @router.post("/files/{filename}/delete")
 async def delete_file(request: Request, filename: str, _: SignedInWithCsrf) -> RedirectResponse:
     """Remove a file and its records; the index is rebuilt in the background."""
-    runtime = runtime_of(request)
     name = sanitize_filename(filename)
-    if await runtime.store.knowledge.get_file(name) is None:
+    if await runtime_of(request).files.delete_file(name) is None:
         raise HTTPException(status_code=404, detail=f"Файл {name!r} не найден.")
-    await runtime.knowledge.delete_files([name])
-    runtime.knowledge.request_refresh()
     return RedirectResponse("/console/knowledge", status_code=303)
 
 

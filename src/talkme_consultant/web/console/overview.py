@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -57,10 +55,7 @@ async def overview(
     starts = day_starts(datetime.now(zone), PERIOD_DAYS[period])
     view = await runtime.store.overview.period(starts[0], starts)
     knowledge = runtime.knowledge
-    state = await runtime.store.knowledge.state()
-    evaluation: dict[str, Any] | None = knowledge.evaluation
-    if evaluation is None and state.evaluation:
-        evaluation = json.loads(state.evaluation)
+    state = await runtime.files.stored_state()
     chart = {
         "days": [datetime.fromtimestamp(day.start, zone).strftime("%d.%m") for day in view.days],
         "answered": [day.answered for day in view.days],
@@ -80,7 +75,7 @@ async def overview(
             "records": knowledge.record_count,
             "last_rebuild": knowledge.status.finished_at or state.updated_at,
             "rebuilding": knowledge.rebuilding,
-            "evaluation": evaluation,
+            "evaluation": runtime.files.evaluation(state),
             "llm": runtime.settings.llm_enabled,
         },
         page="overview",
