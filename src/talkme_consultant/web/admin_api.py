@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.answers import answer_from, masked_phone
 from talkme_consultant.web.auth import require_admin
 from talkme_consultant.web.schemas import (
     ADMIN_ONLY,
@@ -65,18 +66,7 @@ async def list_files(request: Request) -> FileList:
     """Every stored file with its size, hash, origin and record count."""
     files = await _runtime(request).files.list_files()
     return FileList(
-        files=[
-            FileEntry(
-                filename=f.name,
-                size=f.size,
-                sha256=f.sha256,
-                origin=f.origin,
-                records=f.records_count,
-                error=f.error,
-                updated_at=f.updated_at,
-            )
-            for f in files
-        ]
+        files=[answer_from(FileEntry, f, filename=f.name, records=f.records_count) for f in files]
     )
 
 
@@ -197,17 +187,7 @@ async def kb_status(request: Request) -> KnowledgeBaseStatus:
 async def regeneration_status(request: Request) -> RebuildStatus:
     """State and progress (embedded representations done / total) of the latest rebuild."""
     knowledge = _runtime(request).knowledge
-    status = knowledge.status
-    return RebuildStatus(
-        running=knowledge.rebuilding,
-        state=status.state,
-        done=status.done,
-        total=status.total,
-        started_at=status.started_at,
-        finished_at=status.finished_at,
-        error=status.error,
-        file_errors=status.file_errors,
-    )
+    return answer_from(RebuildStatus, knowledge.status, running=knowledge.rebuilding)
 
 
 @router.get("/admin/calls", summary="TalkMe calls: sent, recorded in test mode, pending, failed")
@@ -218,17 +198,7 @@ async def calls(
     rows = await _runtime(request).store.outbox.list_calls(status=status, limit=limit)
     return CallList(
         calls=[
-            CallEntry(
-                id=c.id,
-                conversation=c.conversation_key,
-                method=c.method,
-                body=json.loads(c.body),
-                status=c.status,
-                attempts=c.attempts,
-                last_error=c.last_error,
-                created_at=c.created_at,
-                done_at=c.done_at,
-            )
+            answer_from(CallEntry, c, conversation=c.conversation_key, body=json.loads(c.body))
             for c in rows
         ]
     )
@@ -254,15 +224,11 @@ async def leads(request: Request, limit: ListLimit = 100) -> LeadList:
     rows = await _runtime(request).store.stats.leads(limit=limit)
     return LeadList(
         leads=[
-            LeadEntry(
-                id=lead.id,
+            answer_from(
+                LeadEntry,
+                lead,
                 conversation=lead.conversation_key,
-                name=lead.name,
-                phone=lead.phone,
                 phone_masked=mask_phone(lead.phone),
-                interest=lead.interest,
-                summary=lead.summary,
-                created_at=lead.created_at,
             )
             for lead in rows
         ]
@@ -284,17 +250,7 @@ async def operator_answers(
     else:
         rows = await store.list_answers(limit=limit)
     return OperatorAnswerList(
-        answers=[
-            OperatorAnswerEntry(
-                id=row.id,
-                conversation=row.conversation_key,
-                question=row.question,
-                answer=row.answer,
-                operator_at=row.operator_at,
-                harvested_at=row.harvested_at,
-            )
-            for row in rows
-        ]
+        answers=[answer_from(OperatorAnswerEntry, a, conversation=a.conversation_key) for a in rows]
     )
 
 
@@ -310,15 +266,10 @@ async def conversation(key: str, request: Request) -> ConversationView:
     if found is None:
         raise HTTPException(status_code=404, detail=f"conversation {key!r} not found")
     history = await store.conversations.history(key, limit=500)
-    return ConversationView(
+    return answer_from(
+        ConversationView,
+        found,
         user_id=found.key,
-        state=found.state,
-        client_name=found.client_name,
-        visitor_name=found.visitor_name,
-        phone_number=mask_phone(found.phone) if found.phone else None,
-        summary=found.summary,
-        messages=[
-            RememberedMessage(id=m.id, role=m.role, text=m.text, at=m.created_at, meta=m.meta)
-            for m in history
-        ],
+        phone_number=masked_phone(found.phone),
+        messages=[answer_from(RememberedMessage, m, at=m.created_at) for m in history],
     )

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.answers import answer_from, masked_phone
 from talkme_consultant.web.auth import require_admin
 from talkme_consultant.web.schemas import (
     ADMIN_ONLY,
@@ -102,47 +102,34 @@ async def stats(request: Request) -> Stats:
     runtime = _runtime(request)
     totals = await runtime.store.stats.totals()
     active = await runtime.store.stats.active_sessions(now() - ACTIVE_SECONDS)
-    latency = runtime.metrics.model_latency()
-    return Stats(
-        total_sessions=totals.total_sessions,
+    metrics = runtime.metrics
+    usage = answer_from(
+        LlmUsage,
+        totals,
+        estimated_cost=round(totals.cost, 6),
+        latency=ModelLatency.model_validate(metrics.model_latency()),
+        outages=metrics.llm_outages,
+    )
+    sessions = [
+        answer_from(
+            ActiveSession,
+            c,
+            user_id=c.key,
+            phone_number=masked_phone(c.phone),
+            created_at=_iso(c.created_at),
+            last_activity=_iso(c.last_activity),
+            estimated_cost=round(c.cost, 6),
+        )
+        for c in active
+    ]
+    return answer_from(
+        Stats,
+        totals,
         active_sessions=len(active),
-        messages_received=totals.messages_received,
-        messages_processed=totals.messages_processed,
-        messages_pending=totals.messages_pending,
         errors=totals.turn_errors + totals.failed_calls,
-        turn_errors=totals.turn_errors,
-        turns_failed=totals.turns_failed,
-        failed_calls=totals.failed_calls,
-        pending_calls=totals.pending_calls,
-        sent_calls=totals.sent_calls,
-        recorded_calls=totals.recorded_calls,
-        handoffs_by_reason=totals.handoffs_by_reason,
         events=totals.events_by_kind,
-        leads=totals.leads,
-        llm=LlmUsage(
-            prompt_tokens=totals.prompt_tokens,
-            completion_tokens=totals.completion_tokens,
-            estimated_cost=round(totals.cost, 6),
-            latency=ModelLatency(
-                p50_ms=latency["p50_ms"], p95_ms=latency["p95_ms"], turns=latency["turns"]
-            ),
-            outages=runtime.metrics.llm_outages,
-        ),
-        sessions=[
-            ActiveSession(
-                user_id=c.key,
-                messages_count=c.messages_count,
-                client_name=c.client_name,
-                phone_number=mask_phone(c.phone) if c.phone else None,
-                state=c.state,
-                created_at=_iso(c.created_at),
-                last_activity=_iso(c.last_activity),
-                prompt_tokens=c.prompt_tokens,
-                completion_tokens=c.completion_tokens,
-                estimated_cost=round(c.cost, 6),
-            )
-            for c in active
-        ],
+        llm=usage,
+        sessions=sessions,
     )
 
 

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus
 from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.store.lessons import FaqEntry
 from talkme_consultant.store.questions import MarkOutcome
+from talkme_consultant.web.answers import answer_from
 from talkme_consultant.web.auth import require_admin
 from talkme_consultant.web.owner_faq_xlsx import owner_faq_workbook
 from talkme_consultant.web.schemas import (
@@ -32,8 +32,6 @@ from talkme_consultant.web.schemas import (
     PhrasingDeleted,
     PhrasingEntry,
     PhrasingList,
-    QuestionExample,
-    QuestionGroupEntry,
     QuestionGroupPage,
     WrongAnswerInput,
     WrongAnswerMarked,
@@ -54,17 +52,6 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _faq(entry: FaqEntry) -> OwnerFaqEntry:
-    return OwnerFaqEntry(
-        id=entry.id,
-        question=entry.question,
-        answer=entry.answer,
-        record_id=entry.record_id,
-        created_at=entry.created_at,
-        updated_at=entry.updated_at,
-    )
-
-
 @router.get("/admin/questions", summary="Open questions, grouped by meaning, most asked first")
 async def question_groups(
     request: Request,
@@ -75,34 +62,7 @@ async def question_groups(
     """Questions the bot handed over for not knowing, clarifications left unclear, and answers
     marked wrong; near-duplicates are one group with a count and the newest examples."""
     page = await _runtime(request).questions.page(status, limit, offset)
-    return QuestionGroupPage(
-        status=page.status,
-        total_groups=page.total_groups,
-        total_questions=page.total_questions,
-        groups=[
-            QuestionGroupEntry(
-                id=g.id,
-                status=g.status,
-                question=g.question,
-                count=g.count,
-                last_asked_at=g.last_asked_at,
-                kinds=g.kinds,
-                examples=[
-                    QuestionExample(
-                        id=e.id,
-                        conversation_key=e.conversation_key,
-                        question=e.question,
-                        kind=e.kind,
-                        asked_at=e.asked_at,
-                        bot_answer=e.bot_answer,
-                    )
-                    for e in g.examples
-                ],
-                resolution=g.resolution,
-            )
-            for g in page.groups
-        ],
-    )
+    return answer_from(QuestionGroupPage, page)
 
 
 @router.post(
@@ -147,7 +107,7 @@ async def answer_group(group_id: RowId, body: GroupAnswerInput, request: Request
         raise HTTPException(status_code=404, detail=str(error)) from error
     except LessonError as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
-    return GroupAnswered(answer=_faq(entry), resolved=group.count)
+    return GroupAnswered(answer=answer_from(OwnerFaqEntry, entry), resolved=group.count)
 
 
 @router.post(
@@ -184,7 +144,7 @@ async def dismiss_group(group_id: RowId, request: Request) -> GroupDismissed:
 async def list_owner_faq(request: Request) -> OwnerFaqList:
     """Every answer the owner wrote, oldest first."""
     entries = await _runtime(request).store.lessons.list_faq()
-    return OwnerFaqList(answers=[_faq(e) for e in entries])
+    return OwnerFaqList(answers=[answer_from(OwnerFaqEntry, e) for e in entries])
 
 
 @router.post(
@@ -199,7 +159,7 @@ async def add_owner_faq(body: OwnerFaqInput, request: Request) -> OwnerFaqEntry:
         entry = await _runtime(request).lessons.add_answer(body.question, body.answer)
     except LessonError as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
-    return _faq(entry)
+    return answer_from(OwnerFaqEntry, entry)
 
 
 @router.get(
@@ -242,7 +202,7 @@ async def edit_owner_faq(faq_id: RowId, body: OwnerFaqInput, request: Request) -
         raise HTTPException(status_code=400, detail=str(error)) from error
     if entry is None:
         raise HTTPException(status_code=404, detail=f"no owner's answer with id {faq_id}")
-    return _faq(entry)
+    return answer_from(OwnerFaqEntry, entry)
 
 
 @router.delete(
@@ -267,10 +227,10 @@ async def search_knowledge(
     return KnowledgeSearch(
         query=q,
         hits=[
-            KnowledgeHit(
+            answer_from(
+                KnowledgeHit,
+                h.record,
                 record_id=h.record_id,
-                title=h.record.title,
-                text=h.record.text,
                 file=h.record.source.file,
                 confidence=h.confidence,
             )
@@ -286,12 +246,7 @@ async def list_phrasings(
 ) -> PhrasingList:
     """Every taught phrasing, or one record's."""
     found = await _runtime(request).store.lessons.list_phrasings(record_id)
-    return PhrasingList(
-        phrasings=[
-            PhrasingEntry(id=p.id, record_id=p.record_id, text=p.text, created_at=p.created_at)
-            for p in found
-        ]
-    )
+    return PhrasingList(phrasings=[answer_from(PhrasingEntry, p) for p in found])
 
 
 @router.delete(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from talkme_consultant.store.browse import ConversationRow
 from talkme_consultant.store.questions import MarkOutcome
-from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.answers import masked_phone
 from talkme_consultant.web.console.base import (
     SignedIn,
     SignedInWithCsrf,
@@ -64,7 +64,7 @@ def _export_rows(rows: list[ConversationRow]) -> list[dict[str, object]]:
             "conversation": row.key,
             "visitor_name": row.visitor_name,
             "client_name": row.client_name,
-            "phone": mask_phone(row.phone) if row.phone else None,
+            "phone": masked_phone(row.phone),
             "state": row.state,
             "messages": row.messages,
             "created_at": row.created_at,
