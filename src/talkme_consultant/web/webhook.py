@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.talkme.payloads import (
     SECRET_HEADER,
@@ -21,6 +20,7 @@ from talkme_consultant.talkme.payloads import (
     WebhookPayload,
     mask_token,
 )
+from talkme_consultant.web.deps import RuntimeDep
 from talkme_consultant.web.webhook_access import secret_matches
 from talkme_consultant.web.webhook_schema import (
     MAX_BODY_BYTES,
@@ -105,10 +105,9 @@ def incoming_message(payload: WebhookPayload) -> IncomingMessage:
     # The body is read raw (for the 400 and 413 answers); its schema is documented explicitly.
     openapi_extra=OPENAPI_EXTRA,
 )
-async def receive(request: Request) -> JSONResponse:
+async def receive(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Store the message (deduplicated by TalkMe's message id) and acknowledge it."""
     started = time.perf_counter()
-    runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics
     supplied = request.headers.get(SECRET_HEADER) or request.query_params.get(
         SECRET_QUERY_PARAM, ""
