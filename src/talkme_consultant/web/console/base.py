@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import time
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
@@ -67,6 +68,11 @@ async def signed_in_with_csrf(request: Request) -> ConsoleSession:
 # What a page route takes: the signed-in session; a state-changing route also checks CSRF.
 SignedIn = Annotated[ConsoleSession, Depends(signed_in)]
 SignedInWithCsrf = Annotated[ConsoleSession, Depends(signed_in_with_csrf)]
+
+
+def pagination(total: int, page: int, size: int) -> dict[str, int]:
+    """What a paged list's template needs: the total, this page and how many pages there are."""
+    return {"total": total, "page": page, "pages": max(1, math.ceil(total / size))}
 
 
 def local_time(value: float | None, zone: tzinfo) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import time
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from talkme_consultant.store.browse import ConversationRow
 from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.web.answers import masked_phone
-from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.filters import ChosenFilters, conversation_filters
 from talkme_consultant.web.deps import QuestionsDep, StoreDep
 
@@ -46,9 +45,7 @@ async def conversation_list(
         "conversations.html",
         {
             "rows": rows,
-            "total": total,
-            "page": page,
-            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            **pagination(total, page, PAGE_SIZE),
             "chosen": chosen,
             "answerers": ANSWERERS,
         },

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from talkme_consultant.dialog.local import LocalDialogue
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.knowledge_files import KnowledgeFiles
-from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, RuntimeDep, SettingsDep, StoreDep
 from talkme_consultant.web.uploads import receive_upload, sanitize_filename
 
@@ -117,10 +117,8 @@ async def records(
         "records.html",
         {
             "found": found,
-            "total": total,
             "q": q.strip(),
-            "page": page,
-            "pages": max(1, math.ceil(total / RECORDS_PAGE)),
+            **pagination(total, page, RECORDS_PAGE),
         },
         page="knowledge",
     )

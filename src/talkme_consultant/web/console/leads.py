@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from talkme_consultant.store.leads import LeadStatus
-from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, local_time, render
+from talkme_consultant.web.console.base import (
+    SignedIn,
+    SignedInWithCsrf,
+    local_time,
+    pagination,
+    render,
+)
 from talkme_consultant.web.deps import ProfileDep, StoreDep
 
 router = APIRouter(prefix="/console/leads", include_in_schema=False)
@@ -43,9 +48,7 @@ async def leads_page(
         "leads.html",
         {
             "rows": rows,
-            "total": total,
-            "page": page,
-            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            **pagination(total, page, PAGE_SIZE),
             "status": status,
             "labels": STATUS_LABELS,
         },
