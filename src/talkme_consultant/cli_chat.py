@@ -16,7 +16,7 @@ async def chat_loop(runtime: Runtime, console: Console) -> None:
     """Read visitor lines until EOF or /exit and print the bot's replies and actions."""
     console.print(
         f"[bold]talkme-consultant[/bold] — {runtime.knowledge.record_count} records, "
-        f"answerer: {runtime.components.primary.name}. Type /exit to leave.\n"
+        f"answerer: {runtime.answerer_name}. Type /exit to leave.\n"
     )
     dialogue = LocalDialogue(runtime.engine, "terminal")
     while True:

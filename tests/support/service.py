@@ -17,6 +17,7 @@ from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
 from talkme_consultant.web.app import create_app
+from talkme_consultant.web.deps import web_state_of
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -62,8 +63,7 @@ class RunningService:
     @property
     def runtime(self) -> Runtime:
         """The service's runtime (store, knowledge base, workers)."""
-        runtime: Runtime = self.app.state.runtime
-        return runtime
+        return web_state_of(self.app).runtime
 
     async def post_message(
         self, visitor: Visitor, text: str, message_id: int, **kwargs: Any

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from talkme_consultant.service.knowledge_folder import BuildLock, KnowledgeFolde
 from talkme_consultant.service.parsing import ParseOptions
 from talkme_consultant.service.question_vectors import QuestionVectors
 from talkme_consultant.store.knowledge import KnowledgeRepository
+from talkme_consultant.store.models import KnowledgeState
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,16 @@ class KnowledgeBase:
     def evaluation(self) -> dict[str, Any] | None:
         """The case file's latest score in this process (None before one was made)."""
         return self.scoring.evaluation
+
+    def latest_evaluation(self, state: KnowledgeState) -> dict[str, Any] | None:
+        """The case file's score: this process's own once it has scored the index, else the one
+        the process that built last kept in `state` (None when there is no case file)."""
+        if self.scoring.evaluation is not None:
+            return self.scoring.evaluation
+        if not state.evaluation:
+            return None
+        stored = json.loads(state.evaluation)
+        return stored if isinstance(stored, dict) else None
 
     @property
     def ready(self) -> bool:

@@ -1,7 +1,9 @@
-"""The knowledge base's files: reading them safely, storing them in one commit, deleting them.
+"""The knowledge base's files: reading them safely, storing them in one commit, deleting them;
+one implementation for the admin API, the console, the CLI and KNOWLEDGE_DIR.
 
-Every change here moves the store's version; `on_change` (the live index's rebuild request) is
-called after each, so no caller has to remember to rebuild.
+An owner's upload is all or nothing: every file is read first (in a limited child process), and
+if any cannot be read nothing is stored. Every change moves the store's version and then calls
+`on_change` (the live index's rebuild request), so no caller has to remember to rebuild.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from talkme_consultant.service.case_scoring import CASES_FILENAME
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.parsing import ParseOptions, parse_isolated
-from talkme_consultant.store.knowledge import FileUpdate, KnowledgeRepository
+from talkme_consultant.store.knowledge import FileInfo, FileUpdate, KnowledgeRepository
+from talkme_consultant.store.models import KnowledgeFile, KnowledgeState
 
 PARALLEL_READERS = 2
+UPLOAD_ORIGIN = "upload"
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,11 @@ class IngestReport:
     errors: dict[str, str]  # file → why it could not be read
 
 
-class UnreadableFiles(Exception):
-    """An upload was refused whole because some of its files could not be read."""
+@dataclass(frozen=True)
+class Unreadable:
+    """An upload refused because some files could not be read; nothing was stored."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        names = ", ".join(f"{name}: {reason}" for name, reason in errors.items())
-        super().__init__(f"unreadable file(s), nothing was stored — {names}")
+    errors: dict[str, str]  # file → why it could not be read
 
 
 class KnowledgeFiles:
@@ -118,27 +120,42 @@ class KnowledgeFiles:
         updates = await self.parse(files, origin=origin)
         return await self.store(updates, replace_all=replace_all)
 
-    async def upload(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
-        """Store an owner's upload all or nothing: if any file cannot be read, nothing is stored
-        (`UnreadableFiles` names each), so the owner fixes it and uploads the set again."""
-        updates = await self.parse(files, origin="upload")
+    async def upload(self, files: Sequence[tuple[str, bytes]]) -> IngestReport | Unreadable:
+        """Store an owner's upload: every file, or none of them when any cannot be read (the
+        owner fixes it and sends the set again)."""
+        updates = await self.parse(files, origin=UPLOAD_ORIGIN)
         errors = {u.name: u.error for u in updates if u.error}
         if errors:
-            raise UnreadableFiles(errors)
+            return Unreadable(errors)
         return await self.store(updates)
 
-    async def exists(self, name: str) -> bool:
-        """True when a file of this name is stored."""
-        return await self._repository.get_file(name) is not None
+    async def list_files(self) -> list[FileInfo]:
+        """Every stored file, by name, without its bytes."""
+        return await self._repository.list_files()
 
-    async def delete(self, names: Sequence[str] | None) -> int:
-        """Delete some files (None: all); returns the new version."""
-        if names is None:
-            version = await self._repository.apply([], replace_all=True, now=now())
-        else:
-            version = await self._repository.apply([], remove=names, now=now())
+    async def get_file(self, name: str) -> KnowledgeFile | None:
+        """One stored file with its bytes; None when there is none under `name`."""
+        return await self._repository.get_file(name)
+
+    async def stored_state(self) -> KnowledgeState:
+        """The store's version row: the newest version, when it moved, the last stored score."""
+        return await self._repository.state()
+
+    async def delete_file(self, name: str) -> int | None:
+        """Remove a file and its records; returns the new version, None when there is no such
+        file (then nothing changed)."""
+        if await self._repository.get_file(name) is None:
+            return None
+        version = await self._repository.apply([], remove=[name], now=now())
         self._on_change({})
         return version
+
+    async def delete_all(self) -> tuple[int, int]:
+        """Empty the knowledge base; returns how many files there were and the new version."""
+        count = len(await self._repository.list_files())
+        version = await self._repository.apply([], replace_all=True, now=now())
+        self._on_change({})
+        return count, version
 
     async def reparse_all(self) -> IngestReport:
         """Parse every stored file again (after a loader upgrade) and store the new records."""

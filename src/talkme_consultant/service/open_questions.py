@@ -31,18 +31,6 @@ MAX_CACHED_STEMS = 50_000
 
 
 @dataclass(frozen=True)
-class GroupedQuestion:
-    """One visitor's question inside a group."""
-
-    id: int
-    conversation_key: str
-    question: str
-    kind: str
-    asked_at: float
-    bot_answer: str | None
-
-
-@dataclass(frozen=True)
 class QuestionGroup:
     """Near-identical questions: the first one names the group, the newest are its examples."""
 
@@ -52,7 +40,7 @@ class QuestionGroup:
     count: int
     last_asked_at: float
     kinds: dict[str, int]
-    examples: list[GroupedQuestion]
+    examples: list[QuestionRow]  # the store's rows: one visitor's question each
     question_ids: list[int] = field(repr=False)
     wordings: list[str] = field(repr=False)
     resolution: str | None = None
@@ -177,10 +165,7 @@ def _group_of(status: GroupStatus, leader: QuestionRow, rows: list[QuestionRow])
         count=len(rows),
         last_asked_at=newest[0].asked_at,
         kinds=dict(Counter(row.kind for row in rows)),
-        examples=[
-            GroupedQuestion(r.id, r.conversation_key, r.question, r.kind, r.asked_at, r.bot_answer)
-            for r in newest[:EXAMPLES_PER_GROUP]
-        ],
+        examples=newest[:EXAMPLES_PER_GROUP],
         question_ids=[row.id for row in rows],
         wordings=list(wordings.values()),
         resolution=leader.resolution,

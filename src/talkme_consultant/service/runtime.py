@@ -1,4 +1,5 @@
-"""Wiring: builds the store, knowledge base, answerers, engine and background loops from settings.
+"""Wiring: builds the store, knowledge base, answerers and engine from settings, and starts what a
+process role runs (the worker role's parts are built in `service/workers.py`).
 
 The web app's lifespan and the CLI both go through `Runtime`, so what `chat` talks to is the
 same engine that answers TalkMe.
@@ -13,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
-
 from talkme_consultant.answer.base import Answerer
 from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.llm import LLMAnswerer
@@ -27,41 +26,23 @@ from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
 from talkme_consultant.knowledge.loaders import ParseLimits
 from talkme_consultant.profile import BusinessProfile, load_profile
-from talkme_consultant.service.availability import OperatorPresence
-from talkme_consultant.service.dispatcher import (
-    OutboxDispatcher,
-    RetryPolicy,
-    Sender,
-    routed_sender,
-    talkme_sender,
-)
-from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
+from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import Lessons
 from talkme_consultant.service.metrics import Metrics
 from talkme_consultant.service.open_questions import OpenQuestions
 from talkme_consultant.service.parsing import ParseOptions
-from talkme_consultant.service.turns import TurnRunner, TurnSettings
+from talkme_consultant.service.workers import Workers
+from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.leases import process_owner
 from talkme_consultant.store.locks import LOCK_KNOWLEDGE
-from talkme_consultant.store.notifications import (
-    INBOX_CHANNEL,
-    ChangeListener,
-    supports_notifications,
-)
-from talkme_consultant.store.outbox import LANE_ACCOUNT
 from talkme_consultant.store.store import Store
-from talkme_consultant.talkme.account import AccountClient
-from talkme_consultant.talkme.client import TalkMeClient
 
 log = logging.getLogger(__name__)
 
 DIR_POLL_SECONDS = 2.0
-# Client-card updates are retried this often, at most this far apart (about two hours).
-ACCOUNT_ATTEMPTS = 30
-ACCOUNT_BACKOFF_MAX = 300.0
-# With wake-ups from the webhook (same process) or NOTIFY, polling is only a safety net.
-FALLBACK_POLL_SECONDS = 1.0
+# A burst of messages never delays a turn by more than this many debounce windows.
+MAX_WAIT_WINDOWS = 4
 
 ProcessRole = Literal["all", "web", "worker"]
 """What a process runs: everything (`serve`), HTTP only (`serve --no-workers`), or turns and the
@@ -114,7 +95,11 @@ class Components:
 
 
 class Runtime:
-    """Owns every long-lived object and background task of one service instance."""
+    """Owns every long-lived object of one service instance, each built complete in `open`.
+
+    What only runs in some processes is started by `start_background`: the KNOWLEDGE_DIR
+    watcher in every role, the `Workers` (turns, outbox, wake-ups) unless the role is `web`.
+    """
 
     def __init__(
         self, settings: Settings, store: Store, knowledge: KnowledgeBase, profile: BusinessProfile
@@ -126,18 +111,13 @@ class Runtime:
         self.metrics = Metrics()
         # Leases are held per process, so no other process ever mistakes them for its own.
         self.owner = process_owner(settings.instance_name)
-        self.components = self._build_components()
+        self._components = self._build_components()
         self.lessons = Lessons(store.lessons, knowledge)
         self.questions = OpenQuestions(store.questions, self.lessons, knowledge)
-        self._http: httpx.AsyncClient | None = None
-        self._account_http: httpx.AsyncClient | None = None
-        self.account: AccountClient | None = None
-        self.presence: OperatorPresence | None = None
-        self.harvester: OperatorAnswerHarvester | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self.dispatcher: OutboxDispatcher | None = None
-        self.turns: TurnRunner | None = None
-        self.listener: ChangeListener | None = None
+        self.files = knowledge.files
+        self._watcher: asyncio.Task[None] | None = None
+        # None in a process that serves HTTP only: its turns run in `worker` processes.
+        self._workers: Workers | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -212,146 +192,55 @@ class Runtime:
         engine = DialogEngine(primary, offline, phrases, options)
         return Components(phrases=phrases, offline=offline, primary=primary, engine=engine)
 
-    def message_stored(self) -> None:
-        """A webhook stored a new message: wake this process's turns (other processes hear of
-        it through the store, see `store/inbox_postgres.py`)."""
-        if self.turns is not None:
-            self.turns.notify()
-
     @property
     def engine(self) -> DialogEngine:
         """The dialog engine in use."""
-        return self.components.engine
+        return self._components.engine
+
+    @property
+    def answerer_name(self) -> str:
+        """The answerer turns try first: "llm" or "offline"."""
+        return self._components.primary.name
+
+    async def receive_message(self, message: IncomingMessage) -> bool:
+        """Store a visitor's message durably (deduplicated) and wake this process's turns;
+        False when it was a duplicate. Other processes hear of it through the store (see
+        `store/inbox_postgres.py`)."""
+        debounce = self.settings.debounce_seconds
+        accepted = await self.store.inbox.accept(
+            message, now=now(), debounce=debounce, max_wait=debounce * MAX_WAIT_WINDOWS
+        )
+        if accepted and self._workers is not None:
+            self._workers.message_stored()
+        return accepted
 
     async def start_background(self, role: ProcessRole = "all") -> None:
         """Start what `role` runs: the KNOWLEDGE_DIR and index-version watcher always; the turn
         workers, the outbox dispatcher and (on PostgreSQL) the wake-up listener unless `web`."""
-        watcher = asyncio.create_task(self.knowledge.watch(DIR_POLL_SECONDS), name="kb-watch")
-        self._tasks = [watcher]
-        if role != "web":
-            await self._start_workers(role)
-
-    async def _start_workers(self, role: ProcessRole) -> None:
-        settings = self.settings
-        # Whatever this installation's earlier processes held when they were stopped (or
-        # killed) is orphaned now; this process holds its own leases under a fresh owner.
-        name = settings.instance_name
-        released = await self.store.conversations.release_installation(
-            name, except_owner=self.owner
-        )
-        released += await self.store.outbox.release_installation(name, except_owner=self.owner)
-        if released:
-            log.info("took back %d lease(s) held before the restart", released)
-        sender: Sender
-        if settings.talkme_test_mode:
-            sender = _record_only
-            done_status = "recorded"
-        else:
-            self._http = httpx.AsyncClient(
-                timeout=settings.talkme_timeout_seconds,
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            )
-            sender = talkme_sender(TalkMeClient.from_settings(settings, http=self._http))
-            done_status = "sent"
-        self._open_account()
-        if not settings.talkme_test_mode:
-            sender = routed_sender(sender, self.account)
-        self.dispatcher = OutboxDispatcher(
-            self.store.outbox,
-            sender,
-            RetryPolicy(
-                max_attempts=settings.outbox_max_attempts,
-                base_seconds=settings.outbox_backoff_base_seconds,
-                max_seconds=settings.outbox_backoff_max_seconds,
-            ),
-            owner=self.owner,
-            done_status=done_status,
-            # A client card is no visitor waiting: its update outlasts an account API outage of
-            # a couple of hours rather than the reply's few minutes.
-            lane_policies={
-                LANE_ACCOUNT: RetryPolicy(
-                    max_attempts=max(settings.outbox_max_attempts, ACCOUNT_ATTEMPTS),
-                    base_seconds=settings.outbox_backoff_base_seconds,
-                    max_seconds=max(settings.outbox_backoff_max_seconds, ACCOUNT_BACKOFF_MAX),
-                )
-            },
-            # An attempt lasts at most the TalkMe timeout; a longer lease only delays recovery.
-            lease_seconds=settings.talkme_timeout_seconds * 2 + 5,
-        )
-        dispatcher = self.dispatcher
-        url = settings.resolved_database_url
-        notified = supports_notifications(url)
-        # A worker of its own hears of new messages only through the database: by NOTIFY where
-        # there is one, else by polling often (SQLite shared by a web and a worker process).
-        poll = FALLBACK_POLL_SECONDS if role == "all" or notified else settings.worker_poll_seconds
-        self.turns = TurnRunner(
-            self.store.conversations,
-            lambda: self.components.engine,
-            TurnSettings(
-                workers=settings.workers,
-                lease_seconds=settings.lease_seconds,
-                typing_ttl=settings.typing_ttl_seconds,
-                max_turn_chars=settings.max_turn_chars,
-                timezone=self.profile.zone(),
-                max_attempts=settings.turn_max_attempts,
-                retry_base_seconds=settings.turn_retry_base_seconds,
-                poll_seconds=poll,
-            ),
-            owner=self.owner,
-            on_calls_queued=dispatcher.wakeup.set,
-            on_turn_done=self.metrics.observe_turn,
-            presence=self.presence.now if self.presence is not None else None,
-            account_calls=self.account is not None,
-        )
-        self._tasks += [
-            asyncio.create_task(self.turns.run(), name="turns"),
-            asyncio.create_task(dispatcher.run(), name="outbox"),
-        ]
-        if self.harvester is not None:
-            self._tasks.append(asyncio.create_task(self.harvester.run(), name="harvest"))
-
-        if notified:
-            self.listener = ChangeListener(url, {INBOX_CHANNEL: self.turns.notify})
-            self._tasks.append(asyncio.create_task(self.listener.run(), name="wakeups"))
-
-    def _open_account(self) -> None:
-        """The account API client, operator presence and answer harvest, when a key is set."""
-        settings = self.settings
-        key = settings.account_api_key
-        if key is None:
+        self._watcher = asyncio.create_task(self.knowledge.watch(DIR_POLL_SECONDS), name="kb-watch")
+        if role == "web":
             return
-        self._account_http = httpx.AsyncClient(timeout=settings.talkme_timeout_seconds)
-        talkme = TalkMeClient(
-            settings.account_api_url,
-            http=self._account_http,
-            timeout=settings.talkme_timeout_seconds,
-        )
-        self.account = AccountClient(talkme, key)
-        self.presence = OperatorPresence(
-            self.account,
-            lambda: self.profile,
-            cache_seconds=settings.operators_cache_seconds,
-            timeout_seconds=settings.operators_timeout_seconds,
-        )
-        self.harvester = OperatorAnswerHarvester(
-            self.store.operator_answers,
-            self.account,
-            HarvestSettings(interval_seconds=settings.harvest_interval_seconds),
+        self._workers = await Workers.start(
+            self.settings,
+            self.store,
+            owner=self.owner,
+            engine=lambda: self._components.engine,
+            profile=lambda: self.profile,
+            on_turn_done=self.metrics.observe_turn,
+            webhooks_here=role == "all",
         )
 
     async def close(self) -> None:
         """Stop background work and release connections."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._workers is not None:
+            await self._workers.stop()
+            self._workers = None
+        if self._watcher is not None:
+            self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+                await self._watcher
+            self._watcher = None
         await self.knowledge.close()
-        if self._http is not None:
-            await self._http.aclose()
-        if self._account_http is not None:
-            await self._account_http.aclose()
         await self.store.close()
 
 
@@ -368,8 +257,3 @@ def _embedding_progress() -> Callable[[int, int], None]:
             log.info("embedding the knowledge base: %d of %d done", done, total)
 
     return report
-
-
-async def _record_only(method: str, token: str, body: dict[str, object]) -> None:
-    """Test mode: nothing goes to TalkMe; the outbox row, marked "recorded", is the record."""
-    log.debug("test mode: recorded %s without sending", method)

@@ -16,8 +16,9 @@ from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import ProcessRole, Runtime
 from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
-from talkme_consultant.web.console.base import build_console_state
 from talkme_consultant.web.console.routes import install_console
+from talkme_consultant.web.console.state import build_console_state
+from talkme_consultant.web.deps import WebState
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
 from talkme_consultant.web.schemas import INVALID_REQUEST
@@ -40,12 +41,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.open(settings, migrate=migrate)
-        app.state.runtime = runtime
-        app.state.admin_token = resolve_admin_token(
+        admin_token = resolve_admin_token(
             settings.admin_token.get_secret_value() if settings.admin_token else None,
             settings.data_dir,
         )
-        app.state.console = build_console_state(app.state.admin_token)
+        # Routes reach these only through the dependencies of web/deps.py.
+        app.state.web = WebState(
+            runtime=runtime, admin_token=admin_token, console=build_console_state(admin_token)
+        )
         announce_webhook_access(settings)
         await runtime.start_background(role)
         try:

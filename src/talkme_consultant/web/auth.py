@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import HTTPException, Request, status
 
 from talkme_consultant.helpers.private_files import ensure_private_dir, make_private_file
+from talkme_consultant.web.deps import AdminTokenDep
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,8 @@ def resolve_admin_token(configured: str | None, data_dir: Path) -> str:
     return token
 
 
-def require_admin(request: Request) -> None:
+def require_admin(request: Request, expected: AdminTokenDep) -> None:
     """FastAPI dependency: 401 unless `Authorization: Bearer <ADMIN_TOKEN>`."""
-    expected: str = request.app.state.admin_token
     header = request.headers.get("authorization", "")
     scheme, _, supplied = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(

@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from talkme_consultant.service.clock import now
-from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.answers import answer_from, masked_phone
 from talkme_consultant.web.auth import require_admin
+from talkme_consultant.web.deps import (
+    KnowledgeDep,
+    MetricsDep,
+    RuntimeDep,
+    SettingsDep,
+    StoreDep,
+)
 from talkme_consultant.web.schemas import (
     ADMIN_ONLY,
     INVALID_REQUEST,
@@ -45,45 +51,43 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.get(
     "/health",
     summary="Liveness and readiness, including the store",
     response_model=HealthReport,
     responses={503: {"model": HealthReport, "description": "The store or the index is not ready."}},
 )
-async def health(request: Request) -> JSONResponse:
+async def health(
+    runtime: RuntimeDep,
+    store: StoreDep,
+    knowledge: KnowledgeDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+) -> JSONResponse:
     """200 when the store answers and the knowledge index is loaded; 503 otherwise."""
-    runtime = _runtime(request)
     healthy = True
     try:
-        await runtime.store.ping()
-        store = "ok"
+        await store.ping()
+        store_check = "ok"
     except Exception as error:
         log.warning("health: store check failed: %s", type(error).__name__)
-        store = f"error: {type(error).__name__}"
+        store_check = f"error: {type(error).__name__}"
         healthy = False
-    knowledge = runtime.knowledge
     healthy = healthy and knowledge.ready
-    llm = runtime.metrics
+    last_outage = metrics.last_llm_outage
     checks = HealthChecks(
-        store=store,
+        store=store_check,
         knowledge_base=KnowledgeBaseHealth(
             ready=knowledge.ready, records=knowledge.record_count, version=knowledge.version
         ),
-        answerer=runtime.components.primary.name,
-        talkme_test_mode=runtime.settings.talkme_test_mode,
-        webhook=webhook_access(runtime.settings),
+        answerer=runtime.answerer_name,
+        talkme_test_mode=settings.talkme_test_mode,
+        webhook=webhook_access(settings),
         llm=LlmHealth(
-            enabled=runtime.settings.llm_enabled,
-            outages=llm.llm_outages,
-            last_outage_at=_iso(llm.last_llm_outage) if llm.last_llm_outage is not None else None,
-            degraded=llm.last_llm_outage is not None
-            and now() - llm.last_llm_outage < DEGRADED_SECONDS,
+            enabled=settings.llm_enabled,
+            outages=metrics.llm_outages,
+            last_outage_at=_iso(last_outage) if last_outage is not None else None,
+            degraded=last_outage is not None and now() - last_outage < DEGRADED_SECONDS,
         ),
     )
     report = HealthReport(status="ok" if healthy else "unhealthy", checks=checks)
@@ -97,52 +101,37 @@ async def health(request: Request) -> JSONResponse:
     dependencies=[Depends(require_admin)],
     responses=ADMIN_ONLY,
 )
-async def stats(request: Request) -> Stats:
+async def stats(store: StoreDep, metrics: MetricsDep) -> Stats:
     """Counters from the store plus the active sessions (phone numbers masked)."""
-    runtime = _runtime(request)
-    totals = await runtime.store.stats.totals()
-    active = await runtime.store.stats.active_sessions(now() - ACTIVE_SECONDS)
-    latency = runtime.metrics.model_latency()
-    return Stats(
-        total_sessions=totals.total_sessions,
+    totals = await store.stats.totals()
+    active = await store.stats.active_sessions(now() - ACTIVE_SECONDS)
+    usage = answer_from(
+        LlmUsage,
+        totals,
+        estimated_cost=round(totals.cost, 6),
+        latency=ModelLatency.model_validate(metrics.model_latency()),
+        outages=metrics.llm_outages,
+    )
+    sessions = [
+        answer_from(
+            ActiveSession,
+            c,
+            user_id=c.key,
+            phone_number=masked_phone(c.phone),
+            created_at=_iso(c.created_at),
+            last_activity=_iso(c.last_activity),
+            estimated_cost=round(c.cost, 6),
+        )
+        for c in active
+    ]
+    return answer_from(
+        Stats,
+        totals,
         active_sessions=len(active),
-        messages_received=totals.messages_received,
-        messages_processed=totals.messages_processed,
-        messages_pending=totals.messages_pending,
         errors=totals.turn_errors + totals.failed_calls,
-        turn_errors=totals.turn_errors,
-        turns_failed=totals.turns_failed,
-        failed_calls=totals.failed_calls,
-        pending_calls=totals.pending_calls,
-        sent_calls=totals.sent_calls,
-        recorded_calls=totals.recorded_calls,
-        handoffs_by_reason=totals.handoffs_by_reason,
         events=totals.events_by_kind,
-        leads=totals.leads,
-        llm=LlmUsage(
-            prompt_tokens=totals.prompt_tokens,
-            completion_tokens=totals.completion_tokens,
-            estimated_cost=round(totals.cost, 6),
-            latency=ModelLatency(
-                p50_ms=latency["p50_ms"], p95_ms=latency["p95_ms"], turns=latency["turns"]
-            ),
-            outages=runtime.metrics.llm_outages,
-        ),
-        sessions=[
-            ActiveSession(
-                user_id=c.key,
-                messages_count=c.messages_count,
-                client_name=c.client_name,
-                phone_number=mask_phone(c.phone) if c.phone else None,
-                state=c.state,
-                created_at=_iso(c.created_at),
-                last_activity=_iso(c.last_activity),
-                prompt_tokens=c.prompt_tokens,
-                completion_tokens=c.completion_tokens,
-                estimated_cost=round(c.cost, 6),
-            )
-            for c in active
-        ],
+        llm=usage,
+        sessions=sessions,
     )
 
 
@@ -152,9 +141,9 @@ async def stats(request: Request) -> Stats:
     dependencies=[Depends(require_admin)],
     responses={**ADMIN_ONLY, 404: error_response("No conversation under this key.")},
 )
-async def delete_session(user_id: str, request: Request) -> SessionDeleted:
+async def delete_session(user_id: str, store: StoreDep) -> SessionDeleted:
     """Delete a conversation's state and memory; 404 when it is unknown."""
-    if not await _runtime(request).store.conversations.delete(user_id):
+    if not await store.conversations.delete(user_id):
         raise HTTPException(status_code=404, detail=f"session {user_id!r} not found")
     return SessionDeleted(deleted=user_id)
 
@@ -165,9 +154,9 @@ async def delete_session(user_id: str, request: Request) -> SessionDeleted:
     dependencies=[Depends(require_admin)],
     responses=ADMIN_ONLY,
 )
-async def delete_sessions(request: Request) -> SessionsDeleted:
+async def delete_sessions(store: StoreDep) -> SessionsDeleted:
     """Delete every conversation; returns how many there were."""
-    count = await _runtime(request).store.conversations.delete_all()
+    count = await store.conversations.delete_all()
     return SessionsDeleted(deleted=count)
 
 
@@ -189,7 +178,6 @@ async def delete_sessions(request: Request) -> SessionsDeleted:
         },
     },
 )
-async def prometheus(request: Request) -> Response:
+async def prometheus(metrics: MetricsDep) -> Response:
     """The instance's counters in Prometheus text format."""
-    registry = _runtime(request).metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

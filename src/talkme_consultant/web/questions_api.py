@@ -6,15 +6,15 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus
-from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.store.lessons import FaqEntry
 from talkme_consultant.store.questions import MarkOutcome
+from talkme_consultant.web.answers import answer_from
 from talkme_consultant.web.auth import require_admin
+from talkme_consultant.web.deps import KnowledgeDep, LessonsDep, QuestionsDep, StoreDep
 from talkme_consultant.web.owner_faq_xlsx import owner_faq_workbook
 from talkme_consultant.web.schemas import (
     ADMIN_ONLY,
@@ -32,8 +32,6 @@ from talkme_consultant.web.schemas import (
     PhrasingDeleted,
     PhrasingEntry,
     PhrasingList,
-    QuestionExample,
-    QuestionGroupEntry,
     QuestionGroupPage,
     WrongAnswerInput,
     WrongAnswerMarked,
@@ -49,60 +47,16 @@ BAD_TEXT = error_response("A text is empty once control characters are removed."
 NO_FAQ = error_response("No owner's answer under this id.")
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _faq(entry: FaqEntry) -> OwnerFaqEntry:
-    return OwnerFaqEntry(
-        id=entry.id,
-        question=entry.question,
-        answer=entry.answer,
-        record_id=entry.record_id,
-        created_at=entry.created_at,
-        updated_at=entry.updated_at,
-    )
-
-
 @router.get("/admin/questions", summary="Open questions, grouped by meaning, most asked first")
 async def question_groups(
-    request: Request,
+    questions: QuestionsDep,
     status: GroupStatus = "open",
     limit: Annotated[int, Query(ge=1, le=1000, description="Groups per page, 1-1000.")] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9, description="Groups to skip.")] = 0,
 ) -> QuestionGroupPage:
     """Questions the bot handed over for not knowing, clarifications left unclear, and answers
     marked wrong; near-duplicates are one group with a count and the newest examples."""
-    page = await _runtime(request).questions.page(status, limit, offset)
-    return QuestionGroupPage(
-        status=page.status,
-        total_groups=page.total_groups,
-        total_questions=page.total_questions,
-        groups=[
-            QuestionGroupEntry(
-                id=g.id,
-                status=g.status,
-                question=g.question,
-                count=g.count,
-                last_asked_at=g.last_asked_at,
-                kinds=g.kinds,
-                examples=[
-                    QuestionExample(
-                        id=e.id,
-                        conversation_key=e.conversation_key,
-                        question=e.question,
-                        kind=e.kind,
-                        asked_at=e.asked_at,
-                        bot_answer=e.bot_answer,
-                    )
-                    for e in g.examples
-                ],
-                resolution=g.resolution,
-            )
-            for g in page.groups
-        ],
-    )
+    return answer_from(QuestionGroupPage, await questions.page(status, limit, offset))
 
 
 @router.post(
@@ -115,9 +69,9 @@ async def question_groups(
         409: error_response("This message is already marked wrong."),
     },
 )
-async def mark_wrong(body: WrongAnswerInput, request: Request) -> WrongAnswerMarked:
+async def mark_wrong(body: WrongAnswerInput, questions: QuestionsDep) -> WrongAnswerMarked:
     """The visitor's question before the message becomes an open question of kind `wrong`."""
-    outcome = await _runtime(request).questions.mark_wrong(body.message_id)
+    outcome = await questions.mark_wrong(body.message_id)
     problems = {
         MarkOutcome.NO_MESSAGE: (404, f"no remembered message with id {body.message_id}"),
         MarkOutcome.NOT_BOT: (400, f"message {body.message_id} is not the bot's"),
@@ -136,10 +90,11 @@ async def mark_wrong(body: WrongAnswerInput, request: Request) -> WrongAnswerMar
     status_code=201,
     responses={400: BAD_TEXT, 404: NO_GROUP},
 )
-async def answer_group(group_id: RowId, body: GroupAnswerInput, request: Request) -> GroupAnswered:
+async def answer_group(
+    group_id: RowId, body: GroupAnswerInput, questions: QuestionsDep
+) -> GroupAnswered:
     """A new owner's answer, served within seconds; the group's wordings become its phrasings
     and its questions are marked answered."""
-    questions = _runtime(request).questions
     try:
         group = await questions.group(group_id)
         entry = await questions.answer(group_id, body.answer, body.question)
@@ -147,7 +102,7 @@ async def answer_group(group_id: RowId, body: GroupAnswerInput, request: Request
         raise HTTPException(status_code=404, detail=str(error)) from error
     except LessonError as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
-    return GroupAnswered(answer=_faq(entry), resolved=group.count)
+    return GroupAnswered(answer=answer_from(OwnerFaqEntry, entry), resolved=group.count)
 
 
 @router.post(
@@ -155,9 +110,8 @@ async def answer_group(group_id: RowId, body: GroupAnswerInput, request: Request
     summary="Point a group to the record that already answers it",
     responses={404: error_response("No such open group, or no served record with this id.")},
 )
-async def link_group(group_id: RowId, body: GroupLinkInput, request: Request) -> GroupLinked:
+async def link_group(group_id: RowId, body: GroupLinkInput, questions: QuestionsDep) -> GroupLinked:
     """The group's wordings become extra phrasings of the record, so they find it first."""
-    questions = _runtime(request).questions
     try:
         group = await questions.group(group_id)
         added = await questions.link(group_id, body.record_id)
@@ -171,20 +125,20 @@ async def link_group(group_id: RowId, body: GroupLinkInput, request: Request) ->
     summary="Dismiss a group of open questions (spam, off-topic)",
     responses={404: NO_GROUP},
 )
-async def dismiss_group(group_id: RowId, request: Request) -> GroupDismissed:
+async def dismiss_group(group_id: RowId, questions: QuestionsDep) -> GroupDismissed:
     """The group leaves the open list (a later repeat of it is open again)."""
     try:
-        dismissed = await _runtime(request).questions.dismiss(group_id)
+        dismissed = await questions.dismiss(group_id)
     except GroupNotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
     return GroupDismissed(dismissed=dismissed)
 
 
 @router.get("/admin/owner-faq", summary="The owner's own answers")
-async def list_owner_faq(request: Request) -> OwnerFaqList:
+async def list_owner_faq(store: StoreDep) -> OwnerFaqList:
     """Every answer the owner wrote, oldest first."""
-    entries = await _runtime(request).store.lessons.list_faq()
-    return OwnerFaqList(answers=[_faq(e) for e in entries])
+    entries = await store.lessons.list_faq()
+    return OwnerFaqList(answers=[answer_from(OwnerFaqEntry, e) for e in entries])
 
 
 @router.post(
@@ -193,13 +147,13 @@ async def list_owner_faq(request: Request) -> OwnerFaqList:
     status_code=201,
     responses={400: BAD_TEXT},
 )
-async def add_owner_faq(body: OwnerFaqInput, request: Request) -> OwnerFaqEntry:
+async def add_owner_faq(body: OwnerFaqInput, lessons: LessonsDep) -> OwnerFaqEntry:
     """Stored in the database (kept when files are re-ingested) and served within seconds."""
     try:
-        entry = await _runtime(request).lessons.add_answer(body.question, body.answer)
+        entry = await lessons.add_answer(body.question, body.answer)
     except LessonError as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
-    return _faq(entry)
+    return answer_from(OwnerFaqEntry, entry)
 
 
 @router.get(
@@ -217,9 +171,9 @@ async def add_owner_faq(body: OwnerFaqInput, request: Request) -> OwnerFaqEntry:
         }
     },
 )
-async def export_owner_faq(request: Request) -> Response:
+async def export_owner_faq(store: StoreDep) -> Response:
     """The same table can be uploaded as a knowledge file elsewhere."""
-    entries = await _runtime(request).store.lessons.list_faq()
+    entries = await store.lessons.list_faq()
     buffer = io.BytesIO()
     owner_faq_workbook(entries).save(buffer)
     return Response(
@@ -234,23 +188,23 @@ async def export_owner_faq(request: Request) -> Response:
     summary="Change an owner's answer",
     responses={400: BAD_TEXT, 404: NO_FAQ},
 )
-async def edit_owner_faq(faq_id: RowId, body: OwnerFaqInput, request: Request) -> OwnerFaqEntry:
+async def edit_owner_faq(faq_id: RowId, body: OwnerFaqInput, lessons: LessonsDep) -> OwnerFaqEntry:
     """The new wording is served within seconds; taught phrasings follow it."""
     try:
-        entry = await _runtime(request).lessons.edit_answer(faq_id, body.question, body.answer)
+        entry = await lessons.edit_answer(faq_id, body.question, body.answer)
     except LessonError as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
     if entry is None:
         raise HTTPException(status_code=404, detail=f"no owner's answer with id {faq_id}")
-    return _faq(entry)
+    return answer_from(OwnerFaqEntry, entry)
 
 
 @router.delete(
     "/admin/owner-faq/{faq_id}", summary="Delete an owner's answer", responses={404: NO_FAQ}
 )
-async def delete_owner_faq(faq_id: RowId, request: Request) -> OwnerFaqDeleted:
+async def delete_owner_faq(faq_id: RowId, lessons: LessonsDep) -> OwnerFaqDeleted:
     """No longer served; the questions it answered are open again."""
-    entry = await _runtime(request).lessons.delete_answer(faq_id)
+    entry = await lessons.delete_answer(faq_id)
     if entry is None:
         raise HTTPException(status_code=404, detail=f"no owner's answer with id {faq_id}")
     return OwnerFaqDeleted(deleted=faq_id)
@@ -258,19 +212,19 @@ async def delete_owner_faq(faq_id: RowId, request: Request) -> OwnerFaqDeleted:
 
 @router.get("/admin/knowledge/search", summary="Search the knowledge base being served")
 async def search_knowledge(
-    request: Request,
+    knowledge: KnowledgeDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="The question.")],
     k: Annotated[int, Query(ge=1, le=50, description="Hits, 1-50.")] = 5,
 ) -> KnowledgeSearch:
     """The same retrieval the bot answers from, best first, with record ids to link to."""
-    hits = await _runtime(request).knowledge.search(q, k)
+    hits = await knowledge.search(q, k)
     return KnowledgeSearch(
         query=q,
         hits=[
-            KnowledgeHit(
+            answer_from(
+                KnowledgeHit,
+                h.record,
                 record_id=h.record_id,
-                title=h.record.title,
-                text=h.record.text,
                 file=h.record.source.file,
                 confidence=h.confidence,
             )
@@ -281,17 +235,12 @@ async def search_knowledge(
 
 @router.get("/admin/knowledge/phrasings", summary="Wordings taught for records")
 async def list_phrasings(
-    request: Request,
+    store: StoreDep,
     record_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> PhrasingList:
     """Every taught phrasing, or one record's."""
-    found = await _runtime(request).store.lessons.list_phrasings(record_id)
-    return PhrasingList(
-        phrasings=[
-            PhrasingEntry(id=p.id, record_id=p.record_id, text=p.text, created_at=p.created_at)
-            for p in found
-        ]
-    )
+    found = await store.lessons.list_phrasings(record_id)
+    return PhrasingList(phrasings=[answer_from(PhrasingEntry, p) for p in found])
 
 
 @router.delete(
@@ -299,8 +248,8 @@ async def list_phrasings(
     summary="Forget a taught phrasing",
     responses={404: error_response("No taught phrasing has this id.")},
 )
-async def delete_phrasing(phrasing_id: RowId, request: Request) -> PhrasingDeleted:
+async def delete_phrasing(phrasing_id: RowId, lessons: LessonsDep) -> PhrasingDeleted:
     """The record is no longer found by that wording (rebuilt within seconds)."""
-    if not await _runtime(request).lessons.forget_phrasing(phrasing_id):
+    if not await lessons.forget_phrasing(phrasing_id):
         raise HTTPException(status_code=404, detail=f"no taught phrasing with id {phrasing_id}")
     return PhrasingDeleted(deleted=phrasing_id)

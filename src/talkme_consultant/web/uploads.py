@@ -17,11 +17,15 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from talkme_consultant.config import Settings
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
 from talkme_consultant.service.case_scoring import CASES_FILENAME
+from talkme_consultant.service.knowledge_files import KnowledgeFiles, Unreadable
+from talkme_consultant.web.schemas import UploadAccepted, UploadRefused
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -57,6 +61,15 @@ class UploadLimits:
     max_request_bytes: int
     max_file_bytes: int
     max_files: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UploadLimits:
+        """The limits the service is configured with."""
+        return cls(
+            max_request_bytes=settings.upload_max_request_bytes,
+            max_file_bytes=settings.upload_max_bytes,
+            max_files=settings.upload_max_files,
+        )
 
 
 def sanitize_filename(raw: str) -> str:
@@ -208,3 +221,22 @@ async def read_upload(request: Request, limits: UploadLimits) -> list[tuple[str,
             detail=f"no files in the upload: send them in the field {FILES_FIELD!r}",
         )
     return parts.files
+
+
+async def receive_upload(
+    request: Request, files: KnowledgeFiles, settings: Settings
+) -> UploadAccepted | JSONResponse:
+    """Read the request's files within the UPLOAD_* limits and store them all or none: the answer
+    of the admin API's upload and of the console's. A 422 names each unreadable file and why.
+
+    Raises HTTPException as `read_upload` does, before anything is stored.
+    """
+    outcome = await files.upload(await read_upload(request, UploadLimits.from_settings(settings)))
+    if isinstance(outcome, Unreadable):
+        # Bad input changes nothing: the owner fixes the file and uploads the set again.
+        names = ", ".join(f"{name}: {reason}" for name, reason in outcome.errors.items())
+        refused = UploadRefused(
+            error=f"unreadable file(s), nothing was stored — {names}", errors=outcome.errors
+        )
+        return JSONResponse(status_code=422, content=refused.model_dump(mode="json"))
+    return UploadAccepted(uploaded=outcome.files, errors={}, version=outcome.version)

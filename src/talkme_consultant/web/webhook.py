@@ -12,8 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from talkme_consultant.service.clock import now
-from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.talkme.payloads import (
     SECRET_HEADER,
@@ -22,6 +20,7 @@ from talkme_consultant.talkme.payloads import (
     WebhookPayload,
     mask_token,
 )
+from talkme_consultant.web.deps import RuntimeDep
 from talkme_consultant.web.webhook_access import secret_matches
 from talkme_consultant.web.webhook_schema import (
     MAX_BODY_BYTES,
@@ -32,8 +31,6 @@ from talkme_consultant.web.webhook_schema import (
 
 log = logging.getLogger(__name__)
 
-# A burst never delays a turn by more than this many debounce windows.
-MAX_WAIT_WINDOWS = 4
 # inbound_messages.dedup_key is VARCHAR(192); a longer key is replaced by its digest.
 MAX_DEDUP_KEY_CHARS = 192
 STORE_FAILED = "could not store the message, retry"
@@ -108,10 +105,9 @@ def incoming_message(payload: WebhookPayload) -> IncomingMessage:
     # The body is read raw (for the 400 and 413 answers); its schema is documented explicitly.
     openapi_extra=OPENAPI_EXTRA,
 )
-async def receive(request: Request) -> JSONResponse:
+async def receive(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Store the message (deduplicated by TalkMe's message id) and acknowledge it."""
     started = time.perf_counter()
-    runtime: Runtime = request.app.state.runtime
     metrics = runtime.metrics
     supplied = request.headers.get(SECRET_HEADER) or request.query_params.get(
         SECRET_QUERY_PARAM, ""
@@ -140,21 +136,13 @@ async def receive(request: Request) -> JSONResponse:
         return _error(422, f"invalid webhook payload: {names}", fields=fields)
 
     key = payload.conversation_key
-    settings = runtime.settings
     try:
-        accepted = await runtime.store.inbox.accept(
-            incoming_message(payload),
-            now=now(),
-            debounce=settings.debounce_seconds,
-            max_wait=settings.debounce_seconds * MAX_WAIT_WINDOWS,
-        )
+        accepted = await runtime.receive_message(incoming_message(payload))
     except Exception as error:
         # Never a 200 for a message that is not stored: TalkMe (or whoever sent it) may retry.
         metrics.webhooks.labels(outcome="store_failed").inc()
         log.error("webhook for %s not stored: %s", key, type(error).__name__)
         return _error(503, STORE_FAILED, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    if accepted:
-        runtime.message_stored()
     outcome = "accepted" if accepted else "duplicate"
     metrics.webhooks.labels(outcome=outcome).inc()
     metrics.ack_seconds.observe(time.perf_counter() - started)

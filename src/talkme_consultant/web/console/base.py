@@ -1,83 +1,38 @@
-"""What every console page shares: its state, the sign-in and CSRF checks, and rendering."""
+"""What every console page shares: the sign-in and CSRF checks, and rendering."""
 
 from __future__ import annotations
 
 import hmac
+import math
 import time
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
-from talkme_consultant.service.runtime import Runtime
-from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.console.session import (
     COOKIE_NAME,
     CSRF_FIELD,
     CSRF_HEADER,
     ConsoleSession,
-    SignInThrottle,
     decode,
-    session_key,
 )
+from talkme_consultant.web.deps import web_state
 from talkme_consultant.web.webhook_access import WebhookAccess, webhook_access
 
-CONSOLE_DIR = Path(__file__).parent
-TEMPLATES_DIR = CONSOLE_DIR / "templates"
-STATIC_DIR = CONSOLE_DIR / "static"
 LOGIN_PATH = "/console/login"
 # A model outage within this many seconds shows a banner on every page.
 OUTAGE_BANNER_SECONDS = 24 * 3600
-
-
-@dataclass
-class ConsoleState:
-    """Built once in the app factory: templates, the session key and the sign-in throttle."""
-
-    templates: Jinja2Templates
-    key: bytes
-    throttle: SignInThrottle
-
-
-def build_console_state(admin_token: str) -> ConsoleState:
-    """The console's long-lived parts (the key is derived here, never stored or logged)."""
-    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    templates.env.filters["phone"] = lambda value: mask_phone(value) if value else ""
-    templates.env.filters["pct"] = _percent
-    templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
-    return ConsoleState(
-        templates=templates, key=session_key(admin_token), throttle=SignInThrottle()
-    )
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f} %"
 
 
 class SignInRequired(Exception):
     """The request has no signed-in session: the browser is sent to the sign-in page."""
 
 
-def console_state(request: Request) -> ConsoleState:
-    """The console state of this app."""
-    state: ConsoleState = request.app.state.console
-    return state
-
-
-def runtime_of(request: Request) -> Runtime:
-    """The service's runtime."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def current_session(request: Request) -> ConsoleSession | None:
     """The session from the cookie, signed in or not; None without a valid cookie."""
-    return decode(request.cookies.get(COOKIE_NAME), console_state(request).key)
+    return decode(request.cookies.get(COOKIE_NAME), web_state(request).console.key)
 
 
 def signed_in(request: Request) -> ConsoleSession:
@@ -115,6 +70,11 @@ SignedIn = Annotated[ConsoleSession, Depends(signed_in)]
 SignedInWithCsrf = Annotated[ConsoleSession, Depends(signed_in_with_csrf)]
 
 
+def pagination(total: int, page: int, size: int) -> dict[str, int]:
+    """What a paged list's template needs: the total, this page and how many pages there are."""
+    return {"total": total, "page": page, "pages": max(1, math.ceil(total / size))}
+
+
 def local_time(value: float | None, zone: tzinfo) -> str:
     """A UNIX time as the business reads it: «29.11.2026 14:05»."""
     if value is None:
@@ -132,7 +92,8 @@ def render(
     page: str | None = None,
 ) -> HTMLResponse:
     """Render a console template with what every page needs (CSRF token, nav, banners)."""
-    runtime = runtime_of(request)
+    state = web_state(request)
+    runtime = state.runtime
     zone = runtime.profile.zone()
     settings = runtime.settings
     last_outage = runtime.metrics.last_llm_outage
@@ -153,7 +114,7 @@ def render(
                 "Языковая модель недавно была недоступна — бот отвечал по базе знаний без неё. "
                 f"Последний сбой: {local_time(last_outage, zone)}."
             )
-    response: HTMLResponse = console_state(request).templates.TemplateResponse(
+    response: HTMLResponse = state.console.templates.TemplateResponse(
         request,
         template,
         {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import time
 from typing import Annotated
 
@@ -14,14 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from talkme_consultant.store.browse import ConversationRow
 from talkme_consultant.store.questions import MarkOutcome
-from talkme_consultant.talkme.payloads import mask_phone
-from talkme_consultant.web.console.base import (
-    SignedIn,
-    SignedInWithCsrf,
-    render,
-    runtime_of,
-)
+from talkme_consultant.web.answers import masked_phone
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.filters import ChosenFilters, conversation_filters
+from talkme_consultant.web.deps import QuestionsDep, StoreDep
 
 router = APIRouter(prefix="/console/conversations", include_in_schema=False)
 
@@ -37,20 +32,20 @@ async def conversation_list(
     request: Request,
     chosen: Annotated[ChosenFilters, Depends(conversation_filters)],
     session: SignedIn,
+    store: StoreDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     """Conversations, most recently active first, filtered and paginated."""
-    browse = runtime_of(request).store.browse
-    total, rows = await browse.find(chosen.filter, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    total, rows = await store.browse.find(
+        chosen.filter, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
     return render(
         request,
         session,
         "conversations.html",
         {
             "rows": rows,
-            "total": total,
-            "page": page,
-            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            **pagination(total, page, PAGE_SIZE),
             "chosen": chosen,
             "answerers": ANSWERERS,
         },
@@ -64,7 +59,7 @@ def _export_rows(rows: list[ConversationRow]) -> list[dict[str, object]]:
             "conversation": row.key,
             "visitor_name": row.visitor_name,
             "client_name": row.client_name,
-            "phone": mask_phone(row.phone) if row.phone else None,
+            "phone": masked_phone(row.phone),
             "state": row.state,
             "messages": row.messages,
             "created_at": row.created_at,
@@ -80,17 +75,15 @@ def _export_rows(rows: list[ConversationRow]) -> list[dict[str, object]]:
 
 @router.get("/export.{kind}")
 async def export(
-    request: Request,
     kind: str,
     chosen: Annotated[ChosenFilters, Depends(conversation_filters)],
     _: SignedIn,
+    store: StoreDep,
 ) -> Response:
     """The filtered list as CSV or JSON (phones masked, at most 50,000 rows)."""
     if kind not in ("csv", "json"):
         raise HTTPException(status_code=404, detail="Экспорт бывает только csv или json.")
-    rows = await runtime_of(request).store.browse.page(
-        chosen.filter, offset=0, limit=MAX_EXPORT_ROWS
-    )
+    rows = await store.browse.page(chosen.filter, offset=0, limit=MAX_EXPORT_ROWS)
     data = _export_rows(rows)
     disposition = {"Content-Disposition": f'attachment; filename="conversations.{kind}"'}
     if kind == "json":
@@ -110,9 +103,10 @@ async def export(
 
 
 @router.get("/{key}", response_class=HTMLResponse)
-async def transcript(request: Request, key: str, session: SignedIn) -> HTMLResponse:
+async def transcript(
+    request: Request, key: str, session: SignedIn, store: StoreDep
+) -> HTMLResponse:
     """One conversation: every message, and beside each bot reply what it was made of."""
-    store = runtime_of(request).store
     conversation = await store.conversations.get(key)
     if conversation is None:
         raise HTTPException(status_code=404, detail=f"Диалог {key!r} не найден.")
@@ -140,14 +134,14 @@ async def mark_wrong(
     key: str,
     message_id: int,
     _: SignedInWithCsrf,
+    store: StoreDep,
+    questions: QuestionsDep,
 ) -> Response:
     """The owner found this bot answer wrong: the visitor's question before it becomes an open
     question (kind «wrong»), and an `answer_marked_wrong` event keeps the mark in the history."""
-    runtime = runtime_of(request)
-    store = runtime.store
     if not await store.browse.bot_message(key, message_id):
         raise HTTPException(status_code=404, detail="Такого ответа бота в этом диалоге нет.")
-    outcome = await runtime.questions.mark_wrong(message_id)
+    outcome = await questions.mark_wrong(message_id)
     if outcome is MarkOutcome.NO_QUESTION:
         raise HTTPException(
             status_code=400, detail="Перед этим ответом нет вопроса посетителя — отмечать нечего."

@@ -7,10 +7,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Query, Request
+from fastapi import HTTPException, Query
 
 from talkme_consultant.store.browse import ConversationFilter
-from talkme_consultant.web.console.base import runtime_of
+from talkme_consultant.web.deps import ProfileDep
 
 MAX_SEARCH_CHARS = 200
 
@@ -47,7 +47,7 @@ def _day(name: str, value: str, zone: tzinfo, *, end: bool) -> float | None:
 
 
 def conversation_filters(
-    request: Request,
+    profile: ProfileDep,
     since: Annotated[str, Query()] = "",
     until: Annotated[str, Query()] = "",
     handed: Annotated[str, Query()] = "",
@@ -58,7 +58,7 @@ def conversation_filters(
     q: Annotated[str, Query(max_length=MAX_SEARCH_CHARS)] = "",
 ) -> ChosenFilters:
     """FastAPI dependency: the owner's filters, validated."""
-    zone = runtime_of(request).profile.zone()
+    zone = profile.zone()
     values = {
         "since": since,
         "until": until,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -15,9 +14,10 @@ from talkme_consultant.web.console.base import (
     SignedIn,
     SignedInWithCsrf,
     local_time,
+    pagination,
     render,
-    runtime_of,
 )
+from talkme_consultant.web.deps import ProfileDep, StoreDep
 
 router = APIRouter(prefix="/console/leads", include_in_schema=False)
 
@@ -34,11 +34,12 @@ STATUS_LABELS = {
 async def leads_page(
     request: Request,
     session: SignedIn,
+    store: StoreDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     status: LeadStatus | None = None,
 ) -> HTMLResponse:
     """Leads, newest first (the owner sees the whole phone: calling back is the point)."""
-    leads = runtime_of(request).store.leads
+    leads = store.leads
     total = await leads.count(status)
     rows = await leads.page(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, status=status)
     return render(
@@ -47,9 +48,7 @@ async def leads_page(
         "leads.html",
         {
             "rows": rows,
-            "total": total,
-            "page": page,
-            "pages": max(1, math.ceil(total / PAGE_SIZE)),
+            **pagination(total, page, PAGE_SIZE),
             "status": status,
             "labels": STATUS_LABELS,
         },
@@ -59,23 +58,22 @@ async def leads_page(
 
 @router.post("/{lead_id}/status")
 async def set_status(
-    request: Request,
+    store: StoreDep,
     lead_id: int,
     status: Annotated[LeadStatus, Form()],
     _: SignedInWithCsrf,
 ) -> Response:
     """Move a lead to new / called / done."""
-    if not await runtime_of(request).store.leads.set_status(lead_id, status):
+    if not await store.leads.set_status(lead_id, status):
         raise HTTPException(status_code=404, detail="Такого лида нет.")
     return RedirectResponse("/console/leads", status_code=303)
 
 
 @router.get("/export.csv")
-async def export_csv(request: Request, _: SignedIn) -> Response:
+async def export_csv(store: StoreDep, profile: ProfileDep, _: SignedIn) -> Response:
     """Every lead as CSV (UTF-8 with a byte-order mark, so Excel reads the Cyrillic)."""
-    runtime = runtime_of(request)
-    zone = runtime.profile.zone()
-    rows = await runtime.store.leads.page(offset=0, limit=MAX_EXPORT_ROWS)
+    zone = profile.zone()
+    rows = await store.leads.page(offset=0, limit=MAX_EXPORT_ROWS)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(

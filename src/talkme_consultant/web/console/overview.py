@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from talkme_consultant.web.console.base import SignedIn, render, runtime_of
+from talkme_consultant.web.console.base import SignedIn, render
+from talkme_consultant.web.deps import FilesDep, KnowledgeDep, ProfileDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -49,18 +48,20 @@ def day_starts(now: datetime, days: int) -> list[float]:
 
 @router.get("", response_class=HTMLResponse)
 async def overview(
-    request: Request, session: SignedIn, period: Period = Period.WEEK
+    request: Request,
+    session: SignedIn,
+    store: StoreDep,
+    knowledge: KnowledgeDep,
+    files: FilesDep,
+    profile: ProfileDep,
+    settings: SettingsDep,
+    period: Period = Period.WEEK,
 ) -> HTMLResponse:
     """The overview for today, 7 or 30 days."""
-    runtime = runtime_of(request)
-    zone = runtime.profile.zone()
+    zone = profile.zone()
     starts = day_starts(datetime.now(zone), PERIOD_DAYS[period])
-    view = await runtime.store.overview.period(starts[0], starts)
-    knowledge = runtime.knowledge
-    state = await runtime.store.knowledge.state()
-    evaluation: dict[str, Any] | None = knowledge.evaluation
-    if evaluation is None and state.evaluation:
-        evaluation = json.loads(state.evaluation)
+    view = await store.overview.period(starts[0], starts)
+    state = await files.stored_state()
     chart = {
         "days": [datetime.fromtimestamp(day.start, zone).strftime("%d.%m") for day in view.days],
         "answered": [day.answered for day in view.days],
@@ -80,8 +81,8 @@ async def overview(
             "records": knowledge.record_count,
             "last_rebuild": knowledge.status.finished_at or state.updated_at,
             "rebuilding": knowledge.rebuilding,
-            "evaluation": evaluation,
-            "llm": runtime.settings.llm_enabled,
+            "evaluation": knowledge.latest_evaluation(state),
+            "llm": settings.llm_enabled,
         },
         page="overview",
     )

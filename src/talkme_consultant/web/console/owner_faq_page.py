@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from talkme_consultant.service.lessons import LessonError
-from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, runtime_of
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf
+from talkme_consultant.web.deps import LessonsDep, StoreDep
 from talkme_consultant.web.owner_faq_xlsx import owner_faq_workbook
 
 router = APIRouter(prefix="/console/knowledge/owner-faq", include_in_schema=False)
@@ -20,9 +21,9 @@ BACK = "/console/knowledge#owner-faq"
 
 
 @router.get(".xlsx")
-async def export(request: Request, _: SignedIn) -> Response:
+async def export(store: StoreDep, _: SignedIn) -> Response:
     """The owner's answers as a spreadsheet (Вопрос, Ответ), the admin API's same file."""
-    entries = await runtime_of(request).store.lessons.list_faq()
+    entries = await store.lessons.list_faq()
     buffer = io.BytesIO()
     owner_faq_workbook(entries).save(buffer)
     return Response(
@@ -34,7 +35,7 @@ async def export(request: Request, _: SignedIn) -> Response:
 
 @router.post("/{faq_id}")
 async def edit(
-    request: Request,
+    lessons: LessonsDep,
     faq_id: int,
     _: SignedInWithCsrf,
     question: Annotated[str, Form(max_length=1000)] = "",
@@ -44,7 +45,7 @@ async def edit(
     if not question.strip() or not answer.strip():
         raise HTTPException(status_code=400, detail="И вопрос, и ответ должны быть заполнены.")
     try:
-        entry = await runtime_of(request).lessons.edit_answer(faq_id, question, answer)
+        entry = await lessons.edit_answer(faq_id, question, answer)
     except LessonError as error:
         raise HTTPException(status_code=400, detail=f"Ответ не сохранён: {error}") from error
     if entry is None:
@@ -53,8 +54,8 @@ async def edit(
 
 
 @router.post("/{faq_id}/delete")
-async def delete(request: Request, faq_id: int, _: SignedInWithCsrf) -> RedirectResponse:
+async def delete(lessons: LessonsDep, faq_id: int, _: SignedInWithCsrf) -> RedirectResponse:
     """Stop serving an owner's answer; the questions it answered are open again."""
-    if await runtime_of(request).lessons.delete_answer(faq_id) is None:
+    if await lessons.delete_answer(faq_id) is None:
         raise HTTPException(status_code=404, detail="Такого вашего ответа нет — его уже удалили.")
     return RedirectResponse(BACK, status_code=303)

@@ -17,7 +17,9 @@ from markupsafe import escape
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus, QuestionGroup
-from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render, runtime_of
+from talkme_consultant.store.operator_answers import OperatorAnswerRepository
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
+from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, StoreDep
 
 router = APIRouter(prefix="/console/questions", include_in_schema=False)
 
@@ -51,16 +53,17 @@ class OperatorSuggestion:
 async def questions_page(
     request: Request,
     session: SignedIn,
+    questions: QuestionsDep,
+    store: StoreDep,
     status: GroupStatus = "open",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     """Groups of one status, most asked first, with an operator's answer where one exists."""
-    runtime = runtime_of(request)
-    found = await runtime.questions.page(status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    found = await questions.page(status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     suggestions: dict[int, OperatorSuggestion] = {}
     if status == "open":
         for group in found.groups:
-            suggestion = await _operator_suggestion(request, group)
+            suggestion = await _operator_suggestion(store.operator_answers, group)
             if suggestion is not None:
                 suggestions[group.id] = suggestion
     return render(
@@ -82,9 +85,10 @@ async def questions_page(
     )
 
 
-async def _operator_suggestion(request: Request, group: QuestionGroup) -> OperatorSuggestion | None:
+async def _operator_suggestion(
+    repository: OperatorAnswerRepository, group: QuestionGroup
+) -> OperatorSuggestion | None:
     """The newest operator answer harvested from the group's example conversations."""
-    repository = runtime_of(request).store.operator_answers
     for key in dict.fromkeys(example.conversation_key for example in group.examples):
         answers = await repository.operator_answers_for(key)
         if answers:
@@ -112,10 +116,10 @@ async def answer_group(
     request: Request,
     group_id: int,
     _: SignedInWithCsrf,
+    questions: QuestionsDep,
     answer: Annotated[str, Form(max_length=MAX_ANSWER_CHARS)] = "",
 ) -> Response:
     """Save the owner's answer to a group: served within seconds, its wordings taught."""
-    questions = runtime_of(request).questions
     if not answer.strip():
         raise _refused(400, "Напишите ответ: пустой ответ не сохраняется.")
     try:
@@ -137,10 +141,10 @@ async def link_group(
     request: Request,
     group_id: int,
     _: SignedInWithCsrf,
+    questions: QuestionsDep,
     record_id: Annotated[str, Form(min_length=1, max_length=32)],
 ) -> Response:
     """Point a group to the record that already answers it."""
-    questions = runtime_of(request).questions
     try:
         group = await questions.group(group_id)
         await questions.link(group_id, record_id)
@@ -155,10 +159,12 @@ async def link_group(
 
 
 @router.post("/{group_id}/dismiss")
-async def dismiss_group(request: Request, group_id: int, _: SignedInWithCsrf) -> Response:
+async def dismiss_group(
+    request: Request, group_id: int, _: SignedInWithCsrf, questions: QuestionsDep
+) -> Response:
     """Set a group aside (spam, off-topic); a later repeat is open again."""
     try:
-        dismissed = await runtime_of(request).questions.dismiss(group_id)
+        dismissed = await questions.dismiss(group_id)
     except GroupNotFound as error:
         raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
     return _done(request, f"Отложено ({_questions(dismissed)}).")
@@ -169,10 +175,11 @@ async def search_records(
     request: Request,
     group_id: int,
     session: SignedIn,
+    knowledge: KnowledgeDep,
     q: Annotated[str, Query(max_length=MAX_SEARCH_CHARS)] = "",
 ) -> HTMLResponse:
     """Records the bot would find for `q` (the same retrieval it answers from), to link one."""
-    hits = await runtime_of(request).knowledge.search(q, SEARCH_HITS) if q.strip() else []
+    hits = await knowledge.search(q, SEARCH_HITS) if q.strip() else []
     return render(
         request,
         session,

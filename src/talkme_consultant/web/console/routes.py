@@ -16,8 +16,9 @@ from talkme_consultant.web.console import (
     settings_page,
     signin,
 )
-from talkme_consultant.web.console.base import LOGIN_PATH, STATIC_DIR, SignInRequired
+from talkme_consultant.web.console.base import LOGIN_PATH, SignInRequired
 from talkme_consultant.web.console.headers import ConsoleSecurityHeaders
+from talkme_consultant.web.console.state import STATIC_DIR
 
 
 def install_console(app: FastAPI) -> None:

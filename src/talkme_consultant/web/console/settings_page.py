@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from talkme_consultant.web.console.base import SignedIn, render, runtime_of
+from talkme_consultant.web.console.base import SignedIn, render
+from talkme_consultant.web.deps import ProfileDep, SettingsDep
 from talkme_consultant.web.webhook_access import WebhookAccess, webhook_access
 
 router = APIRouter(prefix="/console/settings", include_in_schema=False)
@@ -31,11 +32,10 @@ def _host(url: str | None) -> str:
 
 
 @router.get("", response_class=HTMLResponse)
-async def settings_page(request: Request, session: SignedIn) -> HTMLResponse:
+async def settings_page(
+    request: Request, session: SignedIn, settings: SettingsDep, profile: ProfileDep
+) -> HTMLResponse:
     """Profile, answerer and model, finish codes, test mode and webhook protection."""
-    runtime = runtime_of(request)
-    settings = runtime.settings
-    profile = runtime.profile
     access = webhook_access(settings)
     if access is WebhookAccess.SECRET:
         webhook = "защищён секретом"

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from talkme_consultant.web.console.base import (
     SignedInWithCsrf,
     check_csrf,
-    console_state,
     current_session,
     render,
 )
@@ -22,6 +21,7 @@ from talkme_consultant.web.console.session import (
     new_session,
     set_cookie,
 )
+from talkme_consultant.web.deps import AdminTokenDep, ConsoleDep
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +29,20 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request) -> Response:
+async def login_page(request: Request, state: ConsoleDep) -> Response:
     """The sign-in form; a signed-in owner goes straight to the overview."""
     session = current_session(request)
     if session is not None and session.signed_in:
         return RedirectResponse("/console", status_code=303)
     fresh = session or new_session(signed_in=False)
     response = render(request, fresh, "login.html", {"error": None})
-    set_cookie(response, request, fresh, console_state(request).key)
+    set_cookie(response, request, fresh, state.key)
     return response
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request) -> Response:
+async def login(request: Request, state: ConsoleDep, expected: AdminTokenDep) -> Response:
     """Check the token; failures are counted per client address and throttled with 429."""
-    state = console_state(request)
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
     session = current_session(request) or new_session(signed_in=False)
@@ -65,7 +64,6 @@ async def login(request: Request) -> Response:
     await check_csrf(request, session)
     form = await request.form()
     supplied = form.get("token")
-    expected: str = request.app.state.admin_token
     if not isinstance(supplied, str) or not hmac.compare_digest(
         supplied.strip().encode(), expected.encode()
     ):
