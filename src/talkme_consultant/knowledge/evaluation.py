@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from talkme_consultant.helpers.jsonl import json_objects
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.knowledge.search import Hit, Retriever
 from talkme_consultant.knowledge.text import clean_display
@@ -71,22 +71,13 @@ def load_cases(path: Path) -> list[Case]:
     Raises `CaseFileError` naming the file and line of the first bad line.
     """
     cases: list[Case] = []
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CaseFileError(f"{path.name}, line {number}: not JSON ({exc.msg})") from exc
-            if not isinstance(item, dict):
-                raise CaseFileError(f"{path.name}, line {number}: expected a JSON object")
-            question, expected = item.get("question"), item.get("expected")
-            if not isinstance(question, str) or not question.strip():
-                raise CaseFileError(f"{path.name}, line {number}: 'question' must be text")
-            if not isinstance(expected, str) or not expected.strip():
-                raise CaseFileError(f"{path.name}, line {number}: 'expected' must be text")
-            cases.append(Case(question=question.strip(), expected=expected.strip()))
+    for where, item in json_objects(path, CaseFileError):
+        question, expected = item.get("question"), item.get("expected")
+        if not isinstance(question, str) or not question.strip():
+            raise CaseFileError(f"{where}: 'question' must be text")
+        if not isinstance(expected, str) or not expected.strip():
+            raise CaseFileError(f"{where}: 'expected' must be text")
+        cases.append(Case(question=question.strip(), expected=expected.strip()))
     return cases
 
 

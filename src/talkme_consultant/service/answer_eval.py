@@ -9,7 +9,6 @@ expected facts), or handoff (handed to a person instead of answering).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from talkme_consultant.dialog.engine import TurnOutcome
 from talkme_consultant.dialog.local import LocalDialogue, TurnEngine
+from talkme_consultant.helpers.jsonl import json_objects
 
 Verdict = Literal["right", "wrong", "clarify", "handoff"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff")
@@ -96,21 +96,11 @@ def load_answer_cases(path: Path) -> list[AnswerCase]:
     Raises `AnswerCaseFileError` naming the file and line of the first bad line, and why.
     """
     cases: list[AnswerCase] = []
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name}, line {number}"
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AnswerCaseFileError(f"{where}: not JSON ({exc.msg})") from exc
-            if not isinstance(item, dict):
-                raise AnswerCaseFileError(f"{where}: expected a JSON object")
-            try:
-                cases.append(AnswerCase.model_validate(item))
-            except ValidationError as exc:
-                raise AnswerCaseFileError(f"{where}: {_describe(exc)}") from exc
+    for where, item in json_objects(path, AnswerCaseFileError):
+        try:
+            cases.append(AnswerCase.model_validate(item))
+        except ValidationError as exc:
+            raise AnswerCaseFileError(f"{where}: {_describe(exc)}") from exc
     if not cases:
         raise AnswerCaseFileError(f"{path.name}: no cases")
     return cases
