@@ -15,26 +15,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from talkme_consultant.helpers.kinds import HandoffReason
+
 # The key under which a bot message's meta keeps an open call-back offer.
 CALLBACK_META = "callback"
-# The handoff reasons replaced by the offer are kept in this event's data.
-CALLBACK_OFFERED = "callback_offered"
-CALLBACK_LEAD = "callback_lead"
 # Used when the profile's hours say nothing about when the business opens.
 WORKING_HOURS = "в рабочее время"
 _QUESTION_CHARS = 500
 
 _NOBODY = "Сейчас, к сожалению, никого из администраторов нет в чате."
-_INTROS = {
-    "low_confidence": (
+_INTROS: dict[str, str] = {
+    HandoffReason.LOW_CONFIDENCE: (
         "Точного ответа на этот вопрос у меня нет, а администраторов сейчас, к сожалению, "
         "нет в чате."
     ),
-    "attachment": (
+    HandoffReason.ATTACHMENT: (
         "Я не умею открывать файлы и фотографии, а администраторов сейчас, к сожалению, нет в чате."
     ),
 }
-_INTROS["unclear_choice"] = _INTROS["low_confidence"]
+_INTROS[HandoffReason.UNCLEAR_CHOICE] = _INTROS[HandoffReason.LOW_CONFIDENCE]
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,7 @@ from talkme_consultant.answer.base import (
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.callback import (
-    CALLBACK_LEAD,
     CALLBACK_META,
-    CALLBACK_OFFERED,
     OpenOffer,
     OperatorsNow,
     accepted_text,
@@ -46,12 +44,11 @@ from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.cleaning import clean_text
+from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
 
-# The handoff reason when the reply to a clarifying question still leaves it unclear.
-UNCLEAR_CHOICE = "unclear_choice"
 # How much of the visitor's question a clarifying message's meta keeps.
 _ASKED_CHARS = 500
 
@@ -111,7 +108,7 @@ class TurnOutcome:
     replies: list[str]
     finish_code: str | None = None
     handed_off: bool = False
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[EventKind, dict[str, Any]]] = field(default_factory=list)
     lead: LeadInfo | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     visitor_name: str | None = None
@@ -187,8 +184,8 @@ class DialogEngine:
             interest=offer.question[:200] or None,
             summary=_callback_summary(offer, visitor_text),
         )
-        outcome.events.append(("lead", {"interest": offer.question[:200]}))
-        outcome.events.append((CALLBACK_LEAD, {"reason": offer.reason}))
+        outcome.events.append((EventKind.LEAD, {"interest": offer.question[:200]}))
+        outcome.events.append((EventKind.CALLBACK_LEAD, {"reason": offer.reason}))
         self._finish_offline(outcome, accepted_text(offer.callback_time))
         return outcome
 
@@ -196,9 +193,11 @@ class DialogEngine:
         self, outcome: TurnOutcome, operators: OperatorsNow, visitor_name: str | None
     ) -> None:
         """Turn a handoff into a call-back: offer it, or — a phone is already here — take it."""
-        reasons = [data.get("reason", "") for kind, data in outcome.events if kind == "handoff"]
+        reasons = [
+            data.get("reason", "") for kind, data in outcome.events if kind == EventKind.HANDOFF
+        ]
         reason = str(reasons[-1]) if reasons else ""
-        outcome.events = [event for event in outcome.events if event[0] != "handoff"]
+        outcome.events = [event for event in outcome.events if event[0] != EventKind.HANDOFF]
         phones = extract_phones(outcome.visitor_text)
         if outcome.lead is None and phones:
             # «Позовите администратора, мой номер …»: no need to ask for it again.
@@ -210,9 +209,9 @@ class DialogEngine:
                 interest=None,
                 summary=_callback_summary(offer, outcome.visitor_text),
             )
-            outcome.events.append(("lead", {"interest": ""}))
+            outcome.events.append((EventKind.LEAD, {"interest": ""}))
         if outcome.lead is not None:
-            outcome.events.append((CALLBACK_LEAD, {"reason": reason}))
+            outcome.events.append((EventKind.CALLBACK_LEAD, {"reason": reason}))
             self._finish_offline(outcome, accepted_text(operators.callback_time))
             return
         outcome.handed_off = False
@@ -223,7 +222,7 @@ class DialogEngine:
         outcome.meta[CALLBACK_META] = offer_meta(
             outcome.visitor_text, reason, operators.callback_time
         )
-        outcome.events.append((CALLBACK_OFFERED, {"reason": reason}))
+        outcome.events.append((EventKind.CALLBACK_OFFERED, {"reason": reason}))
 
     def _finish_offline(self, outcome: TurnOutcome, text: str) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
@@ -236,16 +235,16 @@ class DialogEngine:
         visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         if turn.attachments_only:
-            self._hand_over(outcome, self._phrases.attachment, "attachment")
+            self._hand_over(outcome, self._phrases.attachment, HandoffReason.ATTACHMENT)
             return outcome
         if self._budget_spent(turn):
             outcome.events.append(
                 (
-                    "budget",
+                    EventKind.BUDGET,
                     {"spent": turn.tokens_spent_today, "limit": self._options.daily_tokens},
                 )
             )
-            self._hand_over(outcome, self._phrases.handoff, "budget")
+            self._hand_over(outcome, self._phrases.handoff, HandoffReason.BUDGET)
             return outcome
 
         phones = extract_phones(visitor_text)
@@ -275,7 +274,7 @@ class DialogEngine:
         outcome.visitor_name = draft.visitor_name or None
         outcome.phone = draft.phone or (phones[0] if phones else None)
         self._apply(draft, ctx, outcome)
-        if draft.reason == UNCLEAR_CHOICE:
+        if draft.reason == HandoffReason.UNCLEAR_CHOICE:
             _note_first_question(outcome, turn.memory)
         return outcome
 
@@ -286,14 +285,14 @@ class DialogEngine:
         answered as usual, or — when it is still unclear — a person (never a second question)."""
         index = read_choice(ctx.text, [option.title for option in options])
         if index is not None:
-            outcome.events.append(("clarify_choice", {"option": index + 1}))
+            outcome.events.append((EventKind.CLARIFY_CHOICE, {"option": index + 1}))
             return await self._offline.answer_choice(options[index])
         draft = await self._draft(ctx, outcome)
         if draft.intent in (Intent.CLARIFY, Intent.UNKNOWN):
             return Draft(
                 text=self._phrases.unknown,
                 intent=Intent.UNKNOWN,
-                reason=UNCLEAR_CHOICE,
+                reason=HandoffReason.UNCLEAR_CHOICE,
                 found=draft.found,
                 usage=draft.usage,
                 answerer=draft.answerer,
@@ -309,7 +308,7 @@ class DialogEngine:
         index = read_choice(ctx.text, [option.title for option in listed], every_word=True)
         if index is None:
             return await self._draft(ctx, outcome)
-        outcome.events.append(("list_choice", {"option": index + 1}))
+        outcome.events.append((EventKind.LIST_CHOICE, {"option": index + 1}))
         return await self._offline.answer_choice(listed[index])
 
     def _budget_spent(self, turn: TurnInput) -> bool:
@@ -348,25 +347,28 @@ class DialogEngine:
         try:
             draft = await self._primary.answer(ctx)
         except AnswererUnavailable as error:
-            outcome.events.append(("llm_outage", {"error": str(error)}))
+            outcome.events.append((EventKind.LLM_OUTAGE, {"error": str(error)}))
             log.warning("answerer unavailable, using the offline answerer: %s", error)
             return await self._offline.answer(ctx)
         problems = self._check(draft, ctx.text)
         if not problems:
             return draft
         feedback = describe_problems(problems)
-        outcome.events.append(("guard", {"attempt": 1, "problems": feedback}))
+        outcome.events.append((EventKind.GUARD, {"attempt": 1, "problems": feedback}))
         self._account(draft, outcome)
         try:
             retry = await self._primary.answer(ctx.model_copy(update={"guard_feedback": feedback}))
         except AnswererUnavailable as error:
-            outcome.events.append(("llm_outage", {"error": str(error)}))
+            outcome.events.append((EventKind.LLM_OUTAGE, {"error": str(error)}))
             return await self._offline.answer(ctx)
         problems = self._check(retry, ctx.text)
         if not problems:
             return retry
         outcome.events.append(
-            ("guard", {"attempt": 2, "problems": describe_problems(problems), "fallback": True})
+            (
+                EventKind.GUARD,
+                {"attempt": 2, "problems": describe_problems(problems), "fallback": True},
+            )
         )
         self._account(retry, outcome)
         fallback = self._offline.draft_from_hits(retry.found or draft.found, query=ctx.text)
@@ -410,12 +412,20 @@ class DialogEngine:
             "confidence": round(draft.found[0].confidence, 3) if draft.found else None,
         }
         if draft.intent is Intent.OPERATOR:
-            self._hand_over(outcome, draft.text or self._phrases.handoff, "visitor_request")
+            self._hand_over(
+                outcome, draft.text or self._phrases.handoff, HandoffReason.VISITOR_REQUEST
+            )
             return
         if draft.intent is Intent.UNKNOWN:
-            reason = UNCLEAR_CHOICE if draft.reason == UNCLEAR_CHOICE else "low_confidence"
+            reason = (
+                HandoffReason.UNCLEAR_CHOICE
+                if draft.reason == HandoffReason.UNCLEAR_CHOICE
+                else HandoffReason.LOW_CONFIDENCE
+            )
             self._hand_over(outcome, draft.text or self._phrases.unknown, reason)
-            outcome.events.append(("unanswered", {"question": ctx.text, "reason": draft.reason}))
+            outcome.events.append(
+                (EventKind.UNANSWERED, {"question": ctx.text, "reason": draft.reason})
+            )
             return
         if draft.intent is Intent.CLARIFY and draft.options:
             outcome.meta[CLARIFY_META] = {
@@ -423,7 +433,7 @@ class DialogEngine:
                 "question": ctx.text[-_ASKED_CHARS:],
             }
             outcome.events.append(
-                ("clarify", {"question": ctx.text, "options": len(draft.options)})
+                (EventKind.CLARIFY, {"question": ctx.text, "options": len(draft.options)})
             )
         if draft.intent is Intent.ANSWER and len(draft.listed) >= 2:
             outcome.meta[LIST_META] = {"options": [row.model_dump() for row in draft.listed]}
@@ -435,8 +445,10 @@ class DialogEngine:
                 interest=draft.interest,
                 summary=_lead_summary(ctx, draft),
             )
-            outcome.events.append(("lead", {"interest": draft.interest or ""}))
-            self._hand_over(outcome, draft.text or self._phrases.lead_accepted, "booking")
+            outcome.events.append((EventKind.LEAD, {"interest": draft.interest or ""}))
+            self._hand_over(
+                outcome, draft.text or self._phrases.lead_accepted, HandoffReason.BOOKING
+            )
             return
         outcome.replies = split_message(draft.text, self._options.max_message_chars)
         if draft.intent is Intent.OFF_TOPIC and codes.irrelevant:
@@ -452,20 +464,20 @@ class DialogEngine:
         visitor_text = keep_end(merge_texts(texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         outcome.meta = {"intent": "turn_failed", "answerer": "none"}
-        self._hand_over(outcome, self._phrases.handoff, "turn_failed")
-        outcome.events.append(("turn_failed", {"error": error}))
+        self._hand_over(outcome, self._phrases.handoff, HandoffReason.TURN_FAILED)
+        outcome.events.append((EventKind.TURN_FAILED, {"error": error}))
         return outcome
 
-    def _hand_over(self, outcome: TurnOutcome, text: str, reason: str) -> None:
+    def _hand_over(self, outcome: TurnOutcome, text: str, reason: HandoffReason) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
-        outcome.events.append(("handoff", {"reason": reason}))
+        outcome.events.append((EventKind.HANDOFF, {"reason": reason}))
 
 
 def _open_offer(memory: Sequence[MemoryMessage]) -> OpenOffer | None:
     """Our call-back offer when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != "bot":
+    if not memory or memory[-1].message.role != MessageRole.BOT:
         return None
     return open_offer(memory[-1].meta)
 
@@ -482,14 +494,14 @@ def _callback_summary(offer: OpenOffer, visitor_text: str) -> str:
 
 def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
     """The options of our clarifying question when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != "bot":
+    if not memory or memory[-1].message.role != MessageRole.BOT:
         return []
     return pending_options(memory[-1].meta)
 
 
 def _pending_list(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
     """The rows our last message listed, when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != "bot":
+    if not memory or memory[-1].message.role != MessageRole.BOT:
         return []
     return listed_options(memory[-1].meta)
 
@@ -503,7 +515,7 @@ def _note_first_question(outcome: TurnOutcome, memory: Sequence[MemoryMessage]) 
     if not isinstance(asked, str) or not asked.strip():
         return
     for kind, data in outcome.events:
-        if kind == "unanswered":
+        if kind == EventKind.UNANSWERED:
             data["asked"] = asked
 
 

@@ -11,6 +11,7 @@ from collections import deque
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from talkme_consultant.dialog.engine import TurnOutcome
+from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.service.clock import now
 
 _LATENCY_WINDOW = 1000
@@ -62,11 +63,11 @@ class Metrics:
             answerer=str(outcome.meta.get("answerer", "none")),
         ).inc()
         for kind, data in outcome.events:
-            if kind == "handoff":
+            if kind == EventKind.HANDOFF:
                 self.handoffs.labels(reason=str(data.get("reason", "unknown"))).inc()
-            elif kind == "turn_failed":
+            elif kind == EventKind.TURN_FAILED:
                 self.turns_failed.labels(error=str(data.get("error", "unknown"))).inc()
-            elif kind == "llm_outage":
+            elif kind == EventKind.LLM_OUTAGE:
                 self.llm_outages += 1
                 self.last_llm_outage = now()
         if outcome.prompt_tokens or outcome.completion_tokens:

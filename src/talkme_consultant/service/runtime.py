@@ -23,6 +23,7 @@ from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.config import Settings
 from talkme_consultant.dialog.costs import parse_prices
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes
+from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
 from talkme_consultant.knowledge.loaders import ParseLimits
@@ -245,14 +246,14 @@ class Runtime:
         sender: Sender
         if settings.talkme_test_mode:
             sender = _record_only
-            done_status = "recorded"
+            done_status = CallStatus.RECORDED
         else:
             self._http = httpx.AsyncClient(
                 timeout=settings.talkme_timeout_seconds,
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             )
             sender = talkme_sender(TalkMeClient.from_settings(settings, http=self._http))
-            done_status = "sent"
+            done_status = CallStatus.SENT
         self._open_account()
         if not settings.talkme_test_mode:
             sender = routed_sender(sender, self.account)

@@ -21,6 +21,7 @@ from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.callback import OperatorsNow
 from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput, TurnOutcome
 from talkme_consultant.helpers.cleaning import clean_text
+from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
 from talkme_consultant.service.budget import local_day, spent_on
 from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
@@ -38,10 +39,17 @@ from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 
 log = logging.getLogger(__name__)
 
-HISTORY_ROLES = {"visitor", "bot", "operator"}
+# Stored messages of any other role are not the dialogue's.
+_HISTORY_ROLES: set[str] = set(MessageRole)
+
 # Handoffs whose question an operator's answer is worth keeping for: the bot did not know, or
 # could not finish. A request for a person or a booking carries no question of its own.
-QUESTION_HANDOFFS = {"low_confidence", "unclear_choice", "budget", "turn_failed"}
+QUESTION_HANDOFFS: set[str] = {
+    HandoffReason.LOW_CONFIDENCE,
+    HandoffReason.UNCLEAR_CHOICE,
+    HandoffReason.BUDGET,
+    HandoffReason.TURN_FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,7 @@ class TurnRunner:
         if attempts is None:
             return False
         await self._conversations.record_event(
-            key, "turn_error", {"error": reason, "attempt": attempts}, now()
+            key, EventKind.TURN_ERROR, {"error": reason, "attempt": attempts}, now()
         )
         if attempts >= self._settings.max_attempts:
             return await self._give_up_or_retry(conversation, reason, attempts)
@@ -298,10 +306,10 @@ class TurnRunner:
                 MemoryMessage(
                     m.id,
                     HistoryMessage.model_validate({"role": m.role, "text": m.text}),
-                    _stored_meta(m.meta) if m.role == "bot" else None,
+                    _stored_meta(m.meta) if m.role == MessageRole.BOT else None,
                 )
                 for m in history
-                if m.role in HISTORY_ROLES
+                if m.role in _HISTORY_ROLES
             ],
             summary=conversation.summary,
             visitor_name=conversation.visitor_name,
@@ -367,7 +375,9 @@ def _add_account_effects(
     card = card_update(conversation, outcome)
     if card is not None:
         result.calls.append(card)
-    reasons = {str(data.get("reason")) for kind, data in outcome.events if kind == "handoff"}
+    reasons = {
+        str(data.get("reason")) for kind, data in outcome.events if kind == EventKind.HANDOFF
+    }
     if outcome.handed_off and reasons & QUESTION_HANDOFFS and result.visitor_text.strip():
         result.handed_over_question = result.visitor_text
 
@@ -378,9 +388,9 @@ def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
     meta = dict(outcome.meta)
     meta["finish_code"] = outcome.finish_code
     for kind, data in outcome.events:
-        if kind == "handoff":
+        if kind == EventKind.HANDOFF:
             meta["handoff_reason"] = data.get("reason")
-        elif kind == "guard":
+        elif kind == EventKind.GUARD:
             meta.setdefault("guard", []).append(data)
     return meta
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Text, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talkme_consultant.helpers.kinds import CallStatus, ConversationState, EventKind, MessageRole
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.leases import held_by_installation
 from talkme_consultant.store.models import (
@@ -363,7 +364,7 @@ class ConversationRepository:
                 session.add(
                     DialogMessage(
                         conversation_key=key,
-                        role="visitor",
+                        role=MessageRole.VISITOR,
                         text=result.visitor_text,
                         created_at=now,
                         meta=None,
@@ -373,7 +374,7 @@ class ConversationRepository:
                 session.add(
                     DialogMessage(
                         conversation_key=key,
-                        role="bot",
+                        role=MessageRole.BOT,
                         text=result.bot_text,
                         created_at=now,
                         meta=json.dumps(result.meta, ensure_ascii=False),
@@ -442,7 +443,7 @@ class ConversationRepository:
                 else:  # the first turn of a new day starts the count afresh
                     values.update(budget_day=result.budget_day, budget_tokens=spent)
             if result.handed_off:
-                values["state"] = "operator"
+                values["state"] = ConversationState.OPERATOR
             if result.visitor_name:
                 values["visitor_name"] = result.visitor_name
             if result.phone:
@@ -484,7 +485,7 @@ class ConversationRepository:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def record_event(
-        self, key: str | None, kind: str, data: dict[str, Any], now: float
+        self, key: str | None, kind: EventKind, data: dict[str, Any], now: float
     ) -> None:
         """Record an event outside a turn (errors, outages)."""
         async with self._sessions.write() as session:
@@ -542,7 +543,7 @@ def _add_calls(
                 # The account key comes from the settings when the call is made, never stored.
                 token="" if call.lane == LANE_ACCOUNT else token,
                 lane=call.lane,
-                status="pending",
+                status=CallStatus.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

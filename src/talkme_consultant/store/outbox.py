@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.leases import held_by_installation
 from talkme_consultant.store.models import OutboxCall
@@ -34,7 +35,7 @@ class OutboxRepository:
         async with self._sessions.write() as session:
             heads = (
                 select(func.min(OutboxCall.id))
-                .where(OutboxCall.status == "pending")
+                .where(OutboxCall.status == CallStatus.PENDING)
                 .group_by(OutboxCall.conversation_key, OutboxCall.lane)
                 .scalar_subquery()
             )
@@ -55,7 +56,7 @@ class OutboxRepository:
             claimed = await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.id.in_(ids))
-                .where(OutboxCall.status == "pending")
+                .where(OutboxCall.status == CallStatus.PENDING)
                 .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
                 .values(lease_owner=owner, lease_until=now + lease_seconds)
                 .returning(OutboxCall)
@@ -72,7 +73,7 @@ class OutboxRepository:
                     held_by_installation(
                         OutboxCall.lease_owner, instance_name, except_owner=except_owner
                     ),
-                    OutboxCall.status == "pending",
+                    OutboxCall.status == CallStatus.PENDING,
                 )
                 .values(lease_owner=None, lease_until=None)
             )
@@ -85,7 +86,7 @@ class OutboxRepository:
         async with self._sessions.read() as session:
             heads = (
                 select(func.min(OutboxCall.id))
-                .where(OutboxCall.status == "pending")
+                .where(OutboxCall.status == CallStatus.PENDING)
                 .group_by(OutboxCall.conversation_key, OutboxCall.lane)
                 .scalar_subquery()
             )
@@ -94,8 +95,8 @@ class OutboxRepository:
             value = await session.scalar(select(func.min(due)).where(OutboxCall.id.in_(heads)))
             return float(value) if value is not None else None
 
-    async def mark_done(self, call_id: int, status: str, now: float) -> None:
-        """The call succeeded ("sent") or was recorded in test mode ("recorded")."""
+    async def mark_done(self, call_id: int, status: CallStatus, now: float) -> None:
+        """The call succeeded (`SENT`) or was recorded in test mode (`RECORDED`)."""
         async with self._sessions.write() as session:
             await session.execute(
                 update(OutboxCall)
@@ -130,7 +131,7 @@ class OutboxRepository:
                 update(OutboxCall)
                 .where(OutboxCall.id == call_id)
                 .values(
-                    status="failed",
+                    status=CallStatus.FAILED,
                     attempts=OutboxCall.attempts + 1,
                     last_error=error,
                     lease_until=None,
@@ -138,7 +139,9 @@ class OutboxRepository:
                 )
             )
 
-    async def list_calls(self, *, status: str | None = None, limit: int = 100) -> list[OutboxCall]:
+    async def list_calls(
+        self, *, status: CallStatus | None = None, limit: int = 100
+    ) -> list[OutboxCall]:
         """Newest calls first, for the owner's eyes."""
         async with self._sessions.read() as session:
             query = select(OutboxCall).order_by(OutboxCall.id.desc()).limit(limit)

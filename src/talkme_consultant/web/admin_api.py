@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.service.runtime import Runtime
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.auth import require_admin
@@ -21,7 +22,6 @@ from talkme_consultant.web.schemas import (
     AnswerThreshold,
     CallEntry,
     CallList,
-    CallStatus,
     ConversationView,
     EventEntry,
     EventList,
@@ -33,6 +33,7 @@ from talkme_consultant.web.schemas import (
     KnowledgeBaseStatus,
     LeadEntry,
     LeadList,
+    Listed,
     OperatorAnswerEntry,
     OperatorAnswerList,
     RebuildStarted,
@@ -245,7 +246,7 @@ async def regeneration_status(request: Request) -> RebuildStatus:
 
 @router.get("/admin/calls", summary="TalkMe calls: sent, recorded in test mode, pending, failed")
 async def calls(
-    request: Request, status: CallStatus | None = None, limit: ListLimit = 100
+    request: Request, status: Listed[CallStatus] | None = None, limit: ListLimit = 100
 ) -> CallList:
     """The outbox, newest first (tokens are never shown)."""
     rows = await _runtime(request).store.outbox.list_calls(status=status, limit=limit)

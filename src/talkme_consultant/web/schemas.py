@@ -5,31 +5,54 @@ built by a route are closed (`extra="forbid"`): an undocumented field is a bug, 
 misspelt one. Only the case-file score, which the knowledge service writes as a dict, stays open
 to figures added later.
 
-Values that come from a small fixed set are literals; values other rooms extend freely (event
-kinds, handoff reasons, file origins, TalkMe methods, answerer names) are strings whose known
-values the field descriptions list, so a new kind never turns an owner's view into a 500.
+A value the route itself decides from a small fixed set is a literal, or one of the shared
+enums of `helpers/kinds.py` (`Listed`: its values inline, as a literal's are). Values read back
+from stored history (event kinds, handoff reasons, file origins) and values other rooms extend
+freely (TalkMe methods, answerer names) are strings whose known values the field descriptions
+list, so a row of another version never turns an owner's view into a 500.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetPydanticSchema
+from pydantic_core import CoreSchema, core_schema
 
+from talkme_consultant.helpers.kinds import (
+    CallStatus,
+    ConversationState,
+    EventKind,
+    FileOrigin,
+    HandoffReason,
+    MessageRole,
+)
 from talkme_consultant.service.knowledge_base import BuildState
 from talkme_consultant.service.open_questions import GroupStatus, QuestionKind
 from talkme_consultant.web.webhook_access import WebhookAccess
 
 # -- shared -------------------------------------------------------------------------------------
 
-ConversationState = Literal["bot", "operator"]
-"""`bot`: the consultant answers; `operator`: handed to a person until TalkMe gives it back."""
 
-CallStatus = Literal["pending", "sent", "recorded", "failed"]
-"""An outbox call: waiting, delivered, recorded instead of sent (test mode), or given up on."""
+def _by_value(kind: Any, _handler: GetCoreSchemaHandler) -> CoreSchema:
+    """A member of the enum `kind` read from its value, described as a literal of the values."""
+    values = [member.value for member in kind]
+    return core_schema.no_info_after_validator_function(kind, core_schema.literal_schema(values))
 
-MessageRole = Literal["visitor", "bot", "operator"]
-"""Who wrote a remembered message (the roles of the dialogue memory)."""
+
+_Kind = TypeVar("_Kind", bound=StrEnum)
+Listed = Annotated[_Kind, GetPydanticSchema(_by_value)]
+"""A field of one of the shared closed sets, e.g. `Listed[ConversationState]`. Pydantic would
+describe a bare enum by reference; listing its values inline keeps each field's description and
+the 422 message of a bad value as they have always been (FastAPI also lists the enum itself
+among the components)."""
+
+
+def _known(kind: type[StrEnum]) -> str:
+    """A closed set's values for a field description."""
+    return ", ".join(kind)
+
 
 Seconds = float
 """UNIX time in seconds, as the store keeps it."""
@@ -143,7 +166,7 @@ class ActiveSession(Answer):
     messages_count: int
     client_name: str | None
     phone_number: str | None = Field(description="Masked: +7 (916) ***-**-67.")
-    state: ConversationState
+    state: Listed[ConversationState]
     created_at: str = Field(description="ISO 8601.")
     last_activity: str = Field(description="ISO 8601.")
     prompt_tokens: int
@@ -166,9 +189,7 @@ class Stats(Answer):
     pending_calls: int
     sent_calls: int
     recorded_calls: int
-    handoffs_by_reason: dict[str, int] = Field(
-        description="visitor_request, low_confidence, booking, attachment, budget, turn_failed, …"
-    )
+    handoffs_by_reason: dict[str, int] = Field(description=f"{_known(HandoffReason)}, …")
     events: dict[str, int] = Field(description="Recorded events by kind (see /admin/events).")
     leads: int
     llm: LlmUsage
@@ -198,7 +219,9 @@ class FileEntry(Answer):
     filename: str
     size: int = Field(description="Bytes.")
     sha256: str
-    origin: str = Field(description='Where it came from: "upload", "dir" (KNOWLEDGE_DIR), "cli".')
+    origin: str = Field(
+        description=f"Where it came from: {_known(FileOrigin)} (`dir`: KNOWLEDGE_DIR)."
+    )
     records: int = Field(description="Records read from it.")
     error: str | None = Field(description="Why it could not be read; null when it was.")
     updated_at: Seconds
@@ -340,7 +363,7 @@ class CallEntry(Answer):
     conversation: str
     method: str = Field(description="customBot/send, customBot/simulateTyping or customBot/finish.")
     body: dict[str, Any] = Field(description="The JSON body sent to TalkMe.")
-    status: CallStatus
+    status: Listed[CallStatus]
     attempts: int
     last_error: str | None
     created_at: Seconds
@@ -358,10 +381,7 @@ class EventEntry(Answer):
 
     id: int
     conversation_key: str | None
-    kind: str = Field(
-        description="handoff, unanswered, lead, guard, llm_outage, budget, turn_error, "
-        "turn_failed, callback_offered (nobody online), callback_lead, …"
-    )
+    kind: str = Field(description=f"{_known(EventKind)}, …")
     data: dict[str, Any] = Field(description="Details; their fields depend on the kind.")
     created_at: Seconds
 
@@ -412,7 +432,7 @@ class RememberedMessage(Answer):
     """One message of the dialogue as the bot remembers it."""
 
     id: int = Field(description="The message's id (a bot reply's id marks it wrong).")
-    role: MessageRole
+    role: Listed[MessageRole]
     text: str
     at: Seconds
     meta: str | None = Field(description="JSON text: how a bot reply was decided; null otherwise.")
@@ -422,7 +442,7 @@ class ConversationView(Answer):
     """One conversation's state, summary and remembered dialogue (at most 500 messages)."""
 
     user_id: str
-    state: ConversationState
+    state: Listed[ConversationState]
     client_name: str | None
     visitor_name: str | None = Field(description="The name the visitor gave in the dialogue.")
     phone_number: str | None = Field(description="Masked.")
