@@ -37,6 +37,6 @@ async def chat_loop(runtime: Runtime, console: Console) -> None:
             console.print(f"[green]бот>[/green] {reply}")
         if outcome.finish_code:
             console.print(f"[dim](finish: {outcome.finish_code})[/dim]")
-        for kind, data in outcome.events:
-            if kind in _SHOWN_EVENTS:
-                console.print(f"[dim]({kind}: {data})[/dim]")
+        for event in outcome.events:
+            if event.kind in _SHOWN_EVENTS:
+                console.print(f"[dim]({event.kind}: {event.data})[/dim]")

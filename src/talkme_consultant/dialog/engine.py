@@ -45,6 +45,7 @@ from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_histor
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
+from talkme_consultant.helpers.outcome import LeadInfo, TurnOutcome
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
@@ -88,37 +89,6 @@ class TurnInput:
     tokens_spent_today: int = 0
     # Whether an operator is online to take a handoff; None when unknown (hand over as usual).
     operators: OperatorsNow | None = None
-
-
-@dataclass
-class LeadInfo:
-    """A visitor who wants to book and gave a phone number."""
-
-    name: str | None
-    phone: str
-    interest: str | None
-    summary: str
-
-
-@dataclass
-class TurnOutcome:
-    """What the turn decided."""
-
-    visitor_text: str
-    replies: list[str]
-    finish_code: str | None = None
-    handed_off: bool = False
-    events: list[tuple[EventKind, dict[str, Any]]] = field(default_factory=list)
-    lead: LeadInfo | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    visitor_name: str | None = None
-    phone: str | None = None
-    summary: str | None = None
-    summarized_upto: int | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    model_latency_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -184,8 +154,8 @@ class DialogEngine:
             interest=offer.question[:200] or None,
             summary=_callback_summary(offer, visitor_text),
         )
-        outcome.events.append((EventKind.LEAD, {"interest": offer.question[:200]}))
-        outcome.events.append((EventKind.CALLBACK_LEAD, {"reason": offer.reason}))
+        outcome.add_event(EventKind.LEAD, interest=offer.question[:200])
+        outcome.add_event(EventKind.CALLBACK_LEAD, reason=offer.reason)
         self._finish_offline(outcome, accepted_text(offer.callback_time))
         return outcome
 
@@ -193,11 +163,9 @@ class DialogEngine:
         self, outcome: TurnOutcome, operators: OperatorsNow, visitor_name: str | None
     ) -> None:
         """Turn a handoff into a call-back: offer it, or — a phone is already here — take it."""
-        reasons = [
-            data.get("reason", "") for kind, data in outcome.events if kind == EventKind.HANDOFF
-        ]
-        reason = str(reasons[-1]) if reasons else ""
-        outcome.events = [event for event in outcome.events if event[0] != EventKind.HANDOFF]
+        handoffs = outcome.events_of(EventKind.HANDOFF)
+        reason = str(handoffs[-1].get("reason", "")) if handoffs else ""
+        outcome.events = [event for event in outcome.events if event.kind != EventKind.HANDOFF]
         phones = extract_phones(outcome.visitor_text)
         if outcome.lead is None and phones:
             # «Позовите администратора, мой номер …»: no need to ask for it again.
@@ -209,9 +177,9 @@ class DialogEngine:
                 interest=None,
                 summary=_callback_summary(offer, outcome.visitor_text),
             )
-            outcome.events.append((EventKind.LEAD, {"interest": ""}))
+            outcome.add_event(EventKind.LEAD, interest="")
         if outcome.lead is not None:
-            outcome.events.append((EventKind.CALLBACK_LEAD, {"reason": reason}))
+            outcome.add_event(EventKind.CALLBACK_LEAD, reason=reason)
             self._finish_offline(outcome, accepted_text(operators.callback_time))
             return
         outcome.handed_off = False
@@ -222,7 +190,7 @@ class DialogEngine:
         outcome.meta[CALLBACK_META] = offer_meta(
             outcome.visitor_text, reason, operators.callback_time
         )
-        outcome.events.append((EventKind.CALLBACK_OFFERED, {"reason": reason}))
+        outcome.add_event(EventKind.CALLBACK_OFFERED, reason=reason)
 
     def _finish_offline(self, outcome: TurnOutcome, text: str) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
@@ -238,11 +206,8 @@ class DialogEngine:
             self._hand_over(outcome, self._phrases.attachment, HandoffReason.ATTACHMENT)
             return outcome
         if self._budget_spent(turn):
-            outcome.events.append(
-                (
-                    EventKind.BUDGET,
-                    {"spent": turn.tokens_spent_today, "limit": self._options.daily_tokens},
-                )
+            outcome.add_event(
+                EventKind.BUDGET, spent=turn.tokens_spent_today, limit=self._options.daily_tokens
             )
             self._hand_over(outcome, self._phrases.handoff, HandoffReason.BUDGET)
             return outcome
@@ -285,7 +250,7 @@ class DialogEngine:
         answered as usual, or — when it is still unclear — a person (never a second question)."""
         index = read_choice(ctx.text, [option.title for option in options])
         if index is not None:
-            outcome.events.append((EventKind.CLARIFY_CHOICE, {"option": index + 1}))
+            outcome.add_event(EventKind.CLARIFY_CHOICE, option=index + 1)
             return await self._offline.answer_choice(options[index])
         draft = await self._draft(ctx, outcome)
         if draft.intent in (Intent.CLARIFY, Intent.UNKNOWN):
@@ -308,7 +273,7 @@ class DialogEngine:
         index = read_choice(ctx.text, [option.title for option in listed], every_word=True)
         if index is None:
             return await self._draft(ctx, outcome)
-        outcome.events.append((EventKind.LIST_CHOICE, {"option": index + 1}))
+        outcome.add_event(EventKind.LIST_CHOICE, option=index + 1)
         return await self._offline.answer_choice(listed[index])
 
     def _budget_spent(self, turn: TurnInput) -> bool:
@@ -347,28 +312,25 @@ class DialogEngine:
         try:
             draft = await self._primary.answer(ctx)
         except AnswererUnavailable as error:
-            outcome.events.append((EventKind.LLM_OUTAGE, {"error": str(error)}))
+            outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             log.warning("answerer unavailable, using the offline answerer: %s", error)
             return await self._offline.answer(ctx)
         problems = self._check(draft, ctx.text)
         if not problems:
             return draft
         feedback = describe_problems(problems)
-        outcome.events.append((EventKind.GUARD, {"attempt": 1, "problems": feedback}))
+        outcome.add_event(EventKind.GUARD, attempt=1, problems=feedback)
         self._account(draft, outcome)
         try:
             retry = await self._primary.answer(ctx.model_copy(update={"guard_feedback": feedback}))
         except AnswererUnavailable as error:
-            outcome.events.append((EventKind.LLM_OUTAGE, {"error": str(error)}))
+            outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             return await self._offline.answer(ctx)
         problems = self._check(retry, ctx.text)
         if not problems:
             return retry
-        outcome.events.append(
-            (
-                EventKind.GUARD,
-                {"attempt": 2, "problems": describe_problems(problems), "fallback": True},
-            )
+        outcome.add_event(
+            EventKind.GUARD, attempt=2, problems=describe_problems(problems), fallback=True
         )
         self._account(retry, outcome)
         fallback = self._offline.draft_from_hits(retry.found or draft.found, query=ctx.text)
@@ -423,18 +385,14 @@ class DialogEngine:
                 else HandoffReason.LOW_CONFIDENCE
             )
             self._hand_over(outcome, draft.text or self._phrases.unknown, reason)
-            outcome.events.append(
-                (EventKind.UNANSWERED, {"question": ctx.text, "reason": draft.reason})
-            )
+            outcome.add_event(EventKind.UNANSWERED, question=ctx.text, reason=draft.reason)
             return
         if draft.intent is Intent.CLARIFY and draft.options:
             outcome.meta[CLARIFY_META] = {
                 "options": [option.model_dump() for option in draft.options],
                 "question": ctx.text[-_ASKED_CHARS:],
             }
-            outcome.events.append(
-                (EventKind.CLARIFY, {"question": ctx.text, "options": len(draft.options)})
-            )
+            outcome.add_event(EventKind.CLARIFY, question=ctx.text, options=len(draft.options))
         if draft.intent is Intent.ANSWER and len(draft.listed) >= 2:
             outcome.meta[LIST_META] = {"options": [row.model_dump() for row in draft.listed]}
         if draft.intent is Intent.BOOKING and (draft.phone or ctx.phone):
@@ -445,7 +403,7 @@ class DialogEngine:
                 interest=draft.interest,
                 summary=_lead_summary(ctx, draft),
             )
-            outcome.events.append((EventKind.LEAD, {"interest": draft.interest or ""}))
+            outcome.add_event(EventKind.LEAD, interest=draft.interest or "")
             self._hand_over(
                 outcome, draft.text or self._phrases.lead_accepted, HandoffReason.BOOKING
             )
@@ -465,14 +423,14 @@ class DialogEngine:
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         outcome.meta = {"intent": "turn_failed", "answerer": "none"}
         self._hand_over(outcome, self._phrases.handoff, HandoffReason.TURN_FAILED)
-        outcome.events.append((EventKind.TURN_FAILED, {"error": error}))
+        outcome.add_event(EventKind.TURN_FAILED, error=error)
         return outcome
 
     def _hand_over(self, outcome: TurnOutcome, text: str, reason: HandoffReason) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
-        outcome.events.append((EventKind.HANDOFF, {"reason": reason}))
+        outcome.add_event(EventKind.HANDOFF, reason=reason)
 
 
 def _open_offer(memory: Sequence[MemoryMessage]) -> OpenOffer | None:
@@ -514,9 +472,8 @@ def _note_first_question(outcome: TurnOutcome, memory: Sequence[MemoryMessage]) 
     asked = clarify.get("question") if isinstance(clarify, Mapping) else None
     if not isinstance(asked, str) or not asked.strip():
         return
-    for kind, data in outcome.events:
-        if kind == EventKind.UNANSWERED:
-            data["asked"] = asked
+    for data in outcome.events_of(EventKind.UNANSWERED):
+        data["asked"] = asked
 
 
 def merge_texts(texts: Sequence[str]) -> str:

@@ -11,8 +11,9 @@ import itertools
 from typing import Protocol
 
 from talkme_consultant.answer.base import HistoryMessage
-from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import MemoryMessage, TurnInput
 from talkme_consultant.helpers.kinds import MessageRole
+from talkme_consultant.helpers.outcome import TurnOutcome
 
 
 class TurnEngine(Protocol):
@@ -52,7 +53,7 @@ class LocalDialogue:
             MemoryMessage(next(self._ids), HistoryMessage(role=MessageRole.VISITOR, text=text))
         )
         if outcome.replies:
-            reply = "\n\n".join(outcome.replies)
+            reply = outcome.reply_text
             self.memory.append(
                 MemoryMessage(
                     next(self._ids), HistoryMessage(role=MessageRole.BOT, text=reply), outcome.meta

@@ -7,7 +7,7 @@ nothing is lost, and a failing account API never holds back the visitor's replie
 
 from __future__ import annotations
 
-from talkme_consultant.dialog.engine import TurnOutcome
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.store.conversations import PlannedCall
 from talkme_consultant.store.models import Conversation
 from talkme_consultant.store.outbox import LANE_ACCOUNT

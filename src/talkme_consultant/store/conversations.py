@@ -11,6 +11,7 @@ from sqlalchemy import Text, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.helpers.kinds import CallStatus, ConversationState, EventKind, MessageRole
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.leases import held_by_installation
 from talkme_consultant.store.models import (
@@ -37,43 +38,15 @@ class PlannedCall:
     lane: str = LANE_BOT
 
 
-@dataclass(frozen=True)
-class PlannedEvent:
-    """An event to record with the turn."""
-
-    kind: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PlannedLead:
-    """A lead to record with the turn (one per conversation and phone)."""
-
-    name: str | None
-    phone: str
-    interest: str | None
-    summary: str | None
-
-
 @dataclass
 class TurnResult:
-    """Everything one turn writes, committed together with consuming its messages."""
+    """Everything one turn writes, committed together with consuming its messages: what the
+    engine decided (its texts cleaned) and what the service adds to it. The default outcome
+    decides nothing: the turn only consumes its messages and gives the lease back."""
 
     consumed_ids: Sequence[int]
-    visitor_text: str
-    bot_text: str | None
+    outcome: TurnOutcome = field(default_factory=lambda: TurnOutcome(visitor_text="", replies=[]))
     calls: list[PlannedCall] = field(default_factory=list)
-    events: list[PlannedEvent] = field(default_factory=list)
-    lead: PlannedLead | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    handed_off: bool = False
-    visitor_name: str | None = None
-    phone: str | None = None
-    summary: str | None = None
-    summarized_upto: int | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
     # The business's local day (YYYY-MM-DD) the turn's model tokens count against; None: no turn.
     budget_day: str | None = None
     # The visitor question handed to an operator, kept until the operator's answer is read.
@@ -359,34 +332,35 @@ class ConversationRepository:
                     .where(InboundMessage.id.in_(consumed[start : start + _CONSUME_CHUNK]))
                     .values(processed_at=now)
                 )
+            outcome = result.outcome
             if consumed:
                 # A turn that found nothing waiting has no visitor words to remember.
                 session.add(
                     DialogMessage(
                         conversation_key=key,
                         role=MessageRole.VISITOR,
-                        text=result.visitor_text,
+                        text=outcome.visitor_text,
                         created_at=now,
                         meta=None,
                     )
                 )
-            if result.bot_text:
+            if outcome.reply_text:
                 session.add(
                     DialogMessage(
                         conversation_key=key,
                         role=MessageRole.BOT,
-                        text=result.bot_text,
+                        text=outcome.reply_text,
                         created_at=now,
-                        meta=json.dumps(result.meta, ensure_ascii=False),
-                        intent=_short(result.meta.get("intent")),
-                        answerer=_short(result.meta.get("answerer")),
-                        latency_ms=_number(result.meta.get("latency_ms")),
-                        tokens=result.prompt_tokens + result.completion_tokens,
-                        cost=result.cost,
+                        meta=json.dumps(outcome.meta, ensure_ascii=False),
+                        intent=_short(outcome.meta.get("intent")),
+                        answerer=_short(outcome.meta.get("answerer")),
+                        latency_ms=_number(outcome.meta.get("latency_ms")),
+                        tokens=outcome.prompt_tokens + outcome.completion_tokens,
+                        cost=outcome.cost,
                     )
                 )
             _add_calls(session, key, token, result.calls, now)
-            for planned in result.events:
+            for planned in outcome.events:
                 session.add(
                     Event(
                         conversation_key=key,
@@ -404,13 +378,13 @@ class ConversationRepository:
                         status="waiting",
                     )
                 )
-            if result.lead is not None:
+            if outcome.lead is not None:
                 lead = insert_for(session, Lead).values(
                     conversation_key=key,
-                    name=result.lead.name,
-                    phone=result.lead.phone,
-                    interest=result.lead.interest,
-                    summary=result.lead.summary,
+                    name=outcome.lead.name,
+                    phone=outcome.lead.phone,
+                    interest=outcome.lead.interest,
+                    summary=outcome.lead.summary,
                     created_at=now,
                 )
                 await session.execute(
@@ -430,28 +404,28 @@ class ConversationRepository:
                 "lease_owner": None,
                 "lease_until": None,
                 "turn_attempts": 0,
-                "prompt_tokens": Conversation.prompt_tokens + result.prompt_tokens,
-                "completion_tokens": Conversation.completion_tokens + result.completion_tokens,
-                "cost": Conversation.cost + result.cost,
+                "prompt_tokens": Conversation.prompt_tokens + outcome.prompt_tokens,
+                "completion_tokens": Conversation.completion_tokens + outcome.completion_tokens,
+                "cost": Conversation.cost + outcome.cost,
             }
             if not still_pending:
                 values.update(due_at=None, first_pending_at=None)
             if result.budget_day is not None:
-                spent = result.prompt_tokens + result.completion_tokens
+                spent = outcome.prompt_tokens + outcome.completion_tokens
                 if conversation.budget_day == result.budget_day:
                     values["budget_tokens"] = Conversation.budget_tokens + spent
                 else:  # the first turn of a new day starts the count afresh
                     values.update(budget_day=result.budget_day, budget_tokens=spent)
-            if result.handed_off:
+            if outcome.handed_off:
                 values["state"] = ConversationState.OPERATOR
-            if result.visitor_name:
-                values["visitor_name"] = result.visitor_name
-            if result.phone:
-                values["phone"] = result.phone
-            if result.summary is not None:
-                values["summary"] = result.summary
-            if result.summarized_upto is not None:
-                values["summarized_upto"] = result.summarized_upto
+            if outcome.visitor_name:
+                values["visitor_name"] = outcome.visitor_name
+            if outcome.phone:
+                values["phone"] = outcome.phone
+            if outcome.summary is not None:
+                values["summary"] = outcome.summary
+            if outcome.summarized_upto is not None:
+                values["summarized_upto"] = outcome.summarized_upto
             await session.execute(
                 update(Conversation).where(Conversation.key == key).values(**values)
             )
