@@ -20,10 +20,10 @@ from typing import Any
 from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.callback import OperatorsNow
 from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput
+from talkme_consultant.helpers.budget import local_day, spent_on
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
 from talkme_consultant.helpers.outcome import TurnOutcome
-from talkme_consultant.service.budget import local_day, spent_on
 from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
@@ -313,7 +313,7 @@ class TurnRunner:
             summary=conversation.summary,
             visitor_name=conversation.visitor_name,
             phone=conversation.phone,
-            tokens_spent_today=spent_on(conversation, day),
+            tokens_spent_today=spent_on(day, conversation.budget_day, conversation.budget_tokens),
             operators=await self._presence() if self._presence is not None else None,
         )
         outcome = await self._engine_provider().run_turn(turn)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Text, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talkme_consultant.helpers.budget import spent_on
 from talkme_consultant.helpers.kinds import CallStatus, ConversationState, EventKind, MessageRole
 from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.store.database import Sessions
@@ -410,12 +411,12 @@ class ConversationRepository:
             }
             if not still_pending:
                 values.update(due_at=None, first_pending_at=None)
-            if result.budget_day is not None:
-                spent = outcome.prompt_tokens + outcome.completion_tokens
-                if conversation.budget_day == result.budget_day:
-                    values["budget_tokens"] = Conversation.budget_tokens + spent
-                else:  # the first turn of a new day starts the count afresh
-                    values.update(budget_day=result.budget_day, budget_tokens=spent)
+            day = result.budget_day
+            if day is not None:
+                # The row is locked: the count read is the latest, and no other turn adds to it.
+                spent = spent_on(day, conversation.budget_day, conversation.budget_tokens)
+                tokens = outcome.prompt_tokens + outcome.completion_tokens
+                values.update(budget_day=day, budget_tokens=spent + tokens)
             if outcome.handed_off:
                 values["state"] = ConversationState.OPERATOR
             if outcome.visitor_name:
