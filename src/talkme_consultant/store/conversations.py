@@ -1,4 +1,4 @@
-"""Conversation scheduling (due times, leases), memory, and the atomic end of a turn."""
+"""Conversation scheduling (due times), memory, and the atomic end of a turn."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talkme_consultant.helpers.budget import spent_on
 from talkme_consultant.helpers.kinds import CallStatus, ConversationState, EventKind, MessageRole
 from talkme_consultant.helpers.outcome import TurnOutcome
-from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.leases import held_by_installation
+from talkme_consultant.store.leases import (
+    ConversationLeases,
+    LeaseNotHeld,
+    hold_lease,
+    lease_free,
+)
 from talkme_consultant.store.models import (
     Conversation,
     DialogMessage,
@@ -27,7 +31,7 @@ from talkme_consultant.store.models import (
     OutboxCall,
 )
 from talkme_consultant.store.outbox import LANE_ACCOUNT, LANE_BOT
-from talkme_consultant.store.upsert import greatest, insert_for, last_chars, lock_row
+from talkme_consultant.store.upsert import greatest, insert_for, last_chars
 
 
 @dataclass(frozen=True)
@@ -73,26 +77,9 @@ CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
 _CONSUME_CHUNK = 500
 
 
-class _LeaseLost(Exception):
-    """Raised inside a write to roll it back: another worker holds the conversation now."""
-
-
-async def _hold_lease(session: AsyncSession, key: str, owner: str) -> Conversation:
-    """Lock the conversation's row and return it; `_LeaseLost` (rolling the write back) when
-    `owner` no longer holds its lease or it was forgotten."""
-    conversation: Conversation | None = await lock_row(
-        session, select(Conversation).where(Conversation.key == key)
-    )
-    if conversation is None or conversation.lease_owner != owner:
-        raise _LeaseLost
-    return conversation
-
-
-class ConversationRepository:
-    """Reads and writes conversations on behalf of the turn workers."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
+class ConversationRepository(ConversationLeases):
+    """Reads and writes conversations on behalf of the turn workers (their leases: see
+    `ConversationLeases`)."""
 
     async def due_keys(self, now: float, limit: int) -> list[str]:
         """Conversations whose turn is due and whose lease is free, oldest first."""
@@ -100,7 +87,7 @@ class ConversationRepository:
             rows = await session.execute(
                 select(Conversation.key)
                 .where(Conversation.due_at <= now)
-                .where((Conversation.lease_until.is_(None)) | (Conversation.lease_until < now))
+                .where(lease_free(Conversation.lease_until, now))
                 .order_by(Conversation.due_at)
                 .limit(limit)
             )
@@ -115,61 +102,6 @@ class ConversationRepository:
                 select(func.min(due)).where(Conversation.due_at.is_not(None))
             )
             return float(value) if value is not None else None
-
-    async def claim(
-        self, key: str, owner: str, *, now: float, lease_seconds: float
-    ) -> Conversation | None:
-        """Take the conversation's lease if it is due and free; the winner gets the row."""
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key)
-                .where(Conversation.due_at <= now)
-                .where((Conversation.lease_until.is_(None)) | (Conversation.lease_until < now))
-                .values(lease_owner=owner, lease_until=now + lease_seconds)
-                .returning(Conversation)
-            )
-            return result.scalar_one_or_none()
-
-    async def extend_lease(self, key: str, owner: str, until: float) -> bool:
-        """Keep a long turn's lease alive; False when another worker has taken it over."""
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key, Conversation.lease_owner == owner)
-                .values(lease_until=until)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def release(self, key: str, owner: str, *, retry_at: float | None = None) -> None:
-        """Give the lease back without finishing the turn (e.g. after an unexpected error)."""
-        async with self._sessions.write() as session:
-            values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
-            if retry_at is not None:
-                values["due_at"] = retry_at
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key, Conversation.lease_owner == owner)
-                .values(**values)
-            )
-
-    async def release_installation(self, instance_name: str, *, except_owner: str) -> int:
-        """Free every conversation lease held by earlier processes of this installation.
-
-        They were killed or stopped (this process is their restart), so what they held is
-        orphaned; should one still be running, it loses the lease and commits nothing.
-        """
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(
-                    held_by_installation(
-                        Conversation.lease_owner, instance_name, except_owner=except_owner
-                    )
-                )
-                .values(lease_owner=None, lease_until=None)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def record_failed_attempt(self, key: str, owner: str) -> int | None:
         """Count a failed attempt of the waiting turn, keeping the lease.
@@ -298,9 +230,9 @@ class ConversationRepository:
                 _add_calls(session, key, token, calls, now)
                 await session.flush()
                 # Locked after the calls are written: see `finish_turn`.
-                await _hold_lease(session, key, owner)
+                await hold_lease(session, key, owner)
                 return True
-        except _LeaseLost:
+        except LeaseNotHeld:
             return False
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
@@ -314,7 +246,7 @@ class ConversationRepository:
         """
         try:
             return await self._finish_turn(key, owner, result, now=now)
-        except _LeaseLost:
+        except LeaseNotHeld:
             return False
 
     async def _finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
@@ -394,7 +326,7 @@ class ConversationRepository:
             await session.flush()
             # Under the lock, a new statement sees every message committed so far; a webhook
             # still writing one waits, and schedules the turn again after this commit.
-            conversation = await _hold_lease(session, key, owner)
+            conversation = await hold_lease(session, key, owner)
             still_pending = await session.scalar(
                 select(func.count())
                 .select_from(InboundMessage)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 
 from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.leases import held_by_installation
+from talkme_consultant.store.leases import lease_free, release_held
 from talkme_consultant.store.models import OutboxCall
 from talkme_consultant.store.upsert import greatest
 
@@ -43,7 +43,7 @@ class OutboxRepository:
                 select(OutboxCall.id)
                 .where(OutboxCall.id.in_(heads))
                 .where(OutboxCall.next_attempt_at <= now)
-                .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
+                .where(lease_free(OutboxCall.lease_until, now))
                 .order_by(OutboxCall.id)
                 .limit(limit)
             )
@@ -57,7 +57,7 @@ class OutboxRepository:
                 update(OutboxCall)
                 .where(OutboxCall.id.in_(ids))
                 .where(OutboxCall.status == CallStatus.PENDING)
-                .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
+                .where(lease_free(OutboxCall.lease_until, now))
                 .values(lease_owner=owner, lease_until=now + lease_seconds)
                 .returning(OutboxCall)
             )
@@ -67,17 +67,8 @@ class OutboxRepository:
         """Free every call lease held by earlier processes of this installation (this process
         is their restart, so whatever they held is orphaned)."""
         async with self._sessions.write() as session:
-            result = await session.execute(
-                update(OutboxCall)
-                .where(
-                    held_by_installation(
-                        OutboxCall.lease_owner, instance_name, except_owner=except_owner
-                    ),
-                    OutboxCall.status == CallStatus.PENDING,
-                )
-                .values(lease_owner=None, lease_until=None)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            pending = OutboxCall.status == CallStatus.PENDING
+            return await release_held(session, OutboxCall, instance_name, except_owner, pending)
 
     async def next_attempt_at(self) -> float | None:
         """When the next call can actually go: the earliest head of a conversation's queue,
