@@ -22,9 +22,9 @@ from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.profile import load_profile
 from talkme_consultant.service.availability import OperatorPresence
 from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
-from talkme_consultant.store.conversations import TurnResult
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.store import Store
+from talkme_consultant.store.turn_writes import TurnResult
 from talkme_consultant.talkme.account import AccountClient
 from talkme_consultant.talkme.account_simulator import DEFAULT_ACCOUNT_KEY
 from talkme_consultant.talkme.client import TalkMeClient

@@ -28,7 +28,6 @@ from talkme_consultant.helpers.outcome import LeadInfo, TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.logs import JsonFormatter
 from talkme_consultant.store.browse import ConversationFilter
-from talkme_consultant.store.conversations import PlannedCall, TurnResult
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
@@ -37,6 +36,7 @@ from talkme_consultant.store.models import Base, Conversation, DialogMessage, Le
 from talkme_consultant.store.owner_records import OWNER_FAQ_SOURCE
 from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.store.store import Store
+from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 
 T0 = 1_700_000_000.0
 DEBOUNCE = 1.0

@@ -28,12 +28,9 @@ from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
-from talkme_consultant.store.conversations import (
-    ConversationRepository,
-    PlannedCall,
-    TurnResult,
-)
+from talkme_consultant.store.conversations import ConversationRepository
 from talkme_consultant.store.models import Conversation
+from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 
 log = logging.getLogger(__name__)

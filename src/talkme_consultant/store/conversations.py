@@ -1,18 +1,16 @@
-"""Conversation scheduling (due times), memory, and the atomic end of a turn."""
+"""Conversations for the turn workers: which are due, their waiting messages and memory, the
+end of a turn (written by `store.turn_writes`), and forgetting a visitor."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, case, delete, func, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from talkme_consultant.helpers.budget import spent_on
-from talkme_consultant.helpers.kinds import CallStatus, ConversationState, EventKind, MessageRole
-from talkme_consultant.helpers.outcome import TurnOutcome
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent
 from talkme_consultant.store.leases import (
     ConversationLeases,
     LeaseNotHeld,
@@ -20,42 +18,19 @@ from talkme_consultant.store.leases import (
     lease_free,
 )
 from talkme_consultant.store.models import (
+    PERSONAL_TABLES,
     Conversation,
     DialogMessage,
-    Event,
-    HandedOverQuestion,
     InboundMessage,
-    Lead,
-    OpenQuestion,
-    OperatorAnswer,
-    OutboxCall,
 )
-from talkme_consultant.store.outbox import LANE_ACCOUNT, LANE_BOT
-from talkme_consultant.store.upsert import greatest, insert_for, last_chars
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    """A TalkMe call decided by a turn, to be put in the outbox (see `store.outbox` lanes)."""
-
-    method: str
-    body: dict[str, Any]
-    lane: str = LANE_BOT
-
-
-@dataclass
-class TurnResult:
-    """Everything one turn writes, committed together with consuming its messages: what the
-    engine decided (its texts cleaned) and what the service adds to it. The default outcome
-    decides nothing: the turn only consumes its messages and gives the lease back."""
-
-    consumed_ids: Sequence[int]
-    outcome: TurnOutcome = field(default_factory=lambda: TurnOutcome(visitor_text="", replies=[]))
-    calls: list[PlannedCall] = field(default_factory=list)
-    # The business's local day (YYYY-MM-DD) the turn's model tokens count against; None: no turn.
-    budget_day: str | None = None
-    # The visitor question handed to an operator, kept until the operator's answer is read.
-    handed_over_question: str | None = None
+from talkme_consultant.store.turn_writes import (
+    PlannedCall,
+    TurnResult,
+    add_calls,
+    event_row,
+    write_turn,
+)
+from talkme_consultant.store.upsert import greatest, last_chars
 
 
 @dataclass(frozen=True)
@@ -73,8 +48,6 @@ class PendingTurn:
 
 
 CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
-# Ids per UPDATE when a turn consumes its messages: under every database's parameter limit.
-_CONSUME_CHUNK = 500
 
 
 class ConversationRepository(ConversationLeases):
@@ -227,142 +200,23 @@ class ConversationRepository(ConversationLeases):
         """
         try:
             async with self._sessions.write() as session:
-                _add_calls(session, key, token, calls, now)
+                add_calls(session, key, token, calls, now)
                 await session.flush()
-                # Locked after the calls are written: see `finish_turn`.
+                # Locked after the calls are written: see `write_turn`.
                 await hold_lease(session, key, owner)
                 return True
         except LeaseNotHeld:
             return False
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
-        """Commit the turn: consume its messages, remember the dialogue, queue the calls.
-
-        Returns False (and writes nothing) when the lease was lost to another worker.
-
-        The conversation's row is locked only at the end, after everything else is written: a
-        webhook for this visitor updates the same row, and waits for the lock only while the
-        few statements that settle the turn run, not while the whole turn is written.
-        """
+        """Commit the turn (see `store.turn_writes`): consume its messages, remember the
+        dialogue, queue the calls. Returns False (and writes nothing) when the lease was lost
+        to another worker."""
         try:
-            return await self._finish_turn(key, owner, result, now=now)
+            async with self._sessions.write() as session:
+                return await write_turn(session, key, owner, result, now=now)
         except LeaseNotHeld:
             return False
-
-    async def _finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
-        async with self._sessions.write() as session:
-            token = await session.scalar(
-                select(Conversation.token).where(
-                    Conversation.key == key, Conversation.lease_owner == owner
-                )
-            )
-            if token is None:
-                return False
-            consumed = list(result.consumed_ids)
-            for start in range(0, len(consumed), _CONSUME_CHUNK):
-                await session.execute(
-                    update(InboundMessage)
-                    .where(InboundMessage.id.in_(consumed[start : start + _CONSUME_CHUNK]))
-                    .values(processed_at=now)
-                )
-            outcome = result.outcome
-            if consumed:
-                # A turn that found nothing waiting has no visitor words to remember.
-                session.add(
-                    DialogMessage(
-                        conversation_key=key,
-                        role=MessageRole.VISITOR,
-                        text=outcome.visitor_text,
-                        created_at=now,
-                        meta=None,
-                    )
-                )
-            if outcome.reply_text:
-                session.add(
-                    DialogMessage(
-                        conversation_key=key,
-                        role=MessageRole.BOT,
-                        text=outcome.reply_text,
-                        created_at=now,
-                        meta=json.dumps(outcome.meta, ensure_ascii=False),
-                        intent=_short(outcome.meta.get("intent")),
-                        answerer=_short(outcome.meta.get("answerer")),
-                        latency_ms=_number(outcome.meta.get("latency_ms")),
-                        tokens=outcome.prompt_tokens + outcome.completion_tokens,
-                        cost=outcome.cost,
-                    )
-                )
-            _add_calls(session, key, token, result.calls, now)
-            for planned in outcome.events:
-                session.add(
-                    Event(
-                        conversation_key=key,
-                        kind=planned.kind,
-                        data=json.dumps(planned.data, ensure_ascii=False),
-                        created_at=now,
-                    )
-                )
-            if result.handed_over_question:
-                session.add(
-                    HandedOverQuestion(
-                        conversation_key=key,
-                        question=result.handed_over_question,
-                        handed_over_at=now,
-                        status="waiting",
-                    )
-                )
-            if outcome.lead is not None:
-                lead = insert_for(session, Lead).values(
-                    conversation_key=key,
-                    name=outcome.lead.name,
-                    phone=outcome.lead.phone,
-                    interest=outcome.lead.interest,
-                    summary=outcome.lead.summary,
-                    created_at=now,
-                )
-                await session.execute(
-                    lead.on_conflict_do_nothing(index_elements=["conversation_key", "phone"])
-                )
-            await session.flush()
-            # Under the lock, a new statement sees every message committed so far; a webhook
-            # still writing one waits, and schedules the turn again after this commit.
-            conversation = await hold_lease(session, key, owner)
-            still_pending = await session.scalar(
-                select(func.count())
-                .select_from(InboundMessage)
-                .where(InboundMessage.conversation_key == key)
-                .where(InboundMessage.processed_at.is_(None))
-            )
-            values: dict[str, Any] = {
-                "lease_owner": None,
-                "lease_until": None,
-                "turn_attempts": 0,
-                "prompt_tokens": Conversation.prompt_tokens + outcome.prompt_tokens,
-                "completion_tokens": Conversation.completion_tokens + outcome.completion_tokens,
-                "cost": Conversation.cost + outcome.cost,
-            }
-            if not still_pending:
-                values.update(due_at=None, first_pending_at=None)
-            day = result.budget_day
-            if day is not None:
-                # The row is locked: the count read is the latest, and no other turn adds to it.
-                spent = spent_on(day, conversation.budget_day, conversation.budget_tokens)
-                tokens = outcome.prompt_tokens + outcome.completion_tokens
-                values.update(budget_day=day, budget_tokens=spent + tokens)
-            if outcome.handed_off:
-                values["state"] = ConversationState.OPERATOR
-            if outcome.visitor_name:
-                values["visitor_name"] = outcome.visitor_name
-            if outcome.phone:
-                values["phone"] = outcome.phone
-            if outcome.summary is not None:
-                values["summary"] = outcome.summary
-            if outcome.summarized_upto is not None:
-                values["summarized_upto"] = outcome.summarized_upto
-            await session.execute(
-                update(Conversation).where(Conversation.key == key).values(**values)
-            )
-            return True
 
     async def delete(self, key: str) -> bool:
         """Forget a visitor: the conversation and everything stored about it (memory, every
@@ -376,7 +230,7 @@ class ConversationRepository(ConversationLeases):
         async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation).where(Conversation.key == key))
             removed = int(result.rowcount)  # type: ignore[attr-defined]
-            for table in _PERSONAL_TABLES:
+            for table in PERSONAL_TABLES:
                 rows = await session.execute(delete(table).where(table.conversation_key == key))
                 removed += int(rows.rowcount)  # type: ignore[attr-defined]
             # Rows left behind by an older version's delete still count as "known".
@@ -387,7 +241,7 @@ class ConversationRepository(ConversationLeases):
         were. Events not tied to a conversation (outages) are kept."""
         async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation))
-            for table in _PERSONAL_TABLES:
+            for table in PERSONAL_TABLES:
                 await session.execute(delete(table).where(table.conversation_key.is_not(None)))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -396,63 +250,4 @@ class ConversationRepository(ConversationLeases):
     ) -> None:
         """Record an event outside a turn (errors, outages)."""
         async with self._sessions.write() as session:
-            session.add(
-                Event(
-                    conversation_key=key,
-                    kind=kind,
-                    data=json.dumps(data, ensure_ascii=False),
-                    created_at=now,
-                )
-            )
-
-
-def _short(value: object) -> str | None:
-    """A meta label for its 32-character column (intents and answerer names are short)."""
-    return str(value)[:32] if value is not None else None
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-# Every table whose rows belong to one visitor, by `conversation_key`.
-_PERSONAL_TABLES: tuple[
-    type[DialogMessage]
-    | type[InboundMessage]
-    | type[Event]
-    | type[Lead]
-    | type[OutboxCall]
-    | type[HandedOverQuestion]
-    | type[OperatorAnswer]
-    | type[OpenQuestion],
-    ...,
-] = (
-    DialogMessage,
-    InboundMessage,
-    Event,
-    Lead,
-    OutboxCall,
-    HandedOverQuestion,
-    OperatorAnswer,
-    OpenQuestion,
-)
-
-
-def _add_calls(
-    session: AsyncSession, key: str, token: str, calls: Sequence[PlannedCall], now: float
-) -> None:
-    for call in calls:
-        session.add(
-            OutboxCall(
-                conversation_key=key,
-                method=call.method,
-                body=json.dumps(call.body, ensure_ascii=False),
-                # The account key comes from the settings when the call is made, never stored.
-                token="" if call.lane == LANE_ACCOUNT else token,
-                lane=call.lane,
-                status=CallStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+            session.add(event_row(key, TurnEvent(kind, data), now))

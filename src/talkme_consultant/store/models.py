@@ -317,3 +317,27 @@ class OpenQuestion(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     resolution: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[float | None] = mapped_column(Float)
+
+
+# Every table whose rows belong to one visitor, by `conversation_key`: forgetting a visitor
+# deletes from each, so a new table of a visitor's rows belongs here.
+PERSONAL_TABLES: tuple[
+    type[DialogMessage]
+    | type[InboundMessage]
+    | type[Event]
+    | type[Lead]
+    | type[OutboxCall]
+    | type[HandedOverQuestion]
+    | type[OperatorAnswer]
+    | type[OpenQuestion],
+    ...,
+] = (
+    DialogMessage,
+    InboundMessage,
+    Event,
+    Lead,
+    OutboxCall,
+    HandedOverQuestion,
+    OperatorAnswer,
+    OpenQuestion,
+)
