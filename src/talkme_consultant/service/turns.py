@@ -29,7 +29,7 @@ from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.store.conversations import ConversationRepository
-from talkme_consultant.store.models import Conversation
+from talkme_consultant.store.models import Conversation, DialogMessage
 from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 
@@ -267,12 +267,8 @@ class TurnRunner:
         )
         if not pending.ids:
             heartbeat.mark_committing()
-            await self._conversations.finish_turn(
-                key,
-                self._owner,
-                TurnResult(consumed_ids=[]),
-                now=now(),
-            )
+            nothing = TurnResult(consumed_ids=[])
+            await self._conversations.finish_turn(key, self._owner, nothing, now=now())
             return True
         if conversation.turn_attempts == 0:
             # Once per turn: a retried attempt must not tell the visitor again that we type.
@@ -298,15 +294,7 @@ class TurnRunner:
             conversation_key=key,
             texts=[clean_text(text) for text in pending.texts],
             attachments_only=pending.attachments_only,
-            memory=[
-                MemoryMessage(
-                    m.id,
-                    HistoryMessage.model_validate({"role": m.role, "text": m.text}),
-                    _stored_meta(m.meta) if m.role == MessageRole.BOT else None,
-                )
-                for m in history
-                if m.role in _HISTORY_ROLES
-            ],
+            memory=_memory(history),
             summary=conversation.summary,
             visitor_name=conversation.visitor_name,
             phone=conversation.phone,
@@ -364,6 +352,19 @@ def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
         elif event.kind == EventKind.GUARD:
             meta.setdefault("guard", []).append(event.data)
     return meta
+
+
+def _memory(history: list[DialogMessage]) -> list[MemoryMessage]:
+    """The remembered dialogue as the engine reads it, a bot message with its meta."""
+    return [
+        MemoryMessage(
+            m.id,
+            HistoryMessage.model_validate({"role": m.role, "text": m.text}),
+            _stored_meta(m.meta) if m.role == MessageRole.BOT else None,
+        )
+        for m in history
+        if m.role in _HISTORY_ROLES
+    ]
 
 
 def _stored_meta(raw: str | None) -> dict[str, Any] | None:
