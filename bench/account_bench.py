@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from talkme_consultant.config import SAMPLE_PROFILE_PATH
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.profile import load_profile
 from talkme_consultant.service.availability import OperatorPresence
 from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
-from talkme_consultant.store.conversations import TurnResult
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.store import Store
+from talkme_consultant.store.turn_writes import TurnResult
 from talkme_consultant.talkme.account import AccountClient
 from talkme_consultant.talkme.client import TalkMeClient
 from talkme_consultant.talkme.simulator import (
@@ -87,9 +88,11 @@ async def harvest_figures(sim: RunningSimulator, account: AccountClient, questio
                 ids = [m.id for m in await store.conversations.pending_messages(key)]
                 result = TurnResult(
                     consumed_ids=ids,
-                    visitor_text="Вопрос без ответа",
-                    bot_text="Передаю администратору",
-                    handed_off=True,
+                    outcome=TurnOutcome(
+                        visitor_text="Вопрос без ответа",
+                        replies=["Передаю администратору"],
+                        handed_off=True,
+                    ),
                     handed_over_question="Вопрос без ответа",
                 )
                 await store.conversations.finish_turn(key, "bench", result, now=now - 30)

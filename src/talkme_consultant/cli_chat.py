@@ -7,9 +7,12 @@ import asyncio
 from rich.console import Console
 
 from talkme_consultant.dialog.local import LocalDialogue
+from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.service.runtime import Runtime
 
 _EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
+# What the person at the terminal wants to see beside the replies.
+_SHOWN_EVENTS = {EventKind.HANDOFF, EventKind.GUARD, EventKind.LLM_OUTAGE, EventKind.LEAD}
 
 
 async def chat_loop(runtime: Runtime, console: Console) -> None:
@@ -34,6 +37,6 @@ async def chat_loop(runtime: Runtime, console: Console) -> None:
             console.print(f"[green]бот>[/green] {reply}")
         if outcome.finish_code:
             console.print(f"[dim](finish: {outcome.finish_code})[/dim]")
-        for kind, data in outcome.events:
-            if kind in ("handoff", "guard", "llm_outage", "lead"):
-                console.print(f"[dim]({kind}: {data})[/dim]")
+        for event in outcome.events:
+            if event.kind in _SHOWN_EVENTS:
+                console.print(f"[dim]({event.kind}: {event.data})[/dim]")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from talkme_consultant.dialog.engine import TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import TurnInput
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.service.answer_eval import (
     AnswerCase,
     AnswerCaseFileError,

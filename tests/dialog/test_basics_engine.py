@@ -12,8 +12,9 @@ import pytest
 
 from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.offline import OfflineAnswerer
-from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, TurnInput
 from talkme_consultant.dialog.guard import check_grounding
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.service.runtime import Runtime
 
 # Sunday 29 November 2026, 12:00 in Moscow.

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.callback import CALLBACK_META, OperatorsNow
-from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import MemoryMessage, TurnInput
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.service.runtime import Runtime
 
 NOBODY = OperatorsNow(online=False, callback_time="завтра после 9:00")
@@ -33,7 +35,7 @@ async def turn(
 
 
 def kinds(outcome: TurnOutcome) -> list[str]:
-    return [kind for kind, _ in outcome.events]
+    return [event.kind for event in outcome.events]
 
 
 async def test_with_an_operator_online_the_visitor_is_handed_over_as_always(
@@ -65,7 +67,7 @@ async def test_with_nobody_online_the_bot_offers_a_call_back_and_says_when(
     ]
     assert outcome.meta[CALLBACK_META]["reason"] == "visitor_request"
     assert "handoff" not in kinds(outcome)
-    assert ("callback_offered", {"reason": "visitor_request"}) in outcome.events
+    assert TurnEvent(EventKind.CALLBACK_OFFERED, {"reason": "visitor_request"}) in outcome.events
 
 
 async def test_a_phone_after_the_offer_is_a_lead_that_ends_with_the_offline_code(

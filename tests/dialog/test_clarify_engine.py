@@ -11,7 +11,9 @@ import itertools
 import pytest
 
 from talkme_consultant.answer.base import HistoryMessage
-from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import MemoryMessage, TurnInput
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.service.runtime import Runtime
 
 AMBIGUOUS = "а сколько коррекция стоит"
@@ -56,8 +58,9 @@ async def test_a_question_that_fits_several_services_gets_one_numbered_clarifyin
     reply = "\n".join(outcome.replies)
     assert not outcome.handed_off and outcome.finish_code is None
     assert outcome.meta["intent"] == "clarify"
-    assert ("clarify", {"question": AMBIGUOUS, "options": len(options_in(outcome))}) in (
-        outcome.events
+    assert (
+        TurnEvent(EventKind.CLARIFY, {"question": AMBIGUOUS, "options": len(options_in(outcome))})
+        in outcome.events
     )
     titles = options_in(outcome)
     assert 2 <= len(titles) <= 4
@@ -76,7 +79,7 @@ async def test_the_number_of_an_option_is_answered_with_that_record(runtime: Run
     reply = "\n".join(outcome.replies)
     assert outcome.meta["intent"] == "answer"
     assert reply.startswith(f"{titles[1]} — ")
-    assert ("clarify_choice", {"option": 2}) in outcome.events
+    assert TurnEvent(EventKind.CLARIFY_CHOICE, {"option": 2}) in outcome.events
 
 
 @pytest.mark.parametrize("choice", ["второе", "вторым", "коррекция бровей"])
@@ -99,7 +102,7 @@ async def test_a_new_question_instead_of_a_choice_is_answered_as_usual(runtime: 
     reply = "\n".join(outcome.replies)
     assert outcome.meta["intent"] == "answer"
     assert "Свадебная причёска" in reply
-    assert not any(kind == "clarify_choice" for kind, _ in outcome.events)
+    assert not any(event.kind == "clarify_choice" for event in outcome.events)
 
 
 async def test_a_reply_that_is_still_unclear_is_handed_to_a_person_not_asked_again(
@@ -112,8 +115,8 @@ async def test_a_reply_that_is_still_unclear_is_handed_to_a_person_not_asked_aga
 
     assert outcome.handed_off
     assert outcome.finish_code == "OPERATOR_REQUEST"
-    assert ("handoff", {"reason": "unclear_choice"}) in outcome.events
-    [unanswered] = [data for kind, data in outcome.events if kind == "unanswered"]
+    assert TurnEvent(EventKind.HANDOFF, {"reason": "unclear_choice"}) in outcome.events
+    [unanswered] = [event.data for event in outcome.events if event.kind == "unanswered"]
     assert unanswered["asked"] == AMBIGUOUS, "the owner is shown the question that was asked"
     assert unanswered["question"] == "не знаю, а какая лучше"
 
@@ -128,7 +131,7 @@ async def test_a_second_ambiguous_question_in_a_row_is_handed_over_instead(
 
     assert outcome.handed_off
     assert outcome.meta["intent"] == "unknown"
-    assert ("handoff", {"reason": "unclear_choice"}) in outcome.events
+    assert TurnEvent(EventKind.HANDOFF, {"reason": "unclear_choice"}) in outcome.events
 
 
 async def test_after_an_answer_the_same_question_may_be_clarified_again(runtime: Runtime) -> None:

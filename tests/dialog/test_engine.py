@@ -31,8 +31,9 @@ from talkme_consultant.dialog.engine import (
     FinishCodes,
     MemoryMessage,
     TurnInput,
-    TurnOutcome,
 )
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.knowledge.search import Hit
 
@@ -182,11 +183,11 @@ def said(*texts: str, memory: Sequence[MemoryMessage] = (), **kwargs: object) ->
 
 
 def event_kinds(outcome: TurnOutcome) -> list[str]:
-    return [kind for kind, _ in outcome.events]
+    return [event.kind for event in outcome.events]
 
 
 def event(outcome: TurnOutcome, kind: str) -> dict[str, object]:
-    return next(data for k, data in outcome.events if k == kind)
+    return next(event.data for event in outcome.events if event.kind == kind)
 
 
 # -- handoffs and finish codes ------------------------------------------------------------
@@ -199,7 +200,7 @@ async def test_a_request_for_a_person_hands_over_with_the_operator_code() -> Non
     assert outcome.replies == ["Сейчас позову администратора."]
     assert outcome.handed_off is True
     assert outcome.finish_code == "OPERATOR_REQUEST"
-    assert outcome.events == [("handoff", {"reason": "visitor_request"})]
+    assert outcome.events == [TurnEvent(EventKind.HANDOFF, {"reason": "visitor_request"})]
 
 
 async def test_the_offline_answerer_hands_over_a_request_for_a_person() -> None:
@@ -300,7 +301,7 @@ async def test_attachments_are_handed_over_without_asking_the_answerer() -> None
     outcome = await engine(primary).run_turn(turn)
     assert outcome.replies == [PHRASES.attachment]
     assert (outcome.handed_off, outcome.finish_code) == (True, "OPERATOR_REQUEST")
-    assert outcome.events == [("handoff", {"reason": "attachment"})]
+    assert outcome.events == [TurnEvent(EventKind.HANDOFF, {"reason": "attachment"})]
     assert primary.contexts == []
 
 
@@ -374,7 +375,9 @@ async def test_an_outage_falls_back_to_the_offline_answerer_and_is_recorded() ->
 
     assert outcome.replies == [HAIRCUT.answer]
     assert outcome.meta["answerer"] == "offline"
-    assert outcome.events == [("llm_outage", {"error": "model timed out after 2 retries"})]
+    assert outcome.events == [
+        TurnEvent(EventKind.LLM_OUTAGE, {"error": "model timed out after 2 retries"})
+    ]
     assert outcome.handed_off is False
 
 
@@ -421,7 +424,7 @@ async def test_a_second_ungrounded_draft_falls_back_to_the_best_record() -> None
 
     assert outcome.replies == [render_record(HAIRCUT)]
     assert outcome.meta["answerer"] == "offline"
-    guards = [data for kind, data in outcome.events if kind == "guard"]
+    guards = [event.data for event in outcome.events if event.kind == "guard"]
     assert [g["attempt"] for g in guards] == [1, 2]
     assert guards[1]["fallback"] is True
     assert len(primary.contexts) == 2, "exactly one regeneration"

@@ -10,8 +10,9 @@ import re
 
 import pytest
 
-from talkme_consultant.dialog.engine import TurnOutcome
 from talkme_consultant.dialog.local import LocalDialogue
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.service.runtime import Runtime
 
 BROAD = "Сколько стоит маникюр?"
@@ -46,7 +47,7 @@ async def test_a_number_after_the_list_is_answered_from_that_row(
     reply = "\n".join(outcome.replies)
     assert not outcome.handed_off, outcome.events
     assert reply.startswith(f"{names[number - 1]} — "), reply
-    assert ("list_choice", {"option": number}) in outcome.events
+    assert TurnEvent(EventKind.LIST_CHOICE, {"option": number}) in outcome.events
     assert outcome.meta["records"] == [outcome_row_id(dialogue, number)]
 
 
@@ -66,7 +67,7 @@ async def test_the_words_of_one_row_choose_it(runtime: Runtime) -> None:
 
     reply = "\n".join(outcome.replies)
     assert reply.startswith("Японский маникюр — 2 200 ₽, 60 мин."), reply
-    assert any(kind == "list_choice" for kind, _ in outcome.events)
+    assert any(event.kind == "list_choice" for event in outcome.events)
 
 
 async def test_a_new_question_after_the_list_is_answered_as_usual(runtime: Runtime) -> None:
@@ -77,7 +78,7 @@ async def test_a_new_question_after_the_list_is_answered_as_usual(runtime: Runti
 
     reply = "\n".join(outcome.replies)
     assert reply.startswith("Педикюр с покрытием гель-лак — 4 000 ₽"), reply
-    assert not any(kind == "list_choice" for kind, _ in outcome.events)
+    assert not any(event.kind == "list_choice" for event in outcome.events)
 
 
 async def test_a_list_is_not_a_clarifying_question_so_one_may_follow_it(runtime: Runtime) -> None:
@@ -88,7 +89,9 @@ async def test_a_list_is_not_a_clarifying_question_so_one_may_follow_it(runtime:
     assert asked.meta["intent"] == "clarify", asked.replies
 
     unclear = await dialogue.say("а сколько коррекция стоит")
-    assert ("handoff", {"reason": "unclear_choice"}) in unclear.events, "one question in a row"
+    assert TurnEvent(EventKind.HANDOFF, {"reason": "unclear_choice"}) in unclear.events, (
+        "one question in a row"
+    )
 
 
 async def test_the_choice_is_read_only_right_after_the_list(runtime: Runtime) -> None:
@@ -98,4 +101,4 @@ async def test_the_choice_is_read_only_right_after_the_list(runtime: Runtime) ->
 
     outcome = await dialogue.say("второе")
 
-    assert not any(kind == "list_choice" for kind, _ in outcome.events)
+    assert not any(event.kind == "list_choice" for event in outcome.events)

@@ -20,6 +20,8 @@ from tests.support.service import model_settings
 from talkme_consultant.answer.basics import ProfileBasics, day_name
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
 from talkme_consultant.dialog.local import LocalDialogue
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent
 from talkme_consultant.service.runtime import Runtime
 
 RECORD = re.compile(r'<record id="(R\d+)">\n(.*?)</record>', re.DOTALL)
@@ -93,7 +95,7 @@ async def test_the_profiles_answer_for_the_day_asked_reaches_the_model(
     assert f"Сегодня {today}." in request.system
     assert runtime.profile.facts_text() in request.system, "the whole profile is there too"
     assert outcome.replies == [f"В воскресенье в Сокольниках: {expected}"]
-    assert not any(kind == "guard" for kind, _ in outcome.events), "profile values are grounded"
+    assert not any(event.kind == "guard" for event in outcome.events), "profile values are grounded"
 
 
 async def test_a_question_the_profile_does_not_answer_gets_no_profile_block(
@@ -135,14 +137,14 @@ async def test_price_rows_reach_the_model_in_plain_words_and_its_list_can_be_cho
     assert "Маникюр без покрытия — 1 800 ₽, 60 мин" in price_list
     assert "Маникюр с покрытием гель-лак — 2 900 ₽, 100 мин" in price_list
     assert "Так и называй: Маникюр без покрытия — 1 800 ₽, 60 мин" in request.user
-    assert not listing.handed_off and not any(k == "guard" for k, _ in listing.events)
+    assert not listing.handed_off and not any(event.kind == "guard" for event in listing.events)
     names = [line.split(" — ")[0] for _, line in shown]
     assert [row["title"] for row in listing.meta["listed"]["options"]] == names
 
     chosen = await dialogue.say("второе")
 
     assert "\n".join(chosen.replies).startswith(f"{names[1]} — ")
-    assert ("list_choice", {"option": 2}) in chosen.events
+    assert TurnEvent(EventKind.LIST_CHOICE, {"option": 2}) in chosen.events
     assert len(model.replies_asked) == 1, "the chosen row is answered without the model"
 
 
@@ -155,7 +157,7 @@ async def test_a_price_the_model_invents_is_caught_and_the_offline_list_is_sent(
     outcome = await LocalDialogue(runtime.engine, "visitor").say("Сколько стоит маникюр?")
 
     reply = "\n".join(outcome.replies)
-    assert [k for k, _ in outcome.events].count("guard") == 2
+    assert [event.kind for event in outcome.events].count("guard") == 2
     assert "1 500 ₽" not in reply
     assert "Маникюр без покрытия — 1 800 ₽, 60 мин" in reply
     assert outcome.meta["listed"]["options"], "the fallback list can be chosen from as well"
@@ -197,7 +199,7 @@ async def test_the_models_clarifying_question_is_numbered_from_the_records_and_r
     chosen = await dialogue.say("2")
 
     assert "\n".join(chosen.replies).startswith(f"{titles[1]} — ")
-    assert ("clarify_choice", {"option": 2}) in chosen.events
+    assert TurnEvent(EventKind.CLARIFY_CHOICE, {"option": 2}) in chosen.events
     assert len(model.replies_asked) == 1, "the choice is answered without the model"
 
 
@@ -212,7 +214,7 @@ async def test_a_second_clarifying_question_from_the_model_is_handed_over(
     outcome = await dialogue.say("коррекция, а какая лучше?")
 
     assert outcome.handed_off
-    assert ("handoff", {"reason": "unclear_choice"}) in outcome.events
+    assert TurnEvent(EventKind.HANDOFF, {"reason": "unclear_choice"}) in outcome.events
 
 
 async def test_a_clarify_flag_with_fewer_than_two_known_records_is_an_ordinary_answer(

@@ -11,8 +11,9 @@ import re
 import pytest
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
-from talkme_consultant.dialog.engine import TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import TurnInput
 from talkme_consultant.dialog.guard import check_grounding
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.knowledge.loaders import load_file
 from talkme_consultant.service.runtime import Runtime
 

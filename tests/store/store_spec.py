@@ -23,15 +23,11 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import LeadInfo, TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.logs import JsonFormatter
 from talkme_consultant.store.browse import ConversationFilter
-from talkme_consultant.store.conversations import (
-    PlannedCall,
-    PlannedEvent,
-    PlannedLead,
-    TurnResult,
-)
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
@@ -40,6 +36,7 @@ from talkme_consultant.store.models import Base, Conversation, DialogMessage, Le
 from talkme_consultant.store.owner_records import OWNER_FAQ_SOURCE
 from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.store.store import Store
+from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 
 T0 = 1_700_000_000.0
 DEBOUNCE = 1.0
@@ -121,13 +118,19 @@ async def accept(store: Store, message: IncomingMessage, at: float) -> bool:
     return await store.inbox.accept(message, now=at, debounce=DEBOUNCE, max_wait=MAX_WAIT)
 
 
+# What the service adds to the engine's outcome; every other keyword is the outcome's.
+RESULT_FIELDS = {"calls", "budget_day", "handed_over_question"}
+
+
 def turn(
     consumed: list[int],
     visitor: str = "Здравствуйте",
     bot: str | None = "Добрый день!",
     **kwargs: Any,
 ) -> TurnResult:
-    return TurnResult(consumed_ids=consumed, visitor_text=visitor, bot_text=bot, **kwargs)
+    added = {name: kwargs.pop(name) for name in RESULT_FIELDS & kwargs.keys()}
+    outcome = TurnOutcome(visitor_text=visitor, replies=[bot] if bot else [], **kwargs)
+    return TurnResult(consumed_ids=consumed, outcome=outcome, **added)
 
 
 def send(text: str) -> PlannedCall:
@@ -510,7 +513,7 @@ class StoreSpec:
             visitor="Здравствуйте\nсколько стоит стрижка?",
             bot="Стрижка стоит 1500 ₽.",
             calls=[send("Стрижка стоит 1500 ₽."), PlannedCall("customBot/finish", {"code": "X"})],
-            events=[PlannedEvent("handoff", {"reason": "visitor_request"})],
+            events=[TurnEvent(EventKind.HANDOFF, {"reason": "visitor_request"})],
             meta={"intent": "answer"},
             prompt_tokens=100,
             completion_tokens=20,
@@ -581,8 +584,8 @@ class StoreSpec:
         late = turn(
             ids,
             calls=[send("late")],
-            events=[PlannedEvent("lead", {})],
-            lead=PlannedLead("Анна", "+79161234567", "стрижка", "summary"),
+            events=[TurnEvent(EventKind.LEAD, {})],
+            lead=LeadInfo("Анна", "+79161234567", "стрижка", "summary"),
             handed_off=True,
             prompt_tokens=50,
         )
@@ -606,7 +609,7 @@ class StoreSpec:
     async def test_usage_adds_up_over_turns_and_a_lead_is_recorded_once_per_phone(
         self, store: Store
     ) -> None:
-        lead = PlannedLead("Анна", "+79161234567", "стрижка", "хочет записаться")
+        lead = LeadInfo("Анна", "+79161234567", "стрижка", "хочет записаться")
         for number in (1, 2):
             at = T0 + number * 10
             assert await accept(store, incoming(number=number), at)
@@ -754,10 +757,10 @@ class StoreSpec:
             bot="Записал, перезвоним!",
             calls=[send("Записал, перезвоним!")],
             events=[
-                PlannedEvent("handoff", {"reason": "booking", "text": text}),
-                PlannedEvent("unanswered", {"question": text, "reason": "low_confidence"}),
+                TurnEvent(EventKind.HANDOFF, {"reason": "booking", "text": text}),
+                TurnEvent(EventKind.UNANSWERED, {"question": text, "reason": "low_confidence"}),
             ],
-            lead=PlannedLead("Анна", PHONE, "стрижка", text),
+            lead=LeadInfo("Анна", PHONE, "стрижка", text),
             phone=PHONE,
             handed_over_question=text,
         )
@@ -1118,8 +1121,8 @@ class StoreSpec:
         await run_turn(
             "visitor-1",
             calls=[send("one"), send("two"), send("three")],
-            events=[PlannedEvent("handoff", {"reason": "visitor_request"})],
-            lead=PlannedLead(None, "+79160000001", None, None),
+            events=[TurnEvent(EventKind.HANDOFF, {"reason": "visitor_request"})],
+            lead=LeadInfo(None, "+79160000001", None, None),
             prompt_tokens=100,
             completion_tokens=10,
             cost=0.25,
@@ -1127,8 +1130,8 @@ class StoreSpec:
         await run_turn(
             "visitor-2",
             events=[
-                PlannedEvent("handoff", {"reason": "low_confidence"}),
-                PlannedEvent("unanswered", {"question": "?"}),
+                TurnEvent(EventKind.HANDOFF, {"reason": "low_confidence"}),
+                TurnEvent(EventKind.UNANSWERED, {"question": "?"}),
             ],
             prompt_tokens=1,
             completion_tokens=2,
@@ -1272,8 +1275,8 @@ class StoreSpec:
         *,
         text: str = "сколько стоит стрижка?",
         meta: dict[str, Any] | None = None,
-        events: list[PlannedEvent] | None = None,
-        lead: PlannedLead | None = None,
+        events: list[TurnEvent] | None = None,
+        lead: LeadInfo | None = None,
     ) -> None:
         """One visitor message and the bot's reply to it, committed as a turn at `at`."""
         assert await accept(store, incoming(key, number=1, text=text, token=f"t-{key}"), at)
@@ -1302,7 +1305,7 @@ class StoreSpec:
             "clarified",
             T0 + 20,
             meta={"intent": "clarify", "answerer": "offline", "latency_ms": 300.0},
-            events=[PlannedEvent("clarify", {"question": "коррекция", "options": 2})],
+            events=[TurnEvent(EventKind.CLARIFY, {"question": "коррекция", "options": 2})],
         )
         await self._played(
             store,
@@ -1310,8 +1313,8 @@ class StoreSpec:
             T0 + day + 30,
             meta={"intent": "unknown", "answerer": "offline", "latency_ms": 900.0},
             events=[
-                PlannedEvent("handoff", {"reason": "low_confidence"}),
-                PlannedEvent("unanswered", {"question": "курс биткоина"}),
+                TurnEvent(EventKind.HANDOFF, {"reason": "low_confidence"}),
+                TurnEvent(EventKind.UNANSWERED, {"question": "курс биткоина"}),
             ],
         )
         await self._played(
@@ -1319,8 +1322,8 @@ class StoreSpec:
             "booked",
             T0 + day + 40,
             meta={"intent": "booking", "answerer": "llm", "latency_ms": 500.0},
-            events=[PlannedEvent("handoff", {"reason": "booking"})],
-            lead=PlannedLead("Анна", PHONE, "маникюр", None),
+            events=[TurnEvent(EventKind.HANDOFF, {"reason": "booking"})],
+            lead=LeadInfo("Анна", PHONE, "маникюр", None),
         )
 
         view = await store.overview.period(T0, [T0, T0 + day])
@@ -1343,7 +1346,7 @@ class StoreSpec:
             "handed",
             T0 + 10,
             text="Где купить биткоин?",
-            events=[PlannedEvent("handoff", {"reason": "low_confidence"})],
+            events=[TurnEvent(EventKind.HANDOFF, {"reason": "low_confidence"})],
         )
         await self._played(
             store,
@@ -1351,8 +1354,8 @@ class StoreSpec:
             T0 + 20,
             text="А маникюр?",
             meta={"intent": "answer", "answerer": "llm"},
-            events=[PlannedEvent("guard", {"attempt": 1, "problems": "цена"})],
-            lead=PlannedLead(None, PHONE, None, None),
+            events=[TurnEvent(EventKind.GUARD, {"attempt": 1, "problems": "цена"})],
+            lead=LeadInfo(None, PHONE, None, None),
         )
         browse = store.browse
 
@@ -1382,7 +1385,7 @@ class StoreSpec:
         assert (row.has_lead, row.guard, row.handed_over) == (True, True, False)
 
     async def test_a_lead_starts_new_and_its_status_is_kept(self, store: Store) -> None:
-        await self._played(store, "booked", T0, lead=PlannedLead("Анна", PHONE, None, None))
+        await self._played(store, "booked", T0, lead=LeadInfo("Анна", PHONE, None, None))
         [lead] = await store.leads.page(offset=0, limit=10)
         assert lead.status == LeadStatus.NEW
         assert await store.leads.set_status(lead.id, LeadStatus.CALLED)

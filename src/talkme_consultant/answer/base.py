@@ -7,10 +7,11 @@ The dialog engine builds a `TurnContext`, asks an `Answerer` for a `Draft`, then
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from talkme_consultant.helpers.kinds import MessageRole
 from talkme_consultant.knowledge.search import Hit
 
 
@@ -31,7 +32,7 @@ class Intent(StrEnum):
 class HistoryMessage(BaseModel):
     """One earlier message of the dialogue."""
 
-    role: Literal["visitor", "bot", "operator"]
+    role: MessageRole
     text: str
 
 

@@ -28,6 +28,7 @@ from talkme_consultant.answer.tables import (
     row_parts,
     row_sentence,
 )
+from talkme_consultant.helpers.kinds import HandoffReason, MessageRole
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, Retriever
 
@@ -123,7 +124,7 @@ class OfflineAnswerer:
             return Draft(
                 text=self._phrases.handoff,
                 intent=Intent.OPERATOR,
-                reason="visitor_request",
+                reason=HandoffReason.VISITOR_REQUEST,
                 answerer=self.name,
             )
         if not talk.question:
@@ -240,7 +241,7 @@ class OfflineAnswerer:
         usage: Usage | None = None,
     ) -> str:
         """Without a model the summary is the visitor's own recent questions, verbatim."""
-        asked = [m.text for m in messages if m.role == "visitor"][-5:]
+        asked = [m.text for m in messages if m.role == MessageRole.VISITOR][-5:]
         parts = [previous_summary] if previous_summary else []
         parts.extend(f"Посетитель спрашивал: {text}" for text in asked)
         return "\n".join(parts)[-2000:]

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from talkme_consultant.cli.common import load_settings, run
 from talkme_consultant.config import Settings
+from talkme_consultant.helpers.kinds import FileOrigin
 from talkme_consultant.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ async def _ingest(settings: Settings, paths: list[Path], replace: bool) -> int:
             for path in files:
                 contents.append((path.name, path.read_bytes()))
                 progress.advance(task)
-            report = await runtime.knowledge.files.add(contents, origin="cli", replace_all=replace)
+            report = await runtime.knowledge.files.add(
+                contents, origin=FileOrigin.CLI, replace_all=replace
+            )
             embed = progress.add_task("Embedding", total=None)
 
             def advance(done: int, total: int) -> None:

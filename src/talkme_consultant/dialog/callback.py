@@ -15,26 +15,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from talkme_consultant.dialog.splitting import split_message
+from talkme_consultant.helpers.kinds import EventKind, HandoffReason
+from talkme_consultant.helpers.outcome import LeadInfo, TurnOutcome
+from talkme_consultant.helpers.phones import extract_phones
+
 # The key under which a bot message's meta keeps an open call-back offer.
 CALLBACK_META = "callback"
-# The handoff reasons replaced by the offer are kept in this event's data.
-CALLBACK_OFFERED = "callback_offered"
-CALLBACK_LEAD = "callback_lead"
 # Used when the profile's hours say nothing about when the business opens.
 WORKING_HOURS = "в рабочее время"
 _QUESTION_CHARS = 500
 
 _NOBODY = "Сейчас, к сожалению, никого из администраторов нет в чате."
-_INTROS = {
-    "low_confidence": (
+_INTROS: dict[str, str] = {
+    HandoffReason.LOW_CONFIDENCE: (
         "Точного ответа на этот вопрос у меня нет, а администраторов сейчас, к сожалению, "
         "нет в чате."
     ),
-    "attachment": (
+    HandoffReason.ATTACHMENT: (
         "Я не умею открывать файлы и фотографии, а администраторов сейчас, к сожалению, нет в чате."
     ),
 }
-_INTROS["unclear_choice"] = _INTROS["low_confidence"]
+_INTROS[HandoffReason.UNCLEAR_CHOICE] = _INTROS[HandoffReason.LOW_CONFIDENCE]
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,82 @@ def open_offer(meta: Mapping[str, Any] | None) -> OpenOffer | None:
         reason=reason if isinstance(reason, str) else "",
         callback_time=when if isinstance(when, str) else None,
     )
+
+
+@dataclass(frozen=True)
+class CallbackTurns:
+    """What a turn becomes when nobody is there to take the dialogue over: a phone number
+    answering our offer is a lead, and a handoff is an offer (or a lead, when the number is
+    already here). A lead ends the bot's part with the offline finish code."""
+
+    max_message_chars: int
+    offline_code: str | None  # None: the offline finish is switched off
+
+    def take_number(
+        self, visitor_text: str, visitor_name: str | None, offer: OpenOffer
+    ) -> TurnOutcome | None:
+        """The visitor answers our offer with a phone number: the lead (None: no number)."""
+        phones = extract_phones(visitor_text)
+        if not phones:
+            return None
+        outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
+        outcome.phone = phones[0]
+        outcome.meta = {"intent": "callback", "answerer": "none"}
+        outcome.lead = LeadInfo(
+            name=visitor_name,
+            phone=phones[0],
+            interest=offer.question[:200] or None,
+            summary=_callback_summary(offer, visitor_text),
+        )
+        outcome.add_event(EventKind.LEAD, interest=offer.question[:200])
+        outcome.add_event(EventKind.CALLBACK_LEAD, reason=offer.reason)
+        self._finish(outcome, accepted_text(offer.callback_time))
+        return outcome
+
+    def replace_handoff(
+        self, outcome: TurnOutcome, operators: OperatorsNow, visitor_name: str | None
+    ) -> None:
+        """Turn a handoff into a call-back: offer it, or — a phone is already here — take it."""
+        handoffs = outcome.events_of(EventKind.HANDOFF)
+        reason = str(handoffs[-1].get("reason", "")) if handoffs else ""
+        outcome.events = [event for event in outcome.events if event.kind != EventKind.HANDOFF]
+        phones = extract_phones(outcome.visitor_text)
+        if outcome.lead is None and phones:
+            # «Позовите администратора, мой номер …»: no need to ask for it again.
+            offer = OpenOffer(outcome.visitor_text, reason, operators.callback_time)
+            outcome.phone = phones[0]
+            outcome.lead = LeadInfo(
+                name=outcome.visitor_name or visitor_name,
+                phone=phones[0],
+                interest=None,
+                summary=_callback_summary(offer, outcome.visitor_text),
+            )
+            outcome.add_event(EventKind.LEAD, interest="")
+        if outcome.lead is not None:
+            outcome.add_event(EventKind.CALLBACK_LEAD, reason=reason)
+            self._finish(outcome, accepted_text(operators.callback_time))
+            return
+        outcome.handed_off = False
+        outcome.finish_code = None
+        outcome.replies = split_message(
+            offer_text(reason, operators.callback_time), self.max_message_chars
+        )
+        outcome.meta[CALLBACK_META] = offer_meta(
+            outcome.visitor_text, reason, operators.callback_time
+        )
+        outcome.add_event(EventKind.CALLBACK_OFFERED, reason=reason)
+
+    def _finish(self, outcome: TurnOutcome, text: str) -> None:
+        outcome.replies = split_message(text, self.max_message_chars)
+        outcome.handed_off = False
+        outcome.finish_code = self.offline_code
+
+
+def _callback_summary(offer: OpenOffer, visitor_text: str) -> str:
+    lines = ["Администраторов не было в чате; посетитель оставил телефон для обратного звонка."]
+    if offer.question:
+        lines.append(f"Вопрос: {offer.question}")
+    if offer.callback_time:
+        lines.append(f"Обещано перезвонить {offer.callback_time}.")
+    lines.append(f"visitor: {visitor_text}")
+    return "\n".join(lines)[-3000:]

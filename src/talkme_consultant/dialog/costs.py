@@ -1,8 +1,12 @@
-"""Estimated model cost from token counts and configurable per-model prices."""
+"""Estimated model cost from token counts and configurable per-model prices, and a turn's
+model spend added up."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from talkme_consultant.answer.base import Draft, Usage
+from talkme_consultant.helpers.outcome import TurnOutcome
 
 
 @dataclass(frozen=True)
@@ -40,3 +44,21 @@ def estimate_cost(
     if price is None:
         return 0.0
     return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1_000_000
+
+
+def add_usage(outcome: TurnOutcome, usage: Usage, prices: dict[str, Price]) -> None:
+    """Add one model call's tokens, estimated cost and time to the turn's."""
+    if not (usage.prompt_tokens or usage.completion_tokens or usage.latency_ms):
+        return  # no model was called
+    outcome.prompt_tokens += usage.prompt_tokens
+    outcome.completion_tokens += usage.completion_tokens
+    outcome.cost += estimate_cost(prices, usage.model, usage.prompt_tokens, usage.completion_tokens)
+    outcome.model_latency_ms = (outcome.model_latency_ms or 0.0) + usage.latency_ms
+
+
+def add_draft_usage(outcome: TurnOutcome, draft: Draft, prices: dict[str, Price]) -> None:
+    """Add a draft's model usage to the turn (every model call counts), once."""
+    if draft.usage is None:
+        return
+    add_usage(outcome, draft.usage, prices)
+    draft.usage = None  # so a draft is never counted twice

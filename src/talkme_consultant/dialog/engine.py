@@ -23,17 +23,7 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
-from talkme_consultant.dialog.callback import (
-    CALLBACK_LEAD,
-    CALLBACK_META,
-    CALLBACK_OFFERED,
-    OpenOffer,
-    OperatorsNow,
-    accepted_text,
-    offer_meta,
-    offer_text,
-    open_offer,
-)
+from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, OperatorsNow, open_offer
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
     LIST_META,
@@ -41,17 +31,17 @@ from talkme_consultant.dialog.choice import (
     pending_options,
     read_choice,
 )
-from talkme_consultant.dialog.costs import Price, estimate_cost
+from talkme_consultant.dialog.costs import Price, add_draft_usage, add_usage
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.cleaning import clean_text
+from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
+from talkme_consultant.helpers.outcome import LeadInfo, TurnOutcome
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
 
-# The handoff reason when the reply to a clarifying question still leaves it unclear.
-UNCLEAR_CHOICE = "unclear_choice"
 # How much of the visitor's question a clarifying message's meta keeps.
 _ASKED_CHARS = 500
 
@@ -93,37 +83,6 @@ class TurnInput:
     operators: OperatorsNow | None = None
 
 
-@dataclass
-class LeadInfo:
-    """A visitor who wants to book and gave a phone number."""
-
-    name: str | None
-    phone: str
-    interest: str | None
-    summary: str
-
-
-@dataclass
-class TurnOutcome:
-    """What the turn decided."""
-
-    visitor_text: str
-    replies: list[str]
-    finish_code: str | None = None
-    handed_off: bool = False
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    lead: LeadInfo | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    visitor_name: str | None = None
-    phone: str | None = None
-    summary: str | None = None
-    summarized_upto: int | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    model_latency_ms: float | None = None
-
-
 @dataclass(frozen=True)
 class EngineOptions:
     """Tunables of the engine."""
@@ -154,6 +113,9 @@ class DialogEngine:
         self._offline = offline
         self._phrases = phrases
         self._options = options
+        self._callbacks = CallbackTurns(
+            options.max_message_chars, options.finish_codes.offline or None
+        )
 
     async def run_turn(self, turn: TurnInput) -> TurnOutcome:
         """Decide the replies and actions for one (possibly merged) visitor turn.
@@ -163,72 +125,15 @@ class DialogEngine:
         """
         offer = _open_offer(turn.memory)
         if offer is not None and not turn.attachments_only:
-            callback = self._callback_lead(turn, offer)
+            visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
+            callback = self._callbacks.take_number(visitor_text, turn.visitor_name, offer)
             if callback is not None:
                 return callback
         outcome = await self._run_turn(turn)
         operators = turn.operators
         if outcome.handed_off and operators is not None and not operators.online:
-            self._nobody_there(outcome, operators, turn.visitor_name)
+            self._callbacks.replace_handoff(outcome, operators, turn.visitor_name)
         return outcome
-
-    def _callback_lead(self, turn: TurnInput, offer: OpenOffer) -> TurnOutcome | None:
-        """The visitor answers a call-back offer with a phone number: record the lead."""
-        visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
-        phones = extract_phones(visitor_text)
-        if not phones:
-            return None
-        outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
-        outcome.phone = phones[0]
-        outcome.meta = {"intent": "callback", "answerer": "none"}
-        outcome.lead = LeadInfo(
-            name=turn.visitor_name,
-            phone=phones[0],
-            interest=offer.question[:200] or None,
-            summary=_callback_summary(offer, visitor_text),
-        )
-        outcome.events.append(("lead", {"interest": offer.question[:200]}))
-        outcome.events.append((CALLBACK_LEAD, {"reason": offer.reason}))
-        self._finish_offline(outcome, accepted_text(offer.callback_time))
-        return outcome
-
-    def _nobody_there(
-        self, outcome: TurnOutcome, operators: OperatorsNow, visitor_name: str | None
-    ) -> None:
-        """Turn a handoff into a call-back: offer it, or — a phone is already here — take it."""
-        reasons = [data.get("reason", "") for kind, data in outcome.events if kind == "handoff"]
-        reason = str(reasons[-1]) if reasons else ""
-        outcome.events = [event for event in outcome.events if event[0] != "handoff"]
-        phones = extract_phones(outcome.visitor_text)
-        if outcome.lead is None and phones:
-            # «Позовите администратора, мой номер …»: no need to ask for it again.
-            offer = OpenOffer(outcome.visitor_text, reason, operators.callback_time)
-            outcome.phone = phones[0]
-            outcome.lead = LeadInfo(
-                name=outcome.visitor_name or visitor_name,
-                phone=phones[0],
-                interest=None,
-                summary=_callback_summary(offer, outcome.visitor_text),
-            )
-            outcome.events.append(("lead", {"interest": ""}))
-        if outcome.lead is not None:
-            outcome.events.append((CALLBACK_LEAD, {"reason": reason}))
-            self._finish_offline(outcome, accepted_text(operators.callback_time))
-            return
-        outcome.handed_off = False
-        outcome.finish_code = None
-        outcome.replies = split_message(
-            offer_text(reason, operators.callback_time), self._options.max_message_chars
-        )
-        outcome.meta[CALLBACK_META] = offer_meta(
-            outcome.visitor_text, reason, operators.callback_time
-        )
-        outcome.events.append((CALLBACK_OFFERED, {"reason": reason}))
-
-    def _finish_offline(self, outcome: TurnOutcome, text: str) -> None:
-        outcome.replies = split_message(text, self._options.max_message_chars)
-        outcome.handed_off = False
-        outcome.finish_code = self._options.finish_codes.offline or None
 
     async def _run_turn(self, turn: TurnInput) -> TurnOutcome:
         # A flood keeps only its end: that is what the visitor is asking now, and it is also
@@ -236,16 +141,13 @@ class DialogEngine:
         visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         if turn.attachments_only:
-            self._hand_over(outcome, self._phrases.attachment, "attachment")
+            self._hand_over(outcome, self._phrases.attachment, HandoffReason.ATTACHMENT)
             return outcome
         if self._budget_spent(turn):
-            outcome.events.append(
-                (
-                    "budget",
-                    {"spent": turn.tokens_spent_today, "limit": self._options.daily_tokens},
-                )
+            outcome.add_event(
+                EventKind.BUDGET, spent=turn.tokens_spent_today, limit=self._options.daily_tokens
             )
-            self._hand_over(outcome, self._phrases.handoff, "budget")
+            self._hand_over(outcome, self._phrases.handoff, HandoffReason.BUDGET)
             return outcome
 
         phones = extract_phones(visitor_text)
@@ -271,11 +173,11 @@ class DialogEngine:
             draft = await self._after_list(ctx, listed, outcome)
         else:
             draft = await self._draft(ctx, outcome)
-        self._account(draft, outcome)
+        add_draft_usage(outcome, draft, self._options.prices)
         outcome.visitor_name = draft.visitor_name or None
         outcome.phone = draft.phone or (phones[0] if phones else None)
         self._apply(draft, ctx, outcome)
-        if draft.reason == UNCLEAR_CHOICE:
+        if draft.reason == HandoffReason.UNCLEAR_CHOICE:
             _note_first_question(outcome, turn.memory)
         return outcome
 
@@ -286,14 +188,14 @@ class DialogEngine:
         answered as usual, or — when it is still unclear — a person (never a second question)."""
         index = read_choice(ctx.text, [option.title for option in options])
         if index is not None:
-            outcome.events.append(("clarify_choice", {"option": index + 1}))
+            outcome.add_event(EventKind.CLARIFY_CHOICE, option=index + 1)
             return await self._offline.answer_choice(options[index])
         draft = await self._draft(ctx, outcome)
         if draft.intent in (Intent.CLARIFY, Intent.UNKNOWN):
             return Draft(
                 text=self._phrases.unknown,
                 intent=Intent.UNKNOWN,
-                reason=UNCLEAR_CHOICE,
+                reason=HandoffReason.UNCLEAR_CHOICE,
                 found=draft.found,
                 usage=draft.usage,
                 answerer=draft.answerer,
@@ -309,7 +211,7 @@ class DialogEngine:
         index = read_choice(ctx.text, [option.title for option in listed], every_word=True)
         if index is None:
             return await self._draft(ctx, outcome)
-        outcome.events.append(("list_choice", {"option": index + 1}))
+        outcome.add_event(EventKind.LIST_CHOICE, option=index + 1)
         return await self._offline.answer_choice(listed[index])
 
     def _budget_spent(self, turn: TurnInput) -> bool:
@@ -335,7 +237,7 @@ class DialogEngine:
             summary = await self._primary.summarize(turn.summary, folded, usage=usage)
         except AnswererUnavailable:
             summary = await self._offline.summarize(turn.summary, folded)
-        self._add_usage(usage, outcome)
+        add_usage(outcome, usage, self._options.prices)
         # The summary goes straight back to the model in this very turn: a lone surrogate in it
         # would make the request itself unencodable.
         outcome.summary = clean_text(summary)
@@ -348,52 +250,29 @@ class DialogEngine:
         try:
             draft = await self._primary.answer(ctx)
         except AnswererUnavailable as error:
-            outcome.events.append(("llm_outage", {"error": str(error)}))
+            outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             log.warning("answerer unavailable, using the offline answerer: %s", error)
             return await self._offline.answer(ctx)
-        problems = self._check(draft, ctx.text)
+        problems = _ungrounded(draft, ctx.text, self._options.profile_facts)
         if not problems:
             return draft
         feedback = describe_problems(problems)
-        outcome.events.append(("guard", {"attempt": 1, "problems": feedback}))
-        self._account(draft, outcome)
+        outcome.add_event(EventKind.GUARD, attempt=1, problems=feedback)
+        add_draft_usage(outcome, draft, self._options.prices)
         try:
             retry = await self._primary.answer(ctx.model_copy(update={"guard_feedback": feedback}))
         except AnswererUnavailable as error:
-            outcome.events.append(("llm_outage", {"error": str(error)}))
+            outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             return await self._offline.answer(ctx)
-        problems = self._check(retry, ctx.text)
+        problems = _ungrounded(retry, ctx.text, self._options.profile_facts)
         if not problems:
             return retry
-        outcome.events.append(
-            ("guard", {"attempt": 2, "problems": describe_problems(problems), "fallback": True})
+        outcome.add_event(
+            EventKind.GUARD, attempt=2, problems=describe_problems(problems), fallback=True
         )
-        self._account(retry, outcome)
+        add_draft_usage(outcome, retry, self._options.prices)
         fallback = self._offline.draft_from_hits(retry.found or draft.found, query=ctx.text)
         return fallback
-
-    def _check(self, draft: Draft, visitor_text: str) -> list[Any]:
-        sources = [hit.record.text for hit in (draft.used_records or draft.found)]
-        sources.append(self._options.profile_facts)
-        # The visitor's own phone may be repeated back ("we will call you on …").
-        return list(check_grounding(draft.text, sources, visitor_texts=[visitor_text]))
-
-    def _account(self, draft: Draft, outcome: TurnOutcome) -> None:
-        """Add a draft's token usage and cost to the turn (every model call counts)."""
-        if draft.usage is None:
-            return
-        self._add_usage(draft.usage, outcome)
-        draft.usage = None  # so a draft is never counted twice
-
-    def _add_usage(self, usage: Usage, outcome: TurnOutcome) -> None:
-        if not (usage.prompt_tokens or usage.completion_tokens or usage.latency_ms):
-            return  # no model was called
-        outcome.prompt_tokens += usage.prompt_tokens
-        outcome.completion_tokens += usage.completion_tokens
-        outcome.cost += estimate_cost(
-            self._options.prices, usage.model, usage.prompt_tokens, usage.completion_tokens
-        )
-        outcome.model_latency_ms = (outcome.model_latency_ms or 0.0) + usage.latency_ms
 
     def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
         """Turn the draft's intent into replies, finish codes, handoffs and leads."""
@@ -410,21 +289,25 @@ class DialogEngine:
             "confidence": round(draft.found[0].confidence, 3) if draft.found else None,
         }
         if draft.intent is Intent.OPERATOR:
-            self._hand_over(outcome, draft.text or self._phrases.handoff, "visitor_request")
+            self._hand_over(
+                outcome, draft.text or self._phrases.handoff, HandoffReason.VISITOR_REQUEST
+            )
             return
         if draft.intent is Intent.UNKNOWN:
-            reason = UNCLEAR_CHOICE if draft.reason == UNCLEAR_CHOICE else "low_confidence"
+            reason = (
+                HandoffReason.UNCLEAR_CHOICE
+                if draft.reason == HandoffReason.UNCLEAR_CHOICE
+                else HandoffReason.LOW_CONFIDENCE
+            )
             self._hand_over(outcome, draft.text or self._phrases.unknown, reason)
-            outcome.events.append(("unanswered", {"question": ctx.text, "reason": draft.reason}))
+            outcome.add_event(EventKind.UNANSWERED, question=ctx.text, reason=draft.reason)
             return
         if draft.intent is Intent.CLARIFY and draft.options:
             outcome.meta[CLARIFY_META] = {
                 "options": [option.model_dump() for option in draft.options],
                 "question": ctx.text[-_ASKED_CHARS:],
             }
-            outcome.events.append(
-                ("clarify", {"question": ctx.text, "options": len(draft.options)})
-            )
+            outcome.add_event(EventKind.CLARIFY, question=ctx.text, options=len(draft.options))
         if draft.intent is Intent.ANSWER and len(draft.listed) >= 2:
             outcome.meta[LIST_META] = {"options": [row.model_dump() for row in draft.listed]}
         if draft.intent is Intent.BOOKING and (draft.phone or ctx.phone):
@@ -435,8 +318,10 @@ class DialogEngine:
                 interest=draft.interest,
                 summary=_lead_summary(ctx, draft),
             )
-            outcome.events.append(("lead", {"interest": draft.interest or ""}))
-            self._hand_over(outcome, draft.text or self._phrases.lead_accepted, "booking")
+            outcome.add_event(EventKind.LEAD, interest=draft.interest or "")
+            self._hand_over(
+                outcome, draft.text or self._phrases.lead_accepted, HandoffReason.BOOKING
+            )
             return
         outcome.replies = split_message(draft.text, self._options.max_message_chars)
         if draft.intent is Intent.OFF_TOPIC and codes.irrelevant:
@@ -452,44 +337,42 @@ class DialogEngine:
         visitor_text = keep_end(merge_texts(texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         outcome.meta = {"intent": "turn_failed", "answerer": "none"}
-        self._hand_over(outcome, self._phrases.handoff, "turn_failed")
-        outcome.events.append(("turn_failed", {"error": error}))
+        self._hand_over(outcome, self._phrases.handoff, HandoffReason.TURN_FAILED)
+        outcome.add_event(EventKind.TURN_FAILED, error=error)
         return outcome
 
-    def _hand_over(self, outcome: TurnOutcome, text: str, reason: str) -> None:
+    def _hand_over(self, outcome: TurnOutcome, text: str, reason: HandoffReason) -> None:
         outcome.replies = split_message(text, self._options.max_message_chars)
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
-        outcome.events.append(("handoff", {"reason": reason}))
+        outcome.add_event(EventKind.HANDOFF, reason=reason)
+
+
+def _ungrounded(draft: Draft, visitor_text: str, profile_facts: str) -> list[Any]:
+    """The draft's prices, phones and numbers found in none of its records nor the profile."""
+    sources = [hit.record.text for hit in (draft.used_records or draft.found)]
+    sources.append(profile_facts)
+    # The visitor's own phone may be repeated back ("we will call you on …").
+    return list(check_grounding(draft.text, sources, visitor_texts=[visitor_text]))
 
 
 def _open_offer(memory: Sequence[MemoryMessage]) -> OpenOffer | None:
     """Our call-back offer when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != "bot":
+    if not memory or memory[-1].message.role != MessageRole.BOT:
         return None
     return open_offer(memory[-1].meta)
 
 
-def _callback_summary(offer: OpenOffer, visitor_text: str) -> str:
-    lines = ["Администраторов не было в чате; посетитель оставил телефон для обратного звонка."]
-    if offer.question:
-        lines.append(f"Вопрос: {offer.question}")
-    if offer.callback_time:
-        lines.append(f"Обещано перезвонить {offer.callback_time}.")
-    lines.append(f"visitor: {visitor_text}")
-    return "\n".join(lines)[-3000:]
-
-
 def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
     """The options of our clarifying question when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != "bot":
+    if not memory or memory[-1].message.role != MessageRole.BOT:
         return []
     return pending_options(memory[-1].meta)
 
 
 def _pending_list(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
     """The rows our last message listed, when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != "bot":
+    if not memory or memory[-1].message.role != MessageRole.BOT:
         return []
     return listed_options(memory[-1].meta)
 
@@ -502,9 +385,8 @@ def _note_first_question(outcome: TurnOutcome, memory: Sequence[MemoryMessage]) 
     asked = clarify.get("question") if isinstance(clarify, Mapping) else None
     if not isinstance(asked, str) or not asked.strip():
         return
-    for kind, data in outcome.events:
-        if kind == "unanswered":
-            data["asked"] = asked
+    for data in outcome.events_of(EventKind.UNANSWERED):
+        data["asked"] = asked
 
 
 def merge_texts(texts: Sequence[str]) -> str:

@@ -11,7 +11,9 @@ import itertools
 from typing import Protocol
 
 from talkme_consultant.answer.base import HistoryMessage
-from talkme_consultant.dialog.engine import MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import MemoryMessage, TurnInput
+from talkme_consultant.helpers.kinds import MessageRole
+from talkme_consultant.helpers.outcome import TurnOutcome
 
 
 class TurnEngine(Protocol):
@@ -48,12 +50,14 @@ class LocalDialogue:
             )
         )
         self.memory.append(
-            MemoryMessage(next(self._ids), HistoryMessage(role="visitor", text=text))
+            MemoryMessage(next(self._ids), HistoryMessage(role=MessageRole.VISITOR, text=text))
         )
         if outcome.replies:
-            reply = "\n\n".join(outcome.replies)
+            reply = outcome.reply_text
             self.memory.append(
-                MemoryMessage(next(self._ids), HistoryMessage(role="bot", text=reply), outcome.meta)
+                MemoryMessage(
+                    next(self._ids), HistoryMessage(role=MessageRole.BOT, text=reply), outcome.meta
+                )
             )
         if outcome.summary is not None and outcome.summarized_upto is not None:
             self.summary = outcome.summary

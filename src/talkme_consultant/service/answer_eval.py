@@ -18,9 +18,10 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from talkme_consultant.dialog.engine import TurnOutcome
 from talkme_consultant.dialog.local import LocalDialogue, TurnEngine
 from talkme_consultant.helpers.jsonl import json_objects
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnOutcome
 
 Verdict = Literal["right", "wrong", "clarify", "handoff"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff")
@@ -157,7 +158,7 @@ def reply_kind(outcome: TurnOutcome) -> ReplyKind:
     """What the turn did: handed over, asked the visitor to choose, or answered."""
     if outcome.handed_off:
         return "handoff"
-    if outcome.meta.get("intent") == "clarify" or any(k == "clarify" for k, _ in outcome.events):
+    if outcome.meta.get("intent") == "clarify" or outcome.events_of(EventKind.CLARIFY):
         return "clarify"
     if asks_to_choose("\n".join(outcome.replies)):
         return "clarify"

@@ -7,10 +7,10 @@ nothing is lost, and a failing account API never holds back the visitor's replie
 
 from __future__ import annotations
 
-from talkme_consultant.dialog.engine import TurnOutcome
-from talkme_consultant.store.conversations import PlannedCall
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.store.models import Conversation
 from talkme_consultant.store.outbox import LANE_ACCOUNT
+from talkme_consultant.store.turn_writes import PlannedCall
 from talkme_consultant.talkme.account_wire import (
     METHOD_CLIENT_SET_INFO,
     ClientCard,

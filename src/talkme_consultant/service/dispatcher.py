@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.store.models import OutboxCall
@@ -74,7 +75,7 @@ class OutboxDispatcher:
         policy: RetryPolicy,
         *,
         owner: str,
-        done_status: str = "sent",
+        done_status: CallStatus = CallStatus.SENT,
         concurrency: int = 16,
         lease_seconds: float = 60.0,
         poll_seconds: float = 1.0,

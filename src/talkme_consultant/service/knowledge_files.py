@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from talkme_consultant.helpers.kinds import FileOrigin
 from talkme_consultant.service.case_scoring import CASES_FILENAME
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.parsing import ParseOptions, parse_isolated
@@ -20,7 +21,6 @@ from talkme_consultant.store.knowledge import FileInfo, FileUpdate, KnowledgeRep
 from talkme_consultant.store.models import KnowledgeFile, KnowledgeState
 
 PARALLEL_READERS = 2
-UPLOAD_ORIGIN = "upload"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class KnowledgeFiles:
         """The largest file that is read at all."""
         return self._parse_options.max_file_bytes
 
-    async def parse(self, files: Sequence[tuple[str, bytes]], *, origin: str) -> list[FileUpdate]:
+    async def parse(
+        self, files: Sequence[tuple[str, bytes]], *, origin: FileOrigin
+    ) -> list[FileUpdate]:
         """Parse files in a limited child process; an unreadable one carries its error (in plain
         words) and no records. Nothing a file does while being read can stop this process."""
         readable = [(name, content) for name, content in files if name != CASES_FILENAME]
@@ -112,7 +114,7 @@ class KnowledgeFiles:
         self,
         files: Sequence[tuple[str, bytes]],
         *,
-        origin: str,
+        origin: FileOrigin,
         replace_all: bool = False,
     ) -> IngestReport:
         """Parse and store files (a file that fails to parse is stored with its error and no
@@ -123,7 +125,7 @@ class KnowledgeFiles:
     async def upload(self, files: Sequence[tuple[str, bytes]]) -> IngestReport | Unreadable:
         """Store an owner's upload: every file, or none of them when any cannot be read (the
         owner fixes it and sends the set again)."""
-        updates = await self.parse(files, origin=UPLOAD_ORIGIN)
+        updates = await self.parse(files, origin=FileOrigin.UPLOAD)
         errors = {u.name: u.error for u in updates if u.error}
         if errors:
             return Unreadable(errors)
@@ -159,11 +161,13 @@ class KnowledgeFiles:
 
     async def reparse_all(self) -> IngestReport:
         """Parse every stored file again (after a loader upgrade) and store the new records."""
-        by_origin: dict[str, list[tuple[str, bytes]]] = {}
+        by_origin: dict[FileOrigin, list[tuple[str, bytes]]] = {}
         for info in await self._repository.list_files():
             stored = await self._repository.get_file(info.name)
             if stored is not None:
-                by_origin.setdefault(info.origin, []).append((stored.name, stored.content))
+                by_origin.setdefault(FileOrigin(info.origin), []).append(
+                    (stored.name, stored.content)
+                )
         report = IngestReport(version=(await self._repository.state()).version, files={}, errors={})
         for origin, files in by_origin.items():
             part = await self.add(files, origin=origin)

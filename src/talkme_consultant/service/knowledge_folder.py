@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from talkme_consultant.helpers.kinds import FileOrigin
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
 from talkme_consultant.service.case_scoring import CASES_FILENAME
 from talkme_consultant.service.knowledge_files import KnowledgeFiles
@@ -86,19 +87,21 @@ class KnowledgeFolder:
             if known is None or known.sha256 != hashlib.sha256(content).hexdigest():
                 changed.append((path.name, content))
         gone = [
-            name for name, info in stored.items() if info.origin == "dir" and name not in present
+            name
+            for name, info in stored.items()
+            if info.origin == FileOrigin.DIR and name not in present
         ]
         if not changed and not gone and not too_large:
             await self._repository.set_dir_fingerprint(fingerprint)
             self._synced_fingerprint = fingerprint
             return False
-        updates = await self._files.parse(changed, origin="dir")
+        updates = await self._files.parse(changed, origin=FileOrigin.DIR)
         updates += [
             FileUpdate(
                 name=name,
                 content=b"",
                 sha256="",
-                origin="dir",
+                origin=FileOrigin.DIR,
                 records=[],
                 error=f"larger than the {limit}-byte limit for one file (UPLOAD_MAX_BYTES)",
             )

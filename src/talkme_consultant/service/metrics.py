@@ -10,7 +10,8 @@ from collections import deque
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from talkme_consultant.dialog.engine import TurnOutcome
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.service.clock import now
 
 _LATENCY_WINDOW = 1000
@@ -61,12 +62,12 @@ class Metrics:
             intent=str(outcome.meta.get("intent", "none")),
             answerer=str(outcome.meta.get("answerer", "none")),
         ).inc()
-        for kind, data in outcome.events:
-            if kind == "handoff":
-                self.handoffs.labels(reason=str(data.get("reason", "unknown"))).inc()
-            elif kind == "turn_failed":
-                self.turns_failed.labels(error=str(data.get("error", "unknown"))).inc()
-            elif kind == "llm_outage":
+        for event in outcome.events:
+            if event.kind == EventKind.HANDOFF:
+                self.handoffs.labels(reason=str(event.data.get("reason", "unknown"))).inc()
+            elif event.kind == EventKind.TURN_FAILED:
+                self.turns_failed.labels(error=str(event.data.get("error", "unknown"))).inc()
+            elif event.kind == EventKind.LLM_OUTAGE:
                 self.llm_outages += 1
                 self.last_llm_outage = now()
         if outcome.prompt_tokens or outcome.completion_tokens:

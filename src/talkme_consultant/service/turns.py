@@ -19,29 +19,33 @@ from typing import Any
 
 from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.callback import OperatorsNow
-from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput, TurnOutcome
+from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput
+from talkme_consultant.helpers.budget import local_day, spent_on
 from talkme_consultant.helpers.cleaning import clean_text
-from talkme_consultant.service.budget import local_day, spent_on
+from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
-from talkme_consultant.store.conversations import (
-    ConversationRepository,
-    PlannedCall,
-    PlannedEvent,
-    PlannedLead,
-    TurnResult,
-)
-from talkme_consultant.store.models import Conversation
+from talkme_consultant.store.conversations import ConversationRepository
+from talkme_consultant.store.models import Conversation, DialogMessage
+from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 
 log = logging.getLogger(__name__)
 
-HISTORY_ROLES = {"visitor", "bot", "operator"}
+# Stored messages of any other role are not the dialogue's.
+_HISTORY_ROLES: set[str] = set(MessageRole)
+
 # Handoffs whose question an operator's answer is worth keeping for: the bot did not know, or
 # could not finish. A request for a person or a booking carries no question of its own.
-QUESTION_HANDOFFS = {"low_confidence", "unclear_choice", "budget", "turn_failed"}
+QUESTION_HANDOFFS: set[str] = {
+    HandoffReason.LOW_CONFIDENCE,
+    HandoffReason.UNCLEAR_CHOICE,
+    HandoffReason.BUDGET,
+    HandoffReason.TURN_FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ class TurnRunner:
         if attempts is None:
             return False
         await self._conversations.record_event(
-            key, "turn_error", {"error": reason, "attempt": attempts}, now()
+            key, EventKind.TURN_ERROR, {"error": reason, "attempt": attempts}, now()
         )
         if attempts >= self._settings.max_attempts:
             return await self._give_up_or_retry(conversation, reason, attempts)
@@ -239,7 +243,7 @@ class TurnRunner:
         )
         if not pending.ids:
             # Nothing is waiting any more (e.g. the conversation was reset): nothing to hand over.
-            empty = TurnResult(consumed_ids=[], visitor_text="", bot_text=None)
+            empty = TurnResult(consumed_ids=[])
             return await self._conversations.finish_turn(key, self._owner, empty, now=now())
         outcome = self._engine_provider().hand_over_after_failure(
             [clean_text(text) for text in pending.texts], reason
@@ -263,12 +267,8 @@ class TurnRunner:
         )
         if not pending.ids:
             heartbeat.mark_committing()
-            await self._conversations.finish_turn(
-                key,
-                self._owner,
-                TurnResult(consumed_ids=[], visitor_text="", bot_text=None),
-                now=now(),
-            )
+            nothing = TurnResult(consumed_ids=[])
+            await self._conversations.finish_turn(key, self._owner, nothing, now=now())
             return True
         if conversation.turn_attempts == 0:
             # Once per turn: a retried attempt must not tell the visitor again that we type.
@@ -294,26 +294,18 @@ class TurnRunner:
             conversation_key=key,
             texts=[clean_text(text) for text in pending.texts],
             attachments_only=pending.attachments_only,
-            memory=[
-                MemoryMessage(
-                    m.id,
-                    HistoryMessage.model_validate({"role": m.role, "text": m.text}),
-                    _stored_meta(m.meta) if m.role == "bot" else None,
-                )
-                for m in history
-                if m.role in HISTORY_ROLES
-            ],
+            memory=_memory(history),
             summary=conversation.summary,
             visitor_name=conversation.visitor_name,
             phone=conversation.phone,
-            tokens_spent_today=spent_on(conversation, day),
+            tokens_spent_today=spent_on(day, conversation.budget_day, conversation.budget_tokens),
             operators=await self._presence() if self._presence is not None else None,
         )
         outcome = await self._engine_provider().run_turn(turn)
         result = _to_result(outcome, pending.ids)
         if self._account_calls:
             _add_account_effects(result, conversation, outcome)
-        result.meta["latency_ms"] = round((now() - started) * 1000, 1)
+        result.outcome.meta["latency_ms"] = round((now() - started) * 1000, 1)
         result.budget_day = day
         heartbeat.mark_committing()
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
@@ -325,39 +317,15 @@ class TurnRunner:
 
 
 def _to_result(outcome: TurnOutcome, consumed: list[int]) -> TurnResult:
-    """What the turn writes, every text cleaned: models emit NUL and lone surrogates at times,
-    and one such character would make the commit fail on every attempt."""
-    replies = [text for text in (clean_text(reply) for reply in outcome.replies) if text.strip()]
-    calls = [PlannedCall(*send_call(text)) for text in replies]
-    if outcome.finish_code:
-        calls.append(PlannedCall(*finish_call(outcome.finish_code)))
-    lead = outcome.lead
-    return TurnResult(
-        consumed_ids=consumed,
-        visitor_text=clean_text(outcome.visitor_text),
-        bot_text="\n\n".join(replies) or None,
-        calls=calls,
-        events=[PlannedEvent(kind, _clean_data(data)) for kind, data in outcome.events],
-        lead=(
-            PlannedLead(
-                _clean_optional(lead.name),
-                clean_text(lead.phone),
-                _clean_optional(lead.interest),
-                _clean_optional(lead.summary),
-            )
-            if lead
-            else None
-        ),
-        meta=_clean_data(_with_outcome(outcome)),
-        handed_off=outcome.handed_off,
-        visitor_name=_clean_optional(outcome.visitor_name),
-        phone=_clean_optional(outcome.phone),
-        summary=_clean_optional(outcome.summary),
-        summarized_upto=outcome.summarized_upto,
-        prompt_tokens=outcome.prompt_tokens,
-        completion_tokens=outcome.completion_tokens,
-        cost=outcome.cost,
-    )
+    """What the turn writes: its outcome with every text cleaned (models emit NUL and lone
+    surrogates at times, and one such character would make the commit fail on every attempt),
+    the meta the transcript shows, and the TalkMe calls that send it."""
+    cleaned = outcome.cleaned()
+    cleaned.meta = _with_outcome(cleaned)
+    calls = [PlannedCall(*send_call(text)) for text in cleaned.replies]
+    if cleaned.finish_code:
+        calls.append(PlannedCall(*finish_call(cleaned.finish_code)))
+    return TurnResult(consumed_ids=consumed, outcome=cleaned, calls=calls)
 
 
 def _add_account_effects(
@@ -367,9 +335,10 @@ def _add_account_effects(
     card = card_update(conversation, outcome)
     if card is not None:
         result.calls.append(card)
-    reasons = {str(data.get("reason")) for kind, data in outcome.events if kind == "handoff"}
-    if outcome.handed_off and reasons & QUESTION_HANDOFFS and result.visitor_text.strip():
-        result.handed_over_question = result.visitor_text
+    reasons = {str(data.get("reason")) for data in outcome.events_of(EventKind.HANDOFF)}
+    visitor_text = result.outcome.visitor_text
+    if outcome.handed_off and reasons & QUESTION_HANDOFFS and visitor_text.strip():
+        result.handed_over_question = visitor_text
 
 
 def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
@@ -377,12 +346,25 @@ def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
     handoff reason and the grounding guard's findings of this turn."""
     meta = dict(outcome.meta)
     meta["finish_code"] = outcome.finish_code
-    for kind, data in outcome.events:
-        if kind == "handoff":
-            meta["handoff_reason"] = data.get("reason")
-        elif kind == "guard":
-            meta.setdefault("guard", []).append(data)
+    for event in outcome.events:
+        if event.kind == EventKind.HANDOFF:
+            meta["handoff_reason"] = event.data.get("reason")
+        elif event.kind == EventKind.GUARD:
+            meta.setdefault("guard", []).append(event.data)
     return meta
+
+
+def _memory(history: list[DialogMessage]) -> list[MemoryMessage]:
+    """The remembered dialogue as the engine reads it, a bot message with its meta."""
+    return [
+        MemoryMessage(
+            m.id,
+            HistoryMessage.model_validate({"role": m.role, "text": m.text}),
+            _stored_meta(m.meta) if m.role == MessageRole.BOT else None,
+        )
+        for m in history
+        if m.role in _HISTORY_ROLES
+    ]
 
 
 def _stored_meta(raw: str | None) -> dict[str, Any] | None:
@@ -394,26 +376,6 @@ def _stored_meta(raw: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _clean_optional(text: str | None) -> str | None:
-    return clean_text(text) if text is not None else None
-
-
-def _clean_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Event data and meta quote the visitor, the model and the records (questions, guard
-    findings, a clarifying question's options)."""
-    return {name: _clean_value(value) for name, value in data.items()}
-
-
-def _clean_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return _clean_data(value)
-    if isinstance(value, list):
-        return [_clean_value(item) for item in value]
-    return value
 
 
 def _where(error: BaseException) -> str:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from talkme_consultant.config import Settings
-from talkme_consultant.dialog.engine import DialogEngine, TurnOutcome
+from talkme_consultant.dialog.engine import DialogEngine
+from talkme_consultant.helpers.kinds import CallStatus
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.profile import BusinessProfile
 from talkme_consultant.service.availability import OperatorPresence
 from talkme_consultant.service.dispatcher import (
@@ -115,14 +117,14 @@ class Workers:
         sender: Sender
         if settings.talkme_test_mode:
             sender = _record_only
-            done_status = "recorded"
+            done_status = CallStatus.RECORDED
         else:
             http = httpx.AsyncClient(
                 timeout=settings.talkme_timeout_seconds,
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             )
             sender = talkme_sender(TalkMeClient.from_settings(settings, http=http))
-            done_status = "sent"
+            done_status = CallStatus.SENT
         account = open_account(settings, store, profile)
         if not settings.talkme_test_mode:
             sender = routed_sender(sender, account.client if account is not None else None)
@@ -194,7 +196,7 @@ async def _take_back_leases(store: Store, installation: str, owner: str) -> None
 
 
 def _dispatcher(
-    settings: Settings, store: Store, sender: Sender, *, owner: str, done_status: str
+    settings: Settings, store: Store, sender: Sender, *, owner: str, done_status: CallStatus
 ) -> OutboxDispatcher:
     # A client card is no visitor waiting: its update outlasts an account API outage of a
     # couple of hours rather than the reply's few minutes.

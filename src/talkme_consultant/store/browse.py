@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from talkme_consultant.helpers.kinds import EventKind, MessageRole
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, DialogMessage, Event, Lead
 
@@ -72,7 +73,7 @@ class TranscriptEvent:
 _MAX_KEYS = 10_000
 
 
-def _event(kind: str) -> ColumnElement[bool]:
+def _event(kind: EventKind) -> ColumnElement[bool]:
     return exists().where(Event.conversation_key == Conversation.key, Event.kind == kind)
 
 
@@ -96,9 +97,9 @@ def _filtered(query: _Query, chosen: ConversationFilter) -> _Query:
     if chosen.until is not None:
         query = query.where(Conversation.last_activity < chosen.until)
     for wanted, condition in (
-        (chosen.handed_over, _event("handoff")),
-        (chosen.clarified, _event("clarify")),
-        (chosen.guard, _event("guard")),
+        (chosen.handed_over, _event(EventKind.HANDOFF)),
+        (chosen.clarified, _event(EventKind.CLARIFY)),
+        (chosen.guard, _event(EventKind.GUARD)),
         (chosen.lead, exists().where(Lead.conversation_key == Conversation.key)),
     ):
         if wanted is not None:
@@ -166,10 +167,10 @@ class ConversationBrowser:
             Conversation.messages_count,
             Conversation.created_at,
             Conversation.last_activity,
-            _event("handoff"),
+            _event(EventKind.HANDOFF),
             exists().where(Lead.conversation_key == Conversation.key),
-            _event("clarify"),
-            _event("guard"),
+            _event(EventKind.CLARIFY),
+            _event(EventKind.GUARD),
         )
         query = _filtered(columns, chosen).order_by(
             Conversation.last_activity.desc(), Conversation.key
@@ -215,12 +216,12 @@ class ConversationBrowser:
                 select(DialogMessage.id).where(
                     DialogMessage.id == message_id,
                     DialogMessage.conversation_key == key,
-                    DialogMessage.role == "bot",
+                    DialogMessage.role == MessageRole.BOT,
                 )
             )
             return found is not None
 
-    async def events_of_kind(self, kind: str, *, limit: int) -> list[TranscriptEvent]:
+    async def events_of_kind(self, kind: EventKind, *, limit: int) -> list[TranscriptEvent]:
         """The newest events of one kind."""
         async with self._sessions.read() as session:
             rows = await session.execute(

@@ -1,82 +1,36 @@
-"""Conversation scheduling (due times, leases), memory, and the atomic end of a turn."""
+"""Conversations for the turn workers: which are due, their waiting messages and memory, the
+end of a turn (written by `store.turn_writes`), and forgetting a visitor."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, case, delete, func, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.leases import held_by_installation
+from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.outcome import TurnEvent
+from talkme_consultant.store.leases import (
+    ConversationLeases,
+    LeaseNotHeld,
+    hold_lease,
+    lease_free,
+)
 from talkme_consultant.store.models import (
+    PERSONAL_TABLES,
     Conversation,
     DialogMessage,
-    Event,
-    HandedOverQuestion,
     InboundMessage,
-    Lead,
-    OpenQuestion,
-    OperatorAnswer,
-    OutboxCall,
 )
-from talkme_consultant.store.outbox import LANE_ACCOUNT, LANE_BOT
-from talkme_consultant.store.upsert import greatest, insert_for, last_chars, lock_row
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    """A TalkMe call decided by a turn, to be put in the outbox (see `store.outbox` lanes)."""
-
-    method: str
-    body: dict[str, Any]
-    lane: str = LANE_BOT
-
-
-@dataclass(frozen=True)
-class PlannedEvent:
-    """An event to record with the turn."""
-
-    kind: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PlannedLead:
-    """A lead to record with the turn (one per conversation and phone)."""
-
-    name: str | None
-    phone: str
-    interest: str | None
-    summary: str | None
-
-
-@dataclass
-class TurnResult:
-    """Everything one turn writes, committed together with consuming its messages."""
-
-    consumed_ids: Sequence[int]
-    visitor_text: str
-    bot_text: str | None
-    calls: list[PlannedCall] = field(default_factory=list)
-    events: list[PlannedEvent] = field(default_factory=list)
-    lead: PlannedLead | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    handed_off: bool = False
-    visitor_name: str | None = None
-    phone: str | None = None
-    summary: str | None = None
-    summarized_upto: int | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    # The business's local day (YYYY-MM-DD) the turn's model tokens count against; None: no turn.
-    budget_day: str | None = None
-    # The visitor question handed to an operator, kept until the operator's answer is read.
-    handed_over_question: str | None = None
+from talkme_consultant.store.turn_writes import (
+    PlannedCall,
+    TurnResult,
+    add_calls,
+    event_row,
+    write_turn,
+)
+from talkme_consultant.store.upsert import greatest, last_chars
 
 
 @dataclass(frozen=True)
@@ -94,30 +48,11 @@ class PendingTurn:
 
 
 CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
-# Ids per UPDATE when a turn consumes its messages: under every database's parameter limit.
-_CONSUME_CHUNK = 500
 
 
-class _LeaseLost(Exception):
-    """Raised inside a write to roll it back: another worker holds the conversation now."""
-
-
-async def _hold_lease(session: AsyncSession, key: str, owner: str) -> Conversation:
-    """Lock the conversation's row and return it; `_LeaseLost` (rolling the write back) when
-    `owner` no longer holds its lease or it was forgotten."""
-    conversation: Conversation | None = await lock_row(
-        session, select(Conversation).where(Conversation.key == key)
-    )
-    if conversation is None or conversation.lease_owner != owner:
-        raise _LeaseLost
-    return conversation
-
-
-class ConversationRepository:
-    """Reads and writes conversations on behalf of the turn workers."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
+class ConversationRepository(ConversationLeases):
+    """Reads and writes conversations on behalf of the turn workers (their leases: see
+    `ConversationLeases`)."""
 
     async def due_keys(self, now: float, limit: int) -> list[str]:
         """Conversations whose turn is due and whose lease is free, oldest first."""
@@ -125,7 +60,7 @@ class ConversationRepository:
             rows = await session.execute(
                 select(Conversation.key)
                 .where(Conversation.due_at <= now)
-                .where((Conversation.lease_until.is_(None)) | (Conversation.lease_until < now))
+                .where(lease_free(Conversation.lease_until, now))
                 .order_by(Conversation.due_at)
                 .limit(limit)
             )
@@ -140,61 +75,6 @@ class ConversationRepository:
                 select(func.min(due)).where(Conversation.due_at.is_not(None))
             )
             return float(value) if value is not None else None
-
-    async def claim(
-        self, key: str, owner: str, *, now: float, lease_seconds: float
-    ) -> Conversation | None:
-        """Take the conversation's lease if it is due and free; the winner gets the row."""
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key)
-                .where(Conversation.due_at <= now)
-                .where((Conversation.lease_until.is_(None)) | (Conversation.lease_until < now))
-                .values(lease_owner=owner, lease_until=now + lease_seconds)
-                .returning(Conversation)
-            )
-            return result.scalar_one_or_none()
-
-    async def extend_lease(self, key: str, owner: str, until: float) -> bool:
-        """Keep a long turn's lease alive; False when another worker has taken it over."""
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key, Conversation.lease_owner == owner)
-                .values(lease_until=until)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def release(self, key: str, owner: str, *, retry_at: float | None = None) -> None:
-        """Give the lease back without finishing the turn (e.g. after an unexpected error)."""
-        async with self._sessions.write() as session:
-            values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
-            if retry_at is not None:
-                values["due_at"] = retry_at
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key, Conversation.lease_owner == owner)
-                .values(**values)
-            )
-
-    async def release_installation(self, instance_name: str, *, except_owner: str) -> int:
-        """Free every conversation lease held by earlier processes of this installation.
-
-        They were killed or stopped (this process is their restart), so what they held is
-        orphaned; should one still be running, it loses the lease and commits nothing.
-        """
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(
-                    held_by_installation(
-                        Conversation.lease_owner, instance_name, except_owner=except_owner
-                    )
-                )
-                .values(lease_owner=None, lease_until=None)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def record_failed_attempt(self, key: str, owner: str) -> int | None:
         """Count a failed attempt of the waiting turn, keeping the lease.
@@ -320,141 +200,23 @@ class ConversationRepository:
         """
         try:
             async with self._sessions.write() as session:
-                _add_calls(session, key, token, calls, now)
+                add_calls(session, key, token, calls, now)
                 await session.flush()
-                # Locked after the calls are written: see `finish_turn`.
-                await _hold_lease(session, key, owner)
+                # Locked after the calls are written: see `write_turn`.
+                await hold_lease(session, key, owner)
                 return True
-        except _LeaseLost:
+        except LeaseNotHeld:
             return False
 
     async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
-        """Commit the turn: consume its messages, remember the dialogue, queue the calls.
-
-        Returns False (and writes nothing) when the lease was lost to another worker.
-
-        The conversation's row is locked only at the end, after everything else is written: a
-        webhook for this visitor updates the same row, and waits for the lock only while the
-        few statements that settle the turn run, not while the whole turn is written.
-        """
+        """Commit the turn (see `store.turn_writes`): consume its messages, remember the
+        dialogue, queue the calls. Returns False (and writes nothing) when the lease was lost
+        to another worker."""
         try:
-            return await self._finish_turn(key, owner, result, now=now)
-        except _LeaseLost:
+            async with self._sessions.write() as session:
+                return await write_turn(session, key, owner, result, now=now)
+        except LeaseNotHeld:
             return False
-
-    async def _finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
-        async with self._sessions.write() as session:
-            token = await session.scalar(
-                select(Conversation.token).where(
-                    Conversation.key == key, Conversation.lease_owner == owner
-                )
-            )
-            if token is None:
-                return False
-            consumed = list(result.consumed_ids)
-            for start in range(0, len(consumed), _CONSUME_CHUNK):
-                await session.execute(
-                    update(InboundMessage)
-                    .where(InboundMessage.id.in_(consumed[start : start + _CONSUME_CHUNK]))
-                    .values(processed_at=now)
-                )
-            if consumed:
-                # A turn that found nothing waiting has no visitor words to remember.
-                session.add(
-                    DialogMessage(
-                        conversation_key=key,
-                        role="visitor",
-                        text=result.visitor_text,
-                        created_at=now,
-                        meta=None,
-                    )
-                )
-            if result.bot_text:
-                session.add(
-                    DialogMessage(
-                        conversation_key=key,
-                        role="bot",
-                        text=result.bot_text,
-                        created_at=now,
-                        meta=json.dumps(result.meta, ensure_ascii=False),
-                        intent=_short(result.meta.get("intent")),
-                        answerer=_short(result.meta.get("answerer")),
-                        latency_ms=_number(result.meta.get("latency_ms")),
-                        tokens=result.prompt_tokens + result.completion_tokens,
-                        cost=result.cost,
-                    )
-                )
-            _add_calls(session, key, token, result.calls, now)
-            for planned in result.events:
-                session.add(
-                    Event(
-                        conversation_key=key,
-                        kind=planned.kind,
-                        data=json.dumps(planned.data, ensure_ascii=False),
-                        created_at=now,
-                    )
-                )
-            if result.handed_over_question:
-                session.add(
-                    HandedOverQuestion(
-                        conversation_key=key,
-                        question=result.handed_over_question,
-                        handed_over_at=now,
-                        status="waiting",
-                    )
-                )
-            if result.lead is not None:
-                lead = insert_for(session, Lead).values(
-                    conversation_key=key,
-                    name=result.lead.name,
-                    phone=result.lead.phone,
-                    interest=result.lead.interest,
-                    summary=result.lead.summary,
-                    created_at=now,
-                )
-                await session.execute(
-                    lead.on_conflict_do_nothing(index_elements=["conversation_key", "phone"])
-                )
-            await session.flush()
-            # Under the lock, a new statement sees every message committed so far; a webhook
-            # still writing one waits, and schedules the turn again after this commit.
-            conversation = await _hold_lease(session, key, owner)
-            still_pending = await session.scalar(
-                select(func.count())
-                .select_from(InboundMessage)
-                .where(InboundMessage.conversation_key == key)
-                .where(InboundMessage.processed_at.is_(None))
-            )
-            values: dict[str, Any] = {
-                "lease_owner": None,
-                "lease_until": None,
-                "turn_attempts": 0,
-                "prompt_tokens": Conversation.prompt_tokens + result.prompt_tokens,
-                "completion_tokens": Conversation.completion_tokens + result.completion_tokens,
-                "cost": Conversation.cost + result.cost,
-            }
-            if not still_pending:
-                values.update(due_at=None, first_pending_at=None)
-            if result.budget_day is not None:
-                spent = result.prompt_tokens + result.completion_tokens
-                if conversation.budget_day == result.budget_day:
-                    values["budget_tokens"] = Conversation.budget_tokens + spent
-                else:  # the first turn of a new day starts the count afresh
-                    values.update(budget_day=result.budget_day, budget_tokens=spent)
-            if result.handed_off:
-                values["state"] = "operator"
-            if result.visitor_name:
-                values["visitor_name"] = result.visitor_name
-            if result.phone:
-                values["phone"] = result.phone
-            if result.summary is not None:
-                values["summary"] = result.summary
-            if result.summarized_upto is not None:
-                values["summarized_upto"] = result.summarized_upto
-            await session.execute(
-                update(Conversation).where(Conversation.key == key).values(**values)
-            )
-            return True
 
     async def delete(self, key: str) -> bool:
         """Forget a visitor: the conversation and everything stored about it (memory, every
@@ -468,7 +230,7 @@ class ConversationRepository:
         async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation).where(Conversation.key == key))
             removed = int(result.rowcount)  # type: ignore[attr-defined]
-            for table in _PERSONAL_TABLES:
+            for table in PERSONAL_TABLES:
                 rows = await session.execute(delete(table).where(table.conversation_key == key))
                 removed += int(rows.rowcount)  # type: ignore[attr-defined]
             # Rows left behind by an older version's delete still count as "known".
@@ -479,72 +241,13 @@ class ConversationRepository:
         were. Events not tied to a conversation (outages) are kept."""
         async with self._sessions.write() as session:
             result = await session.execute(delete(Conversation))
-            for table in _PERSONAL_TABLES:
+            for table in PERSONAL_TABLES:
                 await session.execute(delete(table).where(table.conversation_key.is_not(None)))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def record_event(
-        self, key: str | None, kind: str, data: dict[str, Any], now: float
+        self, key: str | None, kind: EventKind, data: dict[str, Any], now: float
     ) -> None:
         """Record an event outside a turn (errors, outages)."""
         async with self._sessions.write() as session:
-            session.add(
-                Event(
-                    conversation_key=key,
-                    kind=kind,
-                    data=json.dumps(data, ensure_ascii=False),
-                    created_at=now,
-                )
-            )
-
-
-def _short(value: object) -> str | None:
-    """A meta label for its 32-character column (intents and answerer names are short)."""
-    return str(value)[:32] if value is not None else None
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-# Every table whose rows belong to one visitor, by `conversation_key`.
-_PERSONAL_TABLES: tuple[
-    type[DialogMessage]
-    | type[InboundMessage]
-    | type[Event]
-    | type[Lead]
-    | type[OutboxCall]
-    | type[HandedOverQuestion]
-    | type[OperatorAnswer]
-    | type[OpenQuestion],
-    ...,
-] = (
-    DialogMessage,
-    InboundMessage,
-    Event,
-    Lead,
-    OutboxCall,
-    HandedOverQuestion,
-    OperatorAnswer,
-    OpenQuestion,
-)
-
-
-def _add_calls(
-    session: AsyncSession, key: str, token: str, calls: Sequence[PlannedCall], now: float
-) -> None:
-    for call in calls:
-        session.add(
-            OutboxCall(
-                conversation_key=key,
-                method=call.method,
-                body=json.dumps(call.body, ensure_ascii=False),
-                # The account key comes from the settings when the call is made, never stored.
-                token="" if call.lane == LANE_ACCOUNT else token,
-                lane=call.lane,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+            session.add(event_row(key, TurnEvent(kind, data), now))

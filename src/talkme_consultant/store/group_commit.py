@@ -19,6 +19,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from talkme_consultant.helpers.kinds import ConversationState
 from talkme_consultant.store.inbox import IncomingMessage
 
 # Larger batches would only lengthen the transaction the first caller waits for.
@@ -27,13 +28,14 @@ MAX_BATCH = 256
 # What a new message sets on its conversation, in both backends' upserts: TalkMe's latest token,
 # any client detail it sent (one not sent keeps the earlier value), and the dialogue back with
 # the bot (a new webhook means TalkMe gave it back).
-TAKE_MESSAGE_DETAILS = """
+BOT_STATE = f"'{ConversationState.BOT}'"
+TAKE_MESSAGE_DETAILS = f"""
     token = excluded.token,
     client_name = coalesce(excluded.client_name, conversations.client_name),
     phone = coalesce(excluded.phone, conversations.phone),
     site_id = coalesce(excluded.site_id, conversations.site_id),
     dialog_id = coalesce(excluded.dialog_id, conversations.dialog_id),
-    state = 'bot',"""
+    state = {BOT_STATE},"""
 
 Outcome = bool | Exception
 

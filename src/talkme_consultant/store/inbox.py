@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 
+from talkme_consultant.helpers.kinds import ConversationState
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, InboundMessage
 from talkme_consultant.store.upsert import insert_for, least
@@ -60,7 +61,7 @@ class InboxRepository:
                 phone=message.phone,
                 dialog_id=message.dialog_id,
                 token=message.token,
-                state="bot",
+                state=ConversationState.BOT,
                 messages_count=1,
                 created_at=now,
                 last_activity=now,
@@ -88,7 +89,7 @@ class InboxRepository:
                             conversation.excluded.dialog_id, Conversation.dialog_id
                         ),
                         # A new webhook means TalkMe gave the dialogue back to the bot.
-                        "state": "bot",
+                        "state": ConversationState.BOT,
                         "messages_count": Conversation.messages_count + 1,
                         "last_activity": now,
                         "first_pending_at": first,

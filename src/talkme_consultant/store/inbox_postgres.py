@@ -32,6 +32,7 @@ from talkme_consultant.store.database import (
     asyncpg_dsn,
 )
 from talkme_consultant.store.group_commit import (
+    BOT_STATE,
     TAKE_MESSAGE_DETAILS,
     GroupCommitInbox,
     MessageRefused,
@@ -86,7 +87,9 @@ upserted AS (
         last_activity, due_at, first_pending_at, summarized_upto, prompt_tokens,
         completion_tokens, cost
     )
-    SELECT key, site_id, client_name, phone, dialog_id, token, 'bot', count, first, last,
+    SELECT key, site_id, client_name, phone, dialog_id, token, """
+    + BOT_STATE
+    + """, count, first, last,
         least(last + debounce, first + max_wait), first, 0, 0, 0, 0
     FROM folded
     ORDER BY key

@@ -21,6 +21,7 @@ from talkme_consultant.store.database import (
 )
 from talkme_consultant.store.gate import WriteGate
 from talkme_consultant.store.group_commit import (
+    BOT_STATE,
     TAKE_MESSAGE_DETAILS,
     GroupCommitInbox,
     MessageRefused,
@@ -46,7 +47,9 @@ INSERT INTO conversations (
     last_activity, due_at, first_pending_at, summarized_upto, prompt_tokens, completion_tokens,
     cost
 ) VALUES (
-    :key, :site_id, :client_name, :phone, :dialog_id, :token, 'bot', 1, :now,
+    :key, :site_id, :client_name, :phone, :dialog_id, :token, """
+    + BOT_STATE
+    + """, 1, :now,
     :now, :now + :debounce, :now, 0, 0, 0, 0
 )
 ON CONFLICT (key) DO UPDATE SET"""

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talkme_consultant.helpers.kinds import FileOrigin
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import (
@@ -45,7 +46,7 @@ class FileUpdate:
     name: str
     content: bytes
     sha256: str
-    origin: str
+    origin: FileOrigin
     records: Sequence[Record]
     error: str | None = None
 

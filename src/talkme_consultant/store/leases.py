@@ -1,17 +1,27 @@
-"""Who holds a lease: one owner per process, grouped by installation.
+"""Leases: who holds a conversation (or an outbox call) while working on it, and for how long.
 
 A process holds leases as `<installation>:<random>`. The random part means two processes never
 mistake each other's leases for their own (a restart that overlaps its predecessor, or two
 instances started from one configuration); the installation part lets a restarted process free
 at once whatever its killed predecessors left behind.
+
+A turn worker claims a due conversation, keeps its lease alive while the turn runs and gives it
+back (`ConversationLeases`); every write of the turn first checks, under the row lock, that it
+still holds it (`hold_lease`), so a turn whose lease was taken over writes nothing.
 """
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+from talkme_consultant.store.database import Sessions
+from talkme_consultant.store.models import Conversation, OutboxCall
+from talkme_consultant.store.upsert import lock_row
 
 # `lease_owner` columns are String(64); the random suffix takes 13 of them.
 OWNER_MAX_CHARS = 64
@@ -38,3 +48,96 @@ def held_by_installation(
     if except_owner is not None:
         condition = condition & (column != except_owner)
     return condition
+
+
+async def release_held(
+    session: AsyncSession,
+    table: type[Conversation] | type[OutboxCall],
+    instance_name: str,
+    except_owner: str,
+    *only: ColumnElement[bool],
+) -> int:
+    """Free the leases on `table`'s rows (those matching `only`) that processes of this
+    installation other than `except_owner` hold; returns how many were freed."""
+    result = await session.execute(
+        update(table)
+        .where(
+            held_by_installation(table.lease_owner, instance_name, except_owner=except_owner),
+            *only,
+        )
+        .values(lease_owner=None, lease_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def lease_free(lease_until: InstrumentedAttribute[float | None], now: float) -> ColumnElement[bool]:
+    """Rows whose lease is not held at `now`: never taken, or run out."""
+    return (lease_until.is_(None)) | (lease_until < now)
+
+
+class LeaseNotHeld(Exception):
+    """Raised inside a write to roll it back: another worker holds the conversation now."""
+
+
+async def hold_lease(session: AsyncSession, key: str, owner: str) -> Conversation:
+    """Lock the conversation's row and return it; `LeaseNotHeld` (rolling the write back) when
+    `owner` no longer holds its lease or it was forgotten."""
+    conversation: Conversation | None = await lock_row(
+        session, select(Conversation).where(Conversation.key == key)
+    )
+    if conversation is None or conversation.lease_owner != owner:
+        raise LeaseNotHeld
+    return conversation
+
+
+class ConversationLeases:
+    """Taking, keeping and giving back a conversation's lease (one turn worker at a time)."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    async def claim(
+        self, key: str, owner: str, *, now: float, lease_seconds: float
+    ) -> Conversation | None:
+        """Take the conversation's lease if it is due and free; the winner gets the row."""
+        async with self._sessions.write() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.key == key)
+                .where(Conversation.due_at <= now)
+                .where(lease_free(Conversation.lease_until, now))
+                .values(lease_owner=owner, lease_until=now + lease_seconds)
+                .returning(Conversation)
+            )
+            return result.scalar_one_or_none()
+
+    async def extend_lease(self, key: str, owner: str, until: float) -> bool:
+        """Keep a long turn's lease alive; False when another worker has taken it over."""
+        async with self._sessions.write() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.key == key, Conversation.lease_owner == owner)
+                .values(lease_until=until)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, key: str, owner: str, *, retry_at: float | None = None) -> None:
+        """Give the lease back without finishing the turn (e.g. after an unexpected error)."""
+        async with self._sessions.write() as session:
+            values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+            if retry_at is not None:
+                values["due_at"] = retry_at
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.key == key, Conversation.lease_owner == owner)
+                .values(**values)
+            )
+
+    async def release_installation(self, instance_name: str, *, except_owner: str) -> int:
+        """Free every conversation lease held by earlier processes of this installation.
+
+        They were killed or stopped (this process is their restart), so what they held is
+        orphaned; should one still be running, it loses the lease and commits nothing.
+        """
+        async with self._sessions.write() as session:
+            return await release_held(session, Conversation, instance_name, except_owner)

@@ -15,6 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from talkme_consultant.helpers.kinds import CallStatus, ConversationState
+
 
 class Base(DeclarativeBase):
     """Declarative base for every table."""
@@ -36,7 +38,7 @@ class Conversation(Base):
     visitor_name: Mapped[str | None] = mapped_column(String(256))
     dialog_id: Mapped[int | None] = mapped_column(BigInteger)
     token: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="bot")
+    state: Mapped[str] = mapped_column(String(16), default=ConversationState.BOT)
     messages_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[float] = mapped_column(Float)
     last_activity: Mapped[float] = mapped_column(Float)
@@ -124,7 +126,7 @@ class OutboxCall(Base):
     method: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     token: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=CallStatus.PENDING)
     # Calls of one conversation and lane are made in order; the account API has its own lane,
     # so a failing client-card update never holds back the visitor's replies.
     lane: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot")
@@ -315,3 +317,27 @@ class OpenQuestion(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     resolution: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[float | None] = mapped_column(Float)
+
+
+# Every table whose rows belong to one visitor, by `conversation_key`: forgetting a visitor
+# deletes from each, so a new table of a visitor's rows belongs here.
+PERSONAL_TABLES: tuple[
+    type[DialogMessage]
+    | type[InboundMessage]
+    | type[Event]
+    | type[Lead]
+    | type[OutboxCall]
+    | type[HandedOverQuestion]
+    | type[OperatorAnswer]
+    | type[OpenQuestion],
+    ...,
+] = (
+    DialogMessage,
+    InboundMessage,
+    Event,
+    Lead,
+    OutboxCall,
+    HandedOverQuestion,
+    OperatorAnswer,
+    OpenQuestion,
+)

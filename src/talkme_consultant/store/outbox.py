@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.leases import held_by_installation
+from talkme_consultant.store.leases import lease_free, release_held
 from talkme_consultant.store.models import OutboxCall
 from talkme_consultant.store.upsert import greatest
 
@@ -34,7 +35,7 @@ class OutboxRepository:
         async with self._sessions.write() as session:
             heads = (
                 select(func.min(OutboxCall.id))
-                .where(OutboxCall.status == "pending")
+                .where(OutboxCall.status == CallStatus.PENDING)
                 .group_by(OutboxCall.conversation_key, OutboxCall.lane)
                 .scalar_subquery()
             )
@@ -42,7 +43,7 @@ class OutboxRepository:
                 select(OutboxCall.id)
                 .where(OutboxCall.id.in_(heads))
                 .where(OutboxCall.next_attempt_at <= now)
-                .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
+                .where(lease_free(OutboxCall.lease_until, now))
                 .order_by(OutboxCall.id)
                 .limit(limit)
             )
@@ -55,8 +56,8 @@ class OutboxRepository:
             claimed = await session.execute(
                 update(OutboxCall)
                 .where(OutboxCall.id.in_(ids))
-                .where(OutboxCall.status == "pending")
-                .where((OutboxCall.lease_until.is_(None)) | (OutboxCall.lease_until < now))
+                .where(OutboxCall.status == CallStatus.PENDING)
+                .where(lease_free(OutboxCall.lease_until, now))
                 .values(lease_owner=owner, lease_until=now + lease_seconds)
                 .returning(OutboxCall)
             )
@@ -66,17 +67,8 @@ class OutboxRepository:
         """Free every call lease held by earlier processes of this installation (this process
         is their restart, so whatever they held is orphaned)."""
         async with self._sessions.write() as session:
-            result = await session.execute(
-                update(OutboxCall)
-                .where(
-                    held_by_installation(
-                        OutboxCall.lease_owner, instance_name, except_owner=except_owner
-                    ),
-                    OutboxCall.status == "pending",
-                )
-                .values(lease_owner=None, lease_until=None)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            pending = OutboxCall.status == CallStatus.PENDING
+            return await release_held(session, OutboxCall, instance_name, except_owner, pending)
 
     async def next_attempt_at(self) -> float | None:
         """When the next call can actually go: the earliest head of a conversation's queue,
@@ -85,7 +77,7 @@ class OutboxRepository:
         async with self._sessions.read() as session:
             heads = (
                 select(func.min(OutboxCall.id))
-                .where(OutboxCall.status == "pending")
+                .where(OutboxCall.status == CallStatus.PENDING)
                 .group_by(OutboxCall.conversation_key, OutboxCall.lane)
                 .scalar_subquery()
             )
@@ -94,8 +86,8 @@ class OutboxRepository:
             value = await session.scalar(select(func.min(due)).where(OutboxCall.id.in_(heads)))
             return float(value) if value is not None else None
 
-    async def mark_done(self, call_id: int, status: str, now: float) -> None:
-        """The call succeeded ("sent") or was recorded in test mode ("recorded")."""
+    async def mark_done(self, call_id: int, status: CallStatus, now: float) -> None:
+        """The call succeeded (`SENT`) or was recorded in test mode (`RECORDED`)."""
         async with self._sessions.write() as session:
             await session.execute(
                 update(OutboxCall)
@@ -130,7 +122,7 @@ class OutboxRepository:
                 update(OutboxCall)
                 .where(OutboxCall.id == call_id)
                 .values(
-                    status="failed",
+                    status=CallStatus.FAILED,
                     attempts=OutboxCall.attempts + 1,
                     last_error=error,
                     lease_until=None,
@@ -138,7 +130,9 @@ class OutboxRepository:
                 )
             )
 
-    async def list_calls(self, *, status: str | None = None, limit: int = 100) -> list[OutboxCall]:
+    async def list_calls(
+        self, *, status: CallStatus | None = None, limit: int = 100
+    ) -> list[OutboxCall]:
         """Newest calls first, for the owner's eyes."""
         async with self._sessions.read() as session:
             query = select(OutboxCall).order_by(OutboxCall.id.desc()).limit(limit)

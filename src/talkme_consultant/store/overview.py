@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from talkme_consultant.helpers.kinds import EventKind, MessageRole
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, DialogMessage, Event, InboundMessage, Lead
 
@@ -58,7 +59,7 @@ class PeriodOverview:
         return sum(self.handoffs_by_reason.values())
 
 
-def _has_event(kind: str) -> ColumnElement[bool]:
+def _has_event(kind: EventKind) -> ColumnElement[bool]:
     # An alias, so the check never correlates with an events table the outer query joins.
     other = aliased(Event)
     return exists().where(other.conversation_key == Conversation.key, other.kind == kind)
@@ -90,7 +91,7 @@ class OverviewRepository:
                 )
                 or 0
             )
-            bot = (DialogMessage.role == "bot", DialogMessage.created_at >= since)
+            bot = (DialogMessage.role == MessageRole.BOT, DialogMessage.created_at >= since)
             replies, answered, tokens, cost, timed = (
                 await session.execute(
                     select(
@@ -125,13 +126,13 @@ class OverviewRepository:
                 select(Event.kind, func.count())
                 .where(
                     Event.created_at >= since,
-                    Event.kind.in_(("clarify", "unanswered", "llm_outage")),
+                    Event.kind.in_((EventKind.CLARIFY, EventKind.UNANSWERED, EventKind.LLM_OUTAGE)),
                 )
                 .group_by(Event.kind)
             ):
-                if kind == "clarify":
+                if kind == EventKind.CLARIFY:
                     view.clarifying_questions = int(count)
-                elif kind == "unanswered":
+                elif kind == EventKind.UNANSWERED:
                     view.open_questions = int(count)
                 else:
                     view.model_outages = int(count)
@@ -139,7 +140,7 @@ class OverviewRepository:
             # keeps the rows read to a handful.
             for data, count in await session.execute(
                 select(Event.data, func.count())
-                .where(Event.kind == "handoff", Event.created_at >= since)
+                .where(Event.kind == EventKind.HANDOFF, Event.created_at >= since)
                 .group_by(Event.data)
             ):
                 reason = str(_json_object(data).get("reason", "unknown"))
@@ -175,7 +176,7 @@ async def _days(session: AsyncSession, day_starts: Sequence[float]) -> list[DayC
 
     # Handoffs and clarifications are a small share of conversations: reached from their
     # events, they cost a lookup each instead of two for every conversation of the period.
-    def reached_by(kind: str) -> Select[int, int]:
+    def reached_by(kind: EventKind) -> Select[int, int]:
         return (
             select(bucket, func.count(distinct(Conversation.key)))
             .join(Event, and_(Event.conversation_key == Conversation.key, Event.kind == kind))
@@ -183,8 +184,10 @@ async def _days(session: AsyncSession, day_starts: Sequence[float]) -> list[DayC
             .group_by(bucket)
         )
 
-    handed = await session.execute(reached_by("handoff"))
-    clarified = await session.execute(reached_by("clarify").where(~_has_event("handoff")))
+    handed = await session.execute(reached_by(EventKind.HANDOFF))
+    clarified = await session.execute(
+        reached_by(EventKind.CLARIFY).where(~_has_event(EventKind.HANDOFF))
+    )
     for index, count in totals:
         if 0 <= index < len(days):
             days[index].answered += int(count)

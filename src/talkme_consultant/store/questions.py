@@ -10,13 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
+from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import DialogMessage, Event, OpenQuestion
 from talkme_consultant.store.upsert import insert_for
 
-UNANSWERED_EVENT = "unanswered"
-# The engine's handoff reason for a clarification the visitor did not resolve.
-UNCLEAR_REASON = "unclear_choice"
 _CHUNK = 500
 
 
@@ -56,7 +54,7 @@ class QuestionRepository:
             last = await session.scalar(select(func.max(OpenQuestion.event_id)))
             rows = await session.execute(
                 select(Event.id, Event.conversation_key, Event.data, Event.created_at)
-                .where(Event.kind == UNANSWERED_EVENT, Event.id > (last or 0))
+                .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
                 .order_by(Event.id)
             )
             values = []
@@ -120,14 +118,14 @@ class QuestionRepository:
             message = await session.get(DialogMessage, message_id)
             if message is None:
                 return MarkOutcome.NO_MESSAGE
-            if message.role != "bot":
+            if message.role != MessageRole.BOT:
                 return MarkOutcome.NOT_BOT
             asked = await session.scalar(
                 select(DialogMessage)
                 .where(
                     DialogMessage.conversation_key == message.conversation_key,
                     DialogMessage.id < message_id,
-                    DialogMessage.role == "visitor",
+                    DialogMessage.role == MessageRole.VISITOR,
                 )
                 .order_by(DialogMessage.id.desc())
                 .limit(1)
@@ -173,7 +171,7 @@ def _read_event(data: str) -> tuple[str, str]:
         return "", ""
     if not isinstance(parsed, dict):
         return "", ""
-    unclear = parsed.get("reason") == UNCLEAR_REASON
+    unclear = parsed.get("reason") == HandoffReason.UNCLEAR_CHOICE
     question = parsed.get("asked") if unclear else None
     if not isinstance(question, str) or not question.strip():
         question = parsed.get("question")

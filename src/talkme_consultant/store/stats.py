@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, Event, InboundMessage, Lead, OutboxCall
 
 # One `turn_error` per failed attempt of a turn; one `turn_failed` when a turn ran out of
 # attempts and the visitor was handed to a person instead.
-ERROR_EVENT_KINDS = ("turn_error",)
-TURN_FAILED_KIND = "turn_failed"
+ERROR_EVENT_KINDS = (EventKind.TURN_ERROR,)
 
 
 @dataclass
@@ -80,8 +80,10 @@ class StatsRepository:
             ):
                 stats.events_by_kind[kind] = int(count)
             stats.turn_errors = sum(stats.events_by_kind.get(k, 0) for k in ERROR_EVENT_KINDS)
-            stats.turns_failed = stats.events_by_kind.get(TURN_FAILED_KIND, 0)
-            for (data,) in await session.execute(select(Event.data).where(Event.kind == "handoff")):
+            stats.turns_failed = stats.events_by_kind.get(EventKind.TURN_FAILED, 0)
+            for (data,) in await session.execute(
+                select(Event.data).where(Event.kind == EventKind.HANDOFF)
+            ):
                 reason = str(json.loads(data).get("reason", "unknown"))
                 stats.handoffs_by_reason[reason] = stats.handoffs_by_reason.get(reason, 0) + 1
             stats.leads = int(await session.scalar(select(func.count()).select_from(Lead)) or 0)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.answers import answer_from, masked_phone
 from talkme_consultant.web.auth import require_admin
@@ -22,7 +23,6 @@ from talkme_consultant.web.schemas import (
     AnswerThreshold,
     CallEntry,
     CallList,
-    CallStatus,
     ConversationView,
     EventEntry,
     EventList,
@@ -34,6 +34,7 @@ from talkme_consultant.web.schemas import (
     KnowledgeBaseStatus,
     LeadEntry,
     LeadList,
+    Listed,
     OperatorAnswerEntry,
     OperatorAnswerList,
     RebuildStarted,
@@ -186,7 +187,7 @@ async def regeneration_status(knowledge: KnowledgeDep) -> RebuildStatus:
 
 @router.get("/admin/calls", summary="TalkMe calls: sent, recorded in test mode, pending, failed")
 async def calls(
-    store: StoreDep, status: CallStatus | None = None, limit: ListLimit = 100
+    store: StoreDep, status: Listed[CallStatus] | None = None, limit: ListLimit = 100
 ) -> CallList:
     """The outbox, newest first (tokens are never shown)."""
     rows = await store.outbox.list_calls(status=status, limit=limit)

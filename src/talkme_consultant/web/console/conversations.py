@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.store.browse import ConversationRow
 from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.web.answers import masked_phone
@@ -22,7 +23,6 @@ router = APIRouter(prefix="/console/conversations", include_in_schema=False)
 
 PAGE_SIZE = 50
 MAX_EXPORT_ROWS = 50_000
-MARKED_WRONG = "answer_marked_wrong"
 # The names `Draft.answerer` takes (answer/base.py); a fixed list spares a scan of every reply.
 ANSWERERS = ("offline", "llm")
 
@@ -112,7 +112,11 @@ async def transcript(
         raise HTTPException(status_code=404, detail=f"Диалог {key!r} не найден.")
     messages = await store.browse.transcript(key)
     events = await store.browse.events(key)
-    marked = {event.data.get("message_id") for event in events if event.kind == MARKED_WRONG}
+    marked = {
+        event.data.get("message_id")
+        for event in events
+        if event.kind == EventKind.ANSWER_MARKED_WRONG
+    }
     return render(
         request,
         session,
@@ -148,7 +152,7 @@ async def mark_wrong(
         )
     if outcome is MarkOutcome.MARKED:
         await store.conversations.record_event(
-            key, MARKED_WRONG, {"message_id": message_id}, time.time()
+            key, EventKind.ANSWER_MARKED_WRONG, {"message_id": message_id}, time.time()
         )
     if request.headers.get("hx-request"):
         return HTMLResponse(

@@ -8,6 +8,7 @@ from enum import StrEnum
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from talkme_consultant.helpers.kinds import HandoffReason
 from talkme_consultant.web.console.base import SignedIn, render
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, ProfileDep, SettingsDep, StoreDep
 
@@ -15,12 +16,12 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 # The reasons a visitor is handed to a person, as the owner reads them.
 HANDOFF_REASONS = {
-    "low_confidence": "бот не знал ответа",
-    "visitor_request": "посетитель попросил человека",
-    "booking": "запись (лид)",
-    "unclear_choice": "неясный выбор после уточнения",
-    "turn_failed": "сбой при ответе",
-    "budget": "исчерпан дневной лимит модели",
+    HandoffReason.LOW_CONFIDENCE: "бот не знал ответа",
+    HandoffReason.VISITOR_REQUEST: "посетитель попросил человека",
+    HandoffReason.BOOKING: "запись (лид)",
+    HandoffReason.UNCLEAR_CHOICE: "неясный выбор после уточнения",
+    HandoffReason.TURN_FAILED: "сбой при ответе",
+    HandoffReason.BUDGET: "исчерпан дневной лимит модели",
 }
 
 
