@@ -100,6 +100,8 @@ async def test_every_page_shows_the_service_s_data_under_a_csp_without_console_e
     assert (await replies_to(seeded.sim, seeded.asker, 1))[0].split("\n")[0] in transcript
     assert await page.get_by_test_id("citations").count() >= 1, "the answer cites its records"
     assert await page.get_by_test_id("answer-confidence").count() >= 1
+    # The owner reads why in Russian words, not in the stored codes.
+    assert await page.get_by_test_id("answer-intent").first.inner_text() == "ответ из базы знаний"
 
     await follow(page, "nav-questions")
     questions = page.get_by_test_id("question-group")
@@ -130,6 +132,12 @@ async def test_the_playground_gives_the_reply_the_bot_gave_a_visitor_over_the_we
     await reply.wait_for()
     assert await reply.inner_text() == delivered
     assert await page.get_by_test_id("playground-hit").count() >= 1
+    decision = await page.get_by_test_id("playground-decision").inner_text()
+    assert "ответ из базы знаний" in decision and "бот по базе знаний, без модели" in decision
+
+    await page.get_by_test_id("playground-input").fill(UNKNOWN_QUESTION)
+    await page.get_by_test_id("playground-submit").click()
+    await page.get_by_text("нет уверенного ответа в базе").wait_for()
     assert watched.errors == []
 
 

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.console.session import SignInThrottle, session_key
+from talkme_consultant.web.console.wording import register
 
 CONSOLE_DIR = Path(__file__).parent
 TEMPLATES_DIR = CONSOLE_DIR / "templates"
@@ -31,6 +32,7 @@ def build_console_state(admin_token: str) -> ConsoleState:
     templates.env.filters["phone"] = lambda value: mask_phone(value) if value else ""
     templates.env.filters["pct"] = _percent
     templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
+    register(templates.env.filters)
     return ConsoleState(
         templates=templates, key=session_key(admin_token), throttle=SignInThrottle()
     )
