@@ -1013,6 +1013,8 @@ class StoreSpec:
         assert (await store.knowledge.state()).version == 2
         assert [f.name for f in await store.knowledge.list_files()] == ["b.md"]
         assert await store.knowledge.get_file("a.md") is None
+        assert not await store.knowledge.has_file("a.md")
+        assert await store.knowledge.has_file("b.md")
         assert (await store.knowledge.load_records())[1] == b
 
         c = [record("c.md", 1, "Гамма.")]

@@ -113,11 +113,6 @@ class KnowledgeBase:
         """How the answer threshold was chosen."""
         return self.scoring.calibration
 
-    @property
-    def evaluation(self) -> dict[str, Any] | None:
-        """The case file's latest score in this process (None before one was made)."""
-        return self.scoring.evaluation
-
     def latest_evaluation(self, state: KnowledgeState) -> dict[str, Any] | None:
         """The case file's score: this process's own once it has scored the index, else the one
         the process that built last kept in `state` (None when there is no case file)."""
@@ -137,11 +132,6 @@ class KnowledgeBase:
     def embedder(self) -> Embedder | None:
         """The embedder records and queries are embedded with (None: keywords only)."""
         return self._embedder
-
-    @property
-    def cache(self) -> EmbeddingCache:
-        """The embedding cache the index is built through."""
-        return self._cache
 
     def record(self, record_id: str) -> Record | None:
         """The served record with this id, if the current index has it."""

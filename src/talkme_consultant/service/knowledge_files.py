@@ -146,7 +146,7 @@ class KnowledgeFiles:
     async def delete_file(self, name: str) -> int | None:
         """Remove a file and its records; returns the new version, None when there is no such
         file (then nothing changed)."""
-        if await self._repository.get_file(name) is None:
+        if not await self._repository.has_file(name):
             return None
         version = await self._repository.apply([], remove=[name], now=now())
         self._on_change({})

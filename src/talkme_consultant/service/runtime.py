@@ -114,7 +114,6 @@ class Runtime:
         self._components = self._build_components()
         self.lessons = Lessons(store.lessons, knowledge)
         self.questions = OpenQuestions(store.questions, self.lessons, knowledge)
-        self.files = knowledge.files
         self._watcher: asyncio.Task[None] | None = None
         # None in a process that serves HTTP only: its turns run in `worker` processes.
         self._workers: Workers | None = None

@@ -88,6 +88,14 @@ class KnowledgeRepository:
         async with self._sessions.read() as session:
             return await session.get(KnowledgeFile, name)
 
+    async def has_file(self, name: str) -> bool:
+        """Whether a file of this name is stored (its content is not read)."""
+        async with self._sessions.read() as session:
+            found = await session.scalar(
+                select(KnowledgeFile.name).where(KnowledgeFile.name == name)
+            )
+        return found is not None
+
     async def state(self) -> KnowledgeState:
         """The current version row (created on first use)."""
         async with self._sessions.write() as session:
