@@ -183,7 +183,14 @@ async def test_every_case_starts_a_fresh_dialogue_and_lands_in_one_count() -> No
 
     report = await evaluate_answers(engine, cases)
 
-    assert report.counts == {"right": 2, "wrong": 1, "clarify": 1, "handoff": 1}
+    assert report.counts == {
+        "right": 2,
+        "wrong": 1,
+        "clarify": 1,
+        "handoff": 1,
+        "honest": 0,
+        "guessed": 0,
+    }
     assert report.summary() == (
         "5 cases: right 2 (40%), wrong 1 (20%), clarify 1 (20%), handoff 1 (20%)"
     )

@@ -19,19 +19,23 @@ from talkme_consultant.service.runtime import Runtime
 CLINIC = Path(__file__).parent / "clinic"
 SHOP = Path(__file__).parent / "shop"
 SALON_CASES = SAMPLE_DIR / "answers.jsonl"
+UNANSWERABLE_SALON = Path(__file__).parent / "salon" / "unanswerable_check.jsonl"
 
-# Measured with the offline answerer: salon 66 of 78 right (5 wrong), clinic 40 of 45 right
-# (2 wrong), shop 144 of 246 right (17 wrong: 0.89 of its answers right, 0.65 of questions
-# answered); the floors sit a little below, so an improvement elsewhere is never blocked.
+# Measured with the offline answerer: salon 71 of 84 right (6 wrong), clinic 40 of 45 right
+# (2 wrong), shop 135 of 246 right (10 wrong: 0.93 of its answers right, 0.59 of questions
+# answered; before the confidence model learnt questions no record answers, 144 right and 17
+# wrong); the floors sit a little below, so an improvement elsewhere is never blocked.
 SALON_RIGHT_FLOOR = 0.82
 CLINIC_RIGHT_FLOOR = 0.86
-SHOP_RIGHT_FLOOR = 0.56
+SHOP_RIGHT_FLOOR = 0.53
+# Of the salon's unanswerable check questions, 28 of 32 are handed over or named as missing.
+SALON_HONEST_FLOOR = 0.84
 # A wrong answer is worse than a handoff: these ceilings catch a bot that starts guessing.
 SALON_WRONG_CEILING = 0.08
 CLINIC_WRONG_CEILING = 0.07
-SHOP_WRONG_CEILING = 0.09
+SHOP_WRONG_CEILING = 0.06
 # Of the shop questions the bot answers itself, at least this share must be right.
-SHOP_ANSWER_PRECISION_FLOOR = 0.85
+SHOP_ANSWER_PRECISION_FLOOR = 0.9
 
 
 def _offline_env(tmp_path: Path) -> dict[str, str]:
@@ -47,17 +51,22 @@ def test_the_salon_set_covers_what_visitors_ask() -> None:
 
 async def test_the_salon_sample_answers_its_visitor_questions(data_dir: Path) -> None:
     cases = load_answer_cases(SALON_CASES)
+    unanswerable = load_answer_cases(UNANSWERABLE_SALON)
     runtime = await Runtime.open(
         Settings(data_dir=data_dir, admin_token="unused", openai_api_key=None)
     )
     try:
         report = await evaluate_answers(runtime.engine, cases)
+        honesty = await evaluate_answers(runtime.engine, unanswerable)
     finally:
         await runtime.close()
 
     assert report.total == len(cases)
     assert report.share("right") >= SALON_RIGHT_FLOOR, report.summary()
     assert report.share("wrong") <= SALON_WRONG_CEILING, report.summary()
+    # Questions on the salon's topic that its knowledge does not answer (never fitted on).
+    assert all(case.expect == "no_answer" for case in unanswerable)
+    assert honesty.share("honest") >= SALON_HONEST_FLOOR, honesty.summary()
 
 
 def test_the_clinic_base_is_evaluated_from_the_command_line_in_a_temporary_store(
@@ -125,7 +134,7 @@ def test_a_malformed_case_file_is_named_with_its_line_and_nothing_runs(tmp_path:
     result = CliRunner().invoke(app, ["eval", "answers", str(cases)], env=_offline_env(tmp_path))
 
     assert result.exit_code == 2
-    assert "answers.jsonl, line 2: expect: Input should be 'handoff' or 'clarify'" in (
+    assert "answers.jsonl, line 2: expect: Input should be 'handoff', 'clarify' or 'no_answer'" in (
         result.stderr
     )
     assert not (tmp_path / "owner-data").exists()

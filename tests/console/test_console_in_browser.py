@@ -137,7 +137,10 @@ async def test_the_playground_gives_the_reply_the_bot_gave_a_visitor_over_the_we
 
     await page.get_by_test_id("playground-input").fill(UNKNOWN_QUESTION)
     await page.get_by_test_id("playground-submit").click()
-    await page.get_by_text("нет уверенного ответа в базе").wait_for()
+    # A handoff says why in words, and which words of the question found nothing.
+    await page.get_by_text("нет ответа в базе: о спрошенном в ней ничего нет").wait_for()
+    missing = await page.get_by_test_id("playground-missing").inner_text()
+    assert "«биткоина»" in missing and "«бирже»" in missing
     assert watched.errors == []
 
 

@@ -120,7 +120,8 @@ async def test_a_question_the_bot_cannot_answer_is_handed_over_with_the_reason(
     await sim.state.wait_for_calls(1, method="finish", token=visitor.token, timeout=REPLY_TIMEOUT)
     events = await service.admin_get("/admin/events", params={"conversation": visitor.client_id})
     kinds = {e["kind"]: e["data"] for e in events["events"]}
-    assert kinds["handoff"] == {"reason": "low_confidence"}
+    # Nothing in the salon's knowledge speaks of bitcoin or exchanges: not merely unsure.
+    assert kinds["handoff"] == {"reason": "not_in_knowledge"}
     assert kinds["unanswered"]["question"] == "Какой курс биткоина на бирже сегодня?"
 
 

@@ -235,7 +235,9 @@ async def test_confidence_separates_in_domain_from_off_topic(
     outside = [(await index.search(q, 1))[0].confidence for q in off_topic if q.strip()]
 
     assert all(0.0 <= c <= 1.0 for c in in_domain + outside)
-    assert np.mean([c >= CONFIDENCE_THRESHOLD for c in in_domain]) >= 0.8
+    # 35 of 44 since the model learnt questions each base cannot answer (36 before): it now
+    # weighs the asked words a record never mentions, and hands over a little more.
+    assert np.mean([c >= CONFIDENCE_THRESHOLD for c in in_domain]) >= 0.75
     assert np.mean([c < CONFIDENCE_THRESHOLD for c in outside]) >= 0.8
     for query in ("расскажи анекдот", "купить айфон"):
         assert (await index.search(query, 1))[0].confidence < CONFIDENCE_THRESHOLD

@@ -82,6 +82,9 @@ class Draft(BaseModel):
     options: list[ClarifyOption] = Field(default_factory=list)  # with `Intent.CLARIFY`
     # The rows an answer lists, in the order shown («1) … 2) …»): the visitor may pick one next.
     listed: list[ClarifyOption] = Field(default_factory=list)
+    # The visitor's words naming a thing the knowledge found does not speak of (see
+    # `knowledge.coverage`): the reply says they are missing, or a person is asked.
+    missing: list[str] = Field(default_factory=list)
 
 
 class AnswererUnavailable(Exception):

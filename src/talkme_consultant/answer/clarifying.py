@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from talkme_consultant.answer.base import ClarifyOption
+from talkme_consultant.knowledge.coverage import same_word
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit
 from talkme_consultant.knowledge.text import normalize, tokenize
@@ -36,8 +37,6 @@ _GENERIC = frozenset(
         keep_stopwords=True,
     )
 )
-_MIN_PREFIX = 4
-_LONG_PREFIX = 6
 
 
 def option_title(record: Record) -> str | None:
@@ -48,19 +47,6 @@ def option_title(record: Record) -> str | None:
 
 def _content_stems(text: str) -> set[str]:
     return {stem for stem in tokenize(text) if stem not in _GENERIC}
-
-
-def same_word(a: str, b: str) -> bool:
-    """Two stems of one word: equal, one the start of the other ("утр", "утрен"), or sharing a
-    long start ("монетизац", "монетизирова"), which the stemmer leaves apart."""
-    if a == b:
-        return True
-    if min(len(a), len(b)) >= _MIN_PREFIX - 1 and (a.startswith(b) or b.startswith(a)):
-        return True
-    common = next(
-        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
-    )
-    return common >= _LONG_PREFIX
 
 
 def _matches(stem: str, others: set[str]) -> bool:

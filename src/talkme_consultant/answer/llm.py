@@ -65,6 +65,7 @@ from talkme_consultant.answer.prompts import (
 )
 from talkme_consultant.answer.tables import broad_rows, row_line, row_parts
 from talkme_consultant.helpers.phones import extract_phones, normalize_phone
+from talkme_consultant.knowledge.coverage import absent_from_all
 from talkme_consultant.knowledge.search import Hit, Retriever
 from talkme_consultant.profile import BusinessProfile
 
@@ -171,6 +172,7 @@ class LLMAnswerer:
             figures={record_id: _figures_line(hit) for record_id, hit in shown.items()},
             price_list=_price_list(shown, ctx.text),
             profile_answer=profile_answer,
+            unspoken=[] if profile_answer else absent_from_all(hits),
             message=ctx.text,
             **dialogue,
         )

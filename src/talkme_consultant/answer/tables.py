@@ -257,6 +257,17 @@ def list_reply(rows: Sequence[Hit]) -> str:
     return f"Вот что у нас есть:\n{lines}\n{_ask_line(rows[0].record)}"
 
 
+def missing_list_reply(asked: str, rows: Sequence[Hit]) -> str:
+    """The reply when the rows found are neighbours of what was asked, not it: say first that
+    it is not in the list, then offer the rows, and a person for anything else."""
+    lines = "\n".join(f"{number}) {row_line(hit.record)}" for number, hit in enumerate(rows, 1))
+    return (
+        f"«{asked}» в нашем прайсе не нашлось. Из похожего есть:\n{lines}\n"
+        "Если подходит что-то из этого, напишите номер. Если нет — передам ваш вопрос "
+        "администратору."
+    )
+
+
 def _ask_line(record: Record) -> str:
     title_column = next(
         (column for column, value in record.fields.items() if value == record.title), ""

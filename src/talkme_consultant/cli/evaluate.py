@@ -130,7 +130,9 @@ async def _eval_answers(
             report = await _answer_report(temporary, cases)
     else:
         report = await _answer_report(settings, cases)
-    below = floor is not None and report.share("right") * 100 < floor
+    # A question the knowledge cannot answer is passed by an honest reply.
+    passed = report.share("right") + report.share("honest")
+    below = floor is not None and passed * 100 < floor
     if as_json:
         body = {
             "total": report.total,
@@ -154,7 +156,7 @@ async def _eval_answers(
             soft_wrap=True,
         )
     if below:
-        console.print(f"[red]right {report.share('right'):.0%} is below the floor {floor:g}%[/red]")
+        console.print(f"[red]passed {passed:.0%} is below the floor {floor:g}%[/red]")
     return 1 if below else 0
 
 

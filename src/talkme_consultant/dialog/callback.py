@@ -37,6 +37,7 @@ _INTROS: dict[str, str] = {
     ),
 }
 _INTROS[HandoffReason.UNCLEAR_CHOICE] = _INTROS[HandoffReason.LOW_CONFIDENCE]
+_INTROS[HandoffReason.NOT_IN_KNOWLEDGE] = _INTROS[HandoffReason.LOW_CONFIDENCE]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from talkme_consultant.answer.base import ClarifyOption
-from talkme_consultant.answer.clarifying import same_word
+from talkme_consultant.knowledge.coverage import same_word
 from talkme_consultant.knowledge.text import tokenize
 
 # The key under which a clarifying message's meta keeps its options (and the question asked).

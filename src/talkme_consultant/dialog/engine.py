@@ -33,6 +33,7 @@ from talkme_consultant.dialog.choice import (
 )
 from talkme_consultant.dialog.costs import Price, add_draft_usage, add_usage
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
+from talkme_consultant.dialog.honesty import describe_unacknowledged, unacknowledged
 from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.cleaning import clean_text
@@ -253,10 +254,9 @@ class DialogEngine:
             outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             log.warning("answerer unavailable, using the offline answerer: %s", error)
             return await self._offline.answer(ctx)
-        problems = _ungrounded(draft, ctx.text, self._options.profile_facts)
-        if not problems:
+        feedback = self._problems(draft, ctx.text)
+        if not feedback:
             return draft
-        feedback = describe_problems(problems)
         outcome.add_event(EventKind.GUARD, attempt=1, problems=feedback)
         add_draft_usage(outcome, draft, self._options.prices)
         try:
@@ -264,15 +264,24 @@ class DialogEngine:
         except AnswererUnavailable as error:
             outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             return await self._offline.answer(ctx)
-        problems = _ungrounded(retry, ctx.text, self._options.profile_facts)
-        if not problems:
+        feedback = self._problems(retry, ctx.text)
+        if not feedback:
             return retry
-        outcome.add_event(
-            EventKind.GUARD, attempt=2, problems=describe_problems(problems), fallback=True
-        )
+        outcome.add_event(EventKind.GUARD, attempt=2, problems=feedback, fallback=True)
         add_draft_usage(outcome, retry, self._options.prices)
         fallback = self._offline.draft_from_hits(retry.found or draft.found, query=ctx.text)
         return fallback
+
+    def _problems(self, draft: Draft, visitor_text: str) -> str:
+        """What is wrong with a model's draft, as feedback for a second try ("" when nothing):
+        values its sources do not hold, and a neighbour presented as the answer to a thing no
+        record mentions (a draft without records presents no neighbour)."""
+        problems = describe_problems(_ungrounded(draft, visitor_text, self._options.profile_facts))
+        unsaid: list[str] = []
+        records = draft.found or draft.used_records
+        if draft.intent is Intent.ANSWER and records:
+            unsaid = unacknowledged(draft.text, records, self._options.profile_facts)
+        return " ".join(part for part in (problems, describe_unacknowledged(unsaid)) if part)
 
     def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
         """Turn the draft's intent into replies, finish codes, handoffs and leads."""
@@ -288,17 +297,20 @@ class DialogEngine:
             ],
             "confidence": round(draft.found[0].confidence, 3) if draft.found else None,
         }
+        if draft.missing:
+            outcome.meta["missing"] = list(draft.missing)
         if draft.intent is Intent.OPERATOR:
             self._hand_over(
                 outcome, draft.text or self._phrases.handoff, HandoffReason.VISITOR_REQUEST
             )
             return
         if draft.intent is Intent.UNKNOWN:
-            reason = (
-                HandoffReason.UNCLEAR_CHOICE
-                if draft.reason == HandoffReason.UNCLEAR_CHOICE
-                else HandoffReason.LOW_CONFIDENCE
-            )
+            if draft.reason == HandoffReason.UNCLEAR_CHOICE:
+                reason = HandoffReason.UNCLEAR_CHOICE
+            elif draft.missing:
+                reason = HandoffReason.NOT_IN_KNOWLEDGE
+            else:
+                reason = HandoffReason.LOW_CONFIDENCE
             self._hand_over(outcome, draft.text or self._phrases.unknown, reason)
             outcome.add_event(EventKind.UNANSWERED, question=ctx.text, reason=draft.reason)
             return

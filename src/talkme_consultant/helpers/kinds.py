@@ -69,6 +69,9 @@ class HandoffReason(StrEnum):
 
     VISITOR_REQUEST = "visitor_request"
     LOW_CONFIDENCE = "low_confidence"
+    # the question names something no record found speaks of («лазерная эпиляция» in a salon
+    # that does not do it): the knowledge holds no answer, not merely a doubtful one
+    NOT_IN_KNOWLEDGE = "not_in_knowledge"
     UNCLEAR_CHOICE = "unclear_choice"  # the reply to a clarifying question left it unclear
     BOOKING = "booking"
     ATTACHMENT = "attachment"

@@ -15,6 +15,7 @@ import numpy as np
 
 from talkme_consultant.knowledge.cache import EmbeddingCache, text_hash
 from talkme_consultant.knowledge.confidence import DENSE_MODEL, KEYWORD_MODEL, Features
+from talkme_consultant.knowledge.coverage import Term, missing_terms, thing_terms
 from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
 from talkme_consultant.knowledge.query import strip_pleasantries
@@ -97,6 +98,19 @@ class KnowledgeIndex:
             self._vocab = dict(self._bm25.vocab_dict)
             self._single_docs = sum(len(d) for d in documents) == len(self._records)
         self._fuzzy = FuzzyVocabulary(t for t in self._vocab if t)
+        # What each record speaks of, its taught wordings included: a question's thing-naming
+        # word outside this set is evidence that the record does not answer it.
+        self._stems = [
+            frozenset(
+                tokenize(f"{r.title or ''} {r.text}")
+                + [s for phrasing in taught.get(r.record_id, ()) for s in tokenize(phrasing)]
+            )
+            for r in self._records
+        ]
+        self._stem_records: dict[str, int] = {}
+        for record_stems in self._stems:
+            for record_stem in record_stems:
+                self._stem_records[record_stem] = self._stem_records.get(record_stem, 0) + 1
 
     @property
     def records(self) -> tuple[Record, ...]:
@@ -190,6 +204,7 @@ class KnowledgeIndex:
         if query_vector is not None and self._vectors is not None:
             dense = self.dense_scores(query_vector)
         candidates = _candidates(keyword, dense)
+        terms = thing_terms(query)
         keyword_norm = _minmax(keyword[candidates])
         if dense is None:
             fused = keyword_norm
@@ -201,6 +216,7 @@ class KnowledgeIndex:
         ranked: list[Ranked] = []
         for position in order:
             idx = int(candidates[position])
+            missing = missing_terms(terms, self._stems[idx], self._fuzzy.close_matches)
             best_other = (
                 fused[order[1]] if position == order[0] and len(order) > 1 else fused[order[0]]
             )
@@ -214,9 +230,22 @@ class KnowledgeIndex:
                 coverage=match.coverage,
                 matched=float(match.matched[idx]),
                 margin=float(fused[position] - best_other) if len(order) > 1 else 1.0,
+                missing=self._missing_share(terms, missing),
             )
-            ranked.append(Ranked(idx, float(fused[position]), features))
+            ranked.append(
+                Ranked(idx, float(fused[position]), features, tuple(t.word for t in missing))
+            )
         return ranked[:k]
+
+    def _missing_share(self, terms: list[Term], missing: list[Term]) -> float:
+        """The idf-weighted share of the question's thing-naming words a record does not speak
+        of: a word no record uses weighs most, one every record uses almost nothing."""
+        if not missing:
+            return 0.0
+        n = len(self._records)
+        weight = {t.stem: _idf(self._stem_records.get(t.stem, 0), n) for t in terms}
+        total = sum(weight.values())
+        return sum(weight[t.stem] for t in missing) / total if total else 0.0
 
     def _distinct(self, candidates: np.ndarray, fused: np.ndarray, k: int) -> list[int]:
         """Positions of the best `k` candidates by fused score, one per content (the best)."""
@@ -259,6 +288,7 @@ class KnowledgeIndex:
                 record=self._records[r.index],
                 score=r.score,
                 confidence=model.confidence(r.features),
+                missing=list(r.missing),
             )
             for r in self.rank(query, query_vector, k)
         ]
@@ -289,6 +319,7 @@ class Ranked:
     index: int
     score: float
     features: Features
+    missing: tuple[str, ...] = ()  # the question's thing-naming words the record never uses
 
 
 def _candidates(keyword: np.ndarray, dense: np.ndarray | None) -> np.ndarray:

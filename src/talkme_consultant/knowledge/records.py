@@ -6,6 +6,9 @@ import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field
 
+OWNER_FAQ_SOURCE = "owner-faq"
+"""The source name of the owner's answers: no uploaded file can have it (it has no suffix)."""
+
 
 class Source(BaseModel):
     """Where a record came from, precise enough for a person to find it again."""
@@ -34,6 +37,11 @@ class Record(BaseModel):
     answer: str | None = None
     source: Source
     fields: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def by_owner(self) -> bool:
+        """Whether the owner wrote this answer in the console (a lesson), not a file."""
+        return self.source.file == OWNER_FAQ_SOURCE
 
     @property
     def content_hash(self) -> str:

@@ -21,6 +21,9 @@ class Hit(BaseModel):
     record: Record
     score: float
     confidence: float = Field(ge=0, le=1)
+    # The question's words that name a thing (a service, a product) and that this record never
+    # mentions, as the visitor wrote them: evidence that it answers something else.
+    missing: list[str] = Field(default_factory=list)
 
 
 class Retriever(Protocol):

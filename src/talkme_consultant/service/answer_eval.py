@@ -5,6 +5,9 @@ against substrings (`expect_any` / `expect_all`) or a kind (`expect`: "handoff" 
 Every case ends in one verdict: right, wrong (answered, but not with what was expected, or
 answered where a person was expected), clarify (asked the visitor to choose instead, without the
 expected facts), or handoff (handed to a person instead of answering).
+
+A question the knowledge does not answer at all (`expect`: "no_answer") is judged honest when
+the bot handed it over or said what it has no word of, and guessed otherwise.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from talkme_consultant.helpers.jsonl import json_objects
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnOutcome
 
-Verdict = Literal["right", "wrong", "clarify", "handoff"]
-VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff")
+Verdict = Literal["right", "wrong", "clarify", "handoff", "honest", "guessed"]
+VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff", "honest", "guessed")
+# The verdicts of questions the knowledge holds no answer for.
+NO_ANSWER_VERDICTS: tuple[Verdict, ...] = ("honest", "guessed")
 ReplyKind = Literal["answer", "clarify", "handoff"]
 
 
@@ -42,7 +47,7 @@ class AnswerCase(BaseModel):
     turns: list[str] | None = None
     expect_any: list[str] = []
     expect_all: list[str] = []
-    expect: Literal["handoff", "clarify"] | None = None
+    expect: Literal["handoff", "clarify", "no_answer"] | None = None
     note: str = ""
 
     @field_validator("expect_any", "expect_all", mode="before")
@@ -68,7 +73,8 @@ class AnswerCase(BaseModel):
         has_texts = bool(self.expect_any or self.expect_all)
         if has_texts == (self.expect is not None):
             raise ValueError(
-                "give 'expect_any'/'expect_all' texts or 'expect' (handoff or clarify), one of them"
+                "give 'expect_any'/'expect_all' texts or 'expect' (handoff, clarify or "
+                "no_answer), one of them"
             )
         return self
 
@@ -165,8 +171,17 @@ def reply_kind(outcome: TurnOutcome) -> ReplyKind:
     return "answer"
 
 
-def judge(case: AnswerCase, kind: ReplyKind, reply: str) -> Verdict:
-    """The verdict on one case, given what the last turn did and said."""
+def admits_missing(outcome: TurnOutcome) -> bool:
+    """Whether the turn said that the knowledge holds nothing on what was asked (a handoff, or
+    a reply naming what is not there before offering anything near it)."""
+    return outcome.handed_off or bool(outcome.meta.get("missing"))
+
+
+def judge(case: AnswerCase, kind: ReplyKind, reply: str, *, admitted: bool = False) -> Verdict:
+    """The verdict on one case, given what the last turn did and said, and whether it admitted
+    that the knowledge holds nothing on the question (`admits_missing`)."""
+    if case.expect == "no_answer":
+        return "honest" if admitted or kind == "handoff" else "guessed"
     if case.expect is not None:
         if kind == case.expect:
             return "right"
@@ -196,7 +211,8 @@ class CaseResult:
 
 @dataclass
 class AnswerReport:
-    """Counts per verdict over a case set; `misses` lists every case not judged right."""
+    """Counts per verdict over a case set; `misses` lists every case not judged right (or
+    honest, for a question the knowledge cannot answer)."""
 
     total: int
     counts: dict[str, int]
@@ -207,10 +223,16 @@ class AnswerReport:
         return self.counts.get(verdict, 0) / self.total if self.total else 0.0
 
     def summary(self) -> str:
-        """One line with the figures, for the CLI and the README."""
+        """One line with the figures, for the CLI and the README; honest / guessed appear when
+        the set holds questions the knowledge cannot answer."""
+        shown = [
+            verdict
+            for verdict in VERDICTS
+            if verdict not in NO_ANSWER_VERDICTS or self.counts.get(verdict, 0)
+        ]
         parts = [
             f"{verdict} {self.counts.get(verdict, 0)} ({self.share(verdict):.0%})"
-            for verdict in VERDICTS
+            for verdict in shown
         ]
         return f"{self.total} cases: " + ", ".join(parts)
 
@@ -233,9 +255,9 @@ async def evaluate_answers(engine: TurnEngine, cases: Sequence[AnswerCase]) -> A
         outcome = await run_dialogue(engine, turns, key=f"answer-eval-{number}")
         reply = "\n\n".join(outcome.replies)
         kind = reply_kind(outcome)
-        verdict = judge(case, kind, reply)
+        verdict = judge(case, kind, reply, admitted=admits_missing(outcome))
         counts[verdict] += 1
-        if verdict != "right":
+        if verdict not in ("right", "honest"):
             misses.append(
                 CaseResult(
                     question=turns[-1],

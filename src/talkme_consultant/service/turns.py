@@ -42,6 +42,7 @@ _HISTORY_ROLES: set[str] = set(MessageRole)
 # could not finish. A request for a person or a booking carries no question of its own.
 QUESTION_HANDOFFS: set[str] = {
     HandoffReason.LOW_CONFIDENCE,
+    HandoffReason.NOT_IN_KNOWLEDGE,
     HandoffReason.UNCLEAR_CHOICE,
     HandoffReason.BUDGET,
     HandoffReason.TURN_FAILED,

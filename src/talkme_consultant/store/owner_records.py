@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talkme_consultant.knowledge.records import Record, Source
+from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
 from talkme_consultant.store.models import OwnerFaq, RecordPhrasing
 
-OWNER_FAQ_SOURCE = "owner-faq"
-"""The source name of the owner's answers: no uploaded file can have it (it has no suffix)."""
+__all__ = ["OWNER_FAQ_SOURCE", "owner_faq_record", "owner_records", "phrasings_by_record"]
+
 QUESTION_FIELD = "Вопрос"
 ANSWER_FIELD = "Ответ"
 

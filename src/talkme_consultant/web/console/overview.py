@@ -17,6 +17,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 # The reasons a visitor is handed to a person, as the owner reads them.
 HANDOFF_REASONS = {
     HandoffReason.LOW_CONFIDENCE: "бот не знал ответа",
+    HandoffReason.NOT_IN_KNOWLEDGE: "в базе нет того, о чём спросили",
     HandoffReason.VISITOR_REQUEST: "посетитель попросил человека",
     HandoffReason.BOOKING: "запись (лид)",
     HandoffReason.UNCLEAR_CHOICE: "неясный выбор после уточнения",

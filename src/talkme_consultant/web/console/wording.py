@@ -33,6 +33,7 @@ ANSWERERS: dict[str, str] = {
 HANDOFF_REASONS: dict[str, str] = {
     HandoffReason.VISITOR_REQUEST: "посетитель попросил человека",
     HandoffReason.LOW_CONFIDENCE: "нет уверенного ответа в базе",
+    HandoffReason.NOT_IN_KNOWLEDGE: "нет ответа в базе: о спрошенном в ней ничего нет",
     HandoffReason.UNCLEAR_CHOICE: "ответ на уточняющий вопрос остался неясен",
     HandoffReason.BOOKING: "посетитель хочет записаться",
     HandoffReason.ATTACHMENT: "посетитель прислал файл",

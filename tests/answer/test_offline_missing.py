@@ -1,0 +1,118 @@
+"""The offline answerer says what the knowledge does not hold instead of a neighbour's answer."""
+
+from __future__ import annotations
+
+from tests.answer.test_offline import CLASSIC, FRENCH, GEL, PHRASES, answerer, ctx
+
+from talkme_consultant.answer.base import Intent
+from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
+from talkme_consultant.knowledge.search import Hit
+
+INJECTIONS = Record(
+    text="Делаете ли вы уколы красоты?\nНет, инъекционные процедуры в салоне не проводятся.",
+    title="Делаете ли вы уколы красоты?",
+    answer="Нет, инъекционные процедуры в салоне не проводятся.",
+    source=Source(file="faq.csv", row=9),
+)
+TATTOO = Record(
+    text="Вопрос: Делаете ли вы татуировки?\nОтвет: Татуировки мы не делаем.",
+    title="Делаете ли вы татуировки?",
+    answer="Татуировки мы не делаем.",
+    source=Source(file=OWNER_FAQ_SOURCE, row=1),
+)
+
+
+def found(record: Record, confidence: float, missing: list[str] | None = None) -> Hit:
+    return Hit(
+        record_id=record.record_id,
+        record=record,
+        score=confidence,
+        confidence=confidence,
+        missing=missing or [],
+    )
+
+
+async def test_a_refusal_about_something_else_is_not_given_as_the_answer() -> None:
+    bot, _ = answerer(found(INJECTIONS, 0.8, ["лазерную", "эпиляцию"]))
+
+    draft = await bot.answer(ctx("Делаете лазерную эпиляцию?"))
+
+    assert draft.intent is Intent.UNKNOWN
+    assert draft.text == PHRASES.unknown
+    assert draft.missing == ["лазерную", "эпиляцию"]
+
+
+async def test_a_refusal_about_what_was_asked_is_the_answer() -> None:
+    bot, _ = answerer(found(INJECTIONS, 0.8))
+
+    draft = await bot.answer(ctx("Уколы красоты делаете?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text.startswith("Нет, инъекционные")
+
+
+async def test_a_price_row_of_another_service_is_offered_after_saying_what_is_missing() -> None:
+    bot, _ = answerer(found(FRENCH, 0.8, ["педикюр"]), found(GEL, 0.7, ["педикюр"]))
+
+    draft = await bot.answer(ctx("Сколько стоит французский педикюр?"))
+
+    assert draft.text.startswith("«французский педикюр» в нашем прайсе не нашлось.")
+    assert "Маникюр французский — 3 200 ₽" in draft.text
+    assert "передам ваш вопрос администратору" in draft.text
+    assert draft.missing == ["педикюр"]
+    assert [option.title for option in draft.listed] == [FRENCH.title, GEL.title]
+
+
+async def test_a_list_of_neighbours_starts_with_what_is_not_there() -> None:
+    bot, _ = answerer(
+        found(CLASSIC, 0.45, ["детей"]), found(GEL, 0.44, ["детей"]), found(FRENCH, 0.4, ["детей"])
+    )
+
+    draft = await bot.answer(ctx("сколько стоит маникюр для детей"))
+
+    assert draft.text.startswith("«маникюр для детей» в нашем прайсе не нашлось.")
+    assert "1) Маникюр классический — 1 500 ₽" in draft.text
+    assert draft.missing == ["детей"]
+
+
+async def test_a_list_of_rows_that_speak_of_every_word_is_a_plain_list() -> None:
+    bot, _ = answerer(found(CLASSIC, 0.45), found(GEL, 0.44), found(FRENCH, 0.4))
+
+    draft = await bot.answer(ctx("сколько стоит маникюр"))
+
+    assert draft.text.startswith("Вот что у нас есть:")
+    assert draft.missing == []
+
+
+async def test_a_handoff_names_the_words_nothing_was_found_for() -> None:
+    bot, _ = answerer(found(INJECTIONS, 0.1, ["вакансии"]))
+
+    draft = await bot.answer(ctx("Есть ли у вас вакансии?"))
+
+    assert draft.intent is Intent.UNKNOWN
+    assert draft.missing == ["вакансии"]
+
+
+async def test_an_owners_answer_far_ahead_of_the_rest_is_answered_below_the_threshold() -> None:
+    bot, _ = answerer(found(TATTOO, 0.39), found(GEL, 0.01))
+
+    draft = await bot.answer(ctx("а тату бьёте?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == "Татуировки мы не делаем."
+
+
+async def test_an_owners_answer_in_a_crowded_field_below_the_threshold_is_handed_over() -> None:
+    bot, _ = answerer(found(TATTOO, 0.39), found(GEL, 0.3))
+
+    draft = await bot.answer(ctx("а тату бьёте?"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
+async def test_a_file_record_far_ahead_below_the_threshold_is_still_handed_over() -> None:
+    bot, _ = answerer(found(GEL, 0.39), found(CLASSIC, 0.01))
+
+    draft = await bot.answer(ctx("гель"))
+
+    assert draft.intent is Intent.UNKNOWN
