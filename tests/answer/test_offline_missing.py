@@ -51,6 +51,30 @@ async def test_a_refusal_about_what_was_asked_is_the_answer() -> None:
     assert draft.text.startswith("Нет, инъекционные")
 
 
+async def test_a_refusal_missing_one_word_of_several_still_answers_what_was_asked() -> None:
+    bot, _ = answerer(found(INJECTIONS, 0.8, ["ботоксом"]))
+
+    draft = await bot.answer(ctx("Уколы красоты ботоксом в салоне делаете?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text.startswith("Нет, инъекционные")
+
+
+async def test_an_owners_refusal_answers_its_kin_with_other_words_around_it() -> None:
+    refusal = Record(
+        text="Вопрос: Принимаете возвраты с Озона?\nОтвет: Нет, товары с Озона возвращают в Озон.",
+        title="Принимаете возвраты с Озона?",
+        answer="Нет, товары с Озона возвращают в Озон.",
+        source=Source(file=OWNER_FAQ_SOURCE, row=2),
+    )
+    bot, _ = answerer(found(refusal, 0.8, ["наушники", "магазин"]))
+
+    draft = await bot.answer(ctx("Купила наушники на Озоне, в ваш магазин можно сдать?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text.startswith("Нет, товары с Озона")
+
+
 async def test_a_price_row_of_another_service_is_offered_after_saying_what_is_missing() -> None:
     bot, _ = answerer(found(FRENCH, 0.8, ["педикюр"]), found(GEL, 0.7, ["педикюр"]))
 

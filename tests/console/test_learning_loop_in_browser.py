@@ -32,6 +32,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TATTOO = "Делаете ли вы татуировки?"
 TATTOO_PARAPHRASE = "А татуировку у вас можно сделать?"
+# Other visitors' wordings: short, colloquial, with a typo, long with words around it.
+TATTOO_REWORDINGS = (
+    "тату делаете?",
+    "можно набить тату у вас",
+    "татуеровку делаете?",
+    "здравствуйте, хочу сделать небольшую татуировку на запястье, вы такое делаете?",
+)
 TATTOO_ANSWER = "Татуировки мы не делаем, но делаем перманентный макияж бровей и губ."
 TATTOO_EDITED = "Татуировки не делаем; есть перманентный макияж бровей, губ и век."
 BITCOIN = "принимаете биткоин?"
@@ -123,6 +130,9 @@ async def test_the_owner_answers_a_handed_over_question_and_the_next_visitors_ge
 
     await answered_with(service, sim, TATTOO, TATTOO_ANSWER)
     await answered_with(service, sim, TATTOO_PARAPHRASE, TATTOO_ANSWER)
+    for wording in TATTOO_REWORDINGS:
+        _, reply = await ask(service, sim, wording)
+        assert TATTOO_ANSWER in reply, wording
 
     await page.goto(service.url + "/console/questions?status=answered")
     assert TATTOO in " ".join(await page.get_by_test_id("question-group").all_inner_texts())

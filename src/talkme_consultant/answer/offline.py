@@ -91,6 +91,20 @@ def _close_rows(hits: list[Hit], threshold: float) -> list[Hit]:
     return same_table[:LIST_MAX] if len(same_table) >= 2 else []
 
 
+def _refusal_elsewhere(hit: Hit, query: str) -> bool:
+    """A refusal whose record misses at least half of what the question names: «Нет, инъекции
+    не делаем» for «лазерная эпиляция». One extra word («металлические пломбы из амальгамы»
+    against «амальгамные пломбы не ставим») leaves the refusal about what was asked."""
+    if not hit.missing or not says_no(hit.record):
+        return False
+    asked = len(thing_terms(query))
+    if hit.record.by_owner:
+        # The owner wrote the refusal for this question and its kin («товар с Озона сдать
+        # можно?» for «возвраты заказов с Озона»): only one that names none of it is elsewhere.
+        return len(hit.missing) >= asked
+    return 2 * len(hit.missing) >= asked
+
+
 def _close_rows_of(hits: list[Hit]) -> list[Hit]:
     """Other price rows of the top hit's table near it, to offer beside it (at most two)."""
     top = hits[0]
@@ -240,7 +254,7 @@ class OfflineAnswerer:
                 options=choices,
                 answerer=self.name,
             )
-        refusal_elsewhere = bool(hits) and bool(hits[0].missing) and says_no(hits[0].record)
+        refusal_elsewhere = bool(hits) and _refusal_elsewhere(hits[0], query)
         confident = bool(hits) and (hits[0].confidence >= self._threshold or _dominant(hits, query))
         if not confident or refusal_elsewhere:
             best = f"{hits[0].confidence:.2f}" if hits else "none"
