@@ -140,3 +140,33 @@ async def test_a_file_record_far_ahead_below_the_threshold_is_still_handed_over(
     draft = await bot.answer(ctx("гель"))
 
     assert draft.intent is Intent.UNKNOWN
+
+
+def faq(title: str, answer: str, row: int) -> Record:
+    return Record(
+        text=f"{title}\n{answer}",
+        title=title,
+        answer=answer,
+        source=Source(file="faq.csv", row=row),
+    )
+
+
+async def test_options_none_of_which_covers_the_question_are_not_offered_as_a_choice() -> None:
+    hair = faq("Ботокс для волос", "Ботокс для волос стоит 3 000 ₽.", 2)
+    lashes = faq("Наращивание ресниц", "Наращивание ресниц стоит 3 300 ₽.", 3)
+    bot, _ = answerer(found(hair, 0.45, ["ресниц"]), found(lashes, 0.4, ["ботокс"]))
+
+    draft = await bot.answer(ctx("ботокс для ресниц делаете?"))
+
+    assert draft.intent is Intent.UNKNOWN
+    assert draft.missing == ["ресниц"]
+
+
+async def test_options_that_each_cover_the_question_are_a_choice() -> None:
+    hair = faq("Ботокс для волос", "Ботокс для волос стоит 3 000 ₽.", 2)
+    lashes = faq("Ботокс для ресниц", "Ботокс для ресниц стоит 2 500 ₽.", 3)
+    bot, _ = answerer(found(hair, 0.45), found(lashes, 0.4))
+
+    draft = await bot.answer(ctx("ботокс делаете?"))
+
+    assert draft.intent is Intent.CLARIFY

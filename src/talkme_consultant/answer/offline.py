@@ -240,8 +240,9 @@ class OfflineAnswerer:
                 missing=absent,
             )
         close = close_records(hits, query, threshold=self._threshold)
-        if close and absent_from_all(close):
-            # Options none of which speaks of what was asked are neighbours, not a choice.
+        if close and all(hit.missing for hit in close):
+            # Options none of which speaks of everything asked («ботокс для ресниц»: «Ботокс для
+            # волос», «Наращивание ресниц») are neighbours, not a choice.
             close = []
         if close:
             choices = options_of(close)
