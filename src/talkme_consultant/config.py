@@ -114,7 +114,8 @@ class Settings(BaseSettings):
     upload_max_files: int = Field(default=20, ge=1, le=1000)
     # Every request's body, whatever its route, refused from its declared length before it is
     # read (web/body_gate.py). It must leave room for the uploads' own limit, which is checked
-    # against the same body and names what was too large; at least the webhook's 64 KiB.
+    # against the same body and names what was too large; and never below the webhook's 64 KiB,
+    # which its route answers itself.
     max_request_bytes: int = Field(default=128 * 1024 * 1024, ge=64 * 1024)
     # Knowledge files are read in a child process that the kernel holds to these limits.
     parse_memory_mb: int = Field(default=1024, ge=256)
