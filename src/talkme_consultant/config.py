@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     # The whole multipart request (all files and their headers), checked before and while reading.
     upload_max_request_bytes: int = Field(default=100 * 1024 * 1024, ge=4096)
     upload_max_files: int = Field(default=20, ge=1, le=1000)
+    # Every request's body, whatever its route, refused from its declared length before it is
+    # read (web/body_gate.py). It must leave room for the uploads' own limit, which is checked
+    # against the same body and names what was too large; and never below the webhook's 64 KiB,
+    # which its route answers itself.
+    max_request_bytes: int = Field(default=128 * 1024 * 1024, ge=64 * 1024)
     # Knowledge files are read in a child process that the kernel holds to these limits.
     parse_memory_mb: int = Field(default=1024, ge=256)
     parse_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -142,6 +147,16 @@ class Settings(BaseSettings):
     def _strip_code(cls, value: str) -> str:
         # An empty code switches that finish off.
         return value.strip()
+
+    @model_validator(mode="after")
+    def _request_limit_holds_an_upload(self) -> Settings:
+        if self.max_request_bytes < self.upload_max_request_bytes:
+            raise ValueError(
+                f"MAX_REQUEST_BYTES ({self.max_request_bytes}) is below "
+                f"UPLOAD_MAX_REQUEST_BYTES ({self.upload_max_request_bytes}): an upload within "
+                "its own limit would be refused; raise MAX_REQUEST_BYTES"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,22 +8,19 @@ a 422 naming the file and why — nothing is stored, and the service's own memor
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import resource
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import pytest_asyncio
 
 from tests.support import hostile_files as hostile
+from tests.support.raw_http import Streamed, send_until_answered
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -73,71 +70,6 @@ async def stored(service: RunningService) -> tuple[dict[str, str], int]:
     return {f["filename"]: f["sha256"] for f in listed["files"]}, state["stored_version"]
 
 
-class Streamed:
-    """A request body of `total` bytes, produced block by block; counts what was handed out."""
-
-    def __init__(self, total: int, head: bytes = b"", block: int = 64 * 1024) -> None:
-        self.total, self.head, self.block, self.sent = total, head, block, 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self.head:
-            self.sent += len(self.head)
-            yield self.head
-        block = b"x" * self.block
-        while self.sent < self.total:
-            piece = block[: min(self.block, self.total - self.sent)]
-            self.sent += len(piece)
-            yield piece
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-async def send_until_answered(url: str, head: dict[str, str], body: Streamed) -> Answer:
-    """POST `body` to the upload route over a raw socket, the way a careful client does: keep
-    sending while watching for an early answer, and stop sending as soon as one arrives.
-
-    (A client that sends everything before it reads, like httpx, cannot see an early answer: the
-    server hangs up on the unread rest, which resets the connection.)
-    """
-    parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    lines = ["POST /files/upload HTTP/1.1", f"Host: {parts.netloc}"]
-    lines += [f"{name}: {value}" for name, value in head.items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-
-    async def read_answer() -> Answer:
-        status_line = await reader.readline()
-        headers: dict[str, str] = {}
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        content = await reader.readexactly(int(headers.get("content-length", "0")))
-        return Answer(int(status_line.split()[1]), headers, content)
-
-    answered = asyncio.create_task(read_answer())
-    try:
-        for block in body:
-            if answered.done():
-                break
-            writer.write(block)
-            drained = asyncio.ensure_future(writer.drain())
-            await asyncio.wait({drained, answered}, return_when=asyncio.FIRST_COMPLETED)
-            if not drained.done():
-                drained.cancel()
-            elif drained.exception() is not None:
-                break  # the server hung up; its answer is already on its way
-        return await asyncio.wait_for(answered, timeout=30)
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
-
-
 # -- one service for the refusals (each changes nothing) ----
 
 
@@ -171,6 +103,7 @@ async def test_a_200_mb_upload_without_the_token_is_answered_401_before_most_of_
         guarded.url,
         {"Content-Type": "multipart/form-data; boundary=b", "Content-Length": str(size)},
         body,
+        path="/files/upload",
     )
     assert answer.status == 401
     assert b"admin token" in answer.body
@@ -183,7 +116,8 @@ async def test_a_200_mb_upload_without_the_token_is_answered_401_before_most_of_
 async def test_a_declared_length_over_the_request_limit_is_413_before_the_body_is_read(
     guarded: RunningService,
 ) -> None:
-    size = 200 * MEGABYTE
+    # Under MAX_REQUEST_BYTES, which every request meets first (tests/e2e/test_refuse_early.py).
+    size = 64 * MEGABYTE
     body = Streamed(size)
     before = await stored(guarded)
     answer = await send_until_answered(
@@ -194,6 +128,7 @@ async def test_a_declared_length_over_the_request_limit_is_413_before_the_body_i
             "Content-Length": str(size),
         },
         body,
+        path="/files/upload",
     )
     assert answer.status == 413
     error = answer.body.decode()

@@ -16,6 +16,7 @@ from talkme_consultant.config import Settings
 from talkme_consultant.service.runtime import ProcessRole, Runtime
 from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
+from talkme_consultant.web.body_gate import BodyGate
 from talkme_consultant.web.console.routes import install_console
 from talkme_consultant.web.console.state import build_console_state
 from talkme_consultant.web.deps import WebState
@@ -65,7 +66,10 @@ def create_app(
         # Any route can answer 422 (see `validation_error` below), in the app's own shape.
         responses={422: INVALID_REQUEST},
     )
-    # A refused body is never read to its end: see web/early_answers.py.
+    # Credentials and size are checked before a body is read (web/body_gate.py), and a body
+    # refused is never read to its end (web/early_answers.py): the gate is added first, so it
+    # runs inside the closer.
+    app.add_middleware(BodyGate, max_request_bytes=settings.max_request_bytes)
     app.add_middleware(CloseAfterEarlyAnswer)
     app.include_router(webhook.router)
     app.include_router(monitoring.router)

@@ -38,15 +38,27 @@ def resolve_admin_token(configured: str | None, data_dir: Path) -> str:
     return token
 
 
+ADMIN_TOKEN_REQUIRED = "admin token required: send Authorization: Bearer <ADMIN_TOKEN>"
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def bearer_matches(authorization: str, expected: str) -> bool:
+    """True when an `Authorization` header's value is `Bearer <expected>` (constant time).
+
+    The one check of the admin token: the routes' dependency and the early check of
+    web/body_gate.py, which looks before a request's body is read, both use it.
+    """
+    scheme, _, supplied = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        supplied.strip().encode(), expected.encode()
+    )
+
+
 def require_admin(request: Request, expected: AdminTokenDep) -> None:
     """FastAPI dependency: 401 unless `Authorization: Bearer <ADMIN_TOKEN>`."""
-    header = request.headers.get("authorization", "")
-    scheme, _, supplied = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        supplied.strip().encode(), expected.encode()
-    ):
+    if not bearer_matches(request.headers.get("authorization", ""), expected):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="admin token required: send Authorization: Bearer <ADMIN_TOKEN>",
-            headers={"WWW-Authenticate": "Bearer"},
+            detail=ADMIN_TOKEN_REQUIRED,
+            headers=BEARER_CHALLENGE,
         )

@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from talkme_consultant.web.console.session import (
     COOKIE_NAME,
@@ -35,12 +35,35 @@ def current_session(request: Request) -> ConsoleSession | None:
     return decode(request.cookies.get(COOKIE_NAME), web_state(request).console.key)
 
 
+def signed_in_session(request: Request) -> ConsoleSession | None:
+    """The session when the cookie is a signed-in one; None otherwise.
+
+    The one check of a console session: the routes' dependency and the early check of
+    web/body_gate.py, which looks before a request's body is read, both use it.
+    """
+    session = current_session(request)
+    return session if session is not None and session.signed_in else None
+
+
 def signed_in(request: Request) -> ConsoleSession:
     """FastAPI dependency: the signed-in session, or off to the sign-in page."""
-    session = current_session(request)
-    if session is None or not session.signed_in:
+    session = signed_in_session(request)
+    if session is None:
         raise SignInRequired
     return session
+
+
+def sign_in_answer(request: Request) -> Response:
+    """What a request without a signed-in session gets: a page request is sent to sign-in, an
+    htmx request is told to load it, anything else is a 401."""
+    if request.headers.get("hx-request"):
+        # htmx swaps responses into the page; this header makes it load the sign-in page.
+        return Response(status_code=401, headers={"HX-Redirect": LOGIN_PATH})
+    if request.method == "GET":
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    return Response(
+        "Нужно войти в консоль заново.", status_code=401, media_type="text/plain; charset=utf-8"
+    )
 
 
 async def check_csrf(request: Request, session: ConsoleSession) -> None:

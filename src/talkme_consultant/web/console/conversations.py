@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from typing import Annotated
@@ -17,6 +15,7 @@ from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.web.answers import masked_phone
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.filters import ChosenFilters, conversation_filters
+from talkme_consultant.web.csv_export import csv_response
 from talkme_consultant.web.deps import QuestionsDep, StoreDep
 
 router = APIRouter(prefix="/console/conversations", include_in_schema=False)
@@ -80,7 +79,8 @@ async def export(
     _: SignedIn,
     store: StoreDep,
 ) -> Response:
-    """The filtered list as CSV or JSON (phones masked, at most 50,000 rows)."""
+    """The filtered list as CSV or JSON (phones masked, at most 50,000 rows; the CSV's cells are
+    data, never formulas: see web/csv_export.py)."""
     if kind not in ("csv", "json"):
         raise HTTPException(status_code=404, detail="Экспорт бывает только csv или json.")
     rows = await store.browse.page(chosen.filter, offset=0, limit=MAX_EXPORT_ROWS)
@@ -92,14 +92,9 @@ async def export(
             media_type="application/json",
             headers=disposition,
         )
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(data[0]) if data else ["conversation"])
-    writer.writeheader()
-    writer.writerows(data)
-    # The byte-order mark lets Excel open the Cyrillic text as UTF-8.
-    return Response(
-        "\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=disposition
-    )
+    # Visitors name themselves: the CSV keeps their names as text, never formulas.
+    header = list(data[0]) if data else ["conversation"]
+    return csv_response(header, [list(row.values()) for row in data], "conversations.csv")
 
 
 @router.get("/{key}", response_class=HTMLResponse)

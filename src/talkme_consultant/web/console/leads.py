@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -17,6 +15,7 @@ from talkme_consultant.web.console.base import (
     pagination,
     render,
 )
+from talkme_consultant.web.csv_export import csv_response
 from talkme_consultant.web.deps import ProfileDep, StoreDep
 
 router = APIRouter(prefix="/console/leads", include_in_schema=False)
@@ -71,16 +70,13 @@ async def set_status(
 
 @router.get("/export.csv")
 async def export_csv(store: StoreDep, profile: ProfileDep, _: SignedIn) -> Response:
-    """Every lead as CSV (UTF-8 with a byte-order mark, so Excel reads the Cyrillic)."""
+    """Every lead as CSV: the visitor's words (name, interest, summary) as text, never formulas
+    (web/csv_export.py)."""
     zone = profile.zone()
     rows = await store.leads.page(offset=0, limit=MAX_EXPORT_ROWS)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["id", "created", "name", "phone", "interest", "summary", "status", "conversation"]
-    )
-    for lead in rows:
-        writer.writerow(
+    return csv_response(
+        ["id", "created", "name", "phone", "interest", "summary", "status", "conversation"],
+        [
             [
                 lead.id,
                 local_time(lead.created_at, zone),
@@ -91,9 +87,7 @@ async def export_csv(store: StoreDep, profile: ProfileDep, _: SignedIn) -> Respo
                 lead.status,
                 lead.conversation_key,
             ]
-        )
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+            for lead in rows
+        ],
+        "leads.csv",
     )

@@ -16,7 +16,7 @@ from talkme_consultant.web.console import (
     settings_page,
     signin,
 )
-from talkme_consultant.web.console.base import LOGIN_PATH, SignInRequired
+from talkme_consultant.web.console.base import SignInRequired, sign_in_answer
 from talkme_consultant.web.console.headers import ConsoleSecurityHeaders
 from talkme_consultant.web.console.state import STATIC_DIR
 
@@ -43,11 +43,4 @@ def install_console(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, _: SignInRequired) -> Response:
-        if request.headers.get("hx-request"):
-            # htmx swaps responses into the page; this header makes it load the sign-in page.
-            return Response(status_code=401, headers={"HX-Redirect": LOGIN_PATH})
-        if request.method == "GET":
-            return RedirectResponse(LOGIN_PATH, status_code=303)
-        return Response(
-            "Нужно войти в консоль заново.", status_code=401, media_type="text/plain; charset=utf-8"
-        )
+        return sign_in_answer(request)
