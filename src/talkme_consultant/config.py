@@ -20,6 +20,16 @@ SAMPLE_PROFILE_PATH = SAMPLE_DIR / "profile.yaml"
 DEFAULT_PROMPTS_DIR = PACKAGE_DIR / "answer" / "prompts"
 WEBHOOK_OPEN_WORD = "off"
 """``WEBHOOK_SECRET=off`` accepts anonymous webhooks on purpose; it is a switch, not a secret."""
+ADMIN_TOKEN_MIN_CHARS = 24
+"""The admin token signs in to everything; anything shorter is within reach of guessing."""
+SHORT_ADMIN_TOKEN_MESSAGE = (
+    f"ADMIN_TOKEN короче {ADMIN_TOKEN_MIN_CHARS} символов: такой токен можно подобрать. "
+    "Задайте длиннее, например ADMIN_TOKEN=$(openssl rand -hex 24), или не задавайте вовсе — "
+    "сервис создаст его сам в DATA_DIR/admin_token. / "
+    f"ADMIN_TOKEN is shorter than {ADMIN_TOKEN_MIN_CHARS} characters, within reach of guessing. "
+    "Set a longer one, e.g. ADMIN_TOKEN=$(openssl rand -hex 24), or leave it unset and the "
+    "service generates one into DATA_DIR/admin_token."
+)
 
 
 class Settings(BaseSettings):
@@ -31,6 +41,8 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         populate_by_name=True,
+        # An error names the variable and the problem, never the value: several hold secrets.
+        hide_input_in_errors=True,
     )
 
     host: str = "127.0.0.1"
@@ -142,6 +154,19 @@ class Settings(BaseSettings):
     def _strip_code(cls, value: str) -> str:
         # An empty code switches that finish off.
         return value.strip()
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if not token:
+            # Blank is unset: the service generates a token into DATA_DIR.
+            return None
+        if len(token) < ADMIN_TOKEN_MIN_CHARS:
+            raise ValueError(SHORT_ADMIN_TOKEN_MESSAGE)
+        return SecretStr(token)
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,7 +19,7 @@ from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhoo
 from talkme_consultant.web.app import create_app
 from talkme_consultant.web.deps import web_state_of
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-24-chars-long"
 
 
 def service_settings(data_dir: Path, sim: RunningSimulator | None, **overrides: Any) -> Settings:

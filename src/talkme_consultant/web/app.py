@@ -40,11 +40,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.open(settings, migrate=migrate)
+        # The token first: a bad one stops the start before anything is opened.
         admin_token = resolve_admin_token(
             settings.admin_token.get_secret_value() if settings.admin_token else None,
             settings.data_dir,
         )
+        runtime = await Runtime.open(settings, migrate=migrate)
         # Routes reach these only through the dependencies of web/deps.py.
         app.state.web = WebState(
             runtime=runtime, admin_token=admin_token, console=build_console_state(admin_token)
