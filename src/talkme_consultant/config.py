@@ -6,6 +6,7 @@ Every variable here is documented in the README's configuration table; keep the 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # auto: readable lines when stderr is a terminal, JSON lines otherwise.
     log_format: Literal["auto", "json", "text"] = "auto"
+    # The reverse proxies in front (addresses or networks, comma-separated): only their
+    # X-Forwarded-For and X-Forwarded-Proto are believed. Empty: nobody's are, and the address
+    # the connection comes from is the client's (uvicorn alone would believe the loopback).
+    trusted_proxies: str = ""
 
     talkme_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
     talkme_test_mode: bool = True
@@ -155,6 +160,24 @@ class Settings(BaseSettings):
         # An empty code switches that finish off.
         return value.strip()
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        addresses = []
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            try:
+                network = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: «{item}» is not an IP address or network "
+                    "(e.g. 127.0.0.1, ::1, 10.0.0.0/8)"
+                ) from None
+            # uvicorn takes a network only in its exact form, and anything else as a name.
+            addresses.append(str(network) if "/" in item else str(network.network_address))
+        return ",".join(addresses)
+
     @field_validator("admin_token")
     @classmethod
     def _long_enough_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -174,6 +197,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'talkme.sqlite3').resolve()}"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """TRUSTED_PROXIES as uvicorn's `forwarded_allow_ips` takes it; empty trusts nobody."""
+        return [item for item in self.trusted_proxies.split(",") if item]
 
     @property
     def account_api_url(self) -> str:

@@ -7,15 +7,20 @@ where the promise is about starting, and in the test's event loop otherwise.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.web.auth import AdminTokenTooShort
+from tests.support.eventually import eventually
 from tests.support.processes import CLI, free_port
-from tests.support.service import running_service, service_settings
+from tests.support.service import ADMIN_TOKEN, running_service, service_settings
 
 
 def serve_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -30,6 +35,84 @@ def serve_env(data_dir: Path, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+class Served:
+    """`talkme-consultant serve` started by a spec; its output goes to `log`."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"serve-{self.port}.log"
+        with self.log.open("wb") as handle:
+            self.process = subprocess.Popen(
+                [str(CLI), "serve", "--port", str(self.port)],
+                env=env,
+                cwd=workdir,  # no stray .env is read
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    async def healthy(self) -> None:
+        async def probe() -> bool:
+            assert self.process.poll() is None, self.log.read_text(errors="replace")[-2000:]
+            try:
+                async with httpx.AsyncClient() as http:
+                    response = await http.get(self.url + "/webhook/talkme/health")
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200
+
+        await eventually(probe, timeout=120, interval=0.1, what="the service to be healthy")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@pytest.fixture
+def spawned() -> Iterator[list[Served]]:
+    """Every `serve` a spec starts, stopped at its end."""
+    processes: list[Served] = []
+    yield processes
+    for process in processes:
+        process.stop()
+
+
+async def serve(spawned: list[Served], workdir: Path, **env: str) -> Served:
+    """Start `serve` with `env` on top of a production-like environment and wait for health."""
+    served = Served(serve_env(workdir / "data", **{"ADMIN_TOKEN": ADMIN_TOKEN, **env}), workdir)
+    spawned.append(served)
+    await served.healthy()
+    return served
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a console page carries."""
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found, "every console page carries its CSRF token"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def sign_in_form(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A browser-like client holding the sign-in page's cookie, and that page's CSRF token."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield client, csrf_of((await client.get("/console/login")).text)
+
+
+async def sign_in(client: httpx.AsyncClient, csrf: str, token: str, **headers: str) -> int:
+    """POST the sign-in form; the status it answers."""
+    answer = await client.post(
+        "/console/login", data={"csrf": csrf, "token": token}, headers=headers
+    )
+    return answer.status_code
 
 
 @pytest.mark.parametrize("token", ["owner", "x" * 23, "  twenty-three-letters-  "])
@@ -59,3 +142,46 @@ async def test_a_generated_token_edited_down_to_a_short_one_is_refused_too(tmp_p
             service_settings(data_dir, None, admin_token=None, embedder="none")
         ):
             pass
+
+
+async def test_a_forged_x_forwarded_for_does_not_escape_the_sign_in_throttle(
+    tmp_path: Path, spawned: list[Served]
+) -> None:
+    # No TRUSTED_PROXIES: nobody's X-Forwarded-For is believed, not even from the loopback.
+    served = await serve(spawned, tmp_path)
+    async with sign_in_form(served.url) as (client, csrf):
+        for number in range(5):
+            forged = {"X-Forwarded-For": f"203.0.113.{number}"}
+            assert await sign_in(client, csrf, "guess-" * 5, **forged) == 401
+        forged = {"X-Forwarded-For": "198.51.100.77"}
+        assert await sign_in(client, csrf, "guess-" * 5, **forged) == 429
+        assert await sign_in(client, csrf, ADMIN_TOKEN, **forged) == 429, "the socket counts"
+
+
+async def test_behind_a_trusted_proxy_the_address_it_forwards_is_the_client(
+    tmp_path: Path, spawned: list[Served]
+) -> None:
+    served = await serve(spawned, tmp_path, TRUSTED_PROXIES="127.0.0.1, ::1")
+    async with sign_in_form(served.url) as (client, csrf):
+        # What nginx's $proxy_add_x_forwarded_for sends: whatever the client claimed, then the
+        # address nginx saw. The last address the proxy did not add itself is the client.
+        attacker = {"X-Forwarded-For": "10.9.9.9, 203.0.113.7"}
+        for number in range(5):
+            claimed = {"X-Forwarded-For": f"10.0.0.{number}, 203.0.113.7"}
+            assert await sign_in(client, csrf, "guess-" * 5, **claimed) == 401
+        assert await sign_in(client, csrf, "guess-" * 5, **attacker) == 429
+        owner = {"X-Forwarded-For": "198.51.100.2"}
+        assert await sign_in(client, csrf, ADMIN_TOKEN, **owner) == 303, "the owner is not locked"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
+    started = subprocess.run(
+        [str(CLI), "serve", "--port", str(free_port())],
+        env=serve_env(tmp_path / "data", ADMIN_TOKEN=ADMIN_TOKEN, TRUSTED_PROXIES="nginx"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 2, started.stderr[-2000:]
+    assert "TRUSTED_PROXIES" in started.stderr and "nginx" in started.stderr

@@ -88,7 +88,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        serve_app(app, "127.0.0.1", 0) as url,
+        serve_app(app, "127.0.0.1", 0, forwarded_allow_ips=settings.trusted_proxy_list) as url,
         httpx.AsyncClient(timeout=10) as http,
     ):
         yield RunningService(url=url, app=app, http=http)
