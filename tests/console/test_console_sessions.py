@@ -18,6 +18,7 @@ import pytest
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.web.auth import AdminTokenTooShort
+from talkme_consultant.web.console.session import SignInThrottle
 from tests.support.eventually import eventually
 from tests.support.processes import CLI, free_port
 from tests.support.service import ADMIN_TOKEN, running_service, service_settings
@@ -185,3 +186,24 @@ def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
     )
     assert started.returncode == 2, started.stderr[-2000:]
     assert "TRUSTED_PROXIES" in started.stderr and "nginx" in started.stderr
+
+
+async def test_addresses_taking_turns_meet_a_cap_on_everyone_that_ends_within_the_window(
+    tmp_path: Path,
+) -> None:
+    settings = service_settings(
+        tmp_path / "data", None, embedder="none", trusted_proxies="127.0.0.1"
+    )
+    async with running_service(settings) as service, sign_in_form(service.url) as (client, csrf):
+        refused = []
+        for number in range(30):
+            rotating = {"X-Forwarded-For": f"203.0.{number // 250}.{number % 250 + 1}"}
+            refused.append(await sign_in(client, csrf, "guess-" * 5, **rotating))
+        assert refused.count(401) == SignInThrottle().total and refused[-1] == 429
+        answer = await client.post(
+            "/console/login",
+            data={"csrf": csrf, "token": ADMIN_TOKEN},
+            headers={"X-Forwarded-For": "198.51.100.2"},
+        )
+        assert answer.status_code == 429, "while the cap holds, sign-in waits for everyone"
+        assert 0 < int(answer.headers["retry-after"]) <= 300, "but never past the window"

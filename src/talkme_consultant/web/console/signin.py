@@ -42,7 +42,8 @@ async def login_page(request: Request, state: ConsoleDep) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, state: ConsoleDep, expected: AdminTokenDep) -> Response:
-    """Check the token; failures are counted per client address and throttled with 429."""
+    """Check the token; failures are counted per client address (uvicorn's, see
+    TRUSTED_PROXIES) and for everyone together, and throttled with 429."""
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
     session = current_session(request) or new_session(signed_in=False)
