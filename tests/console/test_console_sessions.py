@@ -6,8 +6,13 @@ where the promise is about starting, and in the test's event loop otherwise.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
 import os
 import re
+import stat
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,8 +23,9 @@ import pytest
 
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.web.auth import AdminTokenTooShort
-from talkme_consultant.web.console.session import SignInThrottle
+from talkme_consultant.web.console.session import COOKIE_NAME, SignInThrottle
 from tests.support.eventually import eventually
+from tests.support.postgres import throwaway_database
 from tests.support.processes import CLI, free_port
 from tests.support.service import ADMIN_TOKEN, running_service, service_settings
 
@@ -86,12 +92,22 @@ def spawned() -> Iterator[list[Served]]:
         process.stop()
 
 
-async def serve(spawned: list[Served], workdir: Path, **env: str) -> Served:
+async def serve(
+    spawned: list[Served], workdir: Path, data_dir: Path | None = None, **env: str
+) -> Served:
     """Start `serve` with `env` on top of a production-like environment and wait for health."""
-    served = Served(serve_env(workdir / "data", **{"ADMIN_TOKEN": ADMIN_TOKEN, **env}), workdir)
+    settings = serve_env(data_dir or workdir / "data", **{"ADMIN_TOKEN": ADMIN_TOKEN, **env})
+    served = Served(settings, workdir)
     spawned.append(served)
     await served.healthy()
     return served
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A migrated throwaway PostgreSQL database (skipped without a server, failed in CI)."""
+    with throwaway_database() as url:
+        yield url
 
 
 def csrf_of(page: str) -> str:
@@ -114,6 +130,21 @@ async def sign_in(client: httpx.AsyncClient, csrf: str, token: str, **headers: s
         "/console/login", data={"csrf": csrf, "token": token}, headers=headers
     )
     return answer.status_code
+
+
+async def signed_in_cookie(url: str) -> str:
+    """The session cookie a browser gets for signing in with the right token."""
+    async with sign_in_form(url) as (client, csrf):
+        assert await sign_in(client, csrf, ADMIN_TOKEN) == 303
+        cookie = client.cookies.get(COOKIE_NAME)
+    assert cookie
+    return cookie
+
+
+async def console_status(url: str, cookie: str) -> int:
+    """What `/console` answers a browser holding `cookie`: 200 signed in, 303 off to sign-in."""
+    async with httpx.AsyncClient(base_url=url, cookies={COOKIE_NAME: cookie}) as client:
+        return (await client.get("/console")).status_code
 
 
 @pytest.mark.parametrize("token", ["owner", "x" * 23, "  twenty-three-letters-  "])
@@ -207,3 +238,61 @@ async def test_addresses_taking_turns_meet_a_cap_on_everyone_that_ends_within_th
         )
         assert answer.status_code == 429, "while the cap holds, sign-in waits for everyone"
         assert 0 < int(answer.headers["retry-after"]) <= 300, "but never past the window"
+
+
+def unpadded(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+async def test_a_cookie_is_no_oracle_for_the_admin_token(tmp_path: Path) -> None:
+    # Anyone may fetch the sign-in page and keep its cookie. Had its key been derived from the
+    # token alone, trying candidate tokens against its signature offline would find the token.
+    settings = service_settings(tmp_path / "data", None, embedder="none")
+    async with running_service(settings) as service, sign_in_form(service.url) as (client, _):
+        payload, _, signature = (client.cookies.get(COOKIE_NAME) or "").partition(".")
+    for label in (b"talkme-console-session-v1", b"talkme-console-session-v2", b""):
+        derived = hmac.new(ADMIN_TOKEN.encode(), label, hashlib.sha256).digest()
+        guessed = hmac.new(derived, payload.encode(), hashlib.sha256).digest()
+        assert unpadded(guessed) != signature
+        direct = hmac.new(ADMIN_TOKEN.encode(), payload.encode(), hashlib.sha256).digest()
+        assert unpadded(direct) != signature
+
+
+async def test_the_cookie_key_is_kept_owner_only_in_data_dir_and_outlives_a_restart(
+    tmp_path: Path, spawned: list[Served]
+) -> None:
+    first = await serve(spawned, tmp_path)
+    cookie = await signed_in_cookie(first.url)
+    key_file = tmp_path / "data" / "console_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    kept = key_file.read_bytes()
+    assert ADMIN_TOKEN.encode() not in kept
+    first.stop()
+
+    again = await serve(spawned, tmp_path)
+    assert key_file.read_bytes() == kept
+    assert await console_status(again.url, cookie) == 200, "a restart signs nobody out"
+
+
+async def test_processes_sharing_a_data_dir_share_the_cookie_key(
+    tmp_path: Path, spawned: list[Served]
+) -> None:
+    one, other = await asyncio.gather(serve(spawned, tmp_path), serve(spawned, tmp_path))
+    assert await console_status(other.url, await signed_in_cookie(one.url)) == 200
+    assert await console_status(one.url, await signed_in_cookie(other.url)) == 200
+    assert [p.name for p in (tmp_path / "data").iterdir() if "console_key" in p.name] == [
+        "console_key"
+    ]
+
+
+async def test_processes_on_hosts_of_their_own_share_the_cookie_key_through_postgresql(
+    tmp_path: Path, spawned: list[Served], postgres_url: str
+) -> None:
+    # Two hosts: one database, a DATA_DIR each.
+    one, other = await asyncio.gather(
+        serve(spawned, tmp_path, tmp_path / "host-1", DATABASE_URL=postgres_url),
+        serve(spawned, tmp_path, tmp_path / "host-2", DATABASE_URL=postgres_url),
+    )
+    assert await console_status(other.url, await signed_in_cookie(one.url)) == 200
+    assert await console_status(one.url, await signed_in_cookie(other.url)) == 200
+    assert not (tmp_path / "host-1" / "console_key").exists(), "the database keeps it"

@@ -17,7 +17,7 @@ from talkme_consultant.service.runtime import ProcessRole, Runtime
 from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.console.routes import install_console
-from talkme_consultant.web.console.state import build_console_state
+from talkme_consultant.web.console.state import build_console_state, signing_secret
 from talkme_consultant.web.deps import WebState
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
@@ -46,13 +46,16 @@ def create_app(
             settings.data_dir,
         )
         runtime = await Runtime.open(settings, migrate=migrate)
-        # Routes reach these only through the dependencies of web/deps.py.
-        app.state.web = WebState(
-            runtime=runtime, admin_token=admin_token, console=build_console_state(admin_token)
-        )
-        announce_webhook_access(settings)
-        await runtime.start_background(role)
         try:
+            secret = await signing_secret(runtime.store, settings.data_dir)
+            # Routes reach these only through the dependencies of web/deps.py.
+            app.state.web = WebState(
+                runtime=runtime,
+                admin_token=admin_token,
+                console=build_console_state(admin_token, secret),
+            )
+            announce_webhook_access(settings)
+            await runtime.start_background(role)
             yield
         finally:
             await runtime.close()

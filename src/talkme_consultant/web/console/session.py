@@ -1,8 +1,10 @@
 """The console's signed session cookie, its CSRF token and the sign-in throttle.
 
 The cookie holds no secret of its own: a CSRF token, whether the holder signed in, and when. It is
-signed with HMAC-SHA256 under a key derived from the admin token, so changing ADMIN_TOKEN signs
-everyone out, and nothing needs storing on the server.
+signed with HMAC-SHA256 under a key made from a random secret kept on the server (see
+`state.signing_secret`) and the admin token. The secret is what makes the key unguessable: a
+cookie anyone can fetch is no way to try tokens offline. The token in it means a new ADMIN_TOKEN
+still signs everyone out.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 # A signed-in session lasts a working week; the owner signs in again after that.
 SESSION_SECONDS = 7 * 24 * 3600
-_KEY_LABEL = b"talkme-console-session-v1"
+# v1 keys were derived from the admin token alone; their cookies no longer verify.
+_KEY_LABEL = b"talkme-console-session-v2"
 
 
 class ConsoleSession(BaseModel):
@@ -40,9 +43,10 @@ class ConsoleSession(BaseModel):
     issued_at: float
 
 
-def session_key(admin_token: str) -> bytes:
-    """The signing key: derived from the admin token, never stored or logged."""
-    return hmac.new(admin_token.encode(), _KEY_LABEL, hashlib.sha256).digest()
+def session_key(secret: bytes, admin_token: str) -> bytes:
+    """The signing key: keyed by the server's random secret, bound to the admin token; never
+    stored or logged."""
+    return hmac.new(secret, _KEY_LABEL + b"\x00" + admin_token.encode(), hashlib.sha256).digest()
 
 
 def new_session(*, signed_in: bool) -> ConsoleSession:
