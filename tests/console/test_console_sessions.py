@@ -285,7 +285,7 @@ async def test_processes_sharing_a_data_dir_share_the_cookie_key(
     ]
 
 
-async def test_processes_on_hosts_of_their_own_share_the_cookie_key_through_postgresql(
+async def test_processes_on_hosts_of_their_own_share_the_key_and_sign_outs_through_postgresql(
     tmp_path: Path, spawned: list[Served], postgres_url: str
 ) -> None:
     # Two hosts: one database, a DATA_DIR each.
@@ -293,6 +293,37 @@ async def test_processes_on_hosts_of_their_own_share_the_cookie_key_through_post
         serve(spawned, tmp_path, tmp_path / "host-1", DATABASE_URL=postgres_url),
         serve(spawned, tmp_path, tmp_path / "host-2", DATABASE_URL=postgres_url),
     )
-    assert await console_status(other.url, await signed_in_cookie(one.url)) == 200
+    cookie = await signed_in_cookie(one.url)
+    assert await console_status(other.url, cookie) == 200
     assert await console_status(one.url, await signed_in_cookie(other.url)) == 200
     assert not (tmp_path / "host-1" / "console_key").exists(), "the database keeps it"
+
+    assert await sign_out(other.url, cookie) == 303
+    assert await console_status(one.url, cookie) == 303, "signed out on one, out on all"
+
+
+async def sign_out(url: str, cookie: str) -> int:
+    """Press «Выйти» in a browser holding `cookie`; the status it answers."""
+    async with httpx.AsyncClient(base_url=url, cookies={COOKIE_NAME: cookie}) as client:
+        csrf = csrf_of((await client.get("/console")).text)
+        return (await client.post("/console/logout", data={"csrf": csrf})).status_code
+
+
+async def test_a_copied_cookie_is_refused_after_sign_out(tmp_path: Path) -> None:
+    settings = service_settings(tmp_path / "data", None, embedder="none")
+    async with running_service(settings) as service:
+        cookie = await signed_in_cookie(service.url)
+        phone = await signed_in_cookie(service.url)
+        async with httpx.AsyncClient(base_url=service.url, cookies={COOKIE_NAME: cookie}) as copy:
+            csrf = csrf_of((await copy.get("/console")).text)
+
+            assert await sign_out(service.url, cookie) == 303
+            page = await copy.get("/console/leads")
+            assert page.status_code == 303 and page.headers["location"] == "/console/login"
+            change = await copy.post(
+                "/console/leads/1/status", data={"csrf": csrf, "status": "done"}
+            )
+            assert change.status_code == 401, "the copy changes nothing, its CSRF token neither"
+            again = await copy.get("/console/login")
+            assert again.status_code == 200 and 'data-testid="login-token"' in again.text
+        assert await console_status(service.url, phone) == 200, "another device stays signed in"

@@ -30,14 +30,22 @@ class SignInRequired(Exception):
     """The request has no signed-in session: the browser is sent to the sign-in page."""
 
 
-def current_session(request: Request) -> ConsoleSession | None:
-    """The session from the cookie, signed in or not; None without a valid cookie."""
-    return decode(request.cookies.get(COOKIE_NAME), web_state(request).console.key)
+async def current_session(request: Request) -> ConsoleSession | None:
+    """The session from the cookie, signed in or not; None without a valid cookie. A signed-in
+    session counts only while the store keeps it: signed out on any device or process, the
+    cookie (and every copy of it) is an anonymous session again."""
+    state = web_state(request)
+    session = decode(request.cookies.get(COOKIE_NAME), state.console.key)
+    if session is None or session.sid is None:
+        return session
+    if await state.runtime.store.console.session_alive(session.sid, time.time()):
+        return session
+    return session.model_copy(update={"sid": None})
 
 
-def signed_in(request: Request) -> ConsoleSession:
+async def signed_in(request: Request) -> ConsoleSession:
     """FastAPI dependency: the signed-in session, or off to the sign-in page."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is None or not session.signed_in:
         raise SignInRequired
     return session
@@ -60,7 +68,7 @@ async def check_csrf(request: Request, session: ConsoleSession) -> None:
 
 async def signed_in_with_csrf(request: Request) -> ConsoleSession:
     """FastAPI dependency for every state-changing console request."""
-    session = signed_in(request)
+    session = await signed_in(request)
     await check_csrf(request, session)
     return session
 

@@ -1,6 +1,7 @@
 """The console's signed session cookie, its CSRF token and the sign-in throttle.
 
-The cookie holds no secret of its own: a CSRF token, whether the holder signed in, and when. It is
+The cookie holds a CSRF token, when it was issued and, once signed in, the id of a session the
+store keeps until sign-out (so a copied cookie dies with it). It is
 signed with HMAC-SHA256 under a key made from a random secret kept on the server (see
 `state.signing_secret`) and the admin token. The secret is what makes the key unguessable: a
 cookie anyone can fetch is no way to try tokens offline. The token in it means a new ADMIN_TOKEN
@@ -39,8 +40,15 @@ class ConsoleSession(BaseModel):
     """What the cookie carries."""
 
     csrf: str
-    signed_in: bool = False
+    # The signed-in session's id, kept by the store (as a digest) until sign-out: a signed
+    # cookie alone signs no one in. None before sign-in.
+    sid: str | None = None
     issued_at: float
+
+    @property
+    def signed_in(self) -> bool:
+        """True when the cookie names a session; `base.current_session` checks it is alive."""
+        return self.sid is not None
 
 
 def session_key(secret: bytes, admin_token: str) -> bytes:
@@ -50,9 +58,11 @@ def session_key(secret: bytes, admin_token: str) -> bytes:
 
 
 def new_session(*, signed_in: bool) -> ConsoleSession:
-    """A fresh session with its own CSRF token."""
+    """A fresh session with its own CSRF token (and, signed in, its own id)."""
     return ConsoleSession(
-        csrf=secrets.token_urlsafe(24), signed_in=signed_in, issued_at=time.time()
+        csrf=secrets.token_urlsafe(24),
+        sid=secrets.token_urlsafe(32) if signed_in else None,
+        issued_at=time.time(),
     )
 
 
