@@ -204,6 +204,8 @@ async def test_behind_a_trusted_proxy_the_address_it_forwards_is_the_client(
         assert await sign_in(client, csrf, "guess-" * 5, **attacker) == 429
         owner = {"X-Forwarded-For": "198.51.100.2"}
         assert await sign_in(client, csrf, ADMIN_TOKEN, **owner) == 303, "the owner is not locked"
+        shown = (await client.get("/console/settings")).text
+        assert "127.0.0.1, ::1" in shown and "TRUSTED_PROXIES" in shown, "the owner sees whom"
 
 
 def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
