@@ -1,11 +1,10 @@
 """The console's signed session cookie, its CSRF token and the sign-in throttle.
 
 The cookie holds a CSRF token, when it was issued and, once signed in, the id of a session the
-store keeps until sign-out (so a copied cookie dies with it). It is
-signed with HMAC-SHA256 under a key made from a random secret kept on the server (see
-`state.signing_secret`) and the admin token. The secret is what makes the key unguessable: a
-cookie anyone can fetch is no way to try tokens offline. The token in it means a new ADMIN_TOKEN
-still signs everyone out.
+store keeps until sign-out (so a copied cookie dies with it). It is signed with HMAC-SHA256
+under a key made from a random secret kept on the server (see `state.signing_secret`) and the
+admin token. The secret is what makes the key unguessable: a cookie anyone can fetch is no way
+to try tokens offline. The token in it means a new ADMIN_TOKEN still signs everyone out.
 """
 
 from __future__ import annotations
