@@ -38,7 +38,7 @@ from talkme_consultant.store.models import Conversation, DialogMessage, Event, I
 from talkme_consultant.store.store import Store
 from talkme_consultant.web.app import create_app
 
-ADMIN_TOKEN = "bench-admin-token"
+ADMIN_TOKEN = "bench-admin-token-24-chars-long"
 MESSAGES_PER_CONVERSATION = 10
 QUESTIONS = [
     "Сколько стоит стрижка?",

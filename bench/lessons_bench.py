@@ -130,7 +130,7 @@ async def run(base: Base) -> None:
             data_dir=Path(folder),
             knowledge_dir=base.knowledge,
             profile_path=base.profile,
-            admin_token="bench",
+            admin_token="bench-admin-token-24-chars-long",
         )
         runtime = await Runtime.open(settings)
         try:

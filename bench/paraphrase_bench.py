@@ -71,7 +71,7 @@ async def run(base: str) -> Counter[str]:
             data_dir=Path(folder),
             knowledge_dir=knowledge,
             profile_path=profile,
-            admin_token="bench",
+            admin_token="bench-admin-token-24-chars-long",
         )
         runtime = await Runtime.open(settings)
         try:

@@ -13,7 +13,7 @@ What runs (loopback only; temporary directories only):
 * the service as a real subprocess: ``talkme-consultant serve --port P`` with ``DATA_DIR`` a
   temporary directory (or ``--data-dir``, kept), ``TALKME_TEST_MODE=false``,
   ``WEBHOOK_SECRET=off``, ``TALKME_API_URL`` pointing at the simulator, ``DEBOUNCE_SECONDS=0``,
-  ``ADMIN_TOKEN=bench``,
+  ``ADMIN_TOKEN=bench-admin-token-24-chars-long``,
   ``LOG_LEVEL=WARNING`` and no ``OPENAI_API_KEY`` (offline answerer; the environment is built
   from scratch, the working directory is a temp dir so no ``.env`` is read). A fresh data dir
   costs tens of seconds of knowledge-base embedding; after health turns 200 the service also
@@ -86,7 +86,7 @@ import orjson
 from talkme_consultant.talkme.payloads import WEBHOOK_PATH
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body
 
-ADMIN_TOKEN = "bench"
+ADMIN_TOKEN = "bench-admin-token-24-chars-long"
 HEALTH_PATH = WEBHOOK_PATH + "/health"
 STATS_PATH = WEBHOOK_PATH + "/stats"
 API_PREFIX = "/json/v1.0"

@@ -20,7 +20,11 @@ LASHES = "реснички нарастить почём"
 
 
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="unused")
+    return Settings(
+        data_dir=data_dir,
+        knowledge_dir=SAMPLE_KNOWLEDGE_DIR,
+        admin_token="unused-admin-token-24-chars",
+    )
 
 
 async def payment_record_id(data_dir: Path) -> str:
@@ -48,7 +52,7 @@ def teach(data_dir: Path, lessons: Path) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "DATA_DIR": str(data_dir),
         "KNOWLEDGE_DIR": str(SAMPLE_KNOWLEDGE_DIR),
-        "ADMIN_TOKEN": "unused",
+        "ADMIN_TOKEN": "unused-admin-token-24-chars",
         "COLUMNS": "200",
     }
     return subprocess.run(

@@ -6,6 +6,7 @@ Every variable here is documented in the README's configuration table; keep the 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,16 @@ SAMPLE_PROFILE_PATH = SAMPLE_DIR / "profile.yaml"
 DEFAULT_PROMPTS_DIR = PACKAGE_DIR / "answer" / "prompts"
 WEBHOOK_OPEN_WORD = "off"
 """``WEBHOOK_SECRET=off`` accepts anonymous webhooks on purpose; it is a switch, not a secret."""
+ADMIN_TOKEN_MIN_CHARS = 24
+"""The admin token signs in to everything; anything shorter is within reach of guessing."""
+SHORT_ADMIN_TOKEN_MESSAGE = (
+    f"ADMIN_TOKEN короче {ADMIN_TOKEN_MIN_CHARS} символов: такой токен можно подобрать. "
+    "Задайте длиннее, например ADMIN_TOKEN=$(openssl rand -hex 24), или не задавайте вовсе — "
+    "сервис создаст его сам в DATA_DIR/admin_token. / "
+    f"ADMIN_TOKEN is shorter than {ADMIN_TOKEN_MIN_CHARS} characters, within reach of guessing. "
+    "Set a longer one, e.g. ADMIN_TOKEN=$(openssl rand -hex 24), or leave it unset and the "
+    "service generates one into DATA_DIR/admin_token."
+)
 
 
 class Settings(BaseSettings):
@@ -31,6 +42,8 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         populate_by_name=True,
+        # An error names the variable and the problem, never the value: several hold secrets.
+        hide_input_in_errors=True,
     )
 
     host: str = "127.0.0.1"
@@ -43,6 +56,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # auto: readable lines when stderr is a terminal, JSON lines otherwise.
     log_format: Literal["auto", "json", "text"] = "auto"
+    # The reverse proxies in front (addresses or networks, comma-separated): only their
+    # X-Forwarded-For and X-Forwarded-Proto are believed. Empty: nobody's are, and the address
+    # the connection comes from is the client's (uvicorn alone would believe the loopback).
+    trusted_proxies: str = ""
 
     talkme_api_url: str = "https://lcab.talk-me.ru/json/v1.0"
     talkme_test_mode: bool = True
@@ -158,12 +175,48 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        addresses = []
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            try:
+                network = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: «{item}» is not an IP address or network "
+                    "(e.g. 127.0.0.1, ::1, 10.0.0.0/8)"
+                ) from None
+            # uvicorn takes a network only in its exact form, and anything else as a name.
+            addresses.append(str(network) if "/" in item else str(network.network_address))
+        return ",".join(addresses)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if not token:
+            # Blank is unset: the service generates a token into DATA_DIR.
+            return None
+        if len(token) < ADMIN_TOKEN_MIN_CHARS:
+            raise ValueError(SHORT_ADMIN_TOKEN_MESSAGE)
+        return SecretStr(token)
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside DATA_DIR."""
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'talkme.sqlite3').resolve()}"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """TRUSTED_PROXIES as uvicorn's `forwarded_allow_ips` takes it; empty trusts nobody."""
+        return [item for item in self.trusted_proxies.split(",") if item]
 
     @property
     def account_api_url(self) -> str:

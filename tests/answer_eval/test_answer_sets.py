@@ -53,7 +53,7 @@ async def test_the_salon_sample_answers_its_visitor_questions(data_dir: Path) ->
     cases = load_answer_cases(SALON_CASES)
     unanswerable = load_answer_cases(UNANSWERABLE_SALON)
     runtime = await Runtime.open(
-        Settings(data_dir=data_dir, admin_token="unused", openai_api_key=None)
+        Settings(data_dir=data_dir, admin_token="unused-admin-token-24-chars", openai_api_key=None)
     )
     try:
         report = await evaluate_answers(runtime.engine, cases)

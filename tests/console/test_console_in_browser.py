@@ -66,6 +66,26 @@ async def test_a_wrong_token_is_refused_and_the_right_one_signs_in(
     assert [e for e in watched.errors if "status of 401" not in e] == []
 
 
+async def test_signing_out_ends_the_session_in_a_browser_holding_a_copy_of_its_cookie(
+    seeded: Seeded, browser: Browser
+) -> None:
+    laptop = await WatchedPage.open(browser)
+    await laptop.sign_in(seeded.service.url, ADMIN_TOKEN)
+    await laptop.page.get_by_test_id("nav-overview").wait_for()
+    copied = [c for c in await laptop.page.context.cookies() if c["name"] == "talkme_console"]
+    elsewhere = await WatchedPage.open(browser)
+    await elsewhere.page.context.add_cookies(copied)  # type: ignore[arg-type]
+    await elsewhere.page.goto(seeded.service.url + "/console/leads")
+    assert elsewhere.page.url.endswith("/console/leads"), "a copy works while the session lives"
+
+    await laptop.page.get_by_test_id("logout").click()
+    await laptop.page.get_by_test_id("login-token").wait_for()
+    await elsewhere.page.goto(seeded.service.url + "/console/leads")
+    assert elsewhere.page.url.endswith("/console/login"), "and not after the owner signed out"
+    await elsewhere.page.get_by_test_id("login-token").wait_for()
+    assert laptop.errors == [] and elsewhere.errors == []
+
+
 async def test_every_page_shows_the_service_s_data_under_a_csp_without_console_errors(
     seeded: Seeded, browser: Browser
 ) -> None:

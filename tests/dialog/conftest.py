@@ -14,7 +14,11 @@ from talkme_consultant.service.runtime import Runtime
 @pytest.fixture
 async def runtime(data_dir: Path) -> AsyncIterator[Runtime]:
     """The sample salon's runtime (offline answerer, no background work)."""
-    settings = Settings(data_dir=data_dir, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="unused")
+    settings = Settings(
+        data_dir=data_dir,
+        knowledge_dir=SAMPLE_KNOWLEDGE_DIR,
+        admin_token="unused-admin-token-24-chars",
+    )
     opened = await Runtime.open(settings)
     try:
         yield opened

@@ -59,7 +59,7 @@ async def llm_runtime(data_dir: Path) -> AsyncIterator[tuple[Runtime, Model]]:
         settings = Settings(
             data_dir=data_dir,
             knowledge_dir=SAMPLE_KNOWLEDGE_DIR,
-            admin_token="unused",
+            admin_token="unused-admin-token-24-chars",
             **model_settings(server.base_url, llm_max_retries=0, llm_timeout_seconds=10),
         )
         runtime = await Runtime.open(settings)

@@ -172,7 +172,8 @@ async def test_the_data_dir_and_every_database_file_are_readable_by_the_owner_on
         files = modes(data_dir)
 
     assert mode(data_dir) == 0o700
-    assert {DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", "admin_token"} <= set(files)
+    secrets = {"admin_token", "console_key"}
+    assert {DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", *secrets} <= set(files)
     assert files == dict.fromkeys(files, 0o600)
 
 

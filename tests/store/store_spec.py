@@ -60,6 +60,8 @@ TABLES = {
     "owner_faq",
     "record_phrasings",
     "open_questions",
+    "console_secrets",
+    "console_sessions",
 }
 
 
@@ -1395,6 +1397,38 @@ class StoreSpec:
         assert await store.leads.count(LeadStatus.CALLED) == 1
         assert await store.leads.count(LeadStatus.NEW) == 0
         assert not await store.leads.set_status(lead.id + 100, LeadStatus.DONE)
+
+    async def test_the_first_secret_stored_is_the_one_every_caller_gets(self, store: Store) -> None:
+        candidates = [bytes([n]) * 32 for n in range(8)]
+        kept = await asyncio.gather(
+            *(store.console.secret("session", c, T0 + n) for n, c in enumerate(candidates))
+        )
+        assert len(set(kept)) == 1 and kept[0] in candidates
+        assert await store.console.secret("session", b"later" * 8, T0 + 9) == kept[0]
+        assert await store.console.secret("other", b"o" * 32, T0) == b"o" * 32
+
+    async def test_a_signed_in_session_lives_until_sign_out_or_expiry(self, store: Store) -> None:
+        await store.console.start_session("session-one-" + "a" * 32, T0, lifetime=100)
+        await store.console.start_session("session-two-" + "b" * 32, T0, lifetime=100)
+        assert await store.console.session_alive("session-one-" + "a" * 32, T0 + 99)
+        assert not await store.console.session_alive("session-one-" + "a" * 32, T0 + 100)
+        assert not await store.console.session_alive("never-signed-in", T0)
+
+        assert await store.console.end_session("session-one-" + "a" * 32)
+        assert not await store.console.session_alive("session-one-" + "a" * 32, T0 + 1)
+        assert await store.console.session_alive("session-two-" + "b" * 32, T0 + 1), "others stay"
+        assert not await store.console.end_session("session-one-" + "a" * 32)
+
+    async def test_a_session_is_kept_by_digest_and_expired_ones_are_pruned(
+        self, store: Store
+    ) -> None:
+        await store.console.start_session("expiring-" + "c" * 32, T0, lifetime=10)
+        await store.console.start_session("fresh-" + "d" * 32, T0 + 20, lifetime=10)
+        assert await rows_mentioning(store, "c" * 32) == {}, "no session id in the store"
+        assert await rows_mentioning(store, "d" * 32) == {}
+        async with store.engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT COUNT(*) FROM console_sessions"))).one()
+        assert rows[0] == 1, "the expired session went when the next one started"
 
     # -- the owner's lessons and open questions ---------------------------------------------
 

@@ -19,7 +19,7 @@ from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhoo
 from talkme_consultant.web.app import create_app
 from talkme_consultant.web.deps import web_state_of
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-24-chars-long"
 
 
 def service_settings(data_dir: Path, sim: RunningSimulator | None, **overrides: Any) -> Settings:
@@ -88,7 +88,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        serve_app(app, "127.0.0.1", 0) as url,
+        serve_app(app, "127.0.0.1", 0, forwarded_allow_ips=settings.trusted_proxy_list) as url,
         httpx.AsyncClient(timeout=10) as http,
     ):
         yield RunningService(url=url, app=app, http=http)

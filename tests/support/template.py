@@ -23,7 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _build(folder: Path) -> None:
     async def build() -> None:
         runtime = await Runtime.open(
-            Settings(data_dir=folder, knowledge_dir=SAMPLE_KNOWLEDGE_DIR, admin_token="unused")
+            Settings(
+                data_dir=folder,
+                knowledge_dir=SAMPLE_KNOWLEDGE_DIR,
+                admin_token="unused-admin-token-24-chars",
+            )
         )
         await runtime.close()
 

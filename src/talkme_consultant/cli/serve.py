@@ -56,6 +56,9 @@ def serve(
         # Request lines only when debugging; they pass the same redaction as every other line.
         access_log=settings.log_level.upper() == "DEBUG",
         log_config=None,
+        # Only these proxies' X-Forwarded-For makes a client address (the sign-in throttle
+        # counts by it); uvicorn's own default would believe anyone on the loopback.
+        forwarded_allow_ips=settings.trusted_proxy_list,
     )
 
 

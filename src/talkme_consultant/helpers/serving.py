@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Literal
 
 import uvicorn
@@ -45,12 +45,16 @@ async def serve_app(
     *,
     log_level: str = "warning",
     http: Literal["auto", "h11", "httptools"] = "auto",
+    forwarded_allow_ips: Sequence[str] = (),
 ) -> AsyncIterator[str]:
     """Serve an ASGI ``app`` with uvicorn in the current event loop; yields its root URL.
 
-    ``port=0`` picks a free port. The socket is bound here, before serving, so a busy port
-    raises ``OSError`` to the caller instead of uvicorn exiting the process. The server stops
-    when the ``async with`` body ends. Useful for any test that needs a real HTTP peer.
+    ``forwarded_allow_ips`` are the proxies whose ``X-Forwarded-For`` / ``-Proto`` are believed;
+    by default nobody's (uvicorn's own default believes the loopback, so anyone on this host
+    could pose as any address). ``port=0`` picks a free port. The socket is bound here, before
+    serving, so a busy port raises ``OSError`` to the caller instead of uvicorn exiting the
+    process. The server stops when the ``async with`` body ends. Useful for any test that needs
+    a real HTTP peer.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -70,6 +74,7 @@ async def serve_app(
         access_log=False,
         http=http,
         timeout_graceful_shutdown=2,
+        forwarded_allow_ips=list(forwarded_allow_ips),
     )
     server = _Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn:{actual_port}")

@@ -319,6 +319,29 @@ class OpenQuestion(Base):
     resolved_at: Mapped[float | None] = mapped_column(Float)
 
 
+class ConsoleSecret(Base):
+    """A secret of the owner's console, kept where every process of the installation finds it:
+    on PostgreSQL, whose processes may run on hosts that share no DATA_DIR, the key that signs
+    the console's cookies."""
+
+    __tablename__ = "console_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class SignedInSession(Base):
+    """A console session the owner signed in to and has not signed out of. Only a digest of the
+    id its cookie carries is kept, so a copy of the database signs no one in."""
+
+    __tablename__ = "console_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 # Every table whose rows belong to one visitor, by `conversation_key`: forgetting a visitor
 # deletes from each, so a new table of a visitor's rows belongs here.
 PERSONAL_TABLES: tuple[

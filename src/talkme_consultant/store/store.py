@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talkme_consultant.store.browse import ConversationBrowser
+from talkme_consultant.store.console import ConsoleRepository
 from talkme_consultant.store.conversations import ConversationRepository
 from talkme_consultant.store.database import Sessions, create_engine, migrate
 from talkme_consultant.store.group_commit import GroupCommitInbox
@@ -53,6 +54,7 @@ class Store:
         self.leads = LeadRepository(sessions)
         self.lessons = LessonsRepository(sessions)
         self.questions = QuestionRepository(sessions)
+        self.console = ConsoleRepository(sessions)
 
     @classmethod
     async def open(

@@ -18,7 +18,7 @@ from talkme_consultant.web import admin_api, monitoring, questions_api, webhook,
 from talkme_consultant.web.auth import resolve_admin_token
 from talkme_consultant.web.body_gate import BodyGate
 from talkme_consultant.web.console.routes import install_console
-from talkme_consultant.web.console.state import build_console_state
+from talkme_consultant.web.console.state import build_console_state, signing_secret
 from talkme_consultant.web.deps import WebState
 from talkme_consultant.web.early_answers import CloseAfterEarlyAnswer
 from talkme_consultant.web.parameters import refuse_unstorable_parameters
@@ -41,18 +41,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.open(settings, migrate=migrate)
+        # The token first: a bad one stops the start before anything is opened.
         admin_token = resolve_admin_token(
             settings.admin_token.get_secret_value() if settings.admin_token else None,
             settings.data_dir,
         )
-        # Routes reach these only through the dependencies of web/deps.py.
-        app.state.web = WebState(
-            runtime=runtime, admin_token=admin_token, console=build_console_state(admin_token)
-        )
-        announce_webhook_access(settings)
-        await runtime.start_background(role)
+        runtime = await Runtime.open(settings, migrate=migrate)
         try:
+            secret = await signing_secret(runtime.store, settings.data_dir)
+            # Routes reach these only through the dependencies of web/deps.py.
+            app.state.web = WebState(
+                runtime=runtime,
+                admin_token=admin_token,
+                console=build_console_state(admin_token, secret),
+            )
+            announce_webhook_access(settings)
+            await runtime.start_background(role)
             yield
         finally:
             await runtime.close()

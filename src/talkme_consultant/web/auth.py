@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request, status
 
+from talkme_consultant.config import ADMIN_TOKEN_MIN_CHARS
 from talkme_consultant.helpers.private_files import ensure_private_dir, make_private_file
 from talkme_consultant.web.deps import AdminTokenDep
 
@@ -18,15 +19,25 @@ log = logging.getLogger(__name__)
 TOKEN_FILE = "admin_token"
 
 
+class AdminTokenTooShort(ValueError):
+    """The token kept in DATA_DIR was edited down to something guessable: refuse to start."""
+
+
 def resolve_admin_token(configured: str | None, data_dir: Path) -> str:
-    """ADMIN_TOKEN when set; otherwise a random token kept in DATA_DIR/admin_token (mode 0600),
-    so a fresh install is never open. The token itself is never logged."""
+    """ADMIN_TOKEN when set (the settings refuse a short one); otherwise a random token kept in
+    DATA_DIR/admin_token (mode 0600), so a fresh install is never open. The token itself is
+    never logged."""
     if configured:
         return configured
     path = data_dir / TOKEN_FILE
     if path.exists():
         make_private_file(path)  # an older install or a copied file may be readable by others
         token = path.read_text(encoding="utf-8").strip()
+        if token and len(token) < ADMIN_TOKEN_MIN_CHARS:
+            raise AdminTokenTooShort(
+                f"{path} holds a token shorter than {ADMIN_TOKEN_MIN_CHARS} characters: delete "
+                "the file to have a new one generated, or set ADMIN_TOKEN"
+            )
         if token:
             return token
     ensure_private_dir(data_dir)

@@ -62,10 +62,10 @@ class Door:
     limit: int
     too_large: str
 
-    def admits(self, request: Request) -> bool:
+    async def admits(self, request: Request) -> bool:
         """True when the request shows the credentials this door asks for (its body unread)."""
         if self.credentials is Credentials.SESSION:
-            return signed_in_session(request) is not None
+            return await signed_in_session(request) is not None
         if self.credentials is Credentials.TOKEN:
             expected = web_state(request).admin_token
             return bearer_matches(request.headers.get("authorization", ""), expected)
@@ -163,7 +163,7 @@ class BodyGate:
             return
         door = self.door(_route_path(scope))
         request = Request(scope)  # its headers and cookies only: it is given no way to read
-        if not door.admits(request):
+        if not await door.admits(request):
             await door.refusal(request)(scope, receive, send)
             return
         if declared is not None and declared > door.limit:

@@ -30,24 +30,32 @@ class SignInRequired(Exception):
     """The request has no signed-in session: the browser is sent to the sign-in page."""
 
 
-def current_session(request: Request) -> ConsoleSession | None:
-    """The session from the cookie, signed in or not; None without a valid cookie."""
-    return decode(request.cookies.get(COOKIE_NAME), web_state(request).console.key)
+async def current_session(request: Request) -> ConsoleSession | None:
+    """The session from the cookie, signed in or not; None without a valid cookie. A signed-in
+    session counts only while the store keeps it: signed out on any device or process, the
+    cookie (and every copy of it) is an anonymous session again."""
+    state = web_state(request)
+    session = decode(request.cookies.get(COOKIE_NAME), state.console.key)
+    if session is None or session.sid is None:
+        return session
+    if await state.runtime.store.console.session_alive(session.sid, time.time()):
+        return session
+    return session.model_copy(update={"sid": None})
 
 
-def signed_in_session(request: Request) -> ConsoleSession | None:
-    """The session when the cookie is a signed-in one; None otherwise.
+async def signed_in_session(request: Request) -> ConsoleSession | None:
+    """The session when the cookie is a signed-in one the store still keeps; None otherwise.
 
     The one check of a console session: the routes' dependency and the early check of
     web/body_gate.py, which looks before a request's body is read, both use it.
     """
-    session = current_session(request)
+    session = await current_session(request)
     return session if session is not None and session.signed_in else None
 
 
-def signed_in(request: Request) -> ConsoleSession:
+async def signed_in(request: Request) -> ConsoleSession:
     """FastAPI dependency: the signed-in session, or off to the sign-in page."""
-    session = signed_in_session(request)
+    session = await signed_in_session(request)
     if session is None:
         raise SignInRequired
     return session
@@ -83,7 +91,7 @@ async def check_csrf(request: Request, session: ConsoleSession) -> None:
 
 async def signed_in_with_csrf(request: Request) -> ConsoleSession:
     """FastAPI dependency for every state-changing console request."""
-    session = signed_in(request)
+    session = await signed_in(request)
     await check_csrf(request, session)
     return session
 

@@ -35,7 +35,8 @@ def _host(url: str | None) -> str:
 async def settings_page(
     request: Request, session: SignedIn, settings: SettingsDep, profile: ProfileDep
 ) -> HTMLResponse:
-    """Profile, answerer and model, finish codes, test mode and webhook protection."""
+    """Profile, answerer and model, finish codes, test mode, webhook protection and the
+    proxies whose forwarded addresses are believed."""
     access = webhook_access(settings)
     if access is WebhookAccess.SECRET:
         webhook = "защищён секретом"
@@ -82,6 +83,11 @@ async def settings_page(
             "TALKME_TEST_MODE",
         ),
         SettingRow("Вебхук", webhook, "WEBHOOK_SECRET"),
+        SettingRow(
+            "Прокси, которым верим",
+            ", ".join(settings.trusted_proxy_list) or "нет: адрес посетителя — адрес соединения",
+            "TRUSTED_PROXIES",
+        ),
         SettingRow("Папка базы знаний", str(settings.knowledge_dir), "KNOWLEDGE_DIR"),
         SettingRow("Папка данных", str(settings.data_dir), "DATA_DIR"),
         SettingRow(

@@ -17,11 +17,12 @@ from talkme_consultant.web.console.base import (
     render,
 )
 from talkme_consultant.web.console.session import (
+    SESSION_SECONDS,
     clear_cookie,
     new_session,
     set_cookie,
 )
-from talkme_consultant.web.deps import AdminTokenDep, ConsoleDep
+from talkme_consultant.web.deps import AdminTokenDep, ConsoleDep, StoreDep
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, state: ConsoleDep) -> Response:
     """The sign-in form; a signed-in owner goes straight to the overview."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is not None and session.signed_in:
         return RedirectResponse("/console", status_code=303)
     fresh = session or new_session(signed_in=False)
@@ -41,11 +42,14 @@ async def login_page(request: Request, state: ConsoleDep) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, state: ConsoleDep, expected: AdminTokenDep) -> Response:
-    """Check the token; failures are counted per client address and throttled with 429."""
+async def login(
+    request: Request, state: ConsoleDep, expected: AdminTokenDep, store: StoreDep
+) -> Response:
+    """Check the token; failures are counted per client address (uvicorn's, see
+    TRUSTED_PROXIES) and for everyone together, and throttled with 429."""
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
-    session = current_session(request) or new_session(signed_in=False)
+    session = await current_session(request) or new_session(signed_in=False)
     wait = state.throttle.retry_after(client, now)
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
@@ -79,14 +83,22 @@ async def login(request: Request, state: ConsoleDep, expected: AdminTokenDep) ->
     state.throttle.succeeded(client)
     # A new session (and CSRF token) on sign-in: a token planted before cannot be reused.
     signed = new_session(signed_in=True)
+    assert signed.sid is not None
+    await store.console.start_session(signed.sid, time.time(), SESSION_SECONDS)
+    if session.sid is not None:
+        # Signing in again over a live session replaces it rather than leaving it behind.
+        await store.console.end_session(session.sid)
     redirect = RedirectResponse("/console", status_code=303)
     set_cookie(redirect, request, signed, state.key)
     return redirect
 
 
 @router.post("/logout")
-async def logout(request: Request, _: SignedInWithCsrf) -> RedirectResponse:
-    """Forget the session."""
+async def logout(request: Request, session: SignedInWithCsrf, store: StoreDep) -> RedirectResponse:
+    """End the session in the store, for this browser and any copy of its cookie, and forget
+    it in the browser."""
+    assert session.sid is not None
+    await store.console.end_session(session.sid)
     response = RedirectResponse("/console/login", status_code=303)
     clear_cookie(response, request)
     return response
