@@ -5,9 +5,7 @@ alone, the HTTP server keeps the connection for the next request and goes on rea
 discarding — the rest of the body, however large the client makes it. Here, before such an
 answer goes out, a little of the remaining body is read (so a client that sent slightly too
 much still gets a clean answer on a live connection); if more remains, the answer is marked
-`Connection: close` and the server hangs up after it. When the declared length leaves more
-unread than that little, nothing is read at all: the connection could not be kept anyway, and
-the answer goes out at once.
+`Connection: close` and the server hangs up after it.
 """
 
 from __future__ import annotations
@@ -31,13 +29,6 @@ def _expects_body(scope: Scope) -> bool:
     return False
 
 
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length" and value.strip().isdigit():
-            return int(value)
-    return None
-
-
 class CloseAfterEarlyAnswer:
     """ASGI middleware: `Connection: close` on a response sent while the request body is unread."""
 
@@ -50,19 +41,13 @@ class CloseAfterEarlyAnswer:
             await self.app(scope, receive, send)
             return
         body_read = False
-        received = 0
-        declared = _declared_length(scope)
 
         async def tracking_receive() -> Message:
-            nonlocal body_read, received
+            nonlocal body_read
             message = await receive()
-            received += len(message.get("body", b""))
             if message["type"] == "http.disconnect" or not message.get("more_body", False):
                 body_read = True
             return message
-
-        def drainable() -> bool:
-            return declared is None or declared - received <= DRAIN_BYTES
 
         async def drain() -> None:
             drained = 0
@@ -71,7 +56,7 @@ class CloseAfterEarlyAnswer:
                 drained += len(message.get("body", b""))
 
         async def marking_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and not body_read and drainable():
+            if message["type"] == "http.response.start" and not body_read:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(drain(), timeout=DRAIN_SECONDS)
             if message["type"] == "http.response.start" and not body_read:
