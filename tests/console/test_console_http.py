@@ -4,35 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
 from talkme_consultant.talkme.visitor import Visitor
+from tests.support.console_client import csrf_of, signed_in_client
 from tests.support.eventually import eventually
-from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
-
-
-def csrf_of(page: str) -> str:
-    """The CSRF token a console page carries."""
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert found, "every console page carries its CSRF token"
-    return found.group(1)
-
-
-@asynccontextmanager
-async def signed_in_client(service: RunningService) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that went through the sign-in form."""
-    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
-        form = await client.get("/console/login")
-        answer = await client.post(
-            "/console/login", data={"csrf": csrf_of(form.text), "token": ADMIN_TOKEN}
-        )
-        assert answer.status_code == 303 and answer.headers["location"] == "/console"
-        yield client
+from tests.support.service import ADMIN_TOKEN, running_service, service_settings
 
 
 async def test_sign_in_is_throttled_per_address_after_repeated_wrong_tokens(
@@ -146,7 +125,15 @@ async def test_open_question_actions_refuse_bad_input_by_name_and_change_nothing
             assert forged.status_code == 403
             empty = await client.post(answer_path, data={"answer": "   ", "csrf": csrf})
             assert empty.status_code == 400 and "пустой ответ" in empty.json()["error"]
-            control = await client.post(answer_path, data={"answer": "\x01\x02", "csrf": csrf})
+            control = await client.post(
+                answer_path,
+                data={
+                    "answer": "\x01\x02",
+                    "question": "Тату?",
+                    "wording": group["id"],
+                    "csrf": csrf,
+                },
+            )
             assert control.status_code == 400 and "Ответ не сохранён" in control.json()["error"]
             gone = await client.post(
                 "/console/questions/999999/dismiss",
@@ -155,7 +142,8 @@ async def test_open_question_actions_refuse_bad_input_by_name_and_change_nothing
             )
             assert gone.status_code == 404 and "уже нет" in gone.json()["error"]
             no_record = await client.post(
-                f"/console/questions/{group['id']}/link", data={"record_id": "nope", "csrf": csrf}
+                f"/console/questions/{group['id']}/link",
+                data={"record_id": "nope", "wording": group["id"], "csrf": csrf},
             )
             assert no_record.status_code == 404 and "записи" in no_record.json()["error"]
             no_faq = await client.post(

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 import stat
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +23,7 @@ import pytest
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.web.auth import AdminTokenTooShort
 from talkme_consultant.web.console.session import COOKIE_NAME, SignInThrottle
+from tests.support.console_client import csrf_of
 from tests.support.eventually import eventually
 from tests.support.postgres import throwaway_database
 from tests.support.processes import CLI, free_port
@@ -108,13 +108,6 @@ def postgres_url() -> Iterator[str]:
     """A migrated throwaway PostgreSQL database (skipped without a server, failed in CI)."""
     with throwaway_database() as url:
         yield url
-
-
-def csrf_of(page: str) -> str:
-    """The CSRF token a console page carries."""
-    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert found, "every console page carries its CSRF token"
-    return found.group(1)
 
 
 @asynccontextmanager

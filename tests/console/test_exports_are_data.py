@@ -17,7 +17,7 @@ import httpx
 
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
-from tests.console.test_console_http import signed_in_client
+from tests.support.console_client import signed_in_client
 from tests.support.eventually import eventually
 from tests.support.openai_server import RecordedRequest, Reply, scripted_openai_server
 from tests.support.service import model_settings, running_service, service_settings

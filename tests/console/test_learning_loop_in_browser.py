@@ -46,6 +46,11 @@ SPAM = "Купите слона!!! Лучшие слоны по низким ц�
 RATE = "Какой курс биткоина на бирже сегодня?"
 OPERATOR_REPLY = "Курсами валют мы не занимаемся, мы салон красоты."
 SERVED_TIMEOUT = 30.0
+RENT = "Можно ли у вас арендовать кабинет?"
+RENT_AGAIN = "а кабинет в аренду сдаёте?"
+RENT_CHAIR = "Можно ли у вас арендовать кресло?"
+RENT_TITLE = "Сдаёте ли вы кабинет в аренду?"
+RENT_ANSWER = "Кабинеты в аренду не сдаём: в них работают наши мастера."
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -235,4 +240,46 @@ async def test_an_operator_s_reply_is_suggested_and_accepted_with_one_click(
     await suggestion.get_by_test_id("question-operator-accept").click()
     await expect(page.get_by_test_id("question-resolved")).to_contain_text("Ответ сохранён")
     await answered_with(service, sim, RATE, OPERATOR_REPLY)
+    assert watched.errors == []
+
+
+async def test_the_owner_leaves_a_wording_out_edits_the_question_and_removes_a_phrasing(
+    service: RunningService, sim: RunningSimulator, browser: Browser
+) -> None:
+    await ask(service, sim, RENT)
+    watched = await signed_in_page(service, browser)
+    page = watched.page
+    await group_of(page, service, RENT)
+    await ask(service, sim, RENT_AGAIN)
+    await ask(service, sim, RENT_CHAIR)
+
+    async def all_three() -> bool:
+        await page.goto(service.url + "/console/questions")
+        group = page.get_by_test_id("question-group").filter(has_text=RENT)
+        return await group.get_by_test_id("question-wording").count() == 3
+
+    await eventually(all_three, what="three wordings in the group")
+    group = page.get_by_test_id("question-group").filter(has_text=RENT)
+    for box in await group.get_by_test_id("question-wording").all():
+        await expect(box).to_be_checked()
+    await group.locator("label.wording", has_text=RENT_CHAIR).get_by_role("checkbox").uncheck()
+    await group.get_by_test_id("question-answer-question").fill(RENT_TITLE)
+    await group.get_by_test_id("question-answer-text").fill(RENT_ANSWER)
+    await group.get_by_test_id("question-answer-save").click()
+    await expect(page.get_by_test_id("question-resolved")).to_contain_text("2 вопроса")
+
+    await page.goto(service.url + "/console/questions")
+    await expect(page.get_by_test_id("question-group").filter(has_text=RENT_CHAIR)).to_have_count(1)
+    await page.goto(service.url + "/console/knowledge#phrasings")
+    taught = page.get_by_test_id("taught-record").filter(has_text=RENT_TITLE)
+    await expect(taught.get_by_test_id("taught-phrasing")).to_have_count(2)
+    assert RENT_CHAIR not in await page.locator("#phrasings").inner_text()
+    await (
+        taught.get_by_test_id("taught-phrasing")
+        .filter(has_text=RENT_AGAIN)
+        .get_by_test_id("taught-phrasing-delete")
+        .click()
+    )
+    await expect(taught.get_by_test_id("taught-phrasing")).to_have_count(1)
+    await answered_with(service, sim, RENT, RENT_ANSWER)
     assert watched.errors == []

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from talkme_consultant.config import Settings
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhook_url
-from tests.console.test_console_http import csrf_of, signed_in_client
+from tests.support.console_client import csrf_of, signed_in_client
 from tests.support.raw_http import Streamed, answer_before_the_body, send_until_answered
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from talkme_consultant.knowledge.grouping import group_by_vectors, group_by_words
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
-from talkme_consultant.service.lessons import Lessons, clean_field
+from talkme_consultant.service.lessons import MAX_QUESTION_CHARS, Lessons, clean_field
 from talkme_consultant.store.lessons import FaqEntry
 from talkme_consultant.store.questions import MarkOutcome, QuestionRepository, QuestionRow
 
@@ -26,8 +27,31 @@ QuestionKind = Literal["not_known", "unclear", "wrong"]
 """not_known: handed over for not knowing; unclear: a clarification the visitor did not
 resolve; wrong: the owner marked the bot's answer wrong."""
 EXAMPLES_PER_GROUP = 5
+# A visitor's question offered as the answer's title is cut to what fits an edit field.
+EDITABLE_QUESTION_CHARS = 300
 # Stems of questions kept between groupings (without an embedder); beyond this, start over.
 MAX_CACHED_STEMS = 50_000
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One way a group's question was put, and the questions asked in it (oldest first)."""
+
+    text: str
+    question_ids: tuple[int, ...]
+
+    @property
+    def newest_id(self) -> int:
+        """The newest question in this wording: the one a form names when it is ticked."""
+        return self.question_ids[-1]
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """What an owner's action on a group takes: the wordings ticked and their questions."""
+
+    wordings: list[str]
+    question_ids: list[int]
 
 
 @dataclass(frozen=True)
@@ -42,8 +66,35 @@ class QuestionGroup:
     kinds: dict[str, int]
     examples: list[QuestionRow]  # the store's rows: one visitor's question each
     question_ids: list[int] = field(repr=False)
-    wordings: list[str] = field(repr=False)
+    wordings: list[Wording] = field(repr=False)
     resolution: str | None = None
+
+    def chosen(self, ticked: Sequence[int] | None) -> Chosen:
+        """The wordings the owner ticked, named by their newest question's id as the page
+        showed them, with the questions asked in them up to that id: a question asked after
+        the page was drawn stays open, and a wording never shown is never taught.
+
+        `None` takes every wording (the API's callers name none). `UnknownWording` when an id
+        is not one the group shows, or none is ticked."""
+        if ticked is None:
+            return Chosen([w.text for w in self.wordings], list(self.question_ids))
+        if not ticked:
+            raise UnknownWording("no wording of the group is ticked")
+        by_id: dict[int, Wording] = {}
+        for wording in self.wordings:
+            for question_id in wording.question_ids:
+                by_id[question_id] = wording
+        wordings: list[str] = []
+        question_ids: list[int] = []
+        for question_id in dict.fromkeys(ticked):
+            found = by_id.get(question_id)
+            if found is None:
+                raise UnknownWording(f"question {question_id} is not in group {self.id}")
+            if found.text in wordings:
+                continue
+            wordings.append(found.text)
+            question_ids.extend(i for i in found.question_ids if i <= question_id)
+        return Chosen(wordings, sorted(question_ids))
 
 
 @dataclass(frozen=True)
@@ -58,6 +109,10 @@ class GroupPage:
 
 class GroupNotFound(LookupError):
     """No group with this id among the questions of the status asked for."""
+
+
+class UnknownWording(ValueError):
+    """The wordings named are not the group's (the page is older than the group), or none."""
 
 
 class OpenQuestions:
@@ -105,20 +160,38 @@ class OpenQuestions:
                 return found
         raise GroupNotFound(f"no {status} question group with id {group_id}")
 
-    async def answer(self, group_id: int, answer: str, question: str | None = None) -> FaqEntry:
+    async def answer(
+        self,
+        group_id: int,
+        answer: str,
+        question: str | None = None,
+        ticked: Sequence[int] | None = None,
+    ) -> tuple[FaqEntry, int]:
         """Write the answer to a group: a new owner's answer whose question is `question` (or
-        the group's first one), the group's other wordings as its phrasings."""
+        the group's first one), the ticked wordings (see `QuestionGroup.chosen`) as its
+        phrasings. Returns the answer and how many questions it resolved."""
         found = await self.group(group_id)
-        title = clean_field(question, "question", 1000) if question else found.question
-        return await self._lessons.add_answer(
-            title, answer, phrasings=found.wordings, resolve=found.question_ids
+        chosen = found.chosen(ticked)
+        title = (
+            clean_field(question, "question", MAX_QUESTION_CHARS)
+            if question
+            else editable_question(found.question)
         )
+        entry = await self._lessons.add_answer(
+            title, answer, phrasings=chosen.wordings, resolve=chosen.question_ids
+        )
+        return entry, len(chosen.question_ids)
 
-    async def link(self, group_id: int, record_id: str) -> int:
-        """Point a group to the record that already answers it: its wordings become phrasings
-        of that record. Returns how many phrasings were new."""
+    async def link(
+        self, group_id: int, record_id: str, ticked: Sequence[int] | None = None
+    ) -> tuple[int, int]:
+        """Point a group to the record that already answers it: the ticked wordings become
+        phrasings of that record. Returns how many phrasings were new and how many questions
+        were resolved."""
         found = await self.group(group_id)
-        return await self._lessons.teach(record_id, found.wordings, resolve=found.question_ids)
+        chosen = found.chosen(ticked)
+        added = await self._lessons.teach(record_id, chosen.wordings, resolve=chosen.question_ids)
+        return added, len(chosen.question_ids)
 
     async def dismiss(self, group_id: int) -> int:
         """Set a group aside; returns how many questions it held."""
@@ -155,9 +228,12 @@ class OpenQuestions:
 
 def _group_of(status: GroupStatus, leader: QuestionRow, rows: list[QuestionRow]) -> QuestionGroup:
     newest = sorted(rows, key=lambda r: (r.asked_at, r.id), reverse=True)
-    wordings: dict[str, str] = {}
-    for row in rows:
-        wordings.setdefault(" ".join(row.question.lower().split()), row.question)
+    texts: dict[str, str] = {}
+    ids: dict[str, list[int]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        folded = " ".join(row.question.lower().replace("ё", "е").split())
+        texts.setdefault(folded, row.question)
+        ids.setdefault(folded, []).append(row.id)
     return QuestionGroup(
         id=leader.id,
         status=status,
@@ -167,6 +243,16 @@ def _group_of(status: GroupStatus, leader: QuestionRow, rows: list[QuestionRow])
         kinds=dict(Counter(row.kind for row in rows)),
         examples=newest[:EXAMPLES_PER_GROUP],
         question_ids=[row.id for row in rows],
-        wordings=list(wordings.values()),
+        wordings=[Wording(texts[k], tuple(ids[k])) for k in texts],
         resolution=leader.resolution,
     )
+
+
+def editable_question(question: str, limit: int = EDITABLE_QUESTION_CHARS) -> str:
+    """A visitor's question as the title of an owner's answer: whitespace collapsed, and a
+    long message cut at a word to something a person can read and edit."""
+    text = " ".join(question.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(" ,.;:—-") + "…"

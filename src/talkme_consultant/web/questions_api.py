@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
-from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus
+from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus, UnknownWording
 from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.web.answers import answer_from
 from talkme_consultant.web.auth import require_admin
@@ -45,6 +45,11 @@ RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id.")]
 NO_GROUP = error_response("No question group of that status has this id.")
 BAD_TEXT = error_response("A text is empty once control characters are removed.")
 NO_FAQ = error_response("No owner's answer under this id.")
+NO_WORDING = error_response("A question id named is not a wording of the group.")
+BAD_TEXT_OR_WORDING = error_response(
+    "A text is empty once control characters are removed, or a question id named is not a "
+    "wording of the group."
+)
 
 
 @router.get("/admin/questions", summary="Open questions, grouped by meaning, most asked first")
@@ -88,36 +93,42 @@ async def mark_wrong(body: WrongAnswerInput, questions: QuestionsDep) -> WrongAn
     "/admin/questions/{group_id}/answer",
     summary="Write the answer to a group of open questions",
     status_code=201,
-    responses={400: BAD_TEXT, 404: NO_GROUP},
+    responses={400: BAD_TEXT_OR_WORDING, 404: NO_GROUP},
 )
 async def answer_group(
     group_id: RowId, body: GroupAnswerInput, questions: QuestionsDep
 ) -> GroupAnswered:
-    """A new owner's answer, served within seconds; the group's wordings become its phrasings
-    and its questions are marked answered."""
+    """A new owner's answer, served within seconds; the group's wordings named (or all) become
+    its phrasings and their questions are marked answered."""
     try:
-        group = await questions.group(group_id)
-        entry = await questions.answer(group_id, body.answer, body.question)
+        entry, resolved = await questions.answer(
+            group_id, body.answer, body.question, body.question_ids
+        )
     except GroupNotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
-    except LessonError as error:
+    except (LessonError, UnknownWording) as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
-    return GroupAnswered(answer=answer_from(OwnerFaqEntry, entry), resolved=group.count)
+    return GroupAnswered(answer=answer_from(OwnerFaqEntry, entry), resolved=resolved)
 
 
 @router.post(
     "/admin/questions/{group_id}/link",
     summary="Point a group to the record that already answers it",
-    responses={404: error_response("No such open group, or no served record with this id.")},
+    responses={
+        400: NO_WORDING,
+        404: error_response("No such open group, or no served record with this id."),
+    },
 )
 async def link_group(group_id: RowId, body: GroupLinkInput, questions: QuestionsDep) -> GroupLinked:
-    """The group's wordings become extra phrasings of the record, so they find it first."""
+    """The group's wordings named (or all) become extra phrasings of the record, so they find
+    it first."""
     try:
-        group = await questions.group(group_id)
-        added = await questions.link(group_id, body.record_id)
+        added, resolved = await questions.link(group_id, body.record_id, body.question_ids)
     except (GroupNotFound, UnknownRecord) as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
-    return GroupLinked(record_id=body.record_id, phrasings_added=added, resolved=group.count)
+    except UnknownWording as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    return GroupLinked(record_id=body.record_id, phrasings_added=added, resolved=resolved)
 
 
 @router.post(

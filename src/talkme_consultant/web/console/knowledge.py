@@ -14,6 +14,7 @@ from talkme_consultant.dialog.local import LocalDialogue
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.knowledge_files import KnowledgeFiles
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
+from talkme_consultant.web.console.phrasings import taught_records
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, RuntimeDep, SettingsDep, StoreDep
 from talkme_consultant.web.uploads import receive_upload, sanitize_filename
 
@@ -45,7 +46,8 @@ async def files_page(
     store: StoreDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    """Files with their status and errors, upload, delete and rebuild; the owner's answers."""
+    """Files with their status and errors, upload, delete and rebuild; the owner's answers and
+    the wordings taught for records."""
     return render(
         request,
         session,
@@ -53,6 +55,7 @@ async def files_page(
         {
             "files": await files.list_files(),
             "owner_faq": await store.lessons.list_faq(),
+            "taught": await taught_records(store.lessons, knowledge),
             "max_files": settings.upload_max_files,
             "max_mb": settings.upload_max_bytes // (1024 * 1024),
             **await _status_context(knowledge, files),

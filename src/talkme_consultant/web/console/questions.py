@@ -16,7 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import escape
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
-from talkme_consultant.service.open_questions import GroupNotFound, GroupStatus, QuestionGroup
+from talkme_consultant.service.open_questions import (
+    GroupNotFound,
+    GroupStatus,
+    QuestionGroup,
+    UnknownWording,
+    editable_question,
+)
 from talkme_consultant.store.operator_answers import OperatorAnswerRepository
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
 from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, StoreDep
@@ -27,6 +33,15 @@ PAGE_SIZE = 20
 SEARCH_HITS = 5
 MAX_ANSWER_CHARS = 4000
 MAX_SEARCH_CHARS = 1000
+MAX_QUESTION_CHARS = 1000
+# A group lists at most this many wordings to tick; a form names no more.
+MAX_WORDINGS = 200
+Ticked = Annotated[list[int], Form(max_length=MAX_WORDINGS)]
+# An empty list is refused by the group, never read as «every wording».
+_NO_WORDING = (
+    "Отметьте хотя бы одну формулировку вопроса. Если отмеченных уже нет в группе, "
+    "обновите страницу."
+)
 STATUSES: tuple[GroupStatus, ...] = get_args(GroupStatus)
 STATUS_LABELS: dict[str, str] = {
     "open": "Открытые",
@@ -76,6 +91,8 @@ async def questions_page(
             "statuses": STATUSES,
             "status_labels": STATUS_LABELS,
             "kind_labels": KIND_LABELS,
+            "editable_question": editable_question,
+            "max_wordings": MAX_WORDINGS,
             "suggestions": suggestions,
             "page": page,
             "pages": max(1, math.ceil(found.total_groups / PAGE_SIZE)),
@@ -118,21 +135,26 @@ async def answer_group(
     _: SignedInWithCsrf,
     questions: QuestionsDep,
     answer: Annotated[str, Form(max_length=MAX_ANSWER_CHARS)] = "",
+    question: Annotated[str, Form(max_length=MAX_QUESTION_CHARS)] = "",
+    wording: Ticked = [],  # noqa: B006 - FastAPI copies a form's default
 ) -> Response:
-    """Save the owner's answer to a group: served within seconds, its wordings taught."""
+    """Save the owner's answer under the question as edited, teaching only the wordings ticked
+    (questions asked after the page was drawn stay open)."""
     if not answer.strip():
         raise _refused(400, "Напишите ответ: пустой ответ не сохраняется.")
+    if not question.strip():
+        raise _refused(400, "Напишите вопрос, на который это ответ.")
     try:
-        group = await questions.group(group_id)
-        await questions.answer(group_id, answer)
+        __, resolved = await questions.answer(group_id, answer, question, wording)
     except GroupNotFound as error:
         raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
+    except UnknownWording as error:
+        raise _refused(400, _NO_WORDING) from error
     except LessonError as error:
         raise _refused(400, f"Ответ не сохранён: {error}") from error
     return _done(
         request,
-        f"Ответ сохранён ({_questions(group.count)}). "
-        "Бот начнёт отвечать им через несколько секунд.",
+        f"Ответ сохранён ({_questions(resolved)}). Бот начнёт отвечать им через несколько секунд.",
     )
 
 
@@ -143,18 +165,20 @@ async def link_group(
     _: SignedInWithCsrf,
     questions: QuestionsDep,
     record_id: Annotated[str, Form(min_length=1, max_length=32)],
+    wording: Ticked = [],  # noqa: B006 - FastAPI copies a form's default
 ) -> Response:
-    """Point a group to the record that already answers it."""
+    """Point a group to the record that already answers it: the ticked wordings find it."""
     try:
-        group = await questions.group(group_id)
-        await questions.link(group_id, record_id)
+        __, resolved = await questions.link(group_id, record_id, wording)
     except GroupNotFound as error:
         raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
+    except UnknownWording as error:
+        raise _refused(400, _NO_WORDING) from error
     except UnknownRecord as error:
         raise _refused(404, "Такой записи в базе знаний нет: обновите поиск.") from error
     return _done(
         request,
-        f"Вопрос привязан к записи ({_questions(group.count)}): бот найдёт её по этим словам.",
+        f"Вопрос привязан к записи ({_questions(resolved)}): бот найдёт её по этим словам.",
     )
 
 

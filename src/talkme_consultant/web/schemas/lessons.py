@@ -30,6 +30,7 @@ __all__ = [
     "QuestionGroupEntry",
     "QuestionGroupPage",
     "QuestionText",
+    "QuestionWording",
     "RequestBody",
     "WrongAnswerInput",
     "WrongAnswerMarked",
@@ -57,12 +58,32 @@ class GroupAnswerInput(RequestBody):
 
     answer: str = AnswerText
     question: str | None = Field(default=None, min_length=1, max_length=1000)
+    question_ids: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description=(
+            "The wordings to teach, each named by the newest question id of a wording in the "
+            "group's `wordings` as last read; the questions of those wordings up to that id are "
+            "resolved, later ones stay open. Omitted: every wording of the group."
+        ),
+    )
 
 
 class GroupLinkInput(RequestBody):
     """The record that already answers a group (an id from `/admin/knowledge/search`)."""
 
     record_id: str = Field(min_length=1, max_length=32)
+    question_ids: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description=(
+            "The wordings to teach, each named by the newest question id of a wording in the "
+            "group's `wordings` as last read; the questions of those wordings up to that id are "
+            "resolved, later ones stay open. Omitted: every wording of the group."
+        ),
+    )
 
 
 class WrongAnswerInput(RequestBody):
@@ -106,6 +127,14 @@ class QuestionExample(Answer):
     bot_answer: str | None = Field(description="The answer marked wrong (kind `wrong`).")
 
 
+class QuestionWording(Answer):
+    """One way the group's question was put and the questions asked in it, oldest first."""
+
+    text: str
+    question_ids: list[int]
+    newest_id: int = Field(description="The id that names this wording in an answer or link.")
+
+
 class QuestionGroupEntry(Answer):
     """Near-identical questions; `id` is the first question's id and names the group."""
 
@@ -116,6 +145,7 @@ class QuestionGroupEntry(Answer):
     last_asked_at: Seconds
     kinds: dict[str, int] = Field(description="How many questions of each kind.")
     examples: list[QuestionExample] = Field(description="The newest questions, newest first.")
+    wordings: list[QuestionWording] = Field(description="Each distinct wording, first asked first.")
     resolution: str | None = Field(
         description="What resolved it: `faq:<id>` (an owner's answer) or a record id."
     )

@@ -1,0 +1,31 @@
+"""The owner's console from a plain HTTP client: the CSRF token a page carries, and a client
+that went through the sign-in form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from tests.support.service import ADMIN_TOKEN, RunningService
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a console page carries."""
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found, "every console page carries its CSRF token"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def signed_in_client(service: RunningService) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that went through the sign-in form."""
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        form = await client.get("/console/login")
+        answer = await client.post(
+            "/console/login", data={"csrf": csrf_of(form.text), "token": ADMIN_TOKEN}
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == "/console"
+        yield client
