@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, Response, expect
+from playwright.async_api import Browser, Locator, Page, Response, expect
 
 from tests.console.conftest import PRICE_QUESTION, UNKNOWN_QUESTION, Seeded, replies_to
 from tests.support.browser import WatchedPage
@@ -138,6 +138,45 @@ async def test_every_page_shows_the_service_s_data_under_a_csp_without_console_e
     assert watched.errors == []
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+async def within_screen(page: Page, locator: Locator) -> bool:
+    """Whether the element is drawn whole inside the phone's screen width."""
+    box = await locator.bounding_box()
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+
+
+async def test_on_a_phone_the_menu_fits_and_tables_are_cards_with_their_actions_in_view(
+    seeded: Seeded, browser: Browser
+) -> None:
+    watched = await WatchedPage.open(browser, viewport=PHONE, is_mobile=True)
+    page = watched.page
+    await watched.sign_in(seeded.service.url, ADMIN_TOKEN)
+    for test_id, _ in PAGES:
+        link = page.get_by_test_id(test_id)
+        assert await within_screen(page, link), f"the menu item {test_id} is cut"
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= PHONE["width"], "no sideways scrolling on the overview"
+
+    await follow(page, "nav-leads")
+    lead = page.get_by_test_id("lead-row").first
+    for action in ("lead-status", "lead-status-save"):
+        assert await within_screen(page, lead.get_by_test_id(action)), action
+    headed = await lead.locator("td").evaluate_all("cells => cells.map(c => c.dataset.label)")
+    assert "Статус" in headed, "each cell is headed by its column's name"
+
+    await follow(page, "nav-knowledge")
+    for delete in await page.get_by_test_id("kb-delete").all():
+        assert await within_screen(page, delete)
+    await follow(page, "nav-conversations")
+    await page.get_by_test_id("conversation-row").first.get_by_role("link").click()
+    await page.get_by_test_id("transcript").wait_for()
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= PHONE["width"], "the transcript reads without sideways scrolling"
+    assert watched.errors == []
+
+
 async def test_the_playground_gives_the_reply_the_bot_gave_a_visitor_over_the_webhook(
     seeded: Seeded, browser: Browser
 ) -> None:
@@ -223,6 +262,8 @@ async def test_a_file_is_uploaded_shown_and_deleted_from_the_knowledge_page(
 ) -> None:
     upload = tmp_path / "акции.csv"
     upload.write_text("Вопрос,Ответ\nЕсть ли скидка именинникам?,Да: 15 % в неделю дня рождения.\n")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"question": "скидка в день рождения есть?", "expected": "15 %"}\n')
     watched = await WatchedPage.open(browser)
     page = watched.page
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
@@ -230,19 +271,27 @@ async def test_a_file_is_uploaded_shown_and_deleted_from_the_knowledge_page(
     await page.goto(seeded.service.url + "/console/knowledge")
     files_before = await page.get_by_test_id("kb-file").count()
 
-    await page.get_by_test_id("upload-input").set_input_files(str(upload))
+    await page.get_by_test_id("upload-input").set_input_files([str(upload), str(cases)])
     await page.get_by_test_id("upload-submit").click()
     # Each file is read in a child process with limits: slow on a busy machine.
-    await expect(page.get_by_test_id("upload-result")).to_contain_text(
-        "Загружено: акции.csv", timeout=90_000
-    )
+    result = page.get_by_test_id("upload-result")
+    await expect(result).to_contain_text("Загружено: акции.csv — 1 запись", timeout=90_000)
     rows = page.get_by_test_id("kb-file").filter(has_text="акции.csv")
-    await expect(rows).to_have_count(1, timeout=30_000)  # the page reloads itself
+    await expect(rows).to_have_count(1, timeout=30_000)  # the list is fetched again
+    await expect(rows.get_by_test_id("kb-file-records")).to_have_text("1")
     assert await page.get_by_test_id("kb-file").count() == files_before + 1
+    # The case file is shown apart, never as a row of knowledge files.
+    await expect(page.get_by_test_id("kb-cases")).to_contain_text("cases.jsonl")
+    assert await page.get_by_test_id("kb-file").filter(has_text="cases.jsonl").count() == 0
+    # What happened stays on the page until the owner closes it.
+    await expect(result).to_be_visible()
+    await expect(result).to_contain_text("проверочные вопросы")
+    await page.get_by_test_id("upload-result-close").click()
+    await expect(result).to_be_hidden()
 
     async def served() -> bool:
         status = await seeded.service.admin_get("/knowledge-base/status")
-        return not status["rebuilding"] and status["files"] == files_before + 1
+        return not status["rebuilding"] and status["files"] >= files_before + 1
 
     await eventually(served, timeout=60, what="the rebuilt index")
     async with page.expect_navigation():

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from talkme_consultant.dialog.local import LocalDialogue
+from talkme_consultant.service.case_scoring import CASES_FILENAME
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.knowledge_files import KnowledgeFiles
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
@@ -53,7 +54,7 @@ async def files_page(
         session,
         "knowledge.html",
         {
-            "files": await files.list_files(),
+            **await _files_context(files),
             "owner_faq": await store.lessons.list_faq(),
             "taught": await taught_records(store.lessons, knowledge),
             "max_files": settings.upload_max_files,
@@ -62,6 +63,23 @@ async def files_page(
         },
         page="knowledge",
     )
+
+
+async def _files_context(files: KnowledgeFiles) -> dict[str, object]:
+    """The knowledge files, and the case file apart: it holds no records, only the questions
+    the bot checks itself on, so it is not listed (or deleted) like a price list."""
+    stored = await files.list_files()
+    return {
+        "files": [f for f in stored if f.name != CASES_FILENAME],
+        "cases": next((f for f in stored if f.name == CASES_FILENAME), None),
+        "cases_name": CASES_FILENAME,
+    }
+
+
+@router.get("/files", response_class=HTMLResponse)
+async def files_part(request: Request, session: SignedIn, files: FilesDep) -> HTMLResponse:
+    """The files table and the case file (fetched again after an upload)."""
+    return render(request, session, "_kb_files.html", await _files_context(files))
 
 
 @router.get("/status", response_class=HTMLResponse)

@@ -64,30 +64,60 @@
     var button = document.getElementById("upload-button");
     var bar = document.getElementById("upload-progress");
     var result = document.getElementById("upload-result");
+    var resultText = document.getElementById("upload-result-text");
+
+    // The result stays until the owner closes it: the lists below are fetched again instead
+    // of reloading the page, so the line that says what happened is not lost.
+    function say(text, failed) {
+      resultText.textContent = text;
+      result.classList.toggle("bad", !!failed);
+      result.hidden = false;
+    }
+    document.getElementById("upload-result-close").addEventListener("click", function () {
+      result.hidden = true;
+    });
+
+    function refreshLists() {
+      if (!window.htmx) { window.location.reload(); return; }
+      window.htmx.ajax("GET", "/console/knowledge/files", { target: "#kb-files", swap: "outerHTML" });
+      window.htmx.ajax("GET", "/console/knowledge/status", { target: "#kb-status", swap: "outerHTML" });
+    }
+
+    function records(count) {
+      var last = count % 10, lastTwo = count % 100;
+      if (last === 1 && lastTwo !== 11) { return count + " запись"; }
+      if (last >= 2 && last <= 4 && (lastTwo < 12 || lastTwo > 14)) { return count + " записи"; }
+      return count + " записей";
+    }
 
     function send(files) {
-      if (!files.length) { result.textContent = "Выберите хотя бы один файл."; return; }
+      if (!files.length) { say("Выберите хотя бы один файл.", true); return; }
       var body = new FormData();
       for (var i = 0; i < files.length; i++) { body.append("files", files[i], files[i].name); }
       var request = new XMLHttpRequest();
       request.open("POST", "/console/knowledge/upload");
       request.setRequestHeader("X-CSRF-Token", csrf);
       bar.hidden = false; bar.value = 0;
-      result.textContent = "Загружаем…";
+      say("Загружаем…", false);
       request.upload.addEventListener("progress", function (e) {
         if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); }
       });
       request.addEventListener("load", function () {
         var answer = {};
         try { answer = JSON.parse(request.responseText); } catch (ignored) { answer = {}; }
+        bar.hidden = true;
         if (request.status === 200) {
-          result.textContent = "Загружено: " + Object.keys(answer.uploaded || {}).join(", ") + ". База пересобирается.";
-          window.setTimeout(function () { window.location.reload(); }, 800);
+          var uploaded = answer.uploaded || {};
+          var parts = Object.keys(uploaded).map(function (name) {
+            return name === "cases.jsonl" ? name + " (проверочные вопросы)" : name + " — " + records(uploaded[name]);
+          });
+          say("Загружено: " + parts.join(", ") + ". База пересобирается, бот начнёт отвечать по новым файлам через несколько секунд.", false);
+          refreshLists();
         } else {
-          result.textContent = "Не загружено: " + (answer.error || ("ошибка " + request.status));
+          say("Не загружено: " + (answer.error || ("ошибка " + request.status)), true);
         }
       });
-      request.addEventListener("error", function () { result.textContent = "Сеть недоступна, попробуйте ещё раз."; });
+      request.addEventListener("error", function () { bar.hidden = true; say("Сеть недоступна, попробуйте ещё раз.", true); });
       request.send(body);
     }
 
@@ -100,5 +130,22 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawChart(); setUpUpload(); });
+  // A table read as cards on a phone heads each cell with its column's name.
+  function labelCells(root) {
+    var tables = root.querySelectorAll("table.list");
+    for (var t = 0; t < tables.length; t++) {
+      var heads = tables[t].querySelectorAll("thead th");
+      if (!heads.length) { continue; }
+      var rows = tables[t].querySelectorAll("tbody tr");
+      for (var r = 0; r < rows.length; r++) {
+        var cells = rows[r].children;
+        for (var c = 0; c < cells.length && c < heads.length; c++) {
+          if (!cells[c].hasAttribute("data-label")) { cells[c].setAttribute("data-label", heads[c].textContent.trim()); }
+        }
+      }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawChart(); setUpUpload(); labelCells(document); });
+  document.addEventListener("htmx:afterSwap", function () { labelCells(document); });
 })();
