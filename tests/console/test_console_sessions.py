@@ -24,9 +24,8 @@ from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR
 from talkme_consultant.web.auth import AdminTokenTooShort
 from talkme_consultant.web.console.session import COOKIE_NAME, SignInThrottle
 from tests.support.console_client import csrf_of
-from tests.support.eventually import eventually
 from tests.support.postgres import throwaway_database
-from tests.support.processes import CLI, free_port
+from tests.support.processes import CLI, free_port, wait_until_healthy
 from tests.support.service import ADMIN_TOKEN, running_service, service_settings
 
 
@@ -62,16 +61,7 @@ class Served:
             )
 
     async def healthy(self) -> None:
-        async def probe() -> bool:
-            assert self.process.poll() is None, self.log.read_text(errors="replace")[-2000:]
-            try:
-                async with httpx.AsyncClient() as http:
-                    response = await http.get(self.url + "/webhook/talkme/health")
-            except httpx.TransportError:
-                return False
-            return response.status_code == 200
-
-        await eventually(probe, timeout=120, interval=0.1, what="the service to be healthy")
+        await wait_until_healthy(self.url, self.process, self.log)
 
     def stop(self) -> None:
         if self.process.poll() is None:

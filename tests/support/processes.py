@@ -3,6 +3,7 @@ multi-instance specs."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -29,6 +30,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Wait until the service at `url` answers its health check; fail with the end of its log
+    as soon as the process exits."""
+
+    async def healthy() -> bool:
+        if process.poll() is not None:
+            log = (await asyncio.to_thread(log_path.read_text, errors="replace"))[-2000:]
+            raise RuntimeError(f"service exited with {process.returncode}:\n{log}")
+        try:
+            async with httpx.AsyncClient() as http:
+                response = await http.get(url + "/webhook/talkme/health")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+    await eventually(healthy, timeout=120, interval=0.1, what="the service to be healthy")
 
 
 class ServiceProcess:
@@ -78,17 +97,7 @@ class ServiceProcess:
         """Spawn the process and wait until its health check answers 200."""
         process = self.process = self._spawn()
 
-        async def healthy() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"service exited with {process.returncode}")
-            try:
-                async with httpx.AsyncClient() as http:
-                    response = await http.get(self.url + "/webhook/talkme/health")
-            except httpx.TransportError:
-                return False
-            return response.status_code == 200
-
-        await eventually(healthy, timeout=120, interval=0.1, what="the service to be healthy")
+        await wait_until_healthy(self.url, process, self.log_path)
 
     @property
     def pid(self) -> int:
