@@ -7,11 +7,13 @@ import io
 from pathlib import Path
 
 import httpx
+from sqlalchemy import insert
 
+from talkme_consultant.store.models import HandedOverQuestion
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.console_client import csrf_of, signed_in_client
 from tests.support.eventually import eventually
-from tests.support.service import ADMIN_TOKEN, running_service, service_settings
+from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
 
 
 async def test_sign_in_is_throttled_per_address_after_repeated_wrong_tokens(
@@ -212,3 +214,58 @@ async def test_open_questions_are_paged_twenty_groups_at_a_time_per_status(tmp_p
             assert 'data-testid="questions-empty"' in answered.text
             unknown = await client.get("/console/questions?status=solved")
             assert unknown.status_code == 422 and "status" in unknown.text
+
+
+DOG = "Можно ли прийти с собакой?"
+PARKING = "Есть ли у вас парковка?"
+TATTOO = "Делаете татуировки?"
+
+
+async def operator_answered(
+    service: RunningService, key: str, question: str, answer: str, at: float
+) -> None:
+    """A handoff of `question` in conversation `key`, and the operator's reply harvested."""
+    store = service.runtime.store
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            insert(HandedOverQuestion).values(
+                conversation_key=key, question=question, handed_over_at=at, status="waiting"
+            )
+        )
+    [waiting] = await store.operator_answers.waiting(since=at, limit=1, keys=[key])
+    assert await store.operator_answers.record_answer(waiting, answer, at + 60, at + 120)
+
+
+def group_html(page: str, question: str) -> str:
+    """The part of the questions page that shows the group named `question`."""
+    [found] = [g for g in page.split('data-testid="question-group"')[1:] if question in g]
+    return found
+
+
+async def test_an_operator_s_reply_is_suggested_only_for_the_group_of_its_own_question(
+    tmp_path: Path,
+) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        conversations = service.runtime.store.conversations
+        at = 1_800_000_000.0
+        # One visitor asked two things, one after the other; the operator answered both.
+        for n, question in enumerate((DOG, PARKING)):
+            await conversations.record_event("visitor-1", "unanswered", {"question": question}, at)
+            await operator_answered(service, "visitor-1", question, f"Ответ {n + 1}", at + n)
+        # Another visitor asked the first thing in other words.
+        await conversations.record_event(
+            "visitor-2", "unanswered", {"question": "а с собакой к вам можно прийти?"}, at + 5
+        )
+        # A third asked what the operator never answered; the operator's reply was to another.
+        await conversations.record_event("visitor-3", "unanswered", {"question": TATTOO}, at)
+        await operator_answered(service, "visitor-3", "А скидки есть?", "Скидок нет.", at)
+
+        async with signed_in_client(service) as client:
+            page = (await client.get("/console/questions")).text
+
+        dog = group_html(page, DOG)
+        assert "Ответ 1" in dog and "Ответ 2" not in dog, "not the newer reply to another question"
+        assert "Ответ 2" in group_html(page, PARKING)
+        assert 'data-testid="question-operator-answer"' not in group_html(page, TATTOO)

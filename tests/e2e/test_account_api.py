@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from talkme_consultant.talkme.identity import search_id_key
 from talkme_consultant.talkme.simulator import DEFAULT_ACCOUNT_KEY, RunningSimulator, SimCall
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.booking_model import booking_model
@@ -289,3 +290,38 @@ async def test_a_card_update_that_fails_is_retried_and_never_holds_back_a_reply(
             return sim.state.account.card(visitor.client_id).get("phone") == "+79161234567"
 
         await eventually(card_filled, what="the card update delivered once the API is back")
+
+
+async def test_an_all_digit_client_id_is_named_to_the_account_api_as_a_client_id(
+    service: RunningService, sim: RunningSimulator
+) -> None:
+    booker = Visitor.new(client_id="48213")
+    await service.post_message(booker, PERSON, 1)
+    await sent_texts(sim, booker)
+    await service.post_message(booker, "+7 916 123-45-67", 2)
+
+    async def card_has_phone() -> bool:
+        return sim.state.account.card("48213").get("phone") == "+79161234567"
+
+    await eventually(card_has_phone, what="the phone on the card of clientId 48213")
+    asker = Visitor.new(client_id="48214")
+    await hand_over_unknown_question(service, sim, asker)
+    sim.state.account.add_message("48214", "operator", "Курсами валют не занимаемся.")
+
+    async def harvested() -> list[dict[str, Any]]:
+        found = await service.admin_get("/admin/operator-answers", params={"conversation": "48214"})
+        answers: list[dict[str, Any]] = found["answers"]
+        return answers
+
+    await eventually(harvested, what="the operator's answer to clientId 48214")
+    named = [
+        call.body["client"]
+        for call in sim.state.account.calls()
+        if isinstance(call.body, dict) and "client" in call.body
+    ]
+    assert {"chat/client/setInfo", "chat/message/getClientMessageList"} <= {
+        call.method for call in sim.state.account.calls()
+    }
+    assert [n for n in named if n.get("clientId") not in {"48213", "48214"}] == []
+    assert [n for n in named if {"id", "searchId"} & n.keys()] == [], "never by their digits"
+    assert sim.state.account.card(search_id_key(48213)) == {}

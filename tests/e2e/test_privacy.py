@@ -10,9 +10,11 @@ import sqlite3
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from talkme_consultant.store.forgotten_words import PLACEHOLDER_QUESTION
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.booking_model import booking_model
@@ -141,6 +143,82 @@ async def test_forgetting_every_session_leaves_no_visitor_behind(
     assert rows_holding(data_dir / DATABASE, personal_data(anna)) == []
     stats = await service.admin_get("/webhook/talkme/stats")
     assert (stats["total_sessions"], stats["leads"], stats["messages_received"]) == (0, 0, 0)
+
+
+TATTOO = "Делаете ли вы татуировки?"
+TATTOO_AGAIN = "тату делаете?"
+TATTOO_ANSWER = "Татуировки мы не делаем, но делаем перманентный макияж бровей и губ."
+
+
+async def handed_over_asking(service: RunningService, sim: RunningSimulator, text: str) -> Visitor:
+    """A new visitor asks what the bot does not know; returns them once the bot has replied."""
+    visitor = Visitor.new()
+    await service.post_message(visitor, text, 1)
+    await sim.state.wait_for_calls(1, method="send", token=visitor.token, timeout=TIMEOUT)
+    return visitor
+
+
+async def top_hit(service: RunningService, query: str) -> dict[str, Any]:
+    """The served index's best record for `query`."""
+    found = await service.admin_get("/admin/knowledge/search", params={"q": query, "k": 1})
+    hit: dict[str, Any] = found["hits"][0]
+    return hit
+
+
+async def test_forgetting_visitors_takes_their_words_out_of_the_owners_lessons(
+    data_dir: Path, sim: RunningSimulator
+) -> None:
+    async with running_service(service_settings(data_dir, sim)) as service:
+        first = await handed_over_asking(service, sim, TATTOO)
+        second = await handed_over_asking(service, sim, TATTOO_AGAIN)
+        page = await service.admin_get("/admin/questions")
+        [group] = page["groups"]
+        answered = await service.http.post(
+            f"{service.url}/admin/questions/{group['id']}/answer",
+            json={"answer": TATTOO_ANSWER},
+            headers=ADMIN,
+        )
+        assert answered.status_code == 201, answered.text
+
+        async def question_served(question: str) -> bool:
+            hit = await top_hit(service, TATTOO)
+            return (hit["file"], hit["title"]) == ("owner-faq", question)
+
+        await eventually(lambda: question_served(TATTOO), what="the owner's answer served")
+        phrasings = await service.admin_get("/admin/knowledge/phrasings")
+        assert [p["text"] for p in phrasings["phrasings"]] == [TATTOO_AGAIN]
+        database = data_dir / DATABASE
+
+        forgotten = await service.http.delete(
+            f"{service.url}/webhook/talkme/session/{first.client_id}", headers=ADMIN
+        )
+
+        assert forgotten.status_code == 200, forgotten.text
+        assert rows_holding(database, [TATTOO]) == []
+        listed = await service.admin_get("/admin/owner-faq")
+        assert [(a["question"], a["answer"]) for a in listed["answers"]] == [
+            (TATTOO_AGAIN, TATTOO_ANSWER)
+        ], "the other visitor's wording is the question now"
+        assert (await service.admin_get("/admin/knowledge/phrasings"))["phrasings"] == []
+        await eventually(
+            lambda: question_served(TATTOO_AGAIN), what="the index rebuilt without the words"
+        )
+
+        forgotten = await service.http.delete(
+            f"{service.url}/webhook/talkme/session/{second.client_id}", headers=ADMIN
+        )
+
+        assert forgotten.status_code == 200, forgotten.text
+        assert rows_holding(database, [TATTOO, TATTOO_AGAIN]) == []
+        listed = await service.admin_get("/admin/owner-faq")
+        assert [(a["question"], a["answer"]) for a in listed["answers"]] == [
+            (PLACEHOLDER_QUESTION, TATTOO_ANSWER)
+        ]
+        await eventually(
+            lambda: question_served(PLACEHOLDER_QUESTION), what="the answer still served"
+        )
+        answered_groups = await service.admin_get("/admin/questions", params={"status": "answered"})
+        assert answered_groups["groups"] == [], "their questions went with them"
 
 
 def mode(path: Path) -> int:

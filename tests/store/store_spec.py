@@ -737,13 +737,13 @@ class StoreSpec:
         for key in ("visitor-1", "visitor-2", "visitor-3"):
             assert await accept(store, incoming(key), T0)
 
-        assert await store.conversations.delete("visitor-1") is True
+        assert await store.conversations.delete("visitor-1", now=T0) is True
         assert await store.conversations.get("visitor-1") is None
         assert await store.conversations.pending_messages("visitor-1") == []
-        assert await store.conversations.delete("visitor-1") is False
-        assert await store.conversations.delete("nobody") is False
+        assert await store.conversations.delete("visitor-1", now=T0) is False
+        assert await store.conversations.delete("nobody", now=T0) is False
 
-        assert await store.conversations.delete_all() == 2
+        assert await store.conversations.delete_all(now=T0) == 2
         assert (await store.stats.totals()).total_sessions == 0
 
     async def _visitor_with_everything(self, store: Store, key: str) -> None:
@@ -782,14 +782,14 @@ class StoreSpec:
         assert {c.conversation_key for c in in_flight} == {"visitor-1", "visitor-2"}
         assert set(await rows_mentioning(store, "visitor-1")) == PERSONAL_TABLES
 
-        assert await store.conversations.delete("visitor-1") is True
+        assert await store.conversations.delete("visitor-1", now=T0) is True
         for call in in_flight:
             await store.outbox.mark_done(call.id, "sent", T0 + 6)
 
         assert await rows_mentioning(store, "visitor-1") == {}
         assert await rows_mentioning(store, "token-visitor-1") == {}
         assert set(await rows_mentioning(store, "visitor-2")) == PERSONAL_TABLES, "others stay"
-        assert await store.conversations.delete("visitor-1") is False
+        assert await store.conversations.delete("visitor-1", now=T0) is False
 
     async def test_forgetting_every_visitor_keeps_only_what_belongs_to_no_one(
         self, store: Store
@@ -798,7 +798,7 @@ class StoreSpec:
         await self._visitor_with_everything(store, "visitor-2")
         await store.conversations.record_event(None, "llm_outage", {"status": 503}, T0 + 7)
 
-        assert await store.conversations.delete_all() == 2
+        assert await store.conversations.delete_all(now=T0) == 2
 
         assert await rows_mentioning(store, PHONE) == {}
         assert await rows_mentioning(store, "token-visitor") == {}
@@ -854,7 +854,7 @@ class StoreSpec:
         await self._queue(store, [("A", "a1")])
         typing = [PlannedCall("customBot/simulateTyping", {"ttl": 5})]
         assert not await store.conversations.enqueue_calls("A", "b", "token-A", typing, now=T0)
-        assert await store.conversations.delete("A")
+        assert await store.conversations.delete("A", now=T0)
         assert not await store.conversations.enqueue_calls("A", "a", "token-A", typing, now=T0)
         assert await rows_mentioning(store, "token-A") == {}
 

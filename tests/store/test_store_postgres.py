@@ -16,6 +16,7 @@ from talkme_consultant.store.database import asyncpg_dsn, create_engine
 from talkme_consultant.store.models import Base
 from talkme_consultant.store.notifications import INBOX_CHANNEL
 from talkme_consultant.store.store import Store
+from tests.store.forgetting_spec import ForgettingSpec
 from tests.store.store_spec import T0, StoreSpec, accept, incoming
 from tests.support.eventually import eventually
 from tests.support.postgres import throwaway_database
@@ -46,7 +47,7 @@ async def store(postgres_url: str) -> AsyncIterator[Store]:
         await opened.close()
 
 
-class TestStoreOnPostgres(StoreSpec):
+class TestStoreOnPostgres(StoreSpec, ForgettingSpec):
     """Every store behaviour on PostgreSQL (the dialect-specific upserts and row locks)."""
 
 

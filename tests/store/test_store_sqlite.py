@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from talkme_consultant.store.store import Store
+from tests.store.forgetting_spec import ForgettingSpec
 from tests.store.store_spec import StoreSpec
 
 
@@ -44,5 +45,5 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         await opened.close()
 
 
-class TestStoreOnSqlite(StoreSpec):
+class TestStoreOnSqlite(StoreSpec, ForgettingSpec):
     """Every store behaviour on SQLite."""

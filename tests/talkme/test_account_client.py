@@ -10,6 +10,7 @@ import pytest
 from talkme_consultant.talkme.account import AccountClient
 from talkme_consultant.talkme.account_wire import ClientCard, messages_body
 from talkme_consultant.talkme.client import TalkMeClient, TalkMeError
+from talkme_consultant.talkme.identity import search_id_key
 from talkme_consultant.talkme.simulator import DEFAULT_ACCOUNT_KEY, RunningSimulator
 
 CLIENT = "xI4W-client-1"
@@ -88,15 +89,35 @@ async def test_set_info_fills_the_client_card(
     }
 
 
-async def test_a_numeric_conversation_key_names_the_client_by_its_id(
+async def test_a_search_id_key_names_the_client_by_its_id(
     account: AccountClient, sim: RunningSimulator
 ) -> None:
-    await account.set_client_info("33538", ClientCard(name="Олег"))
+    await account.set_client_info(search_id_key(33538), ClientCard(name="Олег"))
 
-    assert sim.state.account.card("33538") == {"name": "Олег"}
+    assert sim.state.account.card(search_id_key(33538)) == {"name": "Олег"}
+    assert sim.state.account.card("33538") == {}, "the clientId 33538 is someone else"
     assert sim.state.account.calls("chat/client/setInfo")[0].body == {
         "client": {"id": 33538, "name": "Олег"}
     }
+
+
+async def test_an_all_digit_client_id_is_sent_as_client_id_never_as_search_id(
+    account: AccountClient, sim: RunningSimulator
+) -> None:
+    sim.state.account.add_message("33538", "operator", "Ответ клиенту 33538")
+    sim.state.account.add_message(search_id_key(33538), "operator", "Ответ другому клиенту")
+
+    await account.set_client_info("33538", ClientCard(name="Анна"))
+    messages = await account.client_messages("33538")
+
+    assert [m.text for m in messages] == ["Ответ клиенту 33538"]
+    assert sim.state.account.card("33538") == {"name": "Анна"}
+    assert sim.state.account.card(search_id_key(33538)) == {}
+    bodies = [call.body["client"] for call in sim.state.account.calls()]
+    assert bodies == [{"clientId": "33538", "name": "Анна"}, {"clientId": "33538"}]
+    now = datetime.now(UTC).replace(microsecond=0)
+    clients = await account.messages(now - timedelta(hours=1), now + timedelta(minutes=1))
+    assert sorted(c.conversation_key or "" for c in clients) == ["33538", search_id_key(33538)]
 
 
 async def test_client_messages_come_back_in_order_with_who_sent_them(

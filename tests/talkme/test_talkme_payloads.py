@@ -176,7 +176,17 @@ def test_the_conversation_key_falls_back_to_search_id_without_client_id(
     captured_webhook: dict[str, Any],
 ) -> None:
     del captured_webhook["client"]["clientId"]
-    assert WebhookPayload.model_validate(captured_webhook).conversation_key == "33538"
+    assert WebhookPayload.model_validate(captured_webhook).conversation_key == "searchId:33538"
+
+
+def test_an_all_digit_client_id_is_the_key_as_it_is_and_no_search_id_key_is_the_same(
+    captured_webhook: dict[str, Any],
+) -> None:
+    captured_webhook["client"]["clientId"] = "33538"
+    by_client_id = WebhookPayload.model_validate(captured_webhook).conversation_key
+    del captured_webhook["client"]["clientId"]
+    by_search_id = WebhookPayload.model_validate(captured_webhook).conversation_key
+    assert (by_client_id, by_search_id) == ("33538", "searchId:33538")
 
 
 def test_the_conversation_key_falls_back_to_login_without_client_or_search_id(
@@ -190,7 +200,7 @@ def test_a_blank_client_id_counts_as_absent(captured_webhook: dict[str, Any]) ->
     captured_webhook["client"]["clientId"] = "   "
     payload = WebhookPayload.model_validate(captured_webhook)
     assert payload.client.client_id is None
-    assert payload.conversation_key == "33538"
+    assert payload.conversation_key == "searchId:33538"
 
 
 @pytest.mark.parametrize(

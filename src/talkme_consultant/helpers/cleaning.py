@@ -22,3 +22,10 @@ def clean_text(text: str) -> str:
 def has_unstorable(text: str) -> bool:
     """True when `text` holds a character no store can keep: NUL or a lone surrogate."""
     return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def fold_wording(text: str) -> str:
+    """`text` as wordings are compared: case folded, «ё» as «е», whitespace collapsed. Two
+    questions that differ only so are one wording (a taught phrasing is kept once, a visitor's
+    question finds its lesson)."""
+    return " ".join(text.casefold().replace("ё", "е").split())

@@ -70,6 +70,13 @@ def question_stems(text: str) -> frozenset[str]:
     return frozenset(tokenize(strip_pleasantries(text)))
 
 
+def stem_overlap(first: frozenset[str], second: frozenset[str]) -> float:
+    """How alike two questions' stems are (Jaccard): `SAME_QUESTION_WORDS` or more is the same
+    question."""
+    union = first | second
+    return len(first & second) / len(union) if union else 0.0
+
+
 def group_by_words(
     texts: Sequence[str],
     threshold: float = SAME_QUESTION_WORDS,
@@ -90,8 +97,7 @@ def group_by_words(
         best, best_score = i, 0.0
         candidates = {leader for stem in stems for leader in by_stem.get(stem, ())}
         for leader in sorted(candidates):
-            other = leader_stems[leader]
-            score = len(stems & other) / len(stems | other)
+            score = stem_overlap(stems, leader_stems[leader])
             if score > best_score:
                 best, best_score = leader, score
         if stems and best_score >= threshold:

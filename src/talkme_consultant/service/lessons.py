@@ -13,9 +13,9 @@ from talkme_consultant.knowledge.evaluation import is_match
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
-from talkme_consultant.store.lessons import FaqEntry, LessonsRepository
+from talkme_consultant.store.lessons import MAX_WORDING_CHARS, FaqEntry, LessonsRepository
 
-MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_CHARS = MAX_WORDING_CHARS
 MAX_ANSWER_CHARS = 4000
 # How many of a group's wordings become phrasings of the record that answers them.
 MAX_PHRASINGS_PER_LESSON = 20

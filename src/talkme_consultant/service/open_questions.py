@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from talkme_consultant.helpers.cleaning import fold_wording
 from talkme_consultant.knowledge.grouping import group_by_vectors, group_by_words
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
@@ -231,7 +232,7 @@ def _group_of(status: GroupStatus, leader: QuestionRow, rows: list[QuestionRow])
     texts: dict[str, str] = {}
     ids: dict[str, list[int]] = {}
     for row in sorted(rows, key=lambda r: r.id):
-        folded = " ".join(row.question.lower().replace("ё", "е").split())
+        folded = fold_wording(row.question)
         texts.setdefault(folded, row.question)
         ids.setdefault(folded, []).append(row.id)
     return QuestionGroup(

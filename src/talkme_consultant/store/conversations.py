@@ -11,6 +11,7 @@ from sqlalchemy import Text, case, delete, func, literal, select, update
 
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnEvent
+from talkme_consultant.store.forgotten_words import forget_words
 from talkme_consultant.store.leases import (
     ConversationLeases,
     LeaseNotHeld,
@@ -218,16 +219,20 @@ class ConversationRepository(ConversationLeases):
         except LeaseNotHeld:
             return False
 
-    async def delete(self, key: str) -> bool:
+    async def delete(self, key: str, *, now: float) -> bool:
         """Forget a visitor: the conversation and everything stored about it (memory, every
-        inbound message, events, leads, outbox calls with their texts and token). False when
-        nothing at all was stored under `key`.
+        inbound message, events, leads, outbox calls with their texts and token, open
+        questions), and their words in the owner's lessons (`store.forgotten_words`, moving the
+        knowledge version when a lesson changes). False when nothing at all was stored under
+        `key`.
 
         A call already being sent may still reach TalkMe; its row is gone either way, and the
         dispatcher's later update of it changes nothing. A turn running meanwhile loses its
         lease with the row, so it writes nothing back.
         """
         async with self._sessions.write() as session:
+            # First: it reads the visitor's messages to know their words.
+            await forget_words(session, key, now=now)
             result = await session.execute(delete(Conversation).where(Conversation.key == key))
             removed = int(result.rowcount)  # type: ignore[attr-defined]
             for table in PERSONAL_TABLES:
@@ -236,10 +241,11 @@ class ConversationRepository(ConversationLeases):
             # Rows left behind by an older version's delete still count as "known".
             return removed > 0
 
-    async def delete_all(self) -> int:
+    async def delete_all(self, *, now: float) -> int:
         """Forget every visitor (as `delete` does for one); returns how many conversations there
         were. Events not tied to a conversation (outages) are kept."""
         async with self._sessions.write() as session:
+            await forget_words(session, None, now=now)
             result = await session.execute(delete(Conversation))
             for table in PERSONAL_TABLES:
                 await session.execute(delete(table).where(table.conversation_key.is_not(None)))

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talkme_consultant.helpers.cleaning import fold_wording
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.knowledge import move_version, read_version
 from talkme_consultant.store.models import OpenQuestion, OwnerFaq, RecordPhrasing
 from talkme_consultant.store.owner_records import owner_faq_record
+
+MAX_WORDING_CHARS = 1000
+"""The longest question of an owner's answer or taught phrasing: the service refuses a longer
+question and cuts a longer phrasing to this."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,6 @@ def _entry(row: OwnerFaq) -> FaqEntry:
     return FaqEntry(
         row.id, row.question, row.answer, record.record_id, row.created_at, row.updated_at
     )
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.lower().replace("ё", "е").split())
 
 
 class LessonsRepository:
@@ -182,10 +183,10 @@ async def _add_phrasings(
     existing = await session.execute(
         select(RecordPhrasing.text).where(RecordPhrasing.record_id == record_id)
     )
-    seen = {_fold(t) for t in existing.scalars()} | {_fold(t) for t in skip}
+    seen = {fold_wording(t) for t in existing.scalars()} | {fold_wording(t) for t in skip}
     added = 0
     for text in texts:
-        folded = _fold(text)
+        folded = fold_wording(text)
         if not folded or folded in seen:
             continue
         seen.add(folded)

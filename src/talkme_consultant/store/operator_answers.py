@@ -2,7 +2,8 @@
 
 A handoff stores its question (`ConversationRepository.finish_turn`); the service later reads the
 dialogue in TalkMe and stores the operator's reply here against that question. Other rooms read
-the answers through `operator_answers_for(conversation_key)` and `list_answers()`.
+the answers through `operator_answers_for(conversation_key)`, `operator_answers_in(keys)` and
+`list_answers()`.
 """
 
 from __future__ import annotations
@@ -121,6 +122,18 @@ class OperatorAnswerRepository:
             rows = await session.execute(
                 select(OperatorAnswer)
                 .where(OperatorAnswer.conversation_key == conversation_key)
+                .order_by(OperatorAnswer.id)
+            )
+            return list(rows.scalars())
+
+    async def operator_answers_in(self, conversation_keys: Sequence[str]) -> list[OperatorAnswer]:
+        """The operator answers stored for any of these conversations, oldest first."""
+        if not conversation_keys:
+            return []
+        async with self._sessions.read() as session:
+            rows = await session.execute(
+                select(OperatorAnswer)
+                .where(OperatorAnswer.conversation_key.in_(list(conversation_keys)))
                 .order_by(OperatorAnswer.id)
             )
             return list(rows.scalars())

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from talkme_consultant.talkme.identity import client_reference, key_for_client
+
 METHOD_OPERATORS = "chat/operator/getList"
 METHOD_CLIENT_SET_INFO = "chat/client/setInfo"
 METHOD_CLIENT_MESSAGES = "chat/message/getClientMessageList"
@@ -50,20 +52,6 @@ def parse_time(value: str) -> datetime:
     except ValueError:
         moment = datetime.fromisoformat(value)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-# --- identities ---------------------------------------------------------------------------------
-
-
-def client_reference(conversation_key: str) -> dict[str, Any]:
-    """How a conversation's client is named to the account API.
-
-    The conversation key is TalkMe's ``clientId`` (a string) when the webhook carried one, else
-    its numeric ``searchId``; the account API takes either.
-    """
-    if conversation_key.isdigit():
-        return {"searchId": int(conversation_key)}
-    return {"clientId": conversation_key}
 
 
 # --- chat/operator/getList ----------------------------------------------------------------------
@@ -196,9 +184,7 @@ class ClientWithMessages(_Wire):
     @property
     def conversation_key(self) -> str | None:
         """The key the service keeps this client's conversation under."""
-        if self.client_id:
-            return self.client_id
-        return str(self.search_id) if self.search_id is not None else None
+        return key_for_client(self.client_id, self.search_id, None)
 
 
 class MessagesInRange(_Wire):

@@ -51,6 +51,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from talkme_consultant.helpers.cleaning import clean_text, has_unstorable
+from talkme_consultant.talkme.identity import key_for_client
 
 __all__ = [
     "ATTACHMENT_HOSTS",
@@ -222,14 +223,9 @@ class WebhookClient(_WireModel):
 
     @property
     def identity_key(self) -> str | None:
-        """The conversation key: ``clientId``, else ``searchId``, else ``login``; None if none."""
-        if self.client_id:
-            return self.client_id
-        if self.search_id is not None:
-            return str(self.search_id)
-        if self.login:
-            return self.login
-        return None
+        """The conversation key (`identity.key_for_client`): ``clientId``, else
+        ``searchId:<searchId>``, else ``login``; None if none."""
+        return key_for_client(self.client_id, self.search_id, self.login)
 
     @model_validator(mode="after")
     def _require_identity(self) -> WebhookClient:
@@ -287,7 +283,8 @@ class WebhookPayload(_WireModel):
 
     @property
     def conversation_key(self) -> str:
-        """Who this conversation is with: ``clientId``, else ``searchId``, else ``login``.
+        """Who this conversation is with: ``clientId``, else ``searchId:<searchId>``, else
+        ``login`` (`identity.key_for_client`).
 
         Validation guarantees one exists; a payload built with ``model_construct`` that skipped
         validation and lacks all three raises ``ValueError`` here.

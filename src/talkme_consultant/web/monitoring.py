@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from talkme_consultant.service.clock import now
+from talkme_consultant.service.forgetting import forget_every_visitor, forget_visitor
 from talkme_consultant.web.answers import answer_from, masked_phone
 from talkme_consultant.web.auth import require_admin
 from talkme_consultant.web.deps import (
@@ -141,9 +142,10 @@ async def stats(store: StoreDep, metrics: MetricsDep) -> Stats:
     dependencies=[Depends(require_admin)],
     responses={**ADMIN_ONLY, 404: error_response("No conversation under this key.")},
 )
-async def delete_session(user_id: str, store: StoreDep) -> SessionDeleted:
-    """Delete a conversation's state and memory; 404 when it is unknown."""
-    if not await store.conversations.delete(user_id):
+async def delete_session(user_id: str, store: StoreDep, knowledge: KnowledgeDep) -> SessionDeleted:
+    """Delete a conversation's state and memory, and the visitor's words in the owner's lessons;
+    404 when it is unknown."""
+    if not await forget_visitor(store.conversations, knowledge, user_id):
         raise HTTPException(status_code=404, detail=f"session {user_id!r} not found")
     return SessionDeleted(deleted=user_id)
 
@@ -154,9 +156,10 @@ async def delete_session(user_id: str, store: StoreDep) -> SessionDeleted:
     dependencies=[Depends(require_admin)],
     responses=ADMIN_ONLY,
 )
-async def delete_sessions(store: StoreDep) -> SessionsDeleted:
-    """Delete every conversation; returns how many there were."""
-    count = await store.conversations.delete_all()
+async def delete_sessions(store: StoreDep, knowledge: KnowledgeDep) -> SessionsDeleted:
+    """Delete every conversation, and the visitors' words in the owner's lessons; returns how
+    many conversations there were."""
+    count = await forget_every_visitor(store.conversations, knowledge)
     return SessionsDeleted(deleted=count)
 
 

@@ -10,6 +10,8 @@ Tests turn its knobs in process (``sim.state.account``) or over HTTP:
 * ``POST /_sim/account/operators`` ``{"id": 1, "online": true}`` — an operator comes or goes;
 * ``POST /_sim/account/messages`` ``{"client": KEY, "whoSend": "operator", "text": …}`` — a line
   in a client's dialogue (the simulator's operator answering, or the visitor writing);
+  ``KEY`` is the client's key as the service keeps conversations (``identity.key_for_client``:
+  the ``clientId``, or ``searchId:<searchId>``);
 * ``GET /_sim/account/clients/{key}`` — the client's card and dialogue;
 * ``POST /_sim/account/mode`` ``{"mode": "ok" | "down" | "slow", "delay": 30}`` — the API answers,
   fails with HTTP 503, or holds every answer ``delay`` seconds (or until the caller hangs up).
@@ -40,6 +42,7 @@ from talkme_consultant.talkme.account_wire import (
     format_time,
     parse_time,
 )
+from talkme_consultant.talkme.identity import client_reference, key_for_client
 from talkme_consultant.talkme.simulator.waiting import hold_call
 
 DEFAULT_ACCOUNT_KEY = "sim-account-key"
@@ -214,7 +217,7 @@ class AccountSimulator:
                         dict(m) for m in messages if start <= parse_time(m["dateTimeUTC"]) <= stop
                     ]
                     if inside:
-                        found.append({"clientId": key, "messages": inside})
+                        found.append({**client_reference(key), "messages": inside})
                 return found
         raise ValueError(f"unknown method {method}")
 
@@ -231,12 +234,13 @@ class _ClientRef(BaseModel):
     custom_data: dict[str, Any] | None = Field(default=None, alias="customData")
 
     def key(self) -> str:
-        if self.client_id:
-            return self.client_id
+        """The client's key as the service keys conversations: a ``clientId`` and a ``searchId``
+        (or setInfo's ``id``) of the same digits are two clients, as they may be in TalkMe."""
         number = self.id if self.id is not None else self.search_id
-        if number is None:
+        key = key_for_client(self.client_id, number, None)
+        if key is None:
             raise ValueError("client needs id, clientId or searchId")
-        return str(number)
+        return key
 
 
 class _SetInfo(BaseModel):

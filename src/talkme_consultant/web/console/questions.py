@@ -8,7 +8,6 @@ answer is served by the running knowledge base within seconds (`service/lessons.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -19,11 +18,10 @@ from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import (
     GroupNotFound,
     GroupStatus,
-    QuestionGroup,
     UnknownWording,
     editable_question,
 )
-from talkme_consultant.store.operator_answers import OperatorAnswerRepository
+from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestion
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
 from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, StoreDep
 
@@ -56,14 +54,6 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class OperatorSuggestion:
-    """What an operator answered in one of the group's conversations."""
-
-    question: str
-    answer: str
-
-
 @router.get("", response_class=HTMLResponse)
 async def questions_page(
     request: Request,
@@ -78,7 +68,7 @@ async def questions_page(
     suggestions: dict[int, OperatorSuggestion] = {}
     if status == "open":
         for group in found.groups:
-            suggestion = await _operator_suggestion(store.operator_answers, group)
+            suggestion = await operator_suggestion(store.operator_answers, group)
             if suggestion is not None:
                 suggestions[group.id] = suggestion
     return render(
@@ -100,18 +90,6 @@ async def questions_page(
         },
         page="questions",
     )
-
-
-async def _operator_suggestion(
-    repository: OperatorAnswerRepository, group: QuestionGroup
-) -> OperatorSuggestion | None:
-    """The newest operator answer harvested from the group's example conversations."""
-    for key in dict.fromkeys(example.conversation_key for example in group.examples):
-        answers = await repository.operator_answers_for(key)
-        if answers:
-            newest = answers[-1]
-            return OperatorSuggestion(question=newest.question, answer=newest.answer)
-    return None
 
 
 def _done(request: Request, message: str) -> Response:
