@@ -28,7 +28,11 @@ from tests.support.service import ADMIN_TOKEN, RunningService, running_service, 
 
 # One service (with TalkMe's account API, so operators' replies are harvested) for the module;
 # each spec asks its own questions and resolves them before the next one starts.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# One worker runs the module: its specs share one service and read what earlier ones left.
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.xdist_group("test_learning_loop_in_browser"),
+]
 
 TATTOO = "Делаете ли вы татуировки?"
 TATTOO_PARAPHRASE = "А татуировку у вас можно сделать?"
