@@ -65,3 +65,4 @@ def test_confidence_reads_as_a_word_beside_the_threshold_it_is_measured_against(
     assert confidence_band(0.39, 0.5) == "не уверен"
     assert confidence_words(0.4, 0.5) == "на грани: 0,40 при пороге ответа 0,50"
     assert confidence_words(None, 0.5) == "—"
+    assert filters()["decimal"](0.724) == "0,72"

@@ -85,8 +85,9 @@ def confidence_band(confidence: float, threshold: float) -> str:
     return NOT_CONFIDENT
 
 
-def _decimal(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",")
+def decimal(value: float, digits: int = 2) -> str:
+    """A fraction as Russian writes it: «0,45»."""
+    return f"{value:.{digits}f}".replace(".", ",")
 
 
 def confidence_words(confidence: float | None, threshold: float) -> str:
@@ -94,7 +95,7 @@ def confidence_words(confidence: float | None, threshold: float) -> str:
     if confidence is None:
         return "—"
     band = confidence_band(confidence, threshold)
-    return f"{band}: {_decimal(confidence)} при пороге ответа {_decimal(threshold)}"
+    return f"{band}: {decimal(confidence)} при пороге ответа {decimal(threshold)}"
 
 
 def event_words(kind: str, data: Mapping[str, Any]) -> str:
@@ -144,7 +145,8 @@ handoff_words = _words(HANDOFF_REASONS, "другая причина")
 
 def register(filters: MutableMapping[str, Callable[..., Any]]) -> None:
     """Add the wording filters to a Jinja environment's filters: `intent`, `answerer`,
-    `handoff`, `role`, `event`, `source` and `confidence` (with the threshold beside it)."""
+    `handoff`, `role`, `event`, `source`, `confidence` (with the threshold beside it) and
+    `decimal` (a fraction with a comma)."""
     filters["intent"] = _words(INTENTS, "другое")
     filters["answerer"] = _words(ANSWERERS, "другой способ ответа")
     filters["handoff"] = handoff_words
@@ -152,3 +154,4 @@ def register(filters: MutableMapping[str, Callable[..., Any]]) -> None:
     filters["event"] = lambda event: event_words(event.kind, event.data)
     filters["source"] = source_name
     filters["confidence"] = confidence_words
+    filters["decimal"] = decimal
