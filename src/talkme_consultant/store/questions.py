@@ -51,6 +51,17 @@ class QuestionRepository:
     async def collect(self) -> int:
         """Turn `unanswered` events recorded since the last call into open questions; returns
         how many were added. Safe to run from several processes at once (one row per event)."""
+        # Every page's badge collects: a read finds that nothing is new without taking the
+        # write lock the webhooks need.
+        async with self._sessions.read() as session:
+            last = await session.scalar(select(func.max(OpenQuestion.event_id)))
+            newer = await session.scalar(
+                select(Event.id)
+                .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
+                .limit(1)
+            )
+        if newer is None:
+            return 0
         async with self._sessions.write() as session:
             last = await session.scalar(select(func.max(OpenQuestion.event_id)))
             rows = await session.execute(
