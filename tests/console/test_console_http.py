@@ -206,7 +206,7 @@ async def test_open_questions_are_paged_twenty_groups_at_a_time_per_status(tmp_p
         async with signed_in_client(service) as client:
             first = await client.get("/console/questions")
             assert first.text.count('data-testid="question-group"') == 20
-            assert "Групп: 25, вопросов: 25." in first.text
+            assert "25 групп, 25 вопросов." in first.text
             assert 'href="?status=open&page=2"' in first.text
             second = await client.get("/console/questions?status=open&page=2")
             assert second.text.count('data-testid="question-group"') == 5

@@ -38,7 +38,8 @@ class MarkOutcome(enum.Enum):
     NO_MESSAGE = "no_message"
     NOT_BOT = "not_bot"
     NO_QUESTION = "no_question"
-    ALREADY = "already"
+    ALREADY = "already"  # this answer was marked before
+    ASKED_ALREADY = "asked_already"  # its visitor message is a question already
 
 
 class QuestionRepository:
@@ -50,6 +51,17 @@ class QuestionRepository:
     async def collect(self) -> int:
         """Turn `unanswered` events recorded since the last call into open questions; returns
         how many were added. Safe to run from several processes at once (one row per event)."""
+        # Every page's badge collects: a read finds that nothing is new without taking the
+        # write lock the webhooks need.
+        async with self._sessions.read() as session:
+            last = await session.scalar(select(func.max(OpenQuestion.event_id)))
+            newer = await session.scalar(
+                select(Event.id)
+                .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
+                .limit(1)
+            )
+        if newer is None:
+            return 0
         async with self._sessions.write() as session:
             last = await session.scalar(select(func.max(OpenQuestion.event_id)))
             rows = await session.execute(
@@ -99,6 +111,14 @@ class QuestionRepository:
             )
             return [QuestionRow(*row) for row in result]
 
+    async def count(self, status: str) -> int:
+        """How many questions have `status`: every count of open questions the owner sees."""
+        async with self._sessions.read() as session:
+            found = await session.scalar(
+                select(func.count()).select_from(OpenQuestion).where(OpenQuestion.status == status)
+            )
+            return int(found or 0)
+
     async def fingerprint(self, status: str) -> tuple[int, int]:
         """(count, newest id) of the questions with `status`: it changes whenever they do."""
         async with self._sessions.read() as session:
@@ -113,7 +133,11 @@ class QuestionRepository:
 
     async def mark_wrong(self, message_id: int, *, now: float) -> MarkOutcome:
         """The owner says a bot message answered wrongly: the visitor's message before it becomes
-        an open question (kind `wrong`), with the bot's answer beside it."""
+        an open question (kind `wrong`), with the bot's answer beside it.
+
+        A visitor message is one question however it came to be one: when the turn that
+        answered it already made it a question (handed over for not knowing, collected before
+        this is called), or another of its answers was marked, nothing is added."""
         async with self._sessions.write() as session:
             message = await session.get(DialogMessage, message_id)
             if message is None:
@@ -132,6 +156,20 @@ class QuestionRepository:
             )
             if asked is None or not asked.text.strip():
                 return MarkOutcome.NO_QUESTION
+            # A turn writes the visitor's words, its reply and its events with one time, so a
+            # question made from this visitor message was asked between it and this answer.
+            asked_before = await session.scalar(
+                select(OpenQuestion.id)
+                .where(
+                    OpenQuestion.conversation_key == message.conversation_key,
+                    OpenQuestion.asked_at >= asked.created_at,
+                    OpenQuestion.asked_at <= message.created_at,
+                    OpenQuestion.bot_message_id.is_distinct_from(message_id),
+                )
+                .limit(1)
+            )
+            if asked_before is not None:
+                return MarkOutcome.ASKED_ALREADY
             result = await session.execute(
                 insert_for(session, OpenQuestion)
                 .values(
