@@ -27,7 +27,7 @@ run: install
 # The tests include what the project promises about its code: lint, strict types and the import
 # contract of docs/ARCHITECTURE.md. CI runs exactly this.
 test: lint
-	$(BIN)/pytest -q -n auto --dist loadgroup --durations=25
+	$(BIN)/pytest -q -n auto --durations=25
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

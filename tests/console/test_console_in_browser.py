@@ -15,11 +15,7 @@ from tests.support.eventually import eventually
 from tests.support.service import ADMIN_TOKEN
 
 # One service and one browser serve the whole module.
-# One worker runs the module: its specs share one service and read what earlier ones left.
-pytestmark = [
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.xdist_group("test_console_in_browser"),
-]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PAGES = [
     ("nav-overview", "/console"),
