@@ -174,7 +174,9 @@ async def _read_the_console_as_the_owner(service: ServiceProcess, visitor: Visit
             "/console/leads",
             "/console/questions",
             "/console/conversations/export.csv",
+            "/console/conversations/export.xlsx",
             "/console/leads/export.csv",
+            "/console/leads/export.xlsx",
         ):
             assert (await console.get(path)).status_code == 200, path
 
