@@ -43,5 +43,5 @@ def answer_from(model: type[AnswerT], source: object, **values: Any) -> AnswerT:
 
 
 def masked_phone(phone: str | None) -> str | None:
-    """A phone number as the owner's views show it outside the leads: masked, or None."""
+    """A phone number as the admin API and the monitoring routes give it: masked, or None."""
     return mask_phone(phone) if phone else None
