@@ -14,6 +14,7 @@ from talkme_consultant.dialog.local import LocalDialogue
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.knowledge_files import KnowledgeFiles
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
+from talkme_consultant.web.console.conflicts import conflict_views, rival_notes
 from talkme_consultant.web.console.phrasings import taught_records
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, RuntimeDep, SettingsDep, StoreDep
 from talkme_consultant.web.uploads import receive_upload, sanitize_filename
@@ -46,14 +47,17 @@ async def files_page(
     store: StoreDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    """Files with their status and errors, upload, delete and rebuild; the owner's answers and
-    the wordings taught for records."""
+    """Files with their status and errors, upload, delete and rebuild; records that disagree;
+    the owner's answers and the wordings taught for records."""
+    stored = await files.list_files()
+    records_in = {f.name: f.records_count for f in stored}
     return render(
         request,
         session,
         "knowledge.html",
         {
-            "files": await files.list_files(),
+            "files": stored,
+            "conflicts": conflict_views(knowledge.conflicts, records_in),
             "owner_faq": await store.lessons.list_faq(),
             "taught": await taught_records(store.lessons, knowledge),
             "max_files": settings.upload_max_files,
@@ -151,7 +155,8 @@ async def playground(
     runtime: RuntimeDep,
 ) -> HTMLResponse:
     """The ranked records with scores and confidence, and the reply a new visitor asking this
-    would get: a fresh dialogue through the engine TalkMe turns use (as `eval answers` does)."""
+    would get: a fresh dialogue through the engine TalkMe turns use (as `eval answers` does),
+    with a note when a record it used won over an older one that says otherwise."""
     text = question.strip()
     if not text:
         raise HTTPException(status_code=400, detail="Введите вопрос.")
@@ -167,5 +172,6 @@ async def playground(
             "hits": hits,
             "reply": "\n\n".join(outcome.replies),
             "outcome": outcome,
+            "rivals": rival_notes(knowledge.conflicts, outcome.meta.get("records") or []),
         },
     )
