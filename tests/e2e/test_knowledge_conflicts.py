@@ -39,7 +39,17 @@ async def test_a_newer_price_list_is_the_one_the_bot_answers_with(data_dir: Path
             headers=ADMIN,
         )
         assert upload.status_code == 200, upload.text
-        await served(service, upload.json()["version"])
+        status = await served(service, upload.json()["version"])
+        [conflict] = status["conflicts"]
+        assert conflict["subject"] == "Камуфляж седины для мужчин"
+        assert conflict["differ"] == ["price"]
+        assert (conflict["used"]["file"], conflict["used"]["value"]) == (
+            "прайс-2026.csv",
+            "1 500 ₽",
+        )
+        assert [(side["file"], side["value"]) for side in conflict["older"]] == [
+            ("prices.xlsx", "1 800 ₽")
+        ]
 
         visitor = Visitor.new()
         await service.post_message(visitor, QUESTION, 1)
