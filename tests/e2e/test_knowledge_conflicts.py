@@ -60,6 +60,16 @@ async def test_a_newer_price_list_is_the_one_the_bot_answers_with(data_dir: Path
         assert "1 500 ₽" in reply.text
         assert "1 800" not in reply.text
 
+        # Reading every file again changes none of them: the newest stays the newest.
+        regenerate = await service.http.post(
+            service.url + "/knowledge-base/regenerate", headers=ADMIN
+        )
+        assert regenerate.status_code == 202
+        stored = (await service.admin_get("/knowledge-base/status"))["stored_version"]
+        [again] = (await served(service, stored + 1))["conflicts"]
+        assert again["used"]["file"] == "прайс-2026.csv"
+        assert again["used"]["updated_at"] == conflict["used"]["updated_at"]
+
         async with signed_in_client(service) as console:
             page = (await console.get("/console/knowledge")).text
         [item] = re.findall(r'data-testid="kb-conflict".*?</li>', page, flags=re.S)

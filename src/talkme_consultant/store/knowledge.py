@@ -49,6 +49,9 @@ class FileUpdate:
     origin: FileOrigin
     records: Sequence[Record]
     error: str | None = None
+    updated_at: float | None = None
+    """When the file changed; None: now. A file read again keeps its time, so the newest
+    upload stays the newest (see `knowledge.conflicts`)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ class KnowledgeRepository:
                         sha256=item.sha256,
                         size=len(item.content),
                         origin=item.origin,
-                        updated_at=now,
+                        updated_at=now if item.updated_at is None else item.updated_at,
                         records_count=len(item.records),
                         error=item.error,
                     )
