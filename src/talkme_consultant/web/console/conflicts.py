@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from talkme_consultant.helpers.kinds import FileOrigin
 from talkme_consultant.knowledge.conflicts import Conflict, Conflicts, Kind, Version
 from talkme_consultant.knowledge.records import Record
+from talkme_consultant.store.knowledge import FileInfo
 
 _NOUNS: dict[Kind, tuple[str, str, str]] = {
     # kind: (noun, «разная …» form, «другая …» form)
@@ -55,9 +57,10 @@ class Removal:
     consequence: str
 
 
-def removal(record: Record, records_in: Mapping[str, int]) -> Removal:
+def removal(record: Record, files: Mapping[str, FileInfo]) -> Removal:
     """Deleting the rival's source: the owner's answer itself, or its whole file (a row cannot
-    be deleted from a file; saying how many records go with it keeps that from surprising)."""
+    be deleted from a file; saying how many records go with it keeps that from surprising).
+    `files` are the stored files by name."""
     if record.by_owner:
         return Removal(
             action=f"/console/knowledge/owner-faq/{record.source.row}/delete",
@@ -65,12 +68,16 @@ def removal(record: Record, records_in: Mapping[str, int]) -> Removal:
             consequence="Удалит этот ваш ответ; файлы останутся как есть.",
         )
     name = record.source.file
-    others = max(records_in.get(name, 1) - 1, 0)
+    info = files.get(name)
+    others = max((info.records_count if info else 1) - 1, 0)
     rest = (
         f" Вместе с этой строкой удалятся и остальные записи файла ({others})."
         if others
         else " Других записей в файле нет."
     )
+    if info is not None and info.origin == FileOrigin.DIR:
+        # The folder is read again whenever it changes: a file left there comes back, newest.
+        rest += " Файл взят из папки базы знаний на сервере: удалите его и там, иначе он вернётся."
     return Removal(
         action=f"/console/knowledge/files/{quote(name, safe='')}/delete",
         button=f"Удалить файл {name}",
@@ -100,12 +107,12 @@ class ConflictView:
     rivals: list[RivalView]
 
 
-def conflict_views(conflicts: Conflicts, records_in: Mapping[str, int]) -> list[ConflictView]:
-    """The knowledge page's list; `records_in` is each stored file's record count."""
-    return [_view(conflict, records_in) for conflict in conflicts.items]
+def conflict_views(conflicts: Conflicts, files: Mapping[str, FileInfo]) -> list[ConflictView]:
+    """The knowledge page's list; `files` are the stored files by name."""
+    return [_view(conflict, files) for conflict in conflicts.items]
 
 
-def _view(conflict: Conflict, records_in: Mapping[str, int]) -> ConflictView:
+def _view(conflict: Conflict, files: Mapping[str, FileInfo]) -> ConflictView:
     kinds = conflict.kinds
     return ConflictView(
         subject=conflict.subject,
@@ -114,7 +121,7 @@ def _view(conflict: Conflict, records_in: Mapping[str, int]) -> ConflictView:
         used_where=where(conflict.used.record),
         used_value=conflict.used.value(kinds),
         rivals=[
-            RivalView(v, where(v.record), v.value(kinds), removal(v.record, records_in))
+            RivalView(v, where(v.record), v.value(kinds), removal(v.record, files))
             for v in conflict.older
         ],
     )

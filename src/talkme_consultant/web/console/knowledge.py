@@ -50,14 +50,13 @@ async def files_page(
     """Files with their status and errors, upload, delete and rebuild; records that disagree;
     the owner's answers and the wordings taught for records."""
     stored = await files.list_files()
-    records_in = {f.name: f.records_count for f in stored}
     return render(
         request,
         session,
         "knowledge.html",
         {
             "files": stored,
-            "conflicts": conflict_views(knowledge.conflicts, records_in),
+            "conflicts": conflict_views(knowledge.conflicts, {f.name: f for f in stored}),
             "owner_faq": await store.lessons.list_faq(),
             "taught": await taught_records(store.lessons, knowledge),
             "max_files": settings.upload_max_files,
