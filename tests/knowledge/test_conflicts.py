@@ -189,3 +189,20 @@ def test_percentages_and_phone_numbers_are_not_prices() -> None:
 
 def test_titles_compare_without_case_spacing_or_punctuation() -> None:
     assert subject_key("Камуфляж  седины для Мужчин.") == subject_key("камуфляж седины для мужчин")
+
+
+def test_a_record_that_lost_is_nobodys_winner() -> None:
+    men = price_list("men.csv", ["Категория", "Услуга", "Цена"], ["Мужской зал", "Стрижка", "1500"])
+    plain = price_list("plain.csv", ["Услуга", "Цена"], ["Стрижка", "1700"])
+    women = price_list(
+        "women.csv", ["Категория", "Услуга", "Цена"], ["Женский зал", "Стрижка", "2500"]
+    )
+    records = men + plain + women
+
+    conflicts = find_conflicts(
+        records, times({"men.csv": 3, "plain.csv": 2, "women.csv": 1}, records)
+    )
+
+    [conflict] = conflicts.items
+    assert conflict.used.record.source.file == "men.csv"
+    assert conflicts.superseded == {plain[0].record_id}

@@ -151,12 +151,15 @@ def find_conflicts(records: Sequence[Record], updated_at: Mapping[str, float]) -
             continue
         newest_first = sorted(versions, key=_recency, reverse=True)
         rivals: dict[int, list[tuple[Version, set[Kind]]]] = {}
+        # A record that lost to a newer one judges nobody: the bot does not use it.
+        beaten: set[int] = set()
         for position, older in enumerate(newest_first):
             judge = next(
                 (
                     (at, newer)
                     for at, newer in enumerate(newest_first[:position])
-                    if newer.source_key != older.source_key
+                    if at not in beaten
+                    and newer.source_key != older.source_key
                     and _same_part(newer.record, older.record)
                     and newer.facts.keys() & older.facts.keys()
                 ),
@@ -172,6 +175,7 @@ def find_conflicts(records: Sequence[Record], updated_at: Mapping[str, float]) -
             }
             if differ:
                 rivals.setdefault(at, []).append((older, differ))
+                beaten.add(position)
         for at, found in rivals.items():
             used = newest_first[at]
             kinds = set().union(*(differ for _, differ in found))
