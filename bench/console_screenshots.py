@@ -7,7 +7,9 @@ bench's synthetic month (300 conversations), then the real app (offline answerer
 the sample knowledge base) answers two real webhooks, so one transcript shows real citations.
 Debian's Chromium (/usr/bin/chromium, driven by Playwright, never downloaded) signs in through
 the form and photographs each page at 1100x760 (Open questions once more with the record search
-of its first group), and the overview once more at a phone's size.
+of its first group), and the overview once more at a phone's size. Last, a newer price list
+that disagrees with the sample's is uploaded, and the knowledge page's conflict is photographed
+at 1280x900 and at a phone's 390x844.
 """
 
 from __future__ import annotations
@@ -114,6 +116,44 @@ async def photograph(url: str, transcript_key: str) -> None:
         await browser.close()
 
 
+# A newer price for a service the sample's prices.xlsx lists at 1800.
+CONFLICTING_PRICES = "Услуга;Цена, руб.\nКамуфляж седины для мужчин;1500\n".encode()
+
+
+async def photograph_conflict(url: str) -> None:
+    """Upload a price list that disagrees with the sample, wait for it to be served and
+    photograph the knowledge page's conflict on a desktop and a phone."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        files = [("files", ("прайс-2026.csv", CONFLICTING_PRICES, "text/csv"))]
+        upload = await http.post(url + "/files/upload", files=files, headers=admin)
+        upload.raise_for_status()
+        version = upload.json()["version"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = (await http.get(url + "/knowledge-base/status", headers=admin)).json()
+            if status["version"] >= version and not status["rebuilding"]:
+                break
+            await asyncio.sleep(0.2)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        for name, viewport in (
+            ("knowledge-conflicts", {"width": 1280, "height": 900}),
+            ("knowledge-conflicts-phone", {"width": 390, "height": 844}),
+        ):
+            page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+            await page.goto(url + "/console/login")
+            await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
+            await page.get_by_test_id("login-submit").click()
+            await page.get_by_test_id("nav-overview").wait_for()
+            await page.goto(url + "/console/knowledge#conflicts")
+            await page.get_by_test_id("kb-conflict").first.scroll_into_view_if_needed()
+            await shoot(page, name)
+        await browser.close()
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(
@@ -131,6 +171,7 @@ async def main() -> None:
         async with app.router.lifespan_context(app), serve_app(app, "127.0.0.1", 0) as url:
             key = await talk(url)
             await photograph(url, key)
+            await photograph_conflict(url)
 
 
 if __name__ == "__main__":
