@@ -43,7 +43,6 @@ _REASONS: tuple[tuple[str, str], ...] = (
     (r"has more than ([\d,]+) (?:table )?cells", "в таблице слишком много ячеек (больше {0})"),
     (r"merged cell ranges", "в таблице слишком много объединённых ячеек"),
     (r"unpacks to|part .* is compressed|part .* declares a DTD", SUSPICIOUS),
-    (r"not a readable .*archive is damaged", "файл повреждён: он не распаковывается"),
     (
         r"the text encoding could not be recognised",
         "не удалось распознать кодировку текста: сохраните файл заново как «Текст в UTF-8»",
