@@ -79,7 +79,8 @@ async def shoot(page: Page, name: str) -> None:
 async def through_the_proxy(route: Route) -> None:
     """What an HTTPS proxy at PUBLIC_HOST would forward."""
     headers = {**route.request.headers, "host": PUBLIC_HOST, "x-forwarded-proto": "https"}
-    await route.continue_(headers=headers)
+    # Chromium keeps its own Host on a continued request; Playwright's fetch sends ours.
+    await route.fulfill(response=await route.fetch(headers=headers))
 
 
 async def shoot_connection(page: Page, url: str, name: str) -> None:

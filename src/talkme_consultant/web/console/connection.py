@@ -158,7 +158,10 @@ def account_words(result: CheckResult) -> Said:
             )
         case Verdict.NOT_SET:
             return Said(
-                False, "Ключ API аккаунта не задан, проверять нечего. " + WITHOUT_ACCOUNT_KEY
+                False,
+                "Ключ API аккаунта не задан — проверять нечего. Без него бот работает, но не "
+                "видит операторов; ключ прописывает в настройках сервиса тот, кто его "
+                "устанавливал.",
             )
         case Verdict.REFUSED:
             return Said(
@@ -196,7 +199,11 @@ def model_words(result: CheckResult, model: str) -> Said:
         case Verdict.WORKS:
             return Said(True, f"Работает: модель «{model}» ответила.")
         case Verdict.NOT_SET:
-            return Said(False, "Языковая модель не подключена, проверять нечего. " + WITHOUT_MODEL)
+            return Said(
+                False,
+                "Языковая модель не подключена — проверять нечего. Бот отвечает по базе знаний "
+                "без неё.",
+            )
         case Verdict.REFUSED:
             return Said(
                 False,

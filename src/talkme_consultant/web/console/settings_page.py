@@ -20,6 +20,21 @@ router = APIRouter(prefix="/console/settings", include_in_schema=False)
 
 OFF = "выключен: этот код не присылается"
 OPENAI_URL = "https://api.openai.com"
+# Russia's time zones by the city the owner knows them by.
+ZONE_CITIES = {
+    "Europe/Kaliningrad": "Калининград",
+    "Europe/Moscow": "Москва",
+    "Europe/Samara": "Самара",
+    "Asia/Yekaterinburg": "Екатеринбург",
+    "Asia/Omsk": "Омск",
+    "Asia/Novosibirsk": "Новосибирск",
+    "Asia/Krasnoyarsk": "Красноярск",
+    "Asia/Irkutsk": "Иркутск",
+    "Asia/Yakutsk": "Якутск",
+    "Asia/Vladivostok": "Владивосток",
+    "Asia/Magadan": "Магадан",
+    "Asia/Kamchatka": "Камчатка",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,13 @@ def _host(url: str | None) -> str:
     return urlsplit(url).hostname or "—"
 
 
+def _zone(name: str | None) -> str:
+    if not name:
+        return "всемирное время (UTC): пояс в профиле не указан"
+    city = ZONE_CITIES.get(name)
+    return f"{city} ({name})" if city else name
+
+
 def percent(value: float) -> str:
     """A share as the owner reads it: «50 %»."""
     return f"{value * 100:.0f} %"
@@ -72,7 +94,7 @@ def business(settings: Settings, profile: BusinessProfile) -> Section:
             ),
             Setting(
                 "Часовой пояс",
-                profile.timezone or "UTC (всемирное время: пояс в профиле не указан)",
+                _zone(profile.timezone),
                 "По нему бот понимает, что такое «сегодня» и «завтра» и открыт ли салон сейчас, "
                 "а отчёты делят время на дни.",
                 "PROFILE_PATH → timezone",
