@@ -24,6 +24,7 @@ PAGES = [
     ("nav-knowledge", "/console/knowledge"),
     ("nav-leads", "/console/leads"),
     ("nav-settings", "/console/settings"),
+    ("nav-connection", "/console/connection"),
 ]
 
 
