@@ -180,3 +180,17 @@ async def test_an_upload_the_console_refuses_is_explained_in_russian_and_the_api
             headers=ADMIN,
         )
         assert api.status_code == 415 and "unsupported file type .png" in api.json()["error"]
+
+
+async def test_a_knowledge_file_that_cannot_be_read_is_listed_with_why_in_russian(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    (folder / "prices.md").write_text("# Цены\n\nМаникюр — 1 800 ₽", encoding="utf-8")
+    (folder / "empty.md").write_bytes(b"")
+    settings = service_settings(tmp_path / "data", None, embedder="none", knowledge_dir=folder)
+    async with running_service(settings) as service, signed_in_client(service) as client:
+        page = (await client.get("/console/knowledge")).text
+    shown = re.findall(r'data-testid="kb-file-error">(.*?)</span>', page)
+    assert shown == ["файл пустой"]

@@ -15,6 +15,7 @@ from talkme_consultant.helpers.private_files import SECRET_BYTES, shared_secret
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.console.session import SignInThrottle, session_key
+from talkme_consultant.web.console.upload_words import file_reason_words
 from talkme_consultant.web.console.wording import register
 
 CONSOLE_DIR = Path(__file__).parent
@@ -56,6 +57,7 @@ def build_console_state(admin_token: str, secret: bytes) -> ConsoleState:
     templates.env.filters["phone"] = lambda value: mask_phone(value) if value else ""
     templates.env.filters["pct"] = _percent
     templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
+    templates.env.filters["file_error"] = file_reason_words
     register(templates.env.filters)
     return ConsoleState(
         templates=templates, key=session_key(secret, admin_token), throttle=SignInThrottle()
