@@ -27,7 +27,7 @@ async def test_sign_in_is_throttled_per_address_after_repeated_wrong_tokens(
         for _ in range(5):
             refused = await client.post("/console/login", data={"csrf": csrf, "token": "guess"})
             assert refused.status_code == 401
-            assert "Неверный токен администратора" in refused.text
+            assert "Ключ не подошёл" in refused.text
         throttled = await client.post("/console/login", data={"csrf": csrf, "token": "guess"})
         assert throttled.status_code == 429
         assert "Слишком много неудачных попыток входа" in throttled.text

@@ -96,6 +96,7 @@ FIELDS: dict[str, set[str]] = {
         "rebuilding",
         "evaluation",
         "answering",
+        "conflicts",
     },
     "rebuild": {
         "running",

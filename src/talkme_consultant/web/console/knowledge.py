@@ -13,14 +13,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from talkme_consultant.dialog.local import LocalDialogue
 from talkme_consultant.service.case_scoring import CASES_FILENAME
 from talkme_consultant.service.knowledge_base import KnowledgeBase
-from talkme_consultant.service.knowledge_files import KnowledgeFiles
+from talkme_consultant.service.knowledge_files import KnowledgeFiles, Unreadable
 from talkme_consultant.store.knowledge import FileInfo
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.conflicts import conflict_views, rival_notes
 from talkme_consultant.web.console.phrasings import taught_records
+from talkme_consultant.web.console.upload_words import refusal_words, unreadable_words
 from talkme_consultant.web.console.wording import finish_codes
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, RuntimeDep, SettingsDep, StoreDep
-from talkme_consultant.web.uploads import receive_upload, sanitize_filename
+from talkme_consultant.web.schemas import UploadAccepted
+from talkme_consultant.web.uploads import UploadRefusal, sanitize_filename, take_upload
 
 router = APIRouter(prefix="/console/knowledge", include_in_schema=False)
 
@@ -108,11 +110,16 @@ async def upload(
     request: Request, _: SignedInWithCsrf, files: FilesDep, settings: SettingsDep
 ) -> Response:
     """The admin API's upload (same limits and all-or-nothing checks), behind the console's
-    session and CSRF token instead of the bearer token."""
-    result = await receive_upload(request, files, settings)
-    if isinstance(result, JSONResponse):
-        return result
-    return JSONResponse(result.model_dump(mode="json"))
+    session and CSRF token instead of the bearer token; a refusal is said in Russian."""
+    try:
+        outcome = await take_upload(request, files, settings)
+    except UploadRefusal as refusal:
+        return JSONResponse({"error": refusal_words(refusal)}, status_code=refusal.status_code)
+    if isinstance(outcome, Unreadable):
+        refused = {"error": unreadable_words(outcome.errors), "errors": outcome.errors}
+        return JSONResponse(refused, status_code=422)
+    accepted = UploadAccepted(uploaded=outcome.files, errors={}, version=outcome.version)
+    return JSONResponse(accepted.model_dump(mode="json"))
 
 
 @router.post("/files/{filename}/delete")

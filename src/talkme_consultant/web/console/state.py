@@ -16,6 +16,7 @@ from talkme_consultant.store.store import Store
 from talkme_consultant.web.console import plurals, wording
 from talkme_consultant.web.console.phone_links import linked_phones, phone_link
 from talkme_consultant.web.console.session import SignInThrottle, session_key
+from talkme_consultant.web.console.upload_words import file_reason_words
 
 CONSOLE_DIR = Path(__file__).parent
 TEMPLATES_DIR = CONSOLE_DIR / "templates"
@@ -58,6 +59,7 @@ def build_console_state(admin_token: str, secret: bytes) -> ConsoleState:
     templates.env.filters["phones"] = linked_phones
     templates.env.filters["pct"] = _percent
     templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
+    templates.env.filters["file_error"] = file_reason_words
     wording.register(templates.env.filters)
     plurals.register(templates.env.filters)
     return ConsoleState(
