@@ -13,10 +13,9 @@ What it promises the dialogue:
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -51,7 +50,7 @@ class YclientsClient:
         user_token: str | None = None,
         timeout: float = 4.0,
         breaker: CircuitBreaker | None = None,
-        zone: ZoneInfo | None = None,
+        zone: tzinfo | None = None,
     ) -> None:
         self._company_id = company_id
         self._zone = zone
@@ -67,7 +66,7 @@ class YclientsClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, zone: ZoneInfo | None = None) -> YclientsClient:
+    def from_settings(cls, settings: Settings, zone: tzinfo | None = None) -> YclientsClient:
         """The client the settings describe (`settings.booking_enabled` must be true)."""
         partner = settings.yclients_partner_token
         if partner is None or settings.yclients_company_id is None:

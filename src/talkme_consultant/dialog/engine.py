@@ -23,6 +23,7 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.dialog.booking import BookingInput, BookingTurns
 from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, OperatorsNow, open_offer
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
@@ -109,8 +110,11 @@ class DialogEngine:
         offline: OfflineAnswerer,
         phrases: Phrases,
         options: EngineOptions,
+        *,
+        booking: BookingTurns | None = None,
     ) -> None:
         self._primary = primary
+        self._booking = booking
         self._offline = offline
         self._phrases = phrases
         self._options = options
@@ -130,11 +134,30 @@ class DialogEngine:
             callback = self._callbacks.take_number(visitor_text, turn.visitor_name, offer)
             if callback is not None:
                 return callback
+        booked = await self._booking_turn(turn)
+        if booked is not None:
+            return booked
         outcome = await self._run_turn(turn)
         operators = turn.operators
         if outcome.handed_off and operators is not None and not operators.online:
             self._callbacks.replace_handoff(outcome, operators, turn.visitor_name)
         return outcome
+
+    async def _booking_turn(self, turn: TurnInput) -> TurnOutcome | None:
+        """A booking request, or the reply to the bot's booking question (`dialog/booking.py`);
+        None for any other turn. It ends in a record, a question or a lead, never a call-back
+        offer: the lead it keeps already holds the phone."""
+        if self._booking is None or turn.attachments_only:
+            return None
+        last = turn.memory[-1] if turn.memory else None
+        given = BookingInput(
+            conversation_key=turn.conversation_key,
+            text=keep_end(merge_texts(turn.texts), self._options.max_turn_chars),
+            last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
+            visitor_name=turn.visitor_name,
+            phone=turn.phone,
+        )
+        return await self._booking.turn(given)
 
     async def _run_turn(self, turn: TurnInput) -> TurnOutcome:
         # A flood keeps only its end: that is what the visitor is asking now, and it is also

@@ -101,3 +101,24 @@ class Calendar(Protocol):
     async def record(self, request: BookingRequest) -> BookingMade:
         """Make the appointment; raises `CalendarError` when it cannot be made."""
         ...
+
+
+@dataclass(frozen=True)
+class PriorBooking:
+    """A booking the ledger already holds under an `api_id`: made (`record_id`) or only begun
+    (None: the turn that began it ended before the calendar's answer was kept)."""
+
+    record_id: int | None
+
+
+class BookingLedger(Protocol):
+    """Where a booking's intent and record id are kept outside the turn, so a turn retried after
+    a crash never makes a second record."""
+
+    async def begin(self, api_id: str, conversation_key: str, details: str) -> PriorBooking | None:
+        """Keep the intent before `book_record`; the booking already kept under `api_id`, if any."""
+        ...
+
+    async def made(self, api_id: str, record_id: int) -> None:
+        """Keep the calendar's record id of the booking."""
+        ...

@@ -1,0 +1,47 @@
+"""Whether a message asks to be booked («хочу записаться», «запишите меня на стрижку», «есть
+окошко завтра вечером?», «можно к вам в субботу на стрижку?»), as opposed to a question about
+booking («как записаться?», «можно ли записаться в чате?»), which the knowledge base answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A request: the visitor asks us to book them, or asks for a free time.
+_REQUESTS = (
+    r"\b(?:хочу|хотела?|хотим|хотелось\s+бы|можно|могу|нужно|надо|планирую|давайте)\s+"
+    r"(?:\w+\s+){0,3}(?:записаться|записать|запис[ьи]|попасть|прийти|придти|подойти)",
+    r"\bзапиш(?:ите|и|ешь|ете)\b",
+    r"\bзаписаться\s+(?:на|к|в|во)\b",
+    r"\b(?:есть|будет|найд[её]тся|осталось|остались)\s+(?:\w+\s+){0,2}"
+    r"(?:окошк\w*|окн[оа]\w*|свободн\w+\s+(?:время|места?|окошк\w*|окн\w*|запис\w*|мастер\w*))",
+    r"\bсвободн\w+\s+(?:время|окошк\w*|окн\w*)",
+    r"\bможно\s+(?:к\s+вам|к\s+\w+\s+)?\s*(?:в|во|на|завтра|сегодня)\b.*\bна\s+\w+",
+    r"\bзапись\s+на\s+(?:завтра|сегодня|послезавтра|суббот|воскрес|понедельн|вторник|сред|четверг|пятниц|\d)",
+)
+_REQUEST = re.compile("|".join(f"(?:{pattern})" for pattern in _REQUESTS))
+# A question about how booking works: answered from the knowledge base, not a booking.
+_ABOUT = re.compile(
+    r"\b(?:как|где|каким\s+образом|через\s+что|куда)\s+(?:\w+\s+){0,2}"
+    r"(?:записаться|запис\w*|записать)"
+    r"|\bможно\s+ли\s+(?:\w+\s+){0,2}записаться\b"
+    r"|\b(?:отменить|перенести)\s+(?:\w+\s+)?запис"
+)
+# Words of a concrete wish: a day, a time, a service word after «на».
+_CONCRETE = re.compile(
+    r"\b(?:сегодня|завтра|послезавтра|выходн\w*|понедельн\w*|вторник\w*|сред[уы]|четверг\w*|"
+    r"пятниц\w*|суббот\w*|воскресень\w*|утр\w*|вечер\w*|обед\w*)\b|\d{1,2}[:.]\d{2}"
+)
+
+
+def wants_to_book(text: str) -> bool:
+    """True when the text asks to be booked or for a free time, not how booking works.
+
+    «Как записаться?» alone is a question; «как записаться на маникюр в субботу?» names a day,
+    which only a person who wants to come does, so it is a request."""
+    lowered = text.lower().replace("ё", "е")
+    if not _REQUEST.search(lowered) and not re.search(r"\bзаписаться\b", lowered):
+        return False
+    if _ABOUT.search(lowered):
+        return bool(_CONCRETE.search(lowered))
+    return True
