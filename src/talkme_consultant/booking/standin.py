@@ -85,6 +85,8 @@ class StandInState:
     slow_seconds: float = 10.0
     # Starts someone else takes just before our book_check (the «time taken at the last moment»).
     taken_on_check: set[datetime] = field(default_factory=set)
+    # Seconds book_record waits after making the record before it answers (a crash in between).
+    record_delay: float = 0.0
     partner_token: str = PARTNER_TOKEN
     user_token: str | None = None
 
@@ -246,6 +248,8 @@ def create_standin_app(state: StandInState) -> FastAPI:
                 }
             )
             made.append({"id": appointment.id, "record_id": record_id, "record_hash": "h"})
+        if state.record_delay:
+            await asyncio.sleep(state.record_delay)
         return _answer(made, 201)
 
     return app

@@ -75,6 +75,9 @@ class BookingInput:
     last_bot_meta: Mapping[str, Any] | None
     visitor_name: str | None
     phone: str | None
+    # Messages remembered before this turn: a turn retried after a crash has the same memory,
+    # so the position names the turn, and with the conversation our booking's `api_id`.
+    position: int = 0
 
 
 class BookingTurns:
@@ -101,6 +104,11 @@ class BookingTurns:
         if self._calendar is None:
             return turn.lead_or_ask(state)
         try:
+            prior = await self._ledger.find(turn.api_id) if self._ledger is not None else None
+            if prior is not None:
+                # This very turn already booked, or began to, and then crashed: finish that.
+                state = BookingState.model_validate_json(prior.details)
+                return await self._book(turn, state, self._calendar)
             return await self._with_calendar(turn, state, self._calendar)
         except CalendarError as error:
             log.warning("booking: the calendar failed (%s)", error.failure.value)
@@ -186,7 +194,7 @@ class BookingTurns:
     async def _book(self, turn: _Turn, state: BookingState, calendar: Calendar) -> TurnOutcome:
         assert state.service_id is not None and state.chosen is not None
         assert state.name is not None and state.phone is not None
-        api_id = _api_id(turn.given.conversation_key, state)
+        api_id = turn.api_id
         request = BookingRequest(
             service_id=state.service_id,
             staff_id=state.staff_id or ANY_MASTER,
@@ -197,7 +205,8 @@ class BookingTurns:
             comment="Запись из онлайн-чата",
         )
         if self._ledger is not None:
-            prior = await self._ledger.begin(api_id, turn.given.conversation_key, _details(state))
+            details = state.model_dump_json()
+            prior = await self._ledger.begin(api_id, turn.given.conversation_key, details)
             if prior is not None and prior.record_id is not None:
                 return turn.booked(state, prior.record_id, retried=True)
             if prior is not None:
@@ -232,6 +241,8 @@ class _Turn:
         self.today = today
         self._options = options
         self.outcome = TurnOutcome(visitor_text=given.text, replies=[])
+        raw = f"{given.conversation_key}#{given.position}"
+        self.api_id = "tmc-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
     def read(self, state: BookingState) -> BookingState:
         """The state with everything this message adds: wish, phone, name, service words."""
@@ -405,16 +416,3 @@ def _exactly_wished(times: Sequence[datetime], wish: Wish) -> datetime | None:
         return None
     hits = [at for at in times if at.date() == wish.days[0] and at.time() == wish.exact]
     return hits[0] if hits else None
-
-
-def _api_id(conversation_key: str, state: BookingState) -> str:
-    """Our key of the booking: the same conversation, service and time give the same key."""
-    assert state.chosen is not None
-    raw = f"{conversation_key}|{state.service_id}|{state.chosen.isoformat()}"
-    return "tmc-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def _details(state: BookingState) -> str:
-    """What the ledger keeps beside the key, for the owner."""
-    at = state.chosen.isoformat() if state.chosen else ""
-    return f"{state.service}|{state.master}|{at}"

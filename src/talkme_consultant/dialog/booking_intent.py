@@ -34,12 +34,21 @@ _CONCRETE = re.compile(
 )
 
 
+# «хочу на японский маникюр к Ольге завтра вечером»: a wish to come, with a day or time.
+_WANT_ON = re.compile(
+    r"\b(?:хочу|хотела?|хотим|хотелось\s+бы|можно|нужно|надо)\s+(?:бы\s+)?(?:\w+\s+){0,2}"
+    r"(?:на|к)\s+\w+"
+)
+
+
 def wants_to_book(text: str) -> bool:
     """True when the text asks to be booked or for a free time, not how booking works.
 
     «Как записаться?» alone is a question; «как записаться на маникюр в субботу?» names a day,
     which only a person who wants to come does, so it is a request."""
     lowered = text.lower().replace("ё", "е")
+    if _WANT_ON.search(lowered) and _CONCRETE.search(lowered) and not _ABOUT.search(lowered):
+        return True
     if not _REQUEST.search(lowered) and not re.search(r"\bзаписаться\b", lowered):
         return False
     if _ABOUT.search(lowered):

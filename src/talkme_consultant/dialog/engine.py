@@ -156,6 +156,7 @@ class DialogEngine:
             last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
             visitor_name=turn.visitor_name,
             phone=turn.phone,
+            position=len(turn.memory),
         )
         return await self._booking.turn(given)
 

@@ -105,15 +105,21 @@ class Calendar(Protocol):
 
 @dataclass(frozen=True)
 class PriorBooking:
-    """A booking the ledger already holds under an `api_id`: made (`record_id`) or only begun
-    (None: the turn that began it ended before the calendar's answer was kept)."""
+    """A booking the ledger already holds under an `api_id`: what was being booked (`details`,
+    as the dialogue wrote them) and whether it was made (`record_id`; None: the turn that began
+    it ended before the calendar's answer was kept)."""
 
+    details: str
     record_id: int | None
 
 
 class BookingLedger(Protocol):
     """Where a booking's intent and record id are kept outside the turn, so a turn retried after
     a crash never makes a second record."""
+
+    async def find(self, api_id: str) -> PriorBooking | None:
+        """The booking kept under `api_id`, if any."""
+        ...
 
     async def begin(self, api_id: str, conversation_key: str, details: str) -> PriorBooking | None:
         """Keep the intent before `book_record`; the booking already kept under `api_id`, if any."""

@@ -23,18 +23,24 @@ class BookingRepository:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    async def find(self, api_id: str) -> PriorBooking | None:
+        """The booking kept under `api_id`, if any."""
+        async with self._sessions.read() as session:
+            row = await session.scalar(select(BookingRow).where(BookingRow.api_id == api_id))
+        return PriorBooking(details=row.details, record_id=row.record_id) if row else None
+
     async def begin(self, api_id: str, conversation_key: str, details: str) -> PriorBooking | None:
         """Keep the intent; the booking already kept under `api_id`, if there was one."""
         async with self._sessions.write() as session:
             prior = await session.scalar(select(BookingRow).where(BookingRow.api_id == api_id))
             if prior is not None:
-                return PriorBooking(record_id=prior.record_id)
+                return PriorBooking(details=prior.details, record_id=prior.record_id)
             await session.execute(
                 insert_for(session, BookingRow)
                 .values(
                     api_id=api_id,
                     conversation_key=conversation_key,
-                    details=details[:1000],
+                    details=details,
                     created_at=time.time(),
                 )
                 .on_conflict_do_nothing(index_elements=["api_id"])
