@@ -14,6 +14,7 @@ import pytest
 from talkme_consultant.booking.standin import RunningStandIn, running_standin
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
+from tests.support.console_client import signed_in_client
 from tests.support.eventually import eventually
 from tests.support.service import RunningService, running_service, service_settings
 
@@ -92,6 +93,13 @@ async def test_booking_step_by_step(
         transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
         meta = json.loads(transcript["messages"][-1]["meta"])
         assert meta["booking"]["record_id"] == record["record_id"]
+        async with signed_in_client(service) as owner:
+            leads_page = (await owner.get("/console/leads")).text
+            overview = (await owner.get("/console")).text
+            settings_page = (await owner.get("/console/settings")).text
+        assert "записан" in leads_page and "Маникюр с покрытием гель-лак" in leads_page
+        assert 'data-testid="figure-bookings">1<' in overview
+        assert "включена, компания" in settings_page
 
 
 async def test_everything_in_one_message_books_at_once(

@@ -40,6 +40,7 @@ class PeriodOverview:
     clarifying_questions: int = 0
     handoffs_by_reason: dict[str, int] = field(default_factory=dict)
     leads: int = 0
+    bookings: int = 0  # leads the bot booked into the calendar itself
     open_questions: int = 0
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
@@ -150,6 +151,14 @@ class OverviewRepository:
             view.leads = int(
                 await session.scalar(
                     select(func.count()).select_from(Lead).where(Lead.created_at >= since)
+                )
+                or 0
+            )
+            view.bookings = int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Lead)
+                    .where(Lead.created_at >= since, Lead.status == "booked")
                 )
                 or 0
             )

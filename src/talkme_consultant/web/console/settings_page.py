@@ -62,6 +62,13 @@ async def settings_page(
             _host(settings.openai_base_url) if settings.llm_enabled else "—",
             "OPENAI_BASE_URL",
         ),
+        SettingRow(
+            "Запись в YCLIENTS",
+            f"включена, компания {settings.yclients_company_id}"
+            if settings.booking_enabled
+            else "выключена: желающие записаться оставляют заявку администратору",
+            "YCLIENTS_PARTNER_TOKEN, YCLIENTS_COMPANY_ID",
+        ),
         SettingRow("Поиск по смыслу", settings.embedder, "EMBEDDER"),
         SettingRow(
             "Порог уверенности", f"{settings.confidence_threshold:.2f}", "CONFIDENCE_THRESHOLD"
