@@ -22,6 +22,7 @@ from talkme_consultant.dialog import booking_texts as say
 from talkme_consultant.dialog.booking_intent import wants_to_book
 from talkme_consultant.dialog.booking_match import (
     match_services,
+    may_name_master,
     read_master,
     read_name,
     wants_any_master,
@@ -118,7 +119,7 @@ class BookingTurns:
     async def _with_calendar(
         self, turn: _Turn, state: BookingState, calendar: Calendar
     ) -> TurnOutcome:
-        if not state.master and not wants_any_master(turn.text):
+        if not state.master and may_name_master(turn.text) and not wants_any_master(turn.text):
             master = read_master(turn.text, await calendar.masters(state.service_id or 0))
             if master is not None:
                 state = state.model_copy(

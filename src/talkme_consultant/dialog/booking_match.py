@@ -15,6 +15,10 @@ _GLUE = frozenset(
 )
 _NEGATION = "без"
 _ANY_MASTER = re.compile(r"\bк\s+любому\b|\bлюбой\s+мастер|\bне\s+важно\s+к\s+кому|\bвсе\s+равно")
+_MAYBE_MASTER = re.compile(
+    r"(?i:\bк\s+(?!вам\b|нам\b|любо\w*|вашему\b)[^\W\d_]{3,}|\bмастер\w*\s+[^\W\d_]{3,})"
+    r"|^\s*[А-ЯЁ][а-яё]+\s*$"
+)
 _NAMED = re.compile(
     r"(?:меня\s+зовут|зовут|я\s*[-—]|это)\s+(?P<name>[А-ЯЁA-Z][а-яёa-z]+(?:\s+[А-ЯЁA-Z][а-яёa-z]+)?)"
 )
@@ -80,6 +84,12 @@ def read_master(text: str, masters: Sequence[Master]) -> Master | None:
         if re.search(rf"\b{re.escape(stem)}\w*", lowered):
             return master
     return None
+
+
+def may_name_master(text: str) -> bool:
+    """True when the text may name a master («к Ольге», «мастер Марина», a lone «Ольга» in
+    reply): only then is the calendar asked for its masters, a call the visitor waits for."""
+    return _MAYBE_MASTER.search(text) is not None
 
 
 def wants_any_master(text: str) -> bool:
