@@ -94,10 +94,13 @@ class BookingTurns:
         self._ledger = ledger
         self._options = options
 
-    async def turn(self, given: BookingInput, now: datetime | None = None) -> TurnOutcome | None:
-        """The booking turn's outcome, or None when this is not a booking turn."""
+    async def turn(
+        self, given: BookingInput, now: datetime | None = None, *, force: bool = False
+    ) -> TurnOutcome | None:
+        """The booking turn's outcome, or None when this is not a booking turn (`force`: it is,
+        a model said so)."""
         state = pending_booking(given.last_bot_meta)
-        if state is None and not wants_to_book(given.text):
+        if state is None and not force and not wants_to_book(given.text):
             return None
         today = (now or datetime.now(self._options.zone)).astimezone(self._options.zone).date()
         turn = _Turn(given, today, self._options)
@@ -221,7 +224,9 @@ class BookingTurns:
             await calendar.check(request)
             made = await calendar.record(request)
         except CalendarError as error:
-            if error.failure is not CalendarFailure.SLOT_TAKEN:
+            # A refusal of this one appointment (not of the calendar) is read as the time being
+            # gone: other free times are offered, nothing is confirmed.
+            if error.failure not in (CalendarFailure.SLOT_TAKEN, CalendarFailure.REJECTED):
                 raise
             turn.outcome.add_event(
                 EventKind.BOOKING, status="slot_taken", at=state.chosen.isoformat()
