@@ -103,6 +103,8 @@ class BookingTurns:
         if state is None and not force and not wants_to_book(given.text):
             return None
         today = (now or datetime.now(self._options.zone)).astimezone(self._options.zone).date()
+        if state is not None and not force and _aside(given.text, state, today):
+            return None
         turn = _Turn(given, today, self._options)
         state = turn.read(state or BookingState(step=BookingStep.SERVICE))
         if self._calendar is None:
@@ -346,6 +348,20 @@ class _Turn:
         }
         self.outcome.visitor_name = state.name
         self.outcome.phone = state.phone
+
+
+def _aside(text: str, state: BookingState, today: date) -> bool:
+    """True when a reply to the bot's booking question is a question of its own («а сколько
+    это стоит?»): nothing in it answers the booking, so the knowledge base answers it; the
+    booking is left, and a new wish to book starts it again."""
+    if "?" not in text or wants_to_book(text) or extract_phones(text):
+        return False
+    if not read_wish(text, today).is_empty:
+        return False
+    if state.step is BookingStep.TIME and _names_offered(text, state):
+        return False
+    options = [option.title for option in state.service_options]
+    return not (state.step is BookingStep.SERVICE and read_choice(text, options) is not None)
 
 
 def _names_offered(text: str, state: BookingState) -> bool:
