@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     # A visitor waits in a chat: a calendar call gets this long, and a calendar that failed
     # this many calls in a row is not asked again for `yclients_cooldown_seconds`.
     yclients_timeout_seconds: float = Field(default=4.0, gt=0)
-    yclients_failures_to_open: int = Field(default=2, ge=1)
-    yclients_cooldown_seconds: float = Field(default=60.0, gt=0)
+    yclients_failures_to_open: int = Field(default=1, ge=1)
+    yclients_cooldown_seconds: float = Field(default=30.0, gt=0)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

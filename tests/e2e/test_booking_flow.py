@@ -154,7 +154,7 @@ async def test_a_time_taken_at_the_last_moment_is_never_confirmed(
         assert len(calendar.state.records) == 1
 
 
-@pytest.mark.parametrize("fault", ["down", "unauthorized"])
+@pytest.mark.parametrize("fault", ["down", "slow", "unauthorized"])
 async def test_a_calendar_that_fails_leaves_a_lead_with_the_service_and_wished_time(
     data_dir: Path, sim: RunningSimulator, calendar: RunningStandIn, fault: str
 ) -> None:

@@ -2,10 +2,12 @@
 
 What it promises the dialogue:
 * every call is bounded by a timeout;
-* reads are retried once on a 5xx, a timeout or a network error; nothing is retried on a 4xx, and
-  ``book_record`` is never retried (a 5xx may still have made the record);
-* a calendar that failed `failures_to_open` calls in a row is not asked again for a cooldown
-  (`breaker.py`), so a dead calendar costs a visitor a few seconds once, not on every turn;
+* reads and ``book_check`` are retried once on a 5xx and on nothing else (a timeout has already
+  cost the visitor its full wait); ``book_record`` is never retried (a 5xx may still have made
+  the record);
+* a calendar that failed `failures_to_open` calls in a row (a call: its attempts together) is not
+  asked again for a cooldown (`breaker.py`), so a dead calendar costs a visitor one timeout once,
+  not on every turn;
 * failures are `CalendarError`s in the dialogue's terms; no token is ever in a message or a log
   line (only the method and the HTTP status are).
 """
@@ -34,7 +36,7 @@ from talkme_consultant.helpers.calendar import (
 
 log = logging.getLogger(__name__)
 
-_READ_ATTEMPTS = 2
+_ATTEMPTS = 2  # a read or book_check: the first try and one more after a 5xx
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -180,52 +182,52 @@ class YclientsClient:
         return BookingMade(record_id=made[0].record_id, record_hash=made[0].record_hash)
 
     async def _get(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
-        last: CalendarError | None = None
-        for _ in range(_READ_ATTEMPTS):
-            try:
-                return await self._call(method, "GET", path, params=params)
-            except CalendarError as error:
-                if error.failure is not CalendarFailure.UNAVAILABLE or not self._breaker.allow():
-                    raise
-                last = error
-        assert last is not None
-        raise last
+        return await self._attempts(method, "GET", path, _ATTEMPTS, params=params)
 
     async def _post(self, method: str, body: BaseModel) -> Any:
         path = f"{method}/{self._company_id}"
         # book_check changes nothing and may be retried; book_record is sent once.
-        attempts = _READ_ATTEMPTS if method == wire.BOOK_CHECK else 1
-        last: CalendarError | None = None
-        for _ in range(attempts):
-            try:
-                return await self._call(
-                    method, "POST", path, json=body.model_dump(mode="json", exclude_none=True)
-                )
-            except CalendarError as error:
-                if error.failure is not CalendarFailure.UNAVAILABLE or not self._breaker.allow():
-                    raise
-                last = error
-        assert last is not None
-        raise last
+        attempts = _ATTEMPTS if method == wire.BOOK_CHECK else 1
+        payload = body.model_dump(mode="json", exclude_none=True)
+        return await self._attempts(method, "POST", path, attempts, json=payload)
 
-    async def _call(self, method: str, verb: str, path: str, **kwargs: Any) -> Any:
+    async def _attempts(
+        self, method: str, verb: str, path: str, attempts: int, **kwargs: Any
+    ) -> Any:
+        """One call: retried on a 5xx only; a call that gets no answer opens the breaker."""
         if not self._breaker.allow():
             raise CalendarError(CalendarFailure.UNAVAILABLE, f"{method}: calendar paused")
+        for attempt in range(1, attempts + 1):
+            try:
+                data = await self._call(method, verb, path, **kwargs)
+            except _ServerError:
+                if attempt < attempts:
+                    continue
+                self._breaker.failed()
+                raise
+            except CalendarError as error:
+                if error.failure is CalendarFailure.UNAVAILABLE:
+                    self._breaker.failed()  # a timeout or a network error: not retried
+                else:
+                    self._breaker.succeeded()  # it answered, if only to refuse
+                raise
+            self._breaker.succeeded()
+            return data
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _call(self, method: str, verb: str, path: str, **kwargs: Any) -> Any:
         try:
             response = await self._http.request(verb, path, **kwargs)
         except httpx.HTTPError as error:
-            self._breaker.failed()
             log.warning("yclients %s failed: %s", method, type(error).__name__)
             raise CalendarError(
                 CalendarFailure.UNAVAILABLE, f"{method}: {type(error).__name__}"
             ) from None
         if response.status_code >= 500:
-            self._breaker.failed()
             log.warning("yclients %s answered HTTP %s", method, response.status_code)
-            raise CalendarError(
+            raise _ServerError(
                 CalendarFailure.UNAVAILABLE, f"{method}: HTTP {response.status_code}"
             )
-        self._breaker.succeeded()
         if response.status_code in (401, 403):
             log.error("yclients %s refused the tokens (HTTP %s)", method, response.status_code)
             raise CalendarError(
@@ -246,6 +248,10 @@ class YclientsClient:
             )
             raise CalendarError(failure, f"{method}: HTTP {response.status_code}, code {code}")
         return envelope.data
+
+
+class _ServerError(CalendarError):
+    """A 5xx answer: the one failure worth another attempt."""
 
 
 def _appointment(request: BookingRequest) -> wire.Appointment:
