@@ -9,7 +9,7 @@ import re
 
 # A request: the visitor asks us to book them, or asks for a free time.
 _REQUESTS = (
-    r"\b(?:хочу|хотела?|хотим|хотелось\s+бы|можно|могу|нужно|надо|планирую|давайте)\s+"
+    r"\b(?:хочу|хотела?|хотим|хотелось\s+бы|нужно|надо|планирую|давайте)\s+"
     r"(?:\w+\s+){0,3}(?:записаться|записать|запис[ьи]|попасть|прийти|придти|подойти)",
     r"\bзапиш(?:ите|и|ешь|ете)\b",
     r"\bзаписаться\s+(?:на|к|в|во)\b",
@@ -26,6 +26,21 @@ _ABOUT = re.compile(
     r"(?:записаться|запис\w*|записать)"
     r"|\bможно\s+ли\s+(?:\w+\s+){0,2}записаться\b"
     r"|\b(?:отменить|перенести)\s+(?:\w+\s+)?запис"
+    r"|\bдо\s+скольки\b|\bво\s+сколько\s+можно\b"
+)
+# «можно … записаться / прийти» asks whether one may; it is a request only with a day or time
+# («можно записаться на завтра?»), not in «можно с собакой прийти?».
+_MAY = re.compile(
+    r"\b(?:можно|могу)\s+(?:\w+\s+){0,4}(?:записаться|записать|попасть|прийти|придти|подойти)"
+)
+# A question of price is answered first, from the price list, even beside a wish to book.
+_PRICE = re.compile(
+    r"\bсколько\s+(?:стоит|стоят|по\s+деньгам|будет\s+стоить)|\bцен[аыу]\b|\bпочем\b"
+)
+# A day or a clock time: what a question about booking names only when it is a request.
+_DAY = re.compile(
+    r"\b(?:сегодня|завтра|послезавтра|выходн\w*|понедельн\w*|вторник\w*|сред[уы]|четверг\w*|"
+    r"пятниц\w*|суббот\w*|воскресень\w*)\b|\d{1,2}[:.]\d{2}|\b\d{1,2}\s+\w+бря\b"
 )
 # Words of a concrete wish: a day, a time, a service word after «на».
 _CONCRETE = re.compile(
@@ -47,10 +62,14 @@ def wants_to_book(text: str) -> bool:
     «Как записаться?» alone is a question; «как записаться на маникюр в субботу?» names a day,
     which only a person who wants to come does, so it is a request."""
     lowered = text.lower().replace("ё", "е")
-    if _WANT_ON.search(lowered) and _CONCRETE.search(lowered) and not _ABOUT.search(lowered):
-        return True
-    if not _REQUEST.search(lowered) and not re.search(r"\bзаписаться\b", lowered):
+    if _PRICE.search(lowered):
         return False
     if _ABOUT.search(lowered):
-        return bool(_CONCRETE.search(lowered))
-    return True
+        return bool(_DAY.search(lowered)) and bool(_REQUEST.search(lowered) or _MAY.search(lowered))
+    if _WANT_ON.search(lowered) and _CONCRETE.search(lowered):
+        return True
+    if _REQUEST.search(lowered):
+        return True
+    if _MAY.search(lowered):
+        return bool(_DAY.search(lowered))
+    return bool(re.search(r"\bзаписаться\b", lowered)) and not re.search(r"\?", lowered)
