@@ -22,6 +22,7 @@ PAGE_SIZE = 50
 MAX_EXPORT_ROWS = 50_000
 STATUS_LABELS = {
     LeadStatus.NEW: "новый",
+    LeadStatus.BOOKED: "записан",
     LeadStatus.CALLED: "позвонили",
     LeadStatus.DONE: "готово",
 }

@@ -235,6 +235,16 @@ def talkme(settings: Settings) -> Section:
                 "WEBHOOK_SECRET",
             ),
             Setting(
+                "Запись в YCLIENTS",
+                f"включена, компания {settings.yclients_company_id}"
+                if settings.booking_enabled
+                else "выключена",
+                "С YCLIENTS бот сам находит свободное время и записывает посетителя в календарь "
+                "салона. Без него желающий записаться оставляет имя и телефон, а запись "
+                "подтверждает администратор. Ключи не показываются.",
+                "YCLIENTS_PARTNER_TOKEN, YCLIENTS_COMPANY_ID",
+            ),
+            Setting(
                 "Ключ API аккаунта TalkMe",
                 "задан (сам ключ не показывается)" if account else "не задан",
                 "С ключом бот видит, есть ли операторы в сети (если нет — берёт телефон для "
