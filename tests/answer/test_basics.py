@@ -71,6 +71,7 @@ def reply(text: str, profile: BusinessProfile = SALON, moment: datetime = SUNDAY
         ("Можно приехать на машине?", [Topic.PARKING], [], None, None),
         ("Как вас найти?", [Topic.ROUTE], [], None, None),
         ("Работаете в новогодние праздники?", [Topic.HOURS], [], DayKind.HOLIDAYS, None),
+        ("какое метро рядом", [Topic.ADDRESS], [], None, None),
     ],
 )
 def test_a_basics_question_is_understood_with_its_topic_branch_and_day(
@@ -129,6 +130,8 @@ def test_branches_are_recognised_in_any_word_form() -> None:
         "У вас есть работа для мастера?",
         "есть работа?",
         "где купить сертификат",
+        "а машинкой?",  # the hair clipper, not a car
+        "на сколько дней?",  # a count of days, not the hours
         "",
     ],
 )

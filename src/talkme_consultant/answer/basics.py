@@ -84,8 +84,11 @@ _TOPIC_CUES: list[tuple[Topic, str, bool]] = [
     (Topic.MESSENGERS, r"мессенджер\w*|месенджер\w*|telegram|телеграм\w*|телег\w*|тг", True),
     (Topic.MESSENGERS, r"whatsapp|ватсап\w*|вотсап\w*|вацап\w*|уатсап\w*", True),
     (Topic.PARKING, r"парков\w*|припарк\w*|паркинг\w*|парканут\w*", True),
-    (Topic.PARKING, r"машин\w*|авто|автомобил\w*", True),
+    # A car, not «машинкой» (the hair clipper of «стрижка машинкой»).
+    (Topic.PARKING, r"машин(?:а|ы|е|у|ой|ам|ами|ах)?|авто|автомобил\w*", True),
 ]
+# «На сколько дней?» counts days, weeks or times: not the hours of work «сколько» may ask.
+_COUNT = re.compile(r"сколько\s+(?:\w+\s+)?(?:дн|недел|месяц|лет|раз)")
 # «Какие у вас контакты?», «как с вами связаться?»: every way to reach the business.
 _CONTACTS = re.compile(r"контакт\w*|связат\w*|связь|связи")
 _CONTACT_TOPICS = (Topic.PHONE, Topic.EMAIL, Topic.SITE, Topic.MESSENGERS)
@@ -117,7 +120,7 @@ _FILLER = re.compile(
     r"подскажите|подскажи|скажите|скажи|напишите|дайте|пришлите|уточните|узнать|уточнить|"
     r"хотел\w*|хочу|интересует|интересно|пожалуйста|пожалуйсто|пж|пжл|плиз|здравствуйте|"
     r"здравствуй|здрасьте|привет|добрый|доброе|доброго|день|дня|дни|дней|утро|вечер|спасибо|"
-    r"ок|хорошо|филиал\w*|ближайш\w*|точн\w*|электронн\w*|ссылк\w*|администратор\w*|"
+    r"ок|хорошо|филиал\w*|ближайш\w*|рядом|недалеко|поблизости|точн\w*|электронн\w*|ссылк\w*|администратор\w*|"
     r"работает|работаете|работают|работаешь|часам|of|the|your"
 )
 # Words of an address that name no particular branch.
@@ -174,6 +177,8 @@ def read_basics(text: str, profile: BusinessProfile) -> BasicsQuestion | None:
     to the knowledge search.
     """
     if not text.strip() or len(text) > _MAX_CHARS or not profile.branches:
+        return None
+    if _COUNT.search(_normalise(text)):
         return None
     branch_keys = _branch_keys(profile)
     harmless = _shared_place_words(profile)
