@@ -170,6 +170,7 @@ class Runtime:
             phrases,
             threshold=lambda: self.knowledge.answer_threshold,
             basics=ProfileBasics(profile),
+            records=self.knowledge,
         )
         primary: Answerer = offline
         if settings.llm_enabled:
