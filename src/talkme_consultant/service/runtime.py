@@ -174,7 +174,9 @@ class Runtime:
         )
         primary: Answerer = offline
         if settings.llm_enabled:
-            primary = LLMAnswerer.from_settings(settings, self.knowledge, profile)
+            primary = LLMAnswerer.from_settings(
+                settings, self.knowledge, profile, records=self.knowledge
+            )
         options = EngineOptions(
             finish_codes=FinishCodes(
                 operator=settings.finish_code_operator,
