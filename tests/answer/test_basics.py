@@ -16,6 +16,8 @@ from talkme_consultant.answer.basics import (
     DayKind,
     ProfileBasics,
     Topic,
+    branches_named,
+    lean_on,
     read_basics,
     word_basics,
 )
@@ -71,6 +73,7 @@ def reply(text: str, profile: BusinessProfile = SALON, moment: datetime = SUNDAY
         ("Можно приехать на машине?", [Topic.PARKING], [], None, None),
         ("Как вас найти?", [Topic.ROUTE], [], None, None),
         ("Работаете в новогодние праздники?", [Topic.HOURS], [], DayKind.HOLIDAYS, None),
+        ("какое метро рядом", [Topic.ADDRESS], [], None, None),
     ],
 )
 def test_a_basics_question_is_understood_with_its_topic_branch_and_day(
@@ -129,6 +132,8 @@ def test_branches_are_recognised_in_any_word_form() -> None:
         "У вас есть работа для мастера?",
         "есть работа?",
         "где купить сертификат",
+        "а машинкой?",  # the hair clipper, not a car
+        "на сколько дней?",  # a count of days, not the hours
         "",
     ],
 )
@@ -330,6 +335,94 @@ def test_wording_keeps_the_order_of_the_topics_asked() -> None:
 def test_an_empty_holidays_line_is_rejected() -> None:
     with pytest.raises(ValueError, match="holidays"):
         Branch(id="x", name="x", address="x", holidays="")
+
+
+# -- a message that leans on the dialogue ----------------------------------------------------------
+
+SOKOLNIKI_ADDRESS = BasicsQuestion(topics=(Topic.ADDRESS,), branch_ids=("sokolniki",))
+SUNDAY_HOURS = BasicsQuestion(topics=(Topic.HOURS,), branch_ids=(), day=DayKind.WEEKDAY, weekday=6)
+
+
+@pytest.mark.parametrize(
+    ("text", "earlier", "branch", "expected"),
+    [
+        # A pronoun is the branch spoken of; the day is the message's own.
+        (
+            "а до скольки он работает в воскресенье?",
+            SOKOLNIKI_ADDRESS,
+            "sokolniki",
+            BasicsQuestion(
+                topics=(Topic.HOURS,), branch_ids=("sokolniki",), day=DayKind.WEEKDAY, weekday=6
+            ),
+        ),
+        # «там» and «а …» with no branch named: the branch spoken of.
+        (
+            "там парковка есть?",
+            SOKOLNIKI_ADDRESS,
+            "tverskaya",
+            BasicsQuestion(topics=(Topic.PARKING,), branch_ids=("tverskaya",)),
+        ),
+        (
+            "а телефон?",
+            SOKOLNIKI_ADDRESS,
+            "sokolniki",
+            BasicsQuestion(topics=(Topic.PHONE,), branch_ids=("sokolniki",)),
+        ),
+        # A branch or a day alone asks the earlier question again.
+        (
+            "а на Тверской?",
+            SOKOLNIKI_ADDRESS,
+            "sokolniki",
+            BasicsQuestion(topics=(Topic.ADDRESS,), branch_ids=("tverskaya",)),
+        ),
+        (
+            "а по выходным?",
+            BasicsQuestion(topics=(Topic.HOURS,), branch_ids=("sokolniki",)),
+            "sokolniki",
+            BasicsQuestion(topics=(Topic.HOURS,), branch_ids=("sokolniki",), day=DayKind.WEEKENDS),
+        ),
+        # A day after an address asks the hours of that day.
+        (
+            "а в субботу?",
+            SOKOLNIKI_ADDRESS,
+            "sokolniki",
+            BasicsQuestion(
+                topics=(Topic.HOURS,), branch_ids=("sokolniki",), day=DayKind.WEEKDAY, weekday=5
+            ),
+        ),
+        # An hours question naming a branch but no day keeps the earlier day.
+        (
+            "а на тверской до скольки?",
+            SUNDAY_HOURS,
+            None,
+            BasicsQuestion(
+                topics=(Topic.HOURS,), branch_ids=("tverskaya",), day=DayKind.WEEKDAY, weekday=6
+            ),
+        ),
+        # A question complete on its own is read as it is.
+        (
+            "какой телефон на тверской",
+            SOKOLNIKI_ADDRESS,
+            "sokolniki",
+            BasicsQuestion(topics=(Topic.PHONE,), branch_ids=("tverskaya",)),
+        ),
+        ("а в субботу?", None, "sokolniki", None),
+        ("а сколько стоит?", SOKOLNIKI_ADDRESS, "sokolniki", None),
+    ],
+)
+def test_a_message_leaning_on_the_dialogue_is_read_against_its_last_basics_question(
+    text: str, earlier: BasicsQuestion | None, branch: str | None, expected: BasicsQuestion | None
+) -> None:
+    assert lean_on(text, SALON, earlier, branch) == expected
+
+
+def test_a_pronoun_is_not_understood_without_a_dialogue() -> None:
+    assert read_basics("а до скольки он работает в воскресенье?", SALON) is None
+
+
+def test_any_message_may_name_a_branch() -> None:
+    assert branches_named("сколько стоит маникюр в Сокольниках", SALON) == ["sokolniki"]
+    assert branches_named("сколько стоит маникюр", SALON) == []
 
 
 # -- inside the offline answerer ----------------------------------------------------------------

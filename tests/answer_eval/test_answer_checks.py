@@ -92,6 +92,35 @@ def test_a_single_expected_text_may_be_given_as_a_string() -> None:
     assert _case(expect_any="10:00").expect_any == ["10:00"]
 
 
+def test_a_text_the_reply_must_not_hold_makes_it_wrong() -> None:
+    sokolniki = _case(expect_all=["000-56-78"], expect_none=["000-12-34"])
+    assert judge(sokolniki, "answer", "Филиал в Сокольниках: +7 (495) 000-56-78") == "right"
+    both = "Тверская: +7 (495) 000-12-34; Сокольники: +7 (495) 000-56-78"
+    assert judge(sokolniki, "answer", both) == "wrong"
+    assert sokolniki.expectation() == "all of 000-56-78; none of 000-12-34"
+
+
+def test_a_dialogue_may_judge_each_reply_or_only_its_last() -> None:
+    last_only = AnswerCase.model_validate(
+        {"turns": ["педикюр с покрытием?", "а сколько длится?"], "expect_all": ["110"]}
+    )
+    each = AnswerCase.model_validate(
+        {
+            "turns": [
+                {"say": "педикюр с покрытием?", "expect_all": ["4 000"]},
+                {"say": "а сколько длится?", "expect_all": ["110"]},
+            ]
+        }
+    )
+
+    assert last_only.visitor_turns == each.visitor_turns
+    assert list(last_only.judged_turns()) == [1]
+    assert {i: e.expectation() for i, e in each.judged_turns().items()} == {
+        0: "all of 4 000",
+        1: "all of 110",
+    }
+
+
 @pytest.mark.parametrize(
     ("line", "problem"),
     [
@@ -106,6 +135,10 @@ def test_a_single_expected_text_may_be_given_as_a_string() -> None:
         ('{"question": "  ", "expect": "handoff"}', "must not be blank"),
         ('{"turns": [], "expect": "handoff"}', "at least one message"),
         ('{"question": "где вы", "expect": "handoff", "expected": "х"}', "expected: Extra"),
+        ('{"question": "где вы", "expect_none": ["х"]}', "'expect_none' refines"),
+        ('{"turns": ["а", {"say": "б", "expect": "clarify"}], "expect": "clarify"}', "twice"),
+        ('{"turns": [{"say": "а", "expect": "handoff"}, "б"]}', "one of them"),
+        ('{"turns": [{"say": "а", "expect": "maybe"}], "expect": "handoff"}', "Input should be"),
     ],
 )
 def test_a_bad_case_line_is_refused_with_its_line_number(
@@ -160,6 +193,47 @@ async def test_a_dialogue_carries_memory_from_turn_to_turn_and_is_judged_on_its_
     assert remembered == [
         ("visitor", "адрес в сокольниках"),
         ("bot", "ул. Верхняя Кленовая, д. 14"),
+    ]
+
+
+async def test_the_first_reply_that_fails_decides_a_dialogue() -> None:
+    engine = ScriptedEngine(
+        {
+            "педикюр с покрытием?": _outcome("Педикюр с покрытием гель-лак — 4 000 ₽, 110 мин."),
+            "а сколько длится?": _outcome("Передаю администратору", handed_off=True),
+            "а педикюр?": _outcome("Педикюр без покрытия — 3 200 ₽"),
+        }
+    )
+    first_fails = AnswerCase.model_validate(
+        {
+            "turns": [
+                {"say": "педикюр с покрытием?", "expect_all": ["2 900"]},
+                {"say": "а сколько длится?", "expect_all": ["110"]},
+            ]
+        }
+    )
+    second_fails = AnswerCase.model_validate(
+        {
+            "turns": [
+                {"say": "педикюр с покрытием?", "expect_all": ["4 000"]},
+                "а сколько длится?",
+            ],
+            "expect_all": ["110"],
+        }
+    )
+    all_pass = AnswerCase.model_validate(
+        {
+            "turns": [{"say": "педикюр с покрытием?", "expect_all": ["4 000"]}, "а педикюр?"],
+            "expect_any": ["3 200"],
+        }
+    )
+
+    report = await evaluate_answers(engine, [first_fails, second_fails, all_pass])
+
+    assert report.counts["right"] == 1
+    assert [(m.turns, m.question, m.verdict) for m in report.misses] == [
+        ([], "педикюр с покрытием?", "wrong"),
+        (["педикюр с покрытием?"], "а сколько длится?", "handoff"),
     ]
 
 

@@ -85,10 +85,12 @@ async def test_a_list_is_not_a_clarifying_question_so_one_may_follow_it(runtime:
     dialogue = LocalDialogue(runtime.engine, "visitor")
     await dialogue.say(BROAD)
 
-    asked = await dialogue.say("а сколько коррекция стоит")
+    # Asked on its own words: «а сколько коррекция стоит» would lean on the manicures and
+    # mean the nails' correction (see test_followups_engine.py).
+    asked = await dialogue.say("сколько стоит коррекция")
     assert asked.meta["intent"] == "clarify", asked.replies
 
-    unclear = await dialogue.say("а сколько коррекция стоит")
+    unclear = await dialogue.say("сколько стоит коррекция")
     assert TurnEvent(EventKind.HANDOFF, {"reason": "unclear_choice"}) in unclear.events, (
         "one question in a row"
     )

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from talkme_consultant.answer.attributes import Attribute
+from talkme_consultant.answer.basics import BasicsQuestion
 from talkme_consultant.helpers.kinds import MessageRole
 from talkme_consultant.knowledge.search import Hit
 
@@ -36,6 +38,32 @@ class HistoryMessage(BaseModel):
     text: str
 
 
+class ClarifyOption(BaseModel):
+    """One choice of a clarifying question: the record's own title and its stable id."""
+
+    title: str
+    record_id: str
+
+
+class DialogueTopic(BaseModel):
+    """What the dialogue is about after a turn, so that the next message may lean on it.
+
+    Kept in the bot message's meta (the store keeps it with the dialogue), so «а сколько
+    длится?» is read the same way after a restart or on another instance. Records are kept by
+    id and title, never their text: a record changed since is read as it is now.
+    """
+
+    # The visitor's last question as it was read: completed from the topic when it leaned on it
+    # («а педикюр?» after «сколько стоит маникюр?» → «сколько стоит педикюр»).
+    asked: str = ""
+    # The records the last answer came from: one row or FAQ entry, or the rows of a list.
+    records: list[ClarifyOption] = Field(default_factory=list)
+    listed: bool = False  # the records are the rows of a list the visitor was shown
+    attribute: Attribute | None = None  # what was asked about the service
+    basics: BasicsQuestion | None = None  # the last question the profile answered
+    branch: str | None = None  # the id of the last branch spoken of
+
+
 class TurnContext(BaseModel):
     """Everything an answerer may use for one turn."""
 
@@ -48,6 +76,8 @@ class TurnContext(BaseModel):
     # Set when the previous draft of this same turn failed the grounding guard: names the problem
     # (e.g. "the price 1700 is not in the cited records") so the answerer can write it again.
     guard_feedback: str | None = None
+    # What the dialogue was about before this turn (None in a new dialogue).
+    topic: DialogueTopic | None = None
 
 
 class Usage(BaseModel):
@@ -57,13 +87,6 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
-
-
-class ClarifyOption(BaseModel):
-    """One choice of a clarifying question: the record's own title and its stable id."""
-
-    title: str
-    record_id: str
 
 
 class Draft(BaseModel):
@@ -85,6 +108,8 @@ class Draft(BaseModel):
     # The visitor's words naming a thing the knowledge found does not speak of (see
     # `knowledge.coverage`): the reply says they are missing, or a person is asked.
     missing: list[str] = Field(default_factory=list)
+    # What the dialogue is about after this draft; None keeps the topic it had.
+    topic: DialogueTopic | None = None
 
 
 class AnswererUnavailable(Exception):

@@ -19,6 +19,12 @@ own titles, numbered by code exactly as the offline answerer numbers them, so th
 them and reads the next message as a choice. A reply that lists rows by name is remembered the
 same way, so «второе» after it is understood.
 
+The dialogue's topic (`DialogueTopic`: the last question, the records answered, the attribute
+and the branch) reaches both steps in a `<topic>` block, with the message as `answer/followup.py`
+completes it («а сколько длится?» → «сколько длится педикюр с покрытием»); that completion is
+searched too, and the rows the message asks about are shown to the model whatever its queries
+found, so the reply can quote them and the guard finds its figures in them.
+
 Visitor text, history, summary and records only ever reach the model in the user message, between
 delimiters that the text cannot close (see `prompts.data`); the system message holds only what the
 owner wrote. A reply that repeats the instructions word for word loses those sentences.
@@ -35,9 +41,11 @@ from typing import TYPE_CHECKING
 
 from openai.types.chat import ChatCompletionMessageParam
 
+from talkme_consultant.answer.attributes import Attribute
 from talkme_consultant.answer.base import (
     AnswererUnavailable,
     ClarifyOption,
+    DialogueTopic,
     Draft,
     HistoryMessage,
     Intent,
@@ -46,6 +54,7 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.basics import ProfileBasics, day_name
 from talkme_consultant.answer.clarifying import MAX_OPTIONS, clarify_text, option_title, options_of
+from talkme_consultant.answer.followup import Reading, read_message, topic_after
 from talkme_consultant.answer.leak import strip_leaks
 from talkme_consultant.answer.llm_chat import (
     MalformedOutput,
@@ -66,7 +75,7 @@ from talkme_consultant.answer.prompts import (
 from talkme_consultant.answer.tables import broad_rows, row_line, row_parts
 from talkme_consultant.helpers.phones import extract_phones, normalize_phone
 from talkme_consultant.knowledge.coverage import absent_from_all
-from talkme_consultant.knowledge.search import Hit, Retriever
+from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
 from talkme_consultant.profile import BusinessProfile
 
 if TYPE_CHECKING:
@@ -82,6 +91,12 @@ MAX_INTEREST_CHARS = 200
 # The best row of a broad price question must be this confident for the rows to be listed apart
 # (the offline answerer's floor for its own lists).
 BROAD_FLOOR = 0.2
+# What an attribute is called in the `<topic>` block.
+_ATTRIBUTE_WORDS = {
+    Attribute.PRICE: "цена",
+    Attribute.DURATION: "длительность",
+    Attribute.INCLUDED: "что входит в услугу",
+}
 # A clarifying question replaces an answer, a "not found" or small talk; never a handoff, a
 # booking, a goodbye or a refusal.
 _MAY_CLARIFY = frozenset({Intent.ANSWER, Intent.UNKNOWN, Intent.GREETING, Intent.THANKS})
@@ -122,9 +137,11 @@ class LLMAnswerer:
         max_history: int = 12,
         temperature: float | None = None,
         basics: ProfileBasics | None = None,
+        records: RecordLookup | None = None,
     ) -> None:
         """`client` should be built with `max_retries=0` (see `from_settings`); `basics` answers
-        profile questions for the prompt (its clock decides which day "today" is)."""
+        profile questions for the prompt (its clock decides which day "today" is); `records`
+        finds the rows a follow-up asks about by id."""
         self.model = model
         self.retriever = retriever
         self.profile = profile
@@ -133,11 +150,16 @@ class LLMAnswerer:
         self.max_hits = max_hits
         self.hits_per_query = hits_per_query
         self.max_history = max_history
+        self.records = records
         self.chat = StructuredChat(client, model, prompts, retry=retry, temperature=temperature)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, retriever: Retriever, profile: BusinessProfile
+        cls,
+        settings: Settings,
+        retriever: Retriever,
+        profile: BusinessProfile,
+        records: RecordLookup | None = None,
     ) -> LLMAnswerer:
         """Build the answerer and its client from settings (raises ValueError without a key)."""
         return cls(
@@ -147,6 +169,7 @@ class LLMAnswerer:
             profile,
             PromptLoader(settings.prompts_dir),
             retry=RetryPolicy(max_retries=settings.llm_max_retries),
+            records=records,
         )
 
     @property
@@ -160,11 +183,16 @@ class LLMAnswerer:
         """Produce the draft for one turn; raises `AnswererUnavailable` on outage."""
         started = time.perf_counter()
         meter = UsageMeter()
-        dialogue = self._dialogue(ctx)
+        reading = read_message(ctx.text, ctx.topic, self.basics)
+        dialogue = self._dialogue(ctx, reading)
         queries = await self._queries(ctx, dialogue, meter)
-        hits = await self._search(queries)
+        if reading.leaned:
+            # The completion is searched whatever the model wrote: a weak rewrite of «а
+            # сколько длится?» must not lose the service it is about.
+            queries = [*queries, *reading.readings[:2]]
+        hits = self._with_rows(await self._search(queries), reading)
         shown = {f"R{number}": hit for number, hit in enumerate(hits, start=1)}
-        profile_answer = self.basics.reply(ctx.text)
+        profile_answer = self.basics.answer(reading.basics) if reading.basics else None
         system = self.prompts.render(
             SYSTEM,
             profile=self.profile,
@@ -229,7 +257,7 @@ class LLMAnswerer:
             meter.requests,
             latency_ms,
         )
-        return Draft(
+        draft = Draft(
             text=text,
             intent=intent,
             reason=reason,
@@ -248,6 +276,7 @@ class LLMAnswerer:
             ),
             answerer=self.name,
         )
+        return draft.model_copy(update={"topic": topic_after(ctx.topic, reading, draft)})
 
     async def summarize(
         self,
@@ -283,13 +312,50 @@ class LLMAnswerer:
 
     # --- steps ---------------------------------------------------------------------------------
 
-    def _dialogue(self, ctx: TurnContext) -> dict[str, object]:
+    def _dialogue(self, ctx: TurnContext, reading: Reading) -> dict[str, object]:
         return {
             "summary": ctx.summary,
             "history": ctx.history[-self.max_history :] if self.max_history else [],
             "known_name": ctx.visitor_name,
             "known_phone": ctx.phone,
+            "topic": self._topic_lines(ctx.topic, reading),
         }
+
+    def _topic_lines(self, topic: DialogueTopic | None, reading: Reading) -> list[str]:
+        """What the dialogue is about, in words for the `<topic>` block (none in a new one)."""
+        if topic is None:
+            return []
+        lines = []
+        if topic.asked:
+            lines.append(f"Предыдущий вопрос посетителя: «{topic.asked}»")
+        if topic.records:
+            titles = ", ".join(f"«{record.title}»" for record in topic.records)
+            shown = "Ответ был списком из" if topic.listed else "Ответ был по записи"
+            lines.append(f"{shown}: {titles}")
+        if topic.attribute is not None:
+            lines.append(f"Спрашивали: {_ATTRIBUTE_WORDS[topic.attribute]}")
+        branch = next((b for b in self.profile.branches if b.id == topic.branch), None)
+        if branch is not None:
+            lines.append(f"Филиал, о котором шла речь: {branch.name}")
+        if reading.leaned:
+            lines.append(f"Последнее сообщение, дополненное по разговору: «{reading.text}»")
+        return lines
+
+    def _with_rows(self, hits: list[Hit], reading: Reading) -> list[Hit]:
+        """The hits with the rows a follow-up asks about first, found by id: «а сколько
+        длится?» is answered from the row already given, whatever the search found."""
+        if self.records is None or not reading.rows:
+            return hits
+        rows = []
+        for option in reading.rows:
+            record = self.records.record(option.record_id)
+            if record is not None:
+                rows.append(
+                    Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
+                )
+        known = {hit.record_id for hit in rows}
+        others = [hit for hit in hits if hit.record_id not in known]
+        return [*rows, *others][: max(self.max_hits, len(rows))]
 
     async def _queries(
         self, ctx: TurnContext, dialogue: dict[str, object], meter: UsageMeter

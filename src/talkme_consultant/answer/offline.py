@@ -1,15 +1,21 @@
 """The offline answerer: a real FAQ bot with no model and no key.
 
 It answers small talk with fixed phrases, a question with the best knowledge record when
-retrieval is confident, and hands over to a person otherwise.
+retrieval is confident, and hands over to a person otherwise. A message that leans on the
+dialogue («а сколько длится?», «а педикюр?») is read against its topic first
+(`answer/followup.py`): an attribute of the rows already answered is said from those rows, and
+a completed question is searched beside the message itself, the more confident reading answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from talkme_consultant.answer.attributes import attribute_lines, attribute_sentence, states
 from talkme_consultant.answer.base import (
     ClarifyOption,
+    DialogueTopic,
     Draft,
     HistoryMessage,
     Intent,
@@ -18,7 +24,8 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.clarifying import clarify_text, close_records, options_of
-from talkme_consultant.answer.intents import read_small_talk
+from talkme_consultant.answer.followup import Reading, read_message, topic_after
+from talkme_consultant.answer.intents import SmallTalk, read_small_talk
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.answer.tables import (
     LIST_MAX,
@@ -32,7 +39,7 @@ from talkme_consultant.answer.tables import (
 from talkme_consultant.helpers.kinds import HandoffReason, MessageRole
 from talkme_consultant.knowledge.coverage import absent_from_all, phrase_of, thing_terms
 from talkme_consultant.knowledge.records import Record
-from talkme_consultant.knowledge.search import Hit, Retriever
+from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
 from talkme_consultant.knowledge.text import normalize, words
 
 
@@ -62,6 +69,9 @@ _OPTIONS_SPREAD = 0.25
 # bench/paraphrase_bench.py.
 _DOMINANT_FLOOR = 0.05
 _DOMINANT_SHARE = 0.25
+# A follow-up's answer is another record than the one already given when it is at most this much
+# less confident.
+_NEW_RECORD_MARGIN = 0.02
 
 
 def render_row_line(record: Record) -> str:
@@ -140,6 +150,24 @@ def says_no(record: Record) -> bool:
     return bool(first) and (first[0] == "нет" or first == ["к", "сожалению"])
 
 
+def _top(hits: list[Hit]) -> float:
+    return hits[0].confidence if hits else -1.0
+
+
+def _something_new(hits: list[Hit], given: tuple[str, ...]) -> list[Hit]:
+    """The hits with a record the dialogue has not given yet first, when it is as confident as
+    the one it has given: a follow-up («а сколько она действует?» after where to buy a gift
+    card) asks something new."""
+    if len(hits) < 2 or hits[0].record_id not in given:
+        return hits
+    for index, hit in enumerate(hits[1:], start=1):
+        if hits[0].confidence - hit.confidence > _NEW_RECORD_MARGIN:
+            break
+        if hit.record_id not in given:
+            return [hit, *hits[:index], *hits[index + 1 :]]
+    return hits
+
+
 def _same_title(record: Record, title: str) -> bool:
     return (
         " ".join((record.title or record.source.heading or "").split()).casefold()
@@ -159,8 +187,12 @@ class OfflineAnswerer:
         *,
         threshold: float | Callable[[], float],
         basics: ProfileBasics | None = None,
+        records: RecordLookup | None = None,
     ) -> None:
         self._retriever = retriever
+        # The rows a dialogue spoke of are read again by id; without a lookup (tests), by
+        # searching their titles.
+        self._records = records
         self._phrases = phrases
         # A callable is asked on every turn: the live knowledge base recalibrates its threshold
         # on the business's cases after each rebuild.
@@ -173,40 +205,105 @@ class OfflineAnswerer:
         return self._threshold_of()
 
     async def answer(self, ctx: TurnContext) -> Draft:
-        """One turn: small talk, a person, a confident record, or a handoff."""
-        talk = read_small_talk(ctx.text)
+        """One turn: small talk, a person, a confident record, or a handoff; the draft carries
+        what the dialogue is about after it."""
+        reading = read_message(ctx.text, ctx.topic, self._basics)
+        draft, answered = await self._answer(ctx.text, reading)
+        return draft.model_copy(update={"topic": topic_after(ctx.topic, answered, draft)})
+
+    async def _answer(self, text: str, reading: Reading) -> tuple[Draft, Reading]:
+        """The draft, and the reading it answered: of several, the most confident one."""
+        talk = read_small_talk(text)
         if talk.wants_person:
-            return Draft(
+            handoff = Draft(
                 text=self._phrases.handoff,
                 intent=Intent.OPERATOR,
                 reason=HandoffReason.VISITOR_REQUEST,
                 answerer=self.name,
             )
-        if not talk.question:
-            if talk.goodbye:
-                return Draft(text=self._phrases.goodbye, intent=Intent.GOODBYE, answerer=self.name)
-            if talk.thanks:
-                return Draft(text=self._phrases.thanks, intent=Intent.THANKS, answerer=self.name)
-            if talk.greeting:
-                return Draft(
-                    text=self._phrases.greeting, intent=Intent.GREETING, answerer=self.name
-                )
-            if talk.acknowledgement:
-                # "ок", "понятно", "пока нет": nothing to look up and nothing to hand over.
-                return Draft(
-                    text=self._phrases.acknowledge, intent=Intent.THANKS, answerer=self.name
-                )
-        if self._basics is not None and (basic := self._basics.reply(ctx.text)):
-            return Draft(
+            return handoff, reading
+        if not talk.question and (small := self._small_talk(talk)) is not None:
+            return small, reading
+        basic = self._basics.answer(reading.basics) if self._basics and reading.basics else None
+        if basic:
+            facts = Draft(
                 text=f"Здравствуйте! {basic}" if talk.greeting else basic,
                 intent=Intent.ANSWER,
                 reason="profile facts",
                 answerer=self.name,
             )
-        # A long merged burst ends with what the visitor asks now; embedding all of it costs
-        # a lot of CPU and blurs the question.
-        hits = await self._retriever.search(ctx.text[-_QUERY_CHARS:], k=8)
-        return self.draft_from_hits(hits, greeting=talk.greeting, query=ctx.text[-_QUERY_CHARS:])
+            return facts, reading
+        if reading.rows and (from_rows := await self._from_rows(reading)) is not None:
+            return from_rows, reading
+        query, hits = await self._most_confident(reading)
+        draft = self.draft_from_hits(hits, greeting=talk.greeting, query=query)
+        return draft, replace(reading, text=query, candidates=())
+
+    def _small_talk(self, talk: SmallTalk) -> Draft | None:
+        """The fixed phrase for a message that asks nothing, or None."""
+        if talk.goodbye:
+            return Draft(text=self._phrases.goodbye, intent=Intent.GOODBYE, answerer=self.name)
+        if talk.thanks:
+            return Draft(text=self._phrases.thanks, intent=Intent.THANKS, answerer=self.name)
+        if talk.greeting:
+            return Draft(text=self._phrases.greeting, intent=Intent.GREETING, answerer=self.name)
+        if talk.acknowledgement:
+            # "ок", "понятно", "пока нет": nothing to look up and nothing to hand over.
+            return Draft(text=self._phrases.acknowledge, intent=Intent.THANKS, answerer=self.name)
+        return None
+
+    async def _most_confident(self, reading: Reading) -> tuple[str, list[Hit]]:
+        """The reading whose best hit is the most confident, with its hits: the message itself,
+        or completed from the dialogue's topic when it leaned on it (earlier readings win ties)."""
+        best: tuple[str, list[Hit]] | None = None
+        for text in reading.readings:
+            # A long merged burst ends with what the visitor asks now; embedding all of it
+            # costs a lot of CPU and blurs the question.
+            query = text[-_QUERY_CHARS:]
+            hits = await self._retriever.search(query, k=8)
+            if best is None or _top(hits) > _top(best[1]):
+                best = (query, hits)
+        assert best is not None  # a reading always has its text
+        query, hits = best
+        return query, _something_new(hits, reading.given)
+
+    async def _from_rows(self, reading: Reading) -> Draft | None:
+        """The attribute asked, said from the records the dialogue is about: a row's own figure,
+        each listed row's, or an answer that already says it again; None when a record is gone
+        or does not hold it (the question is then searched)."""
+        attribute = reading.attribute
+        found = [await self._row(option) for option in reading.rows]
+        hits = [hit for hit in found if hit is not None]
+        if attribute is None or not hits or len(hits) != len(reading.rows):
+            return None
+        records = [hit.record for hit in hits]
+        if len(hits) > 1:
+            text = attribute_lines(records, attribute)
+        elif _has_figures(records[0]):
+            text = attribute_sentence(records[0], attribute)
+        else:
+            text = render_record(records[0]) if states(records[0], attribute) else None
+        if text is None:
+            return None
+        return Draft(
+            text=text,
+            intent=Intent.ANSWER,
+            reason=f"{attribute.value} of the records spoken of",
+            used_records=hits,
+            listed=list(reading.rows) if len(hits) > 1 else [],
+            answerer=self.name,
+        )
+
+    async def _row(self, option: ClarifyOption) -> Hit | None:
+        """A record the dialogue spoke of, as it is served now: by id, with no search."""
+        if self._records is None:
+            hits = await self._retriever.search(option.title, k=8)
+            return next((hit for hit in hits if hit.record_id == option.record_id), None)
+        record = self._records.record(option.record_id)
+        if record is None:
+            return None
+        # Not found by a search: its certainty is the dialogue's, not a retrieval score.
+        return Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
 
     def draft_from_hits(self, hits: list[Hit], *, greeting: bool = False, query: str = "") -> Draft:
         """Answer with the best hit when it is confident enough; list the matching rows of one
@@ -295,13 +392,22 @@ class OfflineAnswerer:
             answerer=self.name,
         )
 
-    async def answer_choice(self, option: ClarifyOption) -> Draft:
-        """Answer the option the visitor chose from a clarifying question.
+    async def answer_choice(
+        self, option: ClarifyOption, topic: DialogueTopic | None = None
+    ) -> Draft:
+        """Answer the option the visitor chose from a clarifying question or a list; the
+        dialogue's topic becomes that record, asked what the question before it asked.
 
         The record is found again by searching its title and matching its id; a record whose
         text changed since (same title, new id) is taken when it is the best hit for its title.
         A record that is gone is handed over rather than guessed.
         """
+        draft = await self._choice(option)
+        asked = topic.asked if topic is not None and topic.asked else option.title
+        reading = Reading(text=asked, attribute=topic.attribute if topic is not None else None)
+        return draft.model_copy(update={"topic": topic_after(topic, reading, draft)})
+
+    async def _choice(self, option: ClarifyOption) -> Draft:
         hits = await self._retriever.search(option.title, k=8)
         chosen = next((hit for hit in hits if hit.record_id == option.record_id), None)
         if chosen is None and hits and _same_title(hits[0].record, option.title):

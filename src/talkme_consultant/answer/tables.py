@@ -254,7 +254,7 @@ def list_reply(rows: Sequence[Hit]) -> str:
     keeps the listed rows in the message's meta, see `dialog/choice.py`).
     """
     lines = "\n".join(f"{number}) {row_line(hit.record)}" for number, hit in enumerate(rows, 1))
-    return f"Вот что у нас есть:\n{lines}\n{_ask_line(rows[0].record)}"
+    return f"Вот что у нас есть:\n{lines}\n{ask_line(rows[0].record)}"
 
 
 def missing_list_reply(asked: str, rows: Sequence[Hit]) -> str:
@@ -268,7 +268,8 @@ def missing_list_reply(asked: str, rows: Sequence[Hit]) -> str:
     )
 
 
-def _ask_line(record: Record) -> str:
+def ask_line(record: Record) -> str:
+    """How to ask about one row of a list: by its number or its name."""
     title_column = next(
         (column for column, value in record.fields.items() if value == record.title), ""
     )

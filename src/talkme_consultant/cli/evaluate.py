@@ -71,7 +71,8 @@ def eval_answers(
     cases: Annotated[
         Path,
         typer.Argument(
-            help='JSONL: {"question" or "turns", "expect_any"/"expect_all" or "expect"}.'
+            help='JSONL: {"question" or "turns", "expect_any"/"expect_all" or "expect"}; '
+            'a turn may be {"say", "expect_…"} to judge its own reply.'
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

@@ -1,8 +1,10 @@
-"""The visitor's answer to a clarifying question or to a list: which option they chose, if any.
+"""The visitor's answer to a clarifying question or to a list: which option they chose, if any;
+and the dialogue's topic kept beside them.
 
 The options live in the bot message's `meta` in the dialogue memory (the store keeps it), so a
 choice made after a restart, or on another instance, is understood the same way: a clarifying
-question keeps them under `clarify`, an answer that lists price-list rows under `listed`.
+question keeps them under `clarify`, an answer that lists price-list rows under `listed`. What
+the dialogue is about after each reply (`DialogueTopic`) is kept there under `topic`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from talkme_consultant.answer.base import ClarifyOption
+from talkme_consultant.answer.base import ClarifyOption, DialogueTopic
 from talkme_consultant.knowledge.coverage import same_word
 from talkme_consultant.knowledge.text import tokenize
 
@@ -21,6 +23,8 @@ from talkme_consultant.knowledge.text import tokenize
 CLARIFY_META = "clarify"
 # The key under which an answer that lists rows («1) … 2) …») keeps them, in the order shown.
 LIST_META = "listed"
+# The key under which every reply keeps what the dialogue is about after it.
+TOPIC_META = "topic"
 
 _ORDINALS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (1, re.compile(r"^(?:1|один|одна|одно|перв\w*)$")),
@@ -67,6 +71,18 @@ def listed_options(meta: Mapping[str, Any] | None) -> list[ClarifyOption]:
     if not meta or meta.get("intent") != "answer":
         return []
     return _options(meta.get(LIST_META))
+
+
+def topic_of(meta: Mapping[str, Any] | None) -> DialogueTopic | None:
+    """The dialogue's topic a reply's meta keeps; None for none, or one that no longer reads
+    (a meta written by another version is ignored, never a failed turn)."""
+    block = meta.get(TOPIC_META) if meta else None
+    if not isinstance(block, Mapping):
+        return None
+    try:
+        return DialogueTopic.model_validate(block)
+    except ValidationError:
+        return None
 
 
 def _options(block: object) -> list[ClarifyOption]:

@@ -15,6 +15,7 @@ from talkme_consultant.answer.base import (
     Answerer,
     AnswererUnavailable,
     ClarifyOption,
+    DialogueTopic,
     Draft,
     HistoryMessage,
     Intent,
@@ -29,9 +30,11 @@ from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, Operator
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
     LIST_META,
+    TOPIC_META,
     listed_options,
     pending_options,
     read_choice,
+    topic_of,
 )
 from talkme_consultant.dialog.costs import Price, add_draft_usage, add_usage
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
@@ -192,6 +195,7 @@ class DialogEngine:
             summary=outcome.summary if outcome.summary is not None else turn.summary,
             visitor_name=turn.visitor_name,
             phone=phone,
+            topic=_last_topic(turn.memory),
         )
         options = _pending_clarification(turn.memory)
         listed = _pending_list(turn.memory)
@@ -217,7 +221,7 @@ class DialogEngine:
         index = read_choice(ctx.text, [option.title for option in options])
         if index is not None:
             outcome.add_event(EventKind.CLARIFY_CHOICE, option=index + 1)
-            return await self._offline.answer_choice(options[index])
+            return await self._offline.answer_choice(options[index], ctx.topic)
         draft = await self._draft(ctx, outcome)
         if draft.intent in (Intent.CLARIFY, Intent.UNKNOWN):
             return Draft(
@@ -240,7 +244,7 @@ class DialogEngine:
         if index is None:
             return await self._draft(ctx, outcome)
         outcome.add_event(EventKind.LIST_CHOICE, option=index + 1)
-        return await self._offline.answer_choice(listed[index])
+        return await self._offline.answer_choice(listed[index], ctx.topic)
 
     def _budget_spent(self, turn: TurnInput) -> bool:
         """True when the conversation's daily model budget is used up (only a model spends it)."""
@@ -332,6 +336,10 @@ class DialogEngine:
         }
         if draft.missing:
             outcome.meta["missing"] = list(draft.missing)
+        topic = draft.topic or ctx.topic
+        if topic is not None:
+            # Kept with the reply, so the next message leans on it after a restart too.
+            outcome.meta[TOPIC_META] = topic.model_dump(mode="json", exclude_defaults=True)
         if draft.intent is Intent.OPERATOR:
             self._hand_over(
                 outcome, draft.text or self._phrases.handoff, HandoffReason.VISITOR_REQUEST
@@ -430,6 +438,14 @@ def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOptio
     if not memory or memory[-1].message.role != MessageRole.BOT:
         return []
     return pending_options(memory[-1].meta)
+
+
+def _last_topic(memory: Sequence[MemoryMessage]) -> DialogueTopic | None:
+    """What the dialogue was about after its last bot message that kept a topic."""
+    for message in reversed(memory):
+        if message.message.role == MessageRole.BOT and (topic := topic_of(message.meta)):
+            return topic
+    return None
 
 
 def _pending_list(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:

@@ -18,6 +18,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from talkme_consultant.knowledge.search import Hit
@@ -75,6 +76,42 @@ def _names_a_thing(word: str) -> bool:
     if tag.POS not in _THING_PARTS or "Apro" in tag:
         return False
     return stem(str(parse.normal_form).replace("ё", "е")) not in _generic_stems()
+
+
+class WordKind(Enum):
+    """What a word does in naming a thing, for reading what a short message asks about."""
+
+    HEAD = "head"  # a noun that may head a phrase: nominative or accusative, or a name
+    NOUN = "noun"  # a noun in another case: a complement («ресниц» of «наращивание ресниц»)
+    MODIFIER = "modifier"  # an adjective or a participle («детская», «расширенная»)
+    OTHER = "other"  # anything that names no thing, generic words («цена», «время») included
+
+
+# Participles name a kind of thing as adjectives do («расширенная гарантия»).
+_MODIFIER_PARTS = frozenset({"ADJF", "ADJS", "PRTF"})
+# pymorphy3 reads «педикюр» as nominative first and «бороду» as accusative: either heads.
+_HEAD_CASES = frozenset({"nomn", "accs"})
+
+
+@functools.lru_cache(maxsize=50_000)
+def word_kind(word: str) -> WordKind:
+    """The `WordKind` of a normalised word. A word the dictionary does not know («кт»,
+    «airtouch») is taken for a name, which heads what it names."""
+    if word in STOPWORDS or len(word) < 2 or word.isdigit():
+        return WordKind.OTHER
+    if _LATIN.match(word):
+        return WordKind.HEAD
+    parse = _analyzer().parse(word)[0]
+    tag = parse.tag
+    if stem(str(parse.normal_form).replace("ё", "е")) in _generic_stems() or "Apro" in tag:
+        return WordKind.OTHER
+    if tag.POS == "NOUN":
+        return WordKind.HEAD if tag.case in _HEAD_CASES else WordKind.NOUN
+    if tag.POS in _MODIFIER_PARTS:
+        return WordKind.MODIFIER
+    if tag.POS is None and word.isalpha():
+        return WordKind.HEAD
+    return WordKind.OTHER
 
 
 def thing_terms(query: str) -> list[Term]:

@@ -32,3 +32,11 @@ class Retriever(Protocol):
     async def search(self, query: str, k: int = 5) -> list[Hit]:
         """Return up to `k` hits, best first."""
         ...
+
+
+class RecordLookup(Protocol):
+    """Anything that holds the served records by id (the live knowledge base)."""
+
+    def record(self, record_id: str) -> Record | None:
+        """The served record with this id, or None when it is gone."""
+        ...

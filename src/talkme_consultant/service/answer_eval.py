@@ -1,10 +1,12 @@
 """Conversation-level evaluation: visitor questions through the real dialog engine, replies checked.
 
-A case file is JSONL; each line is one fresh dialogue. The last visitor turn's reply is checked
-against substrings (`expect_any` / `expect_all`) or a kind (`expect`: "handoff" or "clarify").
-Every case ends in one verdict: right, wrong (answered, but not with what was expected, or
-answered where a person was expected), clarify (asked the visitor to choose instead, without the
-expected facts), or handoff (handed to a person instead of answering).
+A case file is JSONL; each line is one fresh dialogue: a `question`, or several visitor messages
+(`turns`). The last reply is checked against substrings (`expect_any` / `expect_all`, and none of
+`expect_none`) or a kind (`expect`: "handoff" or "clarify"); a message written as an object
+(`{"say": …, "expect_all": …}`) has its own reply checked too. Every case ends in one verdict,
+decided by its first judged reply that fails: right, wrong (answered, but not with what was
+expected, or answered where a person was expected), clarify (asked the visitor to choose instead,
+without the expected facts), or handoff (handed to a person instead of answering).
 
 A question the knowledge does not answer at all (`expect`: "no_answer") is judged honest when
 the bot handed it over or said what it has no word of, and guessed otherwise.
@@ -30,6 +32,8 @@ Verdict = Literal["right", "wrong", "clarify", "handoff", "honest", "guessed"]
 VERDICTS: tuple[Verdict, ...] = ("right", "wrong", "clarify", "handoff", "honest", "guessed")
 # The verdicts of questions the knowledge holds no answer for.
 NO_ANSWER_VERDICTS: tuple[Verdict, ...] = ("honest", "guessed")
+# The verdicts of a reply that did what was expected of it.
+PASSED: tuple[Verdict, ...] = ("right", "honest")
 ReplyKind = Literal["answer", "clarify", "handoff"]
 
 
@@ -37,30 +41,91 @@ class AnswerCaseFileError(ValueError):
     """A case file line is not a valid case; the message names the file and the line."""
 
 
-class AnswerCase(BaseModel):
-    """One line of an answer case file."""
+class Expectation(BaseModel):
+    """What one reply must be: texts it holds (`expect_any` / `expect_all`, and none of
+    `expect_none`) or a kind (`expect`). Every field empty means the reply is not judged."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    question: str | None = None
-    # Several visitor messages of one dialogue; the reply to the last one is checked.
-    turns: list[str] | None = None
     expect_any: list[str] = []
     expect_all: list[str] = []
+    # Texts the reply must not hold: «а телефон в Сокольниках?» is not answered by both phones.
+    expect_none: list[str] = []
     expect: Literal["handoff", "clarify", "no_answer"] | None = None
-    note: str = ""
 
-    @field_validator("expect_any", "expect_all", mode="before")
+    @field_validator("expect_any", "expect_all", "expect_none", mode="before")
     @classmethod
     def _one_text_is_a_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
-    @field_validator("expect_any", "expect_all")
+    @field_validator("expect_any", "expect_all", "expect_none")
     @classmethod
     def _no_blank_texts(cls, value: list[str]) -> list[str]:
         if any(not text.strip() for text in value):
             raise ValueError("expected texts must not be blank")
         return value
+
+    @model_validator(mode="after")
+    def _texts_or_a_kind(self) -> Self:
+        if self.has_texts and self.expect is not None:
+            raise ValueError(
+                "give 'expect_any'/'expect_all' texts or 'expect' (handoff, clarify or "
+                "no_answer), one of them"
+            )
+        if self.expect_none and not self.has_texts:
+            raise ValueError("'expect_none' refines expected texts: give 'expect_any'/'expect_all'")
+        return self
+
+    @property
+    def has_texts(self) -> bool:
+        """Whether the reply is judged by texts it must hold."""
+        return bool(self.expect_any or self.expect_all)
+
+    @property
+    def judged(self) -> bool:
+        """Whether anything is expected of the reply."""
+        return self.has_texts or self.expect is not None
+
+    def expected_only(self) -> Expectation:
+        """The expectation alone, without the fields of a case or a turn."""
+        return Expectation(
+            expect_any=self.expect_any,
+            expect_all=self.expect_all,
+            expect_none=self.expect_none,
+            expect=self.expect,
+        )
+
+    def expectation(self) -> str:
+        """What is expected, in words, for reports."""
+        if self.expect is not None:
+            return self.expect
+        parts = []
+        if self.expect_any:
+            parts.append("any of " + " | ".join(self.expect_any))
+        if self.expect_all:
+            parts.append("all of " + " & ".join(self.expect_all))
+        if self.expect_none:
+            parts.append("none of " + " | ".join(self.expect_none))
+        return "; ".join(parts)
+
+
+class Turn(Expectation):
+    """One visitor message of a dialogue, with what its reply must be (or nothing)."""
+
+    say: str
+
+
+class AnswerCase(Expectation):
+    """One line of an answer case file: a question, or a dialogue of several messages.
+
+    The case's own expectation is on the last reply; a message written as an object
+    (`{"say": …, "expect_all": …}`) carries an expectation on its own reply instead, so a
+    dialogue may be judged on every reply. The last reply is always judged, once.
+    """
+
+    question: str | None = None
+    turns: list[str | Turn] | None = None
+    note: str = ""
 
     @model_validator(mode="after")
     def _one_question_and_one_expectation(self) -> Self:
@@ -70,8 +135,11 @@ class AnswerCase(BaseModel):
             raise ValueError("visitor messages must not be blank")
         if not self.visitor_turns:
             raise ValueError("'turns' must hold at least one message")
-        has_texts = bool(self.expect_any or self.expect_all)
-        if has_texts == (self.expect is not None):
+        last = self.turns[-1] if self.turns else None
+        last_judged = isinstance(last, Turn) and last.judged
+        if self.judged and last_judged:
+            raise ValueError("the last message's reply is judged twice: by the case and by itself")
+        if not (self.judged or last_judged):
             raise ValueError(
                 "give 'expect_any'/'expect_all' texts or 'expect' (handoff, clarify or "
                 "no_answer), one of them"
@@ -82,19 +150,18 @@ class AnswerCase(BaseModel):
     def visitor_turns(self) -> list[str]:
         """The visitor's messages in order (a single question is a one-turn dialogue)."""
         if self.turns is not None:
-            return self.turns
+            return [turn.say if isinstance(turn, Turn) else turn for turn in self.turns]
         return [self.question or ""]
 
-    def expectation(self) -> str:
-        """What the case expects, in words, for reports."""
-        if self.expect is not None:
-            return self.expect
-        parts = []
-        if self.expect_any:
-            parts.append("any of " + " | ".join(self.expect_any))
-        if self.expect_all:
-            parts.append("all of " + " & ".join(self.expect_all))
-        return "; ".join(parts)
+    def judged_turns(self) -> dict[int, Expectation]:
+        """The index of every message whose reply is judged, with what it must be."""
+        judged: dict[int, Expectation] = {}
+        for index, turn in enumerate(self.turns or []):
+            if isinstance(turn, Turn) and turn.judged:
+                judged[index] = turn.expected_only()
+        if self.judged:
+            judged[len(self.visitor_turns) - 1] = self.expected_only()
+        return judged
 
 
 def load_answer_cases(path: Path) -> list[AnswerCase]:
@@ -177,8 +244,8 @@ def admits_missing(outcome: TurnOutcome) -> bool:
     return outcome.handed_off or bool(outcome.meta.get("missing"))
 
 
-def judge(case: AnswerCase, kind: ReplyKind, reply: str, *, admitted: bool = False) -> Verdict:
-    """The verdict on one case, given what the last turn did and said, and whether it admitted
+def judge(case: Expectation, kind: ReplyKind, reply: str, *, admitted: bool = False) -> Verdict:
+    """The verdict on one reply, given what its turn did and said, and whether it admitted
     that the knowledge holds nothing on the question (`admits_missing`)."""
     if case.expect == "no_answer":
         return "honest" if admitted or kind == "handoff" else "guessed"
@@ -190,7 +257,8 @@ def judge(case: AnswerCase, kind: ReplyKind, reply: str, *, admitted: bool = Fal
         return "handoff"
     any_ok = not case.expect_any or any(contains(reply, text) for text in case.expect_any)
     all_ok = all(contains(reply, text) for text in case.expect_all)
-    if any_ok and all_ok:
+    none_ok = not any(contains(reply, text) for text in case.expect_none)
+    if any_ok and all_ok and none_ok:
         # A list of the manicures with their prices that ends "Какой вам подходит?" still told
         # the visitor what was asked.
         return "right"
@@ -201,7 +269,7 @@ def judge(case: AnswerCase, kind: ReplyKind, reply: str, *, admitted: bool = Fal
 class CaseResult:
     """One case and what the bot did with it."""
 
-    question: str  # the last visitor message (earlier turns are in `turns`)
+    question: str  # the visitor message whose reply was judged (earlier ones are in `turns`)
     expected: str
     got: str
     kind: ReplyKind
@@ -237,37 +305,53 @@ class AnswerReport:
         return f"{self.total} cases: " + ", ".join(parts)
 
 
-async def run_dialogue(engine: TurnEngine, turns: Sequence[str], key: str) -> TurnOutcome:
-    """Play the visitor's messages as one fresh dialogue; return the last turn's outcome."""
+async def play_dialogue(engine: TurnEngine, turns: Sequence[str], key: str) -> list[TurnOutcome]:
+    """Play the visitor's messages as one fresh dialogue; return every turn's outcome."""
     if not turns:  # the case model guarantees a turn; this keeps the type honest
         raise ValueError("a dialogue needs at least one visitor message")
     dialogue = LocalDialogue(engine, key)
-    outcomes = [await dialogue.say(text) for text in turns]
-    return outcomes[-1]
+    return [await dialogue.say(text) for text in turns]
+
+
+async def run_dialogue(engine: TurnEngine, turns: Sequence[str], key: str) -> TurnOutcome:
+    """Play the visitor's messages as one fresh dialogue; return the last turn's outcome."""
+    return (await play_dialogue(engine, turns, key))[-1]
+
+
+def judge_dialogue(case: AnswerCase, outcomes: Sequence[TurnOutcome]) -> CaseResult:
+    """The case's verdict: its first judged reply that is not right (or honest), in the
+    dialogue's order, else its last judged reply, which passed like every other."""
+    turns = case.visitor_turns
+    result: CaseResult | None = None
+    for index, expected in sorted(case.judged_turns().items()):
+        outcome = outcomes[index]
+        reply = "\n\n".join(outcome.replies)
+        kind = reply_kind(outcome)
+        result = CaseResult(
+            question=turns[index],
+            expected=expected.expectation(),
+            got=reply,
+            kind=kind,
+            verdict=judge(expected, kind, reply, admitted=admits_missing(outcome)),
+            turns=list(turns[:index]),
+        )
+        if result.verdict not in PASSED:
+            return result
+    if result is None:  # the case model guarantees a judged reply; this keeps the type honest
+        raise ValueError("a case needs at least one judged reply")
+    return result
 
 
 async def evaluate_answers(engine: TurnEngine, cases: Sequence[AnswerCase]) -> AnswerReport:
-    """Run every case in its own fresh dialogue and judge the last reply."""
+    """Run every case in its own fresh dialogue and judge its replies (see `judge_dialogue`)."""
     counts: Counter[str] = Counter()
     misses: list[CaseResult] = []
     for number, case in enumerate(cases, start=1):
-        turns = case.visitor_turns
-        outcome = await run_dialogue(engine, turns, key=f"answer-eval-{number}")
-        reply = "\n\n".join(outcome.replies)
-        kind = reply_kind(outcome)
-        verdict = judge(case, kind, reply, admitted=admits_missing(outcome))
-        counts[verdict] += 1
-        if verdict not in ("right", "honest"):
-            misses.append(
-                CaseResult(
-                    question=turns[-1],
-                    expected=case.expectation(),
-                    got=reply,
-                    kind=kind,
-                    verdict=verdict,
-                    turns=list(turns[:-1]),
-                )
-            )
+        outcomes = await play_dialogue(engine, case.visitor_turns, key=f"answer-eval-{number}")
+        result = judge_dialogue(case, outcomes)
+        counts[result.verdict] += 1
+        if result.verdict not in PASSED:
+            misses.append(result)
     return AnswerReport(
         total=len(cases), counts={v: counts.get(v, 0) for v in VERDICTS}, misses=misses
     )

@@ -173,10 +173,13 @@ class Runtime:
             phrases,
             threshold=lambda: self.knowledge.answer_threshold,
             basics=ProfileBasics(profile),
+            records=self.knowledge,
         )
         primary: Answerer = offline
         if settings.llm_enabled:
-            primary = LLMAnswerer.from_settings(settings, self.knowledge, profile)
+            primary = LLMAnswerer.from_settings(
+                settings, self.knowledge, profile, records=self.knowledge
+            )
         options = EngineOptions(
             finish_codes=FinishCodes(
                 operator=settings.finish_code_operator,
