@@ -269,3 +269,41 @@ async def test_an_operator_s_reply_is_suggested_only_for_the_group_of_its_own_qu
         assert "Ответ 1" in dog and "Ответ 2" not in dog, "not the newer reply to another question"
         assert "Ответ 2" in group_html(page, PARKING)
         assert 'data-testid="question-operator-answer"' not in group_html(page, TATTOO)
+
+
+async def test_regrouping_from_the_questions_page_mends_split_groups(tmp_path: Path) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        store = service.runtime.store
+        for number, question in enumerate(("Можно ли прийти с собакой?", "а с собакой можно?")):
+            await store.conversations.record_event(
+                f"visitor-{number}", "unanswered", {"question": question}, 1_800_000_000.0
+            )
+        async with signed_in_client(service) as client:
+            page = await client.get("/console/questions")
+            assert "Групп: 1, вопросов: 2." in page.text
+            assert 'data-testid="questions-regroup-start"' in page.text
+            # Two processes grouping at once may leave a near-duplicate in a group of its own.
+            [_, second] = await store.questions.rows("open")
+            await store.questions.regroup({second.id: second.id})
+            assert "Групп: 2, вопросов: 2." in (await client.get("/console/questions")).text
+
+            refused = await client.post("/console/questions/regroup", data={"csrf": "forged"})
+            assert refused.status_code == 403
+            started = await client.post(
+                "/console/questions/regroup", data={"csrf": csrf_of(page.text)}
+            )
+            assert (started.status_code, started.headers["location"]) == (
+                303,
+                "/console/questions",
+            )
+
+            async def regrouped() -> bool:
+                shown = (await client.get("/console/questions")).text
+                return "Перегруппировано: 2 вопроса, 1 группа." in shown
+
+            await eventually(regrouped, what="the regrouping done")
+            page = await client.get("/console/questions")
+            assert "Групп: 1, вопросов: 2." in page.text
+            assert "самых новых" not in page.text, "nothing was left out"

@@ -2,7 +2,9 @@
 the owner's three actions on a group (write the answer, point to a record, dismiss).
 
 Each action posts through htmx and swaps the group for a line saying what happened; the
-answer is served by the running knowledge base within seconds (`service/lessons.py`).
+answer is served by the running knowledge base within seconds (`service/lessons.py`). New
+questions join a group by themselves; «Перегруппировать» groups every open question again in
+the background, and the page says when it is done.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from markupsafe import escape
 
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import (
+    REGROUP_LIMIT,
     GroupNotFound,
     GroupStatus,
+    OpenQuestions,
     UnknownWording,
     editable_question,
 )
@@ -87,9 +91,27 @@ async def questions_page(
             "page": page,
             "pages": max(1, math.ceil(found.total_groups / PAGE_SIZE)),
             "base_query": f"status={status}",
+            "regrouping": questions.regrouping,
+            "regrouped": _regrouped(questions),
+            "regroup_capped": found.total_questions > REGROUP_LIMIT,
+            "regroup_limit": _number(REGROUP_LIMIT),
         },
         page="questions",
     )
+
+
+def _regrouped(questions: OpenQuestions) -> str | None:
+    """What the last regrouping in this process did, in the owner's words."""
+    done = questions.last_regroup
+    if done is None:
+        return None
+    said = f"Перегруппировано: {_questions(done.questions)}, {_groups(done.groups)}."
+    if done.capped:
+        said += (
+            f" Взяты {_number(REGROUP_LIMIT)} самых новых открытых вопросов; более ранние"
+            " остались в прежних группах."
+        )
+    return said
 
 
 def _done(request: Request, message: str) -> Response:
@@ -172,6 +194,14 @@ async def dismiss_group(
     return _done(request, f"Отложено ({_questions(dismissed)}).")
 
 
+@router.post("/regroup")
+async def regroup_questions(_: SignedInWithCsrf, questions: QuestionsDep) -> Response:
+    """Group every open question again, in the background (a long list takes a while); the
+    page shows the groups stored meanwhile and says when it is done."""
+    questions.start_regroup()
+    return RedirectResponse("/console/questions", status_code=303)
+
+
 @router.get("/{group_id}/search", response_class=HTMLResponse)
 async def search_records(
     request: Request,
@@ -192,10 +222,23 @@ async def search_records(
 
 def _questions(count: int) -> str:
     """«1 вопрос», «3 вопроса», «5 вопросов»."""
+    return f"{count} {_plural(count, 'вопрос', 'вопроса', 'вопросов')}"
+
+
+def _groups(count: int) -> str:
+    """«1 группа», «3 группы», «5 групп»."""
+    return f"{count} {_plural(count, 'группа', 'группы', 'групп')}"
+
+
+def _plural(count: int, one: str, few: str, many: str) -> str:
+    """The Russian word form for `count`."""
     if count % 10 == 1 and count % 100 != 11:
-        word = "вопрос"
-    elif 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-        word = "вопроса"
-    else:
-        word = "вопросов"
-    return f"{count} {word}"
+        return one
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return few
+    return many
+
+
+def _number(count: int) -> str:
+    """«20 000»: thousands apart, as Russian text writes them."""
+    return f"{count:,}".replace(",", "\N{NO-BREAK SPACE}")
