@@ -306,8 +306,12 @@ def _group_of(status: GroupStatus, group_id: int, rows: list[QuestionRow]) -> Qu
     newest = sorted(rows, key=lambda r: (r.asked_at, r.id), reverse=True)
     texts: dict[str, str] = {}
     ids: dict[str, list[int]] = {}
-    for row in sorted(rows, key=lambda r: r.id):
-        folded = fold_wording(row.question)
+    # A big group asks the same words many times: each is folded once.
+    folded_of: dict[str, str] = {}
+    for row in rows:
+        folded = folded_of.get(row.question)
+        if folded is None:
+            folded = folded_of[row.question] = fold_wording(row.question)
         texts.setdefault(folded, row.question)
         ids.setdefault(folded, []).append(row.id)
     return QuestionGroup(

@@ -88,29 +88,37 @@ class QuestionRepository:
 
     async def collect(self) -> int:
         """Turn `unanswered` events recorded since the last call into open questions; returns
-        how many were added. Safe to run from several processes at once (one row per event)."""
-        async with self._sessions.write() as session:
+        how many were added. Safe to run from several processes at once (one row per event).
+
+        The events are looked for before the write lock is taken: every read of the open
+        questions collects, and most find nothing new."""
+        async with self._sessions.read() as session:
             last = await session.scalar(select(func.max(OpenQuestion.event_id)))
-            rows = await session.execute(
-                select(Event.id, Event.conversation_key, Event.data, Event.created_at)
-                .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
-                .order_by(Event.id)
-            )
-            values = []
-            for event_id, key, data, created_at in rows:
-                question, kind = _read_event(data)
-                if not question or key is None:
-                    continue
-                values.append(
-                    {
-                        "conversation_key": key,
-                        "question": question,
-                        "kind": kind,
-                        "asked_at": created_at,
-                        "event_id": event_id,
-                        "status": "open",
-                    }
+            rows = (
+                await session.execute(
+                    select(Event.id, Event.conversation_key, Event.data, Event.created_at)
+                    .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
+                    .order_by(Event.id)
                 )
+            ).all()
+        values = []
+        for event_id, key, data, created_at in rows:
+            question, kind = _read_event(data)
+            if not question or key is None:
+                continue
+            values.append(
+                {
+                    "conversation_key": key,
+                    "question": question,
+                    "kind": kind,
+                    "asked_at": created_at,
+                    "event_id": event_id,
+                    "status": "open",
+                }
+            )
+        if not values:
+            return 0
+        async with self._sessions.write() as session:
             for start in range(0, len(values), _CHUNK):
                 await session.execute(
                     insert_for(session, OpenQuestion).on_conflict_do_nothing(
@@ -118,7 +126,7 @@ class QuestionRepository:
                     ),
                     values[start : start + _CHUNK],
                 )
-            return len(values)
+        return len(values)
 
     async def rows(self, status: str, *, newest: int | None = None) -> list[QuestionRow]:
         """The questions with `status`, oldest first; only the newest `newest` when given."""
@@ -222,12 +230,14 @@ class QuestionRepository:
         if not group_ids:
             return []
         async with self._sessions.read() as session:
+            # Sorted here: ORDER BY id made SQLite walk every row of the status in id order
+            # instead of looking up the groups in their index.
             result = await session.execute(
-                select(*_ROW_COLUMNS)
-                .where(OpenQuestion.status == status, OpenQuestion.group_id.in_(list(group_ids)))
-                .order_by(OpenQuestion.id)
+                select(*_ROW_COLUMNS).where(
+                    OpenQuestion.status == status, OpenQuestion.group_id.in_(list(group_ids))
+                )
             )
-            return [QuestionRow(*row) for row in result]
+            return sorted((QuestionRow(*row) for row in result), key=lambda row: row.id)
 
     async def mark_wrong(self, message_id: int, *, now: float) -> MarkOutcome:
         """The owner says a bot message answered wrongly: the visitor's message before it becomes

@@ -25,7 +25,7 @@ from talkme_consultant.service.open_questions import (
     UnknownWording,
     editable_question,
 )
-from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestion
+from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestions
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
 from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, StoreDep
 
@@ -71,10 +71,7 @@ async def questions_page(
     found = await questions.page(status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     suggestions: dict[int, OperatorSuggestion] = {}
     if status == "open":
-        for group in found.groups:
-            suggestion = await operator_suggestion(store.operator_answers, group)
-            if suggestion is not None:
-                suggestions[group.id] = suggestion
+        suggestions = await operator_suggestions(store.operator_answers, found.groups)
     return render(
         request,
         session,
