@@ -1662,7 +1662,14 @@ class StoreSpec:
             (parking, "парковка где?"),
         ], "a group is compared by its first open question"
 
-    async def test_the_newest_questions_are_read_a_page_at_a_time(self, store: Store) -> None:
+    async def test_a_regrouping_reads_the_newest_open_questions(self, store: Store) -> None:
         ids = await self._questions(store, *(f"вопрос {n}" for n in range(5)))
-        assert [r.id for r in await store.questions.rows("open", newest=3)] == ids[2:]
-        assert [r.id for r in await store.questions.rows("open", newest=10)] == ids
+        await store.questions.join_groups({ids[4]: ids[3]})
+        await store.questions.dismiss([ids[0]], now=T0)
+        newest = await store.questions.newest_open(3)
+        assert [(q.id, q.question, q.group_id) for q in newest] == [
+            (ids[2], "вопрос 2", None),
+            (ids[3], "вопрос 3", None),
+            (ids[4], "вопрос 4", ids[3]),
+        ]
+        assert [q.id for q in await store.questions.newest_open(10)] == ids[1:]

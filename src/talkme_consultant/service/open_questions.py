@@ -282,7 +282,7 @@ class OpenQuestions:
     async def _regroup_open(self) -> Regrouped:
         async with self._grouping:
             await self._repository.collect()
-            rows = await self._repository.rows("open", newest=REGROUP_LIMIT + 1)
+            rows = await self._repository.newest_open(REGROUP_LIMIT + 1)
             capped = len(rows) > REGROUP_LIMIT
             rows = rows[-REGROUP_LIMIT:]
             groups = await self._grouper.assign([], [(row.id, row.question) for row in rows])
