@@ -59,3 +59,10 @@ def test_without_an_embedder_new_questions_join_known_leaders_by_stems() -> None
     known = ["Можно ли прийти с собакой?", "Сколько стоит стрижка?"]
     texts = ["а с собакой можно?", "тату делаете?", "Делаете тату?"]
     assert group_by_words(texts, known=known) == [0, 3, 3]
+
+
+def test_a_long_grouping_pauses_now_and_then_so_other_threads_run() -> None:
+    pauses: list[str] = []
+    group_by_words([f"вопрос номер {n}" for n in range(200)], pause=lambda: pauses.append("w"))
+    group_by_vectors(np.tile(unit([1, 0, 0]), (1500, 1)), pause=lambda: pauses.append("v"))
+    assert pauses.count("w") >= 3 and pauses.count("v") == 2

@@ -9,7 +9,7 @@ which is how questions are grouped as they come without grouping the old ones ag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -24,10 +24,19 @@ SAME_QUESTION_COSINE = 0.9
 # Without an embedder: the share of stems two questions must share (Jaccard).
 SAME_QUESTION_WORDS = 0.5
 _BLOCK = 512
+# Without an embedder, `pause` is called after this many questions.
+_PAUSE_EVERY = 64
+
+
+def _no_pause() -> None:
+    """Go on at once."""
 
 
 def group_by_vectors(
-    vectors: np.ndarray, threshold: float = SAME_QUESTION_COSINE, known: np.ndarray | None = None
+    vectors: np.ndarray,
+    threshold: float = SAME_QUESTION_COSINE,
+    known: np.ndarray | None = None,
+    pause: Callable[[], None] = _no_pause,
 ) -> list[int]:
     """For each row of L2-normalised `vectors`, the index of its group's leader.
 
@@ -36,6 +45,7 @@ def group_by_vectors(
     close enough to an earlier leader (known, or of an earlier block) joins the most similar
     one; the rest of the block is grouped among itself, each new leader taking every free row
     close to it. Both steps are matrix products, so 5,000 questions take milliseconds.
+    `pause` is called after each block (a caller in a worker thread lets other threads run).
     """
     n = len(vectors)
     first = 0 if known is None else len(known)
@@ -48,6 +58,8 @@ def group_by_vectors(
         leaders[:first] = known
     leader_rows: list[int] = list(range(first))
     for start in range(0, n, _BLOCK):
+        if start:
+            pause()
         block = matrix[start : start + _BLOCK]
         pending = np.arange(len(block))
         if leader_rows:
@@ -91,12 +103,13 @@ def group_by_words(
     threshold: float = SAME_QUESTION_WORDS,
     stems_cache: dict[str, frozenset[str]] | None = None,
     known: Sequence[str] = (),
+    pause: Callable[[], None] = _no_pause,
 ) -> list[int]:
     """For each text, the index of its group's leader, by shared stems (no embedder).
 
     Indices count the `known` leaders' texts first, as in `group_by_vectors`. Stemming is most
     of the cost, so each distinct text is stemmed once; `stems_cache` keeps the stems between
-    calls."""
+    calls. `pause` is called every few dozen texts, as in `group_by_vectors`."""
     cache = stems_cache if stems_cache is not None else {}
 
     def stems_of(text: str) -> frozenset[str]:
@@ -113,6 +126,8 @@ def group_by_words(
         for stem in leader_stems[leader]:
             by_stem.setdefault(stem, []).append(leader)
     for i, text in enumerate(texts, start=len(known)):
+        if i % _PAUSE_EVERY == 0:
+            pause()
         stems = stems_of(text)
         best, best_score = i, 0.0
         candidates = {leader for stem in stems for leader in by_stem.get(stem, ())}

@@ -9,6 +9,7 @@ thousands of texts, would hold the event loop for seconds: both run in `asyncio.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 from talkme_consultant.knowledge.grouping import group_by_vectors, group_by_words
@@ -16,6 +17,13 @@ from talkme_consultant.service.question_vectors import QuestionVectors
 
 # Stems of questions kept between groupings (without an embedder); beyond this, start over.
 MAX_CACHED_STEMS = 50_000
+
+
+def _let_the_loop_run() -> None:
+    """Give up the GIL for a moment. Grouping is mostly pure Python: without this the event
+    loop's thread waits for the GIL at every step of a request while thousands of questions
+    are grouped beside it."""
+    time.sleep(0)
 
 
 class QuestionGrouper:
@@ -47,7 +55,11 @@ class QuestionGrouper:
         if self._vectors is not None:
             vectors = await self._vectors.vectors([*known, *texts])
             split = len(known)
-            return await asyncio.to_thread(group_by_vectors, vectors[split:], known=vectors[:split])
+            return await asyncio.to_thread(
+                group_by_vectors, vectors[split:], known=vectors[:split], pause=_let_the_loop_run
+            )
         if len(self._stems) > MAX_CACHED_STEMS:
             self._stems.clear()
-        return await asyncio.to_thread(group_by_words, texts, stems_cache=self._stems, known=known)
+        return await asyncio.to_thread(
+            group_by_words, texts, stems_cache=self._stems, known=known, pause=_let_the_loop_run
+        )
