@@ -7,10 +7,13 @@ import io
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import insert
 
+from talkme_consultant.service import open_questions
 from talkme_consultant.store.models import HandedOverQuestion
 from talkme_consultant.talkme.visitor import Visitor
+from talkme_consultant.web.console import questions as console_questions
 from tests.support.console_client import csrf_of, signed_in_client
 from tests.support.eventually import eventually
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
@@ -307,3 +310,29 @@ async def test_regrouping_from_the_questions_page_mends_split_groups(tmp_path: P
             page = await client.get("/console/questions")
             assert "Групп: 1, вопросов: 2." in page.text
             assert "самых новых" not in page.text, "nothing was left out"
+
+
+async def test_the_questions_page_says_when_a_regrouping_leaves_older_questions_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(open_questions, "REGROUP_LIMIT", 2)
+    monkeypatch.setattr(console_questions, "REGROUP_LIMIT", 2)
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        for number, question in enumerate(("Есть парковка?", "Делаете тату?", "Пирсинг?")):
+            await service.runtime.store.conversations.record_event(
+                f"visitor-{number}", "unanswered", {"question": question}, 1_800_000_000.0
+            )
+        async with signed_in_client(service) as client:
+            page = await client.get("/console/questions")
+            assert "только 2 самых новых, более ранние останутся в прежних группах" in page.text
+            await client.post("/console/questions/regroup", data={"csrf": csrf_of(page.text)})
+
+            async def regrouped() -> str | None:
+                shown = (await client.get("/console/questions")).text
+                return shown if 'data-testid="questions-regrouped"' in shown else None
+
+            shown = await eventually(regrouped, what="the regrouping done")
+            assert "Перегруппировано: 2 вопроса, 2 группы." in shown
+            assert "Взяты 2 самых новых открытых вопросов; более ранние" in shown

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from talkme_consultant.knowledge.embedders import Embedder
-from talkme_consultant.service import question_grouping
+from talkme_consultant.service import open_questions, question_grouping
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import Lessons
 from talkme_consultant.service.open_questions import GroupPage, OpenQuestions
@@ -157,6 +157,20 @@ async def test_groups_survive_a_restart_and_change_only_when_the_owner_regroups(
     after = await restarted.page()
     assert shown(after) == [("Делаете татуировки?", 2), ("Есть парковка?", 1)]
     assert await start().page() == after, "a regrouping is kept for every process"
+
+
+async def test_regrouping_takes_the_newest_open_questions_and_leaves_older_ones_be(
+    start: Any, visitors: Visitors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(open_questions, "REGROUP_LIMIT", 2)
+    await visitors.ask("Делаете татуировки?", "тату делаете?", "набьёте тату?")
+    assert len((await start().page()).groups) == 3, "no shared stems, three groups"
+
+    restarted = start(ConceptEmbedder(MEANING))
+    done = await restarted.regroup()
+
+    assert (done.questions, done.groups, done.capped) == (2, 1, True)
+    assert shown(await restarted.page()) == [("тату делаете?", 2), ("Делаете татуировки?", 1)]
 
 
 async def test_the_counts_of_a_page_are_those_of_its_groups(start: Any, visitors: Visitors) -> None:
