@@ -209,7 +209,7 @@ async def test_open_questions_are_paged_twenty_groups_at_a_time_per_status(tmp_p
         async with signed_in_client(service) as client:
             first = await client.get("/console/questions")
             assert first.text.count('data-testid="question-group"') == 20
-            assert "Групп: 25, вопросов: 25." in first.text
+            assert "25 групп, 25 вопросов." in first.text
             assert 'href="?status=open&page=2"' in first.text
             second = await client.get("/console/questions?status=open&page=2")
             assert second.text.count('data-testid="question-group"') == 5
@@ -285,12 +285,12 @@ async def test_regrouping_from_the_questions_page_mends_split_groups(tmp_path: P
             )
         async with signed_in_client(service) as client:
             page = await client.get("/console/questions")
-            assert "Групп: 1, вопросов: 2." in page.text
+            assert "1 группа, 2 вопроса." in page.text
             assert 'data-testid="questions-regroup-start"' in page.text
             # Two processes grouping at once may leave a near-duplicate in a group of its own.
             [_, second] = await store.questions.rows("open")
             await store.questions.regroup({second.id: second.id})
-            assert "Групп: 2, вопросов: 2." in (await client.get("/console/questions")).text
+            assert "2 группы, 2 вопроса." in (await client.get("/console/questions")).text
 
             refused = await client.post("/console/questions/regroup", data={"csrf": "forged"})
             assert refused.status_code == 403
@@ -308,7 +308,7 @@ async def test_regrouping_from_the_questions_page_mends_split_groups(tmp_path: P
 
             await eventually(regrouped, what="the regrouping done")
             page = await client.get("/console/questions")
-            assert "Групп: 1, вопросов: 2." in page.text
+            assert "1 группа, 2 вопроса." in page.text
             assert "самых новых" not in page.text, "nothing was left out"
 
 

@@ -40,7 +40,9 @@ TATTOO_REWORDINGS = (
     "здравствуйте, хочу сделать небольшую татуировку на запястье, вы такое делаете?",
 )
 TATTOO_ANSWER = "Татуировки мы не делаем, но делаем перманентный макияж бровей и губ."
-TATTOO_EDITED = "Татуировки не делаем; есть перманентный макияж бровей, губ и век."
+PIERCING = "Делаете ли вы пирсинг ушей?"
+PIERCING_ANSWER = "Пирсинг мы не делаем."
+PIERCING_EDITED = "Пирсинг не делаем; есть перманентный макияж бровей, губ и век."
 BITCOIN = "принимаете биткоин?"
 SPAM = "Купите слона!!! Лучшие слоны по низким ценам"
 RATE = "Какой курс биткоина на бирже сегодня?"
@@ -159,23 +161,28 @@ async def test_the_owner_answers_a_handed_over_question_and_the_next_visitors_ge
 async def test_the_owner_s_answer_is_edited_and_deleted_on_the_knowledge_page(
     service: RunningService, sim: RunningSimulator, browser: Browser
 ) -> None:
-    # Follows the first spec: the tattoo answer exists.
+    await ask(service, sim, PIERCING)
     watched = await signed_in_page(service, browser)
     page = watched.page
+    group = await group_of(page, service, PIERCING)
+    await group.get_by_test_id("question-answer-text").fill(PIERCING_ANSWER)
+    await group.get_by_test_id("question-answer-save").click()
+    await expect(page.get_by_test_id("question-resolved")).to_contain_text("Ответ сохранён")
+
     await page.goto(service.url + "/console/knowledge")
-    faq = page.get_by_test_id("owner-faq").filter(has_text=TATTOO)
+    faq = page.get_by_test_id("owner-faq").filter(has_text=PIERCING)
     await faq.locator("summary").click()
-    await faq.get_by_test_id("owner-faq-edit-answer").fill(TATTOO_EDITED)
+    await faq.get_by_test_id("owner-faq-edit-answer").fill(PIERCING_EDITED)
     async with page.expect_navigation():
         await faq.get_by_test_id("owner-faq-save").click()
-    await expect(faq.get_by_test_id("owner-faq-answer")).to_have_text(TATTOO_EDITED)
-    await answered_with(service, sim, TATTOO, TATTOO_EDITED)
+    await expect(faq.get_by_test_id("owner-faq-answer")).to_have_text(PIERCING_EDITED)
+    await answered_with(service, sim, PIERCING, PIERCING_EDITED)
 
     await faq.locator("summary").click()
     async with page.expect_navigation():
         await faq.get_by_test_id("owner-faq-delete").click()
-    await expect(page.get_by_test_id("owner-faq").filter(has_text=TATTOO)).to_have_count(0)
-    await group_of(page, service, TATTOO)  # its questions are open again
+    await expect(page.get_by_test_id("owner-faq").filter(has_text=PIERCING)).to_have_count(0)
+    await group_of(page, service, PIERCING)  # its questions are open again
     assert watched.errors == []
 
 

@@ -1330,11 +1330,11 @@ class StoreSpec:
             lead=LeadInfo("Анна", PHONE, "маникюр", None),
         )
 
-        view = await store.overview.period(T0, [T0, T0 + day])
+        view = await store.overview.period([T0, T0 + day])
 
         assert view.conversations == 4 and view.visitor_messages == 4
         assert (view.bot_replies, view.answered_replies) == (4, 1)
-        assert view.clarifying_questions == 1 and view.open_questions == 1
+        assert (view.answered, view.clarified, view.handed_over) == (1, 1, 2)
         assert view.handoffs_by_reason == {"low_confidence": 1, "booking": 1}
         assert view.leads == 1
         assert (view.tokens, view.cost) == (4 * 40, 4 * 0.25)
@@ -1497,6 +1497,31 @@ class StoreSpec:
         assert await store.questions.mark_wrong(visitor_message, now=T0) is MarkOutcome.NOT_BOT
         assert await store.questions.mark_wrong(10**12, now=T0) is MarkOutcome.NO_MESSAGE
         assert len(await store.questions.rows("open")) == 1, "refusals change nothing"
+
+    async def test_a_visitor_message_is_one_question_however_its_answers_are_marked(
+        self, store: Store
+    ) -> None:
+        await self._played(
+            store,
+            "handed",
+            T0,
+            text="Курс биткоина?",
+            meta={"intent": "unknown", "answerer": "offline"},
+            events=[
+                TurnEvent(EventKind.HANDOFF, {"reason": "low_confidence"}),
+                TurnEvent(EventKind.UNANSWERED, {"question": "Курс биткоина?"}),
+            ],
+        )
+        await self._played(store, "answered", T0 + 10, text="Сколько стоит стрижка?")
+        await store.questions.collect()
+        [handed_reply] = [m.id for m in await store.browse.transcript("handed") if m.role == "bot"]
+        [answer] = [m.id for m in await store.browse.transcript("answered") if m.role == "bot"]
+
+        marked = await store.questions.mark_wrong(handed_reply, now=T0 + 20)
+        assert marked is MarkOutcome.ASKED_ALREADY, "handed over: a question already"
+        assert await store.questions.mark_wrong(answer, now=T0 + 20) is MarkOutcome.MARKED
+        assert await store.questions.mark_wrong(answer, now=T0 + 30) is MarkOutcome.ALREADY
+        assert await store.questions.count("open") == 2
 
     async def test_an_owners_answer_is_served_as_a_record_and_resolves_questions(
         self, store: Store

@@ -230,8 +230,16 @@ class OpenQuestions:
         return await self._repository.dismiss(found.question_ids, now=now())
 
     async def mark_wrong(self, message_id: int) -> MarkOutcome:
-        """The owner marks a bot message as a wrong answer: its question becomes open."""
+        """The owner marks a bot message as a wrong answer: its question becomes open, unless
+        its visitor message is a question already (its turn's own is collected first)."""
+        await self._repository.collect()
         return await self._repository.mark_wrong(message_id, now=now())
+
+    async def open_count(self) -> int:
+        """How many questions wait for the owner: the menu's badge, the overview's tile and the
+        questions page's total all read this."""
+        await self._repository.collect()
+        return await self._repository.count("open")
 
     async def regroup(self) -> Regrouped:
         """Group the newest `REGROUP_LIMIT` open questions again from scratch, as if each came

@@ -7,11 +7,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.sql.elements import ColumnElement
 
 from talkme_consultant.helpers.kinds import EventKind, MessageRole
 from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.models import Conversation, DialogMessage, Event, Lead
+from talkme_consultant.store.figures import (
+    clarified,
+    had_event,
+    handed_over,
+    started_since,
+    with_lead,
+)
+from talkme_consultant.store.models import Conversation, DialogMessage, Event
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,8 @@ class ConversationFilter:
 
     since: float | None = None
     until: float | None = None
+    # Started at or after this time: how the overview's figures count a period.
+    started_since: float | None = None
     handed_over: bool | None = None
     lead: bool | None = None
     clarified: bool | None = None
@@ -73,10 +81,6 @@ class TranscriptEvent:
 _MAX_KEYS = 10_000
 
 
-def _event(kind: EventKind) -> ColumnElement[bool]:
-    return exists().where(Event.conversation_key == Conversation.key, Event.kind == kind)
-
-
 def _case_variants(text: str) -> list[str]:
     """SQLite folds case for ASCII letters only, so Cyrillic is searched as typed, lower-case
     and capitalised (PostgreSQL's ILIKE folds it anyway)."""
@@ -96,11 +100,13 @@ def _filtered(query: _Query, chosen: ConversationFilter) -> _Query:
         query = query.where(Conversation.last_activity >= chosen.since)
     if chosen.until is not None:
         query = query.where(Conversation.last_activity < chosen.until)
+    if chosen.started_since is not None:
+        query = query.where(started_since(chosen.started_since))
     for wanted, condition in (
-        (chosen.handed_over, _event(EventKind.HANDOFF)),
-        (chosen.clarified, _event(EventKind.CLARIFY)),
-        (chosen.guard, _event(EventKind.GUARD)),
-        (chosen.lead, exists().where(Lead.conversation_key == Conversation.key)),
+        (chosen.handed_over, handed_over()),
+        (chosen.clarified, clarified()),
+        (chosen.guard, had_event(EventKind.GUARD)),
+        (chosen.lead, with_lead()),
     ):
         if wanted is not None:
             query = query.where(condition if wanted else ~condition)
@@ -167,10 +173,10 @@ class ConversationBrowser:
             Conversation.messages_count,
             Conversation.created_at,
             Conversation.last_activity,
-            _event(EventKind.HANDOFF),
-            exists().where(Lead.conversation_key == Conversation.key),
-            _event(EventKind.CLARIFY),
-            _event(EventKind.GUARD),
+            handed_over(),
+            with_lead(),
+            clarified(),
+            had_event(EventKind.GUARD),
         )
         query = _filtered(columns, chosen).order_by(
             Conversation.last_activity.desc(), Conversation.key

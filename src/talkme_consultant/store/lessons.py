@@ -59,6 +59,12 @@ def faq_resolution(faq_id: int) -> str:
     return f"faq:{faq_id}"
 
 
+def faq_id_of(resolution: str) -> int | None:
+    """The owner's answer a resolution names (see `faq_resolution`); None for a record id."""
+    prefix, _, number = resolution.partition(":")
+    return int(number) if prefix == "faq" and number.isdigit() else None
+
+
 def _entry(row: OwnerFaq) -> FaqEntry:
     record = owner_faq_record(row.id, row.question, row.answer)
     return FaqEntry(

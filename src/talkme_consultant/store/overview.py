@@ -6,14 +6,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from talkme_consultant.helpers.kinds import EventKind, MessageRole
 from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.models import Conversation, DialogMessage, Event, InboundMessage, Lead
+from talkme_consultant.store.figures import clarified, handed_over, started_since, with_lead
+from talkme_consultant.store.models import Conversation, DialogMessage, Event, InboundMessage
 
 # Bot replies whose intent means "answered from the knowledge base".
 ANSWERED_INTENTS = ("answer",)
@@ -21,26 +21,33 @@ ANSWERED_INTENTS = ("answer",)
 
 @dataclass
 class DayCounts:
-    """Conversations started on one day, by how they went."""
+    """Conversations started on one day, by how they went (each counted once: handed over, else
+    clarified, else answered by the bot alone)."""
 
     start: float
     answered: int = 0
     clarified: int = 0
     handed_over: int = 0
+    leads: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every conversation started that day."""
+        return self.answered + self.clarified + self.handed_over
 
 
 @dataclass
 class PeriodOverview:
-    """Everything the overview page shows for one period."""
+    """Everything the overview page shows for one period.
 
-    conversations: int = 0
+    The conversation figures are the sums of the chart's days, counted with the expressions of
+    `store/figures.py` that the conversation list filters with too.
+    """
+
     visitor_messages: int = 0
     bot_replies: int = 0
     answered_replies: int = 0
-    clarifying_questions: int = 0
     handoffs_by_reason: dict[str, int] = field(default_factory=dict)
-    leads: int = 0
-    open_questions: int = 0
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     tokens: int = 0
@@ -54,15 +61,29 @@ class PeriodOverview:
         return self.answered_replies / self.bot_replies if self.bot_replies else None
 
     @property
-    def handoffs(self) -> int:
-        """Every handoff of the period, whatever its reason."""
-        return sum(self.handoffs_by_reason.values())
+    def conversations(self) -> int:
+        """Conversations started in the period."""
+        return sum(day.total for day in self.days)
 
+    @property
+    def answered(self) -> int:
+        """Conversations of the period the bot answered alone, with no clarifying question."""
+        return sum(day.answered for day in self.days)
 
-def _has_event(kind: EventKind) -> ColumnElement[bool]:
-    # An alias, so the check never correlates with an events table the outer query joins.
-    other = aliased(Event)
-    return exists().where(other.conversation_key == Conversation.key, other.kind == kind)
+    @property
+    def clarified(self) -> int:
+        """Conversations of the period with a clarifying question and no handoff."""
+        return sum(day.clarified for day in self.days)
+
+    @property
+    def handed_over(self) -> int:
+        """Conversations of the period handed to a person."""
+        return sum(day.handed_over for day in self.days)
+
+    @property
+    def leads(self) -> int:
+        """Conversations of the period that left a lead."""
+        return sum(day.leads for day in self.days)
 
 
 class OverviewRepository:
@@ -71,18 +92,14 @@ class OverviewRepository:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
-    async def period(self, since: float, day_starts: Sequence[float]) -> PeriodOverview:
-        """Figures for everything after `since`; `day_starts` (ascending) splits the chart."""
+    async def period(self, day_starts: Sequence[float]) -> PeriodOverview:
+        """Figures for everything since the first of `day_starts` (ascending local midnights),
+        which also split the chart."""
         view = PeriodOverview()
+        if not day_starts:
+            return view
+        since = day_starts[0]
         async with self._sessions.read() as session:
-            view.conversations = int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(Conversation)
-                    .where(Conversation.created_at >= since)
-                )
-                or 0
-            )
             view.visitor_messages = int(
                 await session.scalar(
                     select(func.count())
@@ -122,46 +139,42 @@ class OverviewRepository:
                         .limit(1)
                     )
                     setattr(view, name, float(value) if value is not None else None)
-            for kind, count in await session.execute(
-                select(Event.kind, func.count())
-                .where(
-                    Event.created_at >= since,
-                    Event.kind.in_((EventKind.CLARIFY, EventKind.UNANSWERED, EventKind.LLM_OUTAGE)),
-                )
-                .group_by(Event.kind)
-            ):
-                if kind == EventKind.CLARIFY:
-                    view.clarifying_questions = int(count)
-                elif kind == EventKind.UNANSWERED:
-                    view.open_questions = int(count)
-                else:
-                    view.model_outages = int(count)
-            # A handoff's reason is inside its JSON data; grouping the distinct texts in SQL
-            # keeps the rows read to a handful.
-            for data, count in await session.execute(
-                select(Event.data, func.count())
-                .where(Event.kind == EventKind.HANDOFF, Event.created_at >= since)
-                .group_by(Event.data)
-            ):
-                reason = str(_json_object(data).get("reason", "unknown"))
-                view.handoffs_by_reason[reason] = view.handoffs_by_reason.get(reason, 0) + int(
-                    count
-                )
-            view.leads = int(
+            view.model_outages = int(
                 await session.scalar(
-                    select(func.count()).select_from(Lead).where(Lead.created_at >= since)
+                    select(func.count())
+                    .select_from(Event)
+                    .where(Event.kind == EventKind.LLM_OUTAGE, Event.created_at >= since)
                 )
                 or 0
             )
+            view.handoffs_by_reason = await _reasons(session, since)
             view.days = await _days(session, day_starts)
         return view
 
 
+async def _reasons(session: AsyncSession, since: float) -> dict[str, int]:
+    """Why the period's handed-over conversations were handed over, one reason each (their
+    latest handoff's), so the reasons add up to «передано человеку»."""
+    latest = (
+        select(func.max(Event.id))
+        .join(Conversation, Conversation.key == Event.conversation_key)
+        .where(Event.kind == EventKind.HANDOFF, started_since(since))
+        .group_by(Event.conversation_key)
+    )
+    reasons: dict[str, int] = {}
+    # A handoff's reason is inside its JSON data; grouping the distinct texts in SQL keeps the
+    # rows read to a handful.
+    for data, count in await session.execute(
+        select(Event.data, func.count()).where(Event.id.in_(latest)).group_by(Event.data)
+    ):
+        reason = str(_json_object(data).get("reason", "unknown"))
+        reasons[reason] = reasons.get(reason, 0) + int(count)
+    return reasons
+
+
 async def _days(session: AsyncSession, day_starts: Sequence[float]) -> list[DayCounts]:
-    """Conversations per day: handed over, else clarified, else answered."""
+    """Conversations per day of their start: handed over, else clarified, else answered."""
     days = [DayCounts(start=start) for start in day_starts]
-    if not days:
-        return days
     # Day boundaries come from the caller (the business's time zone, DST included), so the
     # bucketing is the same CASE on SQLite and PostgreSQL.
     bucket = case(
@@ -171,31 +184,28 @@ async def _days(session: AsyncSession, day_starts: Sequence[float]) -> list[DayC
         ],
         else_=-1,
     )
-    since = Conversation.created_at >= day_starts[0]
-    totals = await session.execute(select(bucket, func.count()).where(since).group_by(bucket))
+    handed = handed_over()
 
-    # Handoffs and clarifications are a small share of conversations: reached from their
-    # events, they cost a lookup each instead of two for every conversation of the period.
-    def reached_by(kind: EventKind) -> Select[int, int]:
-        return (
-            select(bucket, func.count(distinct(Conversation.key)))
-            .join(Event, and_(Event.conversation_key == Conversation.key, Event.kind == kind))
-            .where(since)
-            .group_by(bucket)
+    def how_many(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    rows = await session.execute(
+        select(
+            bucket,
+            func.count(),
+            how_many(handed),
+            how_many(and_(clarified(), ~handed)),
+            how_many(with_lead()),
         )
-
-    handed = await session.execute(reached_by(EventKind.HANDOFF))
-    clarified = await session.execute(
-        reached_by(EventKind.CLARIFY).where(~_has_event(EventKind.HANDOFF))
+        .where(started_since(day_starts[0]))
+        .group_by(bucket)
     )
-    for index, count in totals:
+    for index, total, handed_count, clarified_count, leads in rows:
         if 0 <= index < len(days):
-            days[index].answered += int(count)
-    for rows, name in ((handed, "handed_over"), (clarified, "clarified")):
-        for index, count in rows:
-            if 0 <= index < len(days):
-                setattr(days[index], name, int(count))
-                days[index].answered -= int(count)
+            day = days[index]
+            day.handed_over, day.clarified = int(handed_count), int(clarified_count)
+            day.answered = int(total) - day.handed_over - day.clarified
+            day.leads = int(leads)
     return days
 
 

@@ -89,7 +89,8 @@ class MarkOutcome(enum.Enum):
     NO_MESSAGE = "no_message"
     NOT_BOT = "not_bot"
     NO_QUESTION = "no_question"
-    ALREADY = "already"
+    ALREADY = "already"  # this answer was marked before
+    ASKED_ALREADY = "asked_already"  # its visitor message is a question already
 
 
 class QuestionRepository:
@@ -100,37 +101,40 @@ class QuestionRepository:
 
     async def collect(self) -> int:
         """Turn `unanswered` events recorded since the last call into open questions; returns
-        how many were added. Safe to run from several processes at once (one row per event).
-
-        The events are looked for before the write lock is taken: every read of the open
-        questions collects, and most find nothing new."""
+        how many were added. Safe to run from several processes at once (one row per event)."""
+        # Every page's badge collects: a read finds that nothing is new without taking the
+        # write lock the webhooks need.
         async with self._sessions.read() as session:
             last = await session.scalar(select(func.max(OpenQuestion.event_id)))
-            rows = (
-                await session.execute(
-                    select(Event.id, Event.conversation_key, Event.data, Event.created_at)
-                    .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
-                    .order_by(Event.id)
-                )
-            ).all()
-        values = []
-        for event_id, key, data, created_at in rows:
-            question, kind = _read_event(data)
-            if not question or key is None:
-                continue
-            values.append(
-                {
-                    "conversation_key": key,
-                    "question": question,
-                    "kind": kind,
-                    "asked_at": created_at,
-                    "event_id": event_id,
-                    "status": "open",
-                }
+            newer = await session.scalar(
+                select(Event.id)
+                .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
+                .limit(1)
             )
-        if not values:
+        if newer is None:
             return 0
         async with self._sessions.write() as session:
+            last = await session.scalar(select(func.max(OpenQuestion.event_id)))
+            rows = await session.execute(
+                select(Event.id, Event.conversation_key, Event.data, Event.created_at)
+                .where(Event.kind == EventKind.UNANSWERED, Event.id > (last or 0))
+                .order_by(Event.id)
+            )
+            values = []
+            for event_id, key, data, created_at in rows:
+                question, kind = _read_event(data)
+                if not question or key is None:
+                    continue
+                values.append(
+                    {
+                        "conversation_key": key,
+                        "question": question,
+                        "kind": kind,
+                        "asked_at": created_at,
+                        "event_id": event_id,
+                        "status": "open",
+                    }
+                )
             for start in range(0, len(values), _CHUNK):
                 await session.execute(
                     insert_for(session, OpenQuestion).on_conflict_do_nothing(
@@ -138,7 +142,7 @@ class QuestionRepository:
                     ),
                     values[start : start + _CHUNK],
                 )
-        return len(values)
+            return len(values)
 
     async def rows(self, status: str) -> list[QuestionRow]:
         """Every question with `status`, oldest first."""
@@ -219,6 +223,14 @@ class QuestionRepository:
             async with self._sessions.write() as session:
                 await session.execute(statement, items[start : start + _PAGE])
 
+    async def count(self, status: str) -> int:
+        """How many questions have `status`: every count of open questions the owner sees."""
+        async with self._sessions.read() as session:
+            found = await session.scalar(
+                select(func.count()).select_from(OpenQuestion).where(OpenQuestion.status == status)
+            )
+            return int(found or 0)
+
     async def group_totals(self, status: str) -> tuple[int, int]:
         """How many groups have questions of `status`, and how many such questions they hold."""
         async with self._sessions.read() as session:
@@ -263,7 +275,11 @@ class QuestionRepository:
 
     async def mark_wrong(self, message_id: int, *, now: float) -> MarkOutcome:
         """The owner says a bot message answered wrongly: the visitor's message before it becomes
-        an open question (kind `wrong`), with the bot's answer beside it."""
+        an open question (kind `wrong`), with the bot's answer beside it.
+
+        A visitor message is one question however it came to be one: when the turn that
+        answered it already made it a question (handed over for not knowing, collected before
+        this is called), or another of its answers was marked, nothing is added."""
         async with self._sessions.write() as session:
             message = await session.get(DialogMessage, message_id)
             if message is None:
@@ -282,6 +298,20 @@ class QuestionRepository:
             )
             if asked is None or not asked.text.strip():
                 return MarkOutcome.NO_QUESTION
+            # A turn writes the visitor's words, its reply and its events with one time, so a
+            # question made from this visitor message was asked between it and this answer.
+            asked_before = await session.scalar(
+                select(OpenQuestion.id)
+                .where(
+                    OpenQuestion.conversation_key == message.conversation_key,
+                    OpenQuestion.asked_at >= asked.created_at,
+                    OpenQuestion.asked_at <= message.created_at,
+                    OpenQuestion.bot_message_id.is_distinct_from(message_id),
+                )
+                .limit(1)
+            )
+            if asked_before is not None:
+                return MarkOutcome.ASKED_ALREADY
             result = await session.execute(
                 insert_for(session, OpenQuestion)
                 .values(

@@ -133,12 +133,12 @@ def render(
         if settings.talkme_test_mode:
             banners.append(
                 "Тестовый режим: ответы не уходят в TalkMe, они только записываются "
-                "(TALKME_TEST_MODE=true)."
+                "(его выключают в настройках сервера)."
             )
         if not settings.talkme_test_mode and webhook_access(settings) is WebhookAccess.OPEN:
             banners.append(
-                "Вебхук не защищён (WEBHOOK_SECRET=off): любой, кто знает адрес, может писать "
-                "от имени посетителей."
+                "Адрес, на который TalkMe присылает сообщения, не защищён секретом: любой, "
+                "кто его знает, может писать от имени посетителей."
             )
         if last_outage is not None and time.time() - last_outage < OUTAGE_BANNER_SECONDS:
             banners.append(

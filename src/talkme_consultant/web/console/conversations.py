@@ -15,8 +15,10 @@ from talkme_consultant.store.questions import MarkOutcome
 from talkme_consultant.web.answers import masked_phone
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.filters import ChosenFilters, conversation_filters
+from talkme_consultant.web.console.questions import QUESTIONS_CHANGED
+from talkme_consultant.web.console.wording import finish_codes
 from talkme_consultant.web.csv_export import csv_response
-from talkme_consultant.web.deps import QuestionsDep, StoreDep
+from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/console/conversations", include_in_schema=False)
 
@@ -99,7 +101,12 @@ async def export(
 
 @router.get("/{key}", response_class=HTMLResponse)
 async def transcript(
-    request: Request, key: str, session: SignedIn, store: StoreDep
+    request: Request,
+    key: str,
+    session: SignedIn,
+    store: StoreDep,
+    knowledge: KnowledgeDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
     """One conversation: every message, and beside each bot reply what it was made of."""
     conversation = await store.conversations.get(key)
@@ -122,6 +129,8 @@ async def transcript(
             "events": events,
             "marked": marked,
             "leads": await store.leads.of_conversation(key),
+            "threshold": knowledge.answer_threshold,
+            "finish_codes": finish_codes(settings),
         },
         page="conversations",
     )
@@ -145,6 +154,14 @@ async def mark_wrong(
         raise HTTPException(
             status_code=400, detail="Перед этим ответом нет вопроса посетителя — отмечать нечего."
         )
+    if outcome is MarkOutcome.ASKED_ALREADY:
+        if request.headers.get("hx-request"):
+            return HTMLResponse(
+                '<a href="/console/questions" data-testid="mark-wrong-asked-already">'
+                "Этот вопрос уже среди открытых</a> — второй раз он не считается.",
+                headers=QUESTIONS_CHANGED,
+            )
+        return RedirectResponse(f"/console/conversations/{key}#m{message_id}", status_code=303)
     if outcome is MarkOutcome.MARKED:
         await store.conversations.record_event(
             key, EventKind.ANSWER_MARKED_WRONG, {"message_id": message_id}, time.time()
@@ -153,6 +170,7 @@ async def mark_wrong(
         return HTMLResponse(
             '<span class="badge bad">Отмечен как неверный</span> '
             '<a href="/console/questions" data-testid="mark-wrong-open-questions">'
-            "вопрос — в открытых</a>"
+            "вопрос — в открытых</a>",
+            headers=QUESTIONS_CHANGED,
         )
     return RedirectResponse(f"/console/conversations/{key}#m{message_id}", status_code=303)

@@ -50,6 +50,7 @@ def conversation_filters(
     profile: ProfileDep,
     since: Annotated[str, Query()] = "",
     until: Annotated[str, Query()] = "",
+    started: Annotated[str, Query()] = "",
     handed: Annotated[str, Query()] = "",
     lead: Annotated[str, Query()] = "",
     clarified: Annotated[str, Query()] = "",
@@ -62,6 +63,7 @@ def conversation_filters(
     values = {
         "since": since,
         "until": until,
+        "started": started,
         "handed": handed,
         "lead": lead,
         "clarified": clarified,
@@ -72,6 +74,7 @@ def conversation_filters(
     chosen = ConversationFilter(
         since=_day("с", since, zone, end=False),
         until=_day("по", until, zone, end=True),
+        started_since=_day("начат не раньше", started, zone, end=False),
         handed_over=_flag("передан человеку", handed),
         lead=_flag("лид", lead),
         clarified=_flag("уточнение", clarified),

@@ -16,6 +16,7 @@ from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.knowledge_files import KnowledgeFiles
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.phrasings import taught_records
+from talkme_consultant.web.console.wording import finish_codes
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, RuntimeDep, SettingsDep, StoreDep
 from talkme_consultant.web.uploads import receive_upload, sanitize_filename
 
@@ -185,5 +186,7 @@ async def playground(
             "hits": hits,
             "reply": "\n\n".join(outcome.replies),
             "outcome": outcome,
+            "threshold": knowledge.answer_threshold,
+            "finish_codes": finish_codes(runtime.settings),
         },
     )

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from talkme_consultant.helpers.kinds import HandoffReason
 from talkme_consultant.web.console.base import SignedIn, render
-from talkme_consultant.web.deps import FilesDep, KnowledgeDep, ProfileDep, SettingsDep, StoreDep
+from talkme_consultant.web.deps import (
+    FilesDep,
+    KnowledgeDep,
+    ProfileDep,
+    QuestionsDep,
+    SettingsDep,
+    StoreDep,
+)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-# The reasons a visitor is handed to a person, as the owner reads them.
-HANDOFF_REASONS = {
-    HandoffReason.LOW_CONFIDENCE: "бот не знал ответа",
-    HandoffReason.NOT_IN_KNOWLEDGE: "в базе нет того, о чём спросили",
-    HandoffReason.VISITOR_REQUEST: "посетитель попросил человека",
-    HandoffReason.BOOKING: "запись (лид)",
-    HandoffReason.UNCLEAR_CHOICE: "неясный выбор после уточнения",
-    HandoffReason.TURN_FAILED: "сбой при ответе",
-    HandoffReason.BUDGET: "исчерпан дневной лимит модели",
+# The conversation list's filters behind each conversation figure: the list counts with the
+# same expressions (store/figures.py), so it shows as many conversations as the figure says.
+FIGURE_FILTERS = {
+    "conversations": {},
+    "answered": {"handed": "no", "clarified": "no"},
+    "clarified": {"handed": "no", "clarified": "yes"},
+    "handed_over": {"handed": "yes"},
+    "leads": {"lead": "yes"},
 }
 
 
@@ -36,6 +42,15 @@ class Period(StrEnum):
 
 PERIOD_DAYS = {Period.TODAY: 1, Period.WEEK: 7, Period.MONTH: 30}
 PERIOD_LABELS = {Period.TODAY: "Сегодня", Period.WEEK: "7 дней", Period.MONTH: "30 дней"}
+
+
+def figure_links(since: date) -> dict[str, str]:
+    """Where each conversation figure of a period starting on `since` leads: the conversation
+    list of the conversations it counts."""
+    return {
+        name: "/console/conversations?" + urlencode({"started": since.isoformat(), **extra})
+        for name, extra in FIGURE_FILTERS.items()
+    }
 
 
 def day_starts(now: datetime, days: int) -> list[float]:
@@ -57,12 +72,13 @@ async def overview(
     files: FilesDep,
     profile: ProfileDep,
     settings: SettingsDep,
+    questions: QuestionsDep,
     period: Period = Period.WEEK,
 ) -> HTMLResponse:
     """The overview for today, 7 or 30 days."""
     zone = profile.zone()
     starts = day_starts(datetime.now(zone), PERIOD_DAYS[period])
-    view = await store.overview.period(starts[0], starts)
+    view = await store.overview.period(starts)
     state = await files.stored_state()
     chart = {
         "days": [datetime.fromtimestamp(day.start, zone).strftime("%d.%m") for day in view.days],
@@ -78,7 +94,8 @@ async def overview(
             "view": view,
             "period": period,
             "periods": PERIOD_LABELS,
-            "reasons": HANDOFF_REASONS,
+            "links": figure_links(datetime.fromtimestamp(starts[0], zone).date()),
+            "open_questions": await questions.open_count(),
             "chart": chart,
             "records": knowledge.record_count,
             "last_rebuild": knowledge.status.finished_at or state.updated_at,

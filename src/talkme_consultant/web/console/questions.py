@@ -10,12 +10,14 @@ the background, and the page says when it is done.
 from __future__ import annotations
 
 import math
+from textwrap import shorten
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import escape
 
+from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import (
     REGROUP_LIMIT,
@@ -26,12 +28,18 @@ from talkme_consultant.service.open_questions import (
     editable_question,
 )
 from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestions
+from talkme_consultant.store.lessons import faq_id_of
+from talkme_consultant.store.store import Store
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
+from talkme_consultant.web.console.plurals import plural
 from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, StoreDep
 
 router = APIRouter(prefix="/console/questions", include_in_schema=False)
 
 PAGE_SIZE = 20
+# Tells the page (htmx's HX-Trigger) that open questions changed: the menu's badge and the
+# page's totals listen for it and fetch themselves again.
+QUESTIONS_CHANGED = {"HX-Trigger": "questions-changed"}
 SEARCH_HITS = 5
 MAX_ANSWER_CHARS = 4000
 MAX_SEARCH_CHARS = 1000
@@ -64,12 +72,18 @@ async def questions_page(
     session: SignedIn,
     questions: QuestionsDep,
     store: StoreDep,
+    knowledge: KnowledgeDep,
     status: GroupStatus = "open",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     """Groups of one status, most asked first, with an operator's answer where one exists."""
     found = await questions.page(status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     suggestions: dict[int, OperatorSuggestion] = {}
+    resolutions = {
+        group.id: await _resolution_words(group.resolution, store, knowledge)
+        for group in found.groups
+        if group.resolution
+    }
     if status == "open":
         suggestions = await operator_suggestions(store.operator_answers, found.groups)
     return render(
@@ -85,6 +99,7 @@ async def questions_page(
             "editable_question": editable_question,
             "max_wordings": MAX_WORDINGS,
             "suggestions": suggestions,
+            "resolutions": resolutions,
             "page": page,
             "pages": max(1, math.ceil(found.total_groups / PAGE_SIZE)),
             "base_query": f"status={status}",
@@ -95,6 +110,20 @@ async def questions_page(
         },
         page="questions",
     )
+
+
+async def _resolution_words(resolution: str, store: Store, knowledge: KnowledgeBase) -> str:
+    """What resolved a group, as the owner knows it: her answer's question or the record's
+    title, never the id the store keeps."""
+    faq_id = faq_id_of(resolution)
+    if faq_id is not None:
+        entry = await store.lessons.get_faq(faq_id)
+        return f"ответ владельца: «{entry.question}»" if entry else "ответ владельца (удалён)"
+    record = knowledge.record(resolution)
+    if record is None:
+        return "запись базы знаний (её уже нет в базе)"
+    title = record.title or shorten(record.text, 80, placeholder="…")
+    return f"запись «{title}»"
 
 
 def _regrouped(questions: OpenQuestions) -> str | None:
@@ -112,11 +141,13 @@ def _regrouped(questions: OpenQuestions) -> str | None:
 
 
 def _done(request: Request, message: str) -> Response:
-    """htmx gets the line that replaces the group; a plain form post goes back to the list."""
+    """htmx gets the line that replaces the group, and the page is told that the questions
+    changed so its counters fetch themselves again; a plain form post goes back to the list."""
     if request.headers.get("hx-request"):
         return HTMLResponse(
             f'<article class="card resolved" data-testid="question-resolved">{escape(message)}'
-            "</article>"
+            "</article>",
+            headers=QUESTIONS_CHANGED,
         )
     return RedirectResponse("/console/questions", status_code=303)
 
@@ -199,6 +230,22 @@ async def regroup_questions(_: SignedInWithCsrf, questions: QuestionsDep) -> Res
     return RedirectResponse("/console/questions", status_code=303)
 
 
+@router.get("/open-count", response_class=HTMLResponse)
+async def open_count(_: SignedIn, questions: QuestionsDep) -> HTMLResponse:
+    """The menu's badge: how many questions are open (nothing when none)."""
+    count = await questions.open_count()
+    return HTMLResponse(str(count) if count else "")
+
+
+@router.get("/totals", response_class=HTMLResponse)
+async def totals(
+    request: Request, session: SignedIn, questions: QuestionsDep, status: GroupStatus = "open"
+) -> HTMLResponse:
+    """The page's «N групп, M вопросов» line, fetched again after each action."""
+    found = await questions.page(status, 0)
+    return render(request, session, "_question_totals.html", {"found": found, "status": status})
+
+
 @router.get("/{group_id}/search", response_class=HTMLResponse)
 async def search_records(
     request: Request,
@@ -213,27 +260,21 @@ async def search_records(
         request,
         session,
         "_question_hits.html",
-        {"hits": hits, "group_id": group_id, "query": q.strip()},
+        {
+            "hits": hits,
+            "group_id": group_id,
+            "query": q.strip(),
+            "threshold": knowledge.answer_threshold,
+        },
     )
 
 
 def _questions(count: int) -> str:
-    """«1 вопрос», «3 вопроса», «5 вопросов»."""
-    return f"{count} {_plural(count, 'вопрос', 'вопроса', 'вопросов')}"
+    return plural(count, "вопрос", "вопроса", "вопросов")
 
 
 def _groups(count: int) -> str:
-    """«1 группа», «3 группы», «5 групп»."""
-    return f"{count} {_plural(count, 'группа', 'группы', 'групп')}"
-
-
-def _plural(count: int, one: str, few: str, many: str) -> str:
-    """The Russian word form for `count`."""
-    if count % 10 == 1 and count % 100 != 11:
-        return one
-    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-        return few
-    return many
+    return plural(count, "группа", "группы", "групп")
 
 
 def _number(count: int) -> str:

@@ -14,8 +14,8 @@ from fastapi.templating import Jinja2Templates
 from talkme_consultant.helpers.private_files import SECRET_BYTES, shared_secret
 from talkme_consultant.store.store import Store
 from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.console import plurals, wording
 from talkme_consultant.web.console.session import SignInThrottle, session_key
-from talkme_consultant.web.console.wording import register
 
 CONSOLE_DIR = Path(__file__).parent
 TEMPLATES_DIR = CONSOLE_DIR / "templates"
@@ -56,7 +56,8 @@ def build_console_state(admin_token: str, secret: bytes) -> ConsoleState:
     templates.env.filters["phone"] = lambda value: mask_phone(value) if value else ""
     templates.env.filters["pct"] = _percent
     templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
-    register(templates.env.filters)
+    wording.register(templates.env.filters)
+    plurals.register(templates.env.filters)
     return ConsoleState(
         templates=templates, key=session_key(secret, admin_token), throttle=SignInThrottle()
     )

@@ -31,6 +31,17 @@
     }
   });
 
+  // The y axis ends on a round step at or above the tallest bar, with whole-number ticks.
+  function axisTop(tallest) {
+    var steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+    var top = Math.max(1, tallest);
+    for (var k = 0; k < steps.length; k++) {
+      if (top / steps[k] <= 5) { return { max: Math.ceil(top / steps[k]) * steps[k], step: steps[k] }; }
+    }
+    var step = Math.pow(10, Math.ceil(Math.log10(top / 5)));
+    return { max: Math.ceil(top / step) * step, step: step };
+  }
+
   function drawChart() {
     var box = document.getElementById("daily-chart");
     if (!box || typeof uPlot === "undefined") { return; }
@@ -38,21 +49,36 @@
     var n = data.days.length;
     var xs = [];
     for (var i = 0; i < n; i++) { xs.push(i); }
-    // Stacked bars: each series is drawn as the running total, bottom first.
+    // Stacked bars: each series is drawn as the running total, bottom first; the legend under
+    // the cursor shows each series' own count, not the running total.
     var a = data.answered, c = [], h = [];
     for (var j = 0; j < n; j++) { c.push(a[j] + data.clarified[j]); h.push(c[j] + data.handed_over[j]); }
+    var axis = axisTop(Math.max.apply(null, h.concat([0])));
+    box.dataset.yMax = String(axis.max);
     var bars = uPlot.paths.bars({ size: [0.6, 40] });
-    function series(label, color) { return { label: label, fill: color, stroke: color, paths: bars, points: { show: false } }; }
+    function series(label, color, own) {
+      return {
+        label: label, fill: color, stroke: color, paths: bars, points: { show: false },
+        value: function (u, v, s, idx) { return idx == null ? "—" : String(own[idx]); }
+      };
+    }
     var chart = new uPlot({
       width: box.clientWidth || 600,
       height: 260,
-      legend: { show: false },
-      scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: function (u, lo, hi) { return [0, Math.max(1, hi)]; } } },
+      legend: { show: true, live: true },
+      cursor: { points: { show: false }, y: false },
+      scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: function () { return [0, axis.max]; } } },
       axes: [
         { values: function (u, ticks) { return ticks.map(function (t) { return data.days[t] || ""; }); }, incrs: [1, 2, 5, 7] },
-        {}
+        { splits: function () { var out = []; for (var t = 0; t <= axis.max; t += axis.step) { out.push(t); } return out; },
+          values: function (u, ticks) { return ticks.map(function (t) { return String(t); }); } }
       ],
-      series: [{}, series("передан человеку", "#e0605a"), series("с уточнением", "#f2b84b"), series("ответил бот", "#4caf7a")]
+      series: [
+        { label: "День", value: function (u, v, s, idx) { return idx == null ? "—" : data.days[idx]; } },
+        series("передан человеку", "#e0605a", data.handed_over),
+        series("с уточнением", "#f2b84b", data.clarified),
+        series("бот вёл сам", "#4caf7a", a)
+      ]
     }, [xs, h, c, a], box);
     window.addEventListener("resize", function () { chart.setSize({ width: box.clientWidth, height: 260 }); });
   }
