@@ -103,8 +103,7 @@ async def questions_page(
             "page": page,
             "pages": max(1, math.ceil(found.total_groups / PAGE_SIZE)),
             "base_query": f"status={status}",
-            "regrouping": questions.regrouping,
-            "regrouped": _regrouped(questions),
+            **_regroup_state(questions),
             "regroup_capped": found.total_questions > REGROUP_LIMIT,
             "regroup_limit": _number(REGROUP_LIMIT),
         },
@@ -124,6 +123,11 @@ async def _resolution_words(resolution: str, store: Store, knowledge: KnowledgeB
         return "запись базы знаний (её уже нет в базе)"
     title = record.title or shorten(record.text, 80, placeholder="…")
     return f"запись «{title}»"
+
+
+def _regroup_state(questions: OpenQuestions) -> dict[str, object]:
+    """What `_regroup_status.html` shows: a regrouping running, or what the last one did."""
+    return {"regrouping": questions.regrouping, "regrouped": _regrouped(questions)}
 
 
 def _regrouped(questions: OpenQuestions) -> str | None:
@@ -228,6 +232,14 @@ async def regroup_questions(_: SignedInWithCsrf, questions: QuestionsDep) -> Res
     page shows the groups stored meanwhile and says when it is done."""
     questions.start_regroup()
     return RedirectResponse("/console/questions", status_code=303)
+
+
+@router.get("/regroup", response_class=HTMLResponse)
+async def regroup_status(
+    request: Request, session: SignedIn, questions: QuestionsDep
+) -> HTMLResponse:
+    """Whether a regrouping still runs, asked every two seconds by the page while it does."""
+    return render(request, session, "_regroup_status.html", _regroup_state(questions))
 
 
 @router.get("/open-count", response_class=HTMLResponse)
