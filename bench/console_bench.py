@@ -199,6 +199,7 @@ async def measure(base: str, requests: int) -> None:
             "/console/leads",
             "/console/settings",
             "/console/conversations/export.csv?handed=yes",
+            "/console/conversations/export.xlsx?handed=yes",
         ]
         print(f"{'page':<58} {'p50 ms':>8} {'p95 ms':>8}")
         for page in pages:

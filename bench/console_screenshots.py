@@ -7,7 +7,11 @@ bench's synthetic month (300 conversations), then the real app (offline answerer
 the sample knowledge base) answers two real webhooks, so one transcript shows real citations.
 Debian's Chromium (/usr/bin/chromium, driven by Playwright, never downloaded) signs in through
 the form and photographs each page at 1100x760 (Open questions once more with the record search
-of its first group), and the overview once more at a phone's size.
+of its first group), and the overview once more at a phone's size. The connection page is
+photographed whole, on both sizes, with its two checks pressed, as the owner would reach it
+through an HTTPS proxy at bot.salon.example (the requests carry that proxy's headers). Last, a
+newer price list that disagrees with the sample's is uploaded, and the knowledge page's conflict
+is photographed at 1280x900 and at a phone's 390x844.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, Route, async_playwright
 
 from console_bench import ADMIN_TOKEN, seed
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
@@ -29,6 +33,9 @@ from talkme_consultant.talkme.visitor import Visitor, build_webhook_body, webhoo
 from talkme_consultant.web.app import create_app
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# A made-up secret and public address, so the connection page shows what the owner would see.
+WEBHOOK_SECRET = "3f9c2a7e5b1d4c8a"
+PUBLIC_HOST = "bot.salon.example"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -50,7 +57,8 @@ async def talk(url: str) -> str:
             (igor, "Какой курс биткоина сегодня?"),
         ):
             body = build_webhook_body(visitor, text, 1)
-            (await http.post(webhook_url(url), json=body)).raise_for_status()
+            secret = {"X-Webhook-Secret": WEBHOOK_SECRET}
+            (await http.post(webhook_url(url), json=body, headers=secret)).raise_for_status()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             stats = (
@@ -67,6 +75,24 @@ async def talk(url: str) -> str:
 
 async def shoot(page: Page, name: str) -> None:
     await page.screenshot(path=str(OUT / f"{name}.png"))
+    print("wrote", OUT / f"{name}.png")
+
+
+async def through_the_proxy(route: Route) -> None:
+    """What an HTTPS proxy at PUBLIC_HOST would forward."""
+    headers = {**route.request.headers, "host": PUBLIC_HOST, "x-forwarded-proto": "https"}
+    # Chromium keeps its own Host on a continued request; Playwright's fetch sends ours.
+    await route.fulfill(response=await route.fetch(headers=headers))
+
+
+async def shoot_connection(page: Page, url: str, name: str) -> None:
+    """The connection page, whole, with both checks answered."""
+    await page.route(url + "/console/connection**", through_the_proxy)
+    await page.goto(url + "/console/connection")
+    for check in ("account", "model"):
+        await page.get_by_test_id(f"{check}-check-button").click()
+        await page.get_by_test_id(f"{check}-check-result").wait_for()
+    await page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
     print("wrote", OUT / f"{name}.png")
 
 
@@ -111,6 +137,46 @@ async def photograph(url: str, transcript_key: str) -> None:
         await phone.goto(url + "/console?period=7")
         await phone.locator("#daily-chart canvas").wait_for()
         await shoot(phone, "overview-phone")
+        await shoot_connection(page, url, "connection")
+        await shoot_connection(phone, url, "connection-phone")
+        await browser.close()
+
+
+# A newer price for a service the sample's prices.xlsx lists at 1800.
+CONFLICTING_PRICES = "Услуга;Цена, руб.\nКамуфляж седины для мужчин;1500\n".encode()
+
+
+async def photograph_conflict(url: str) -> None:
+    """Upload a price list that disagrees with the sample, wait for it to be served and
+    photograph the knowledge page's conflict on a desktop and a phone."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        files = [("files", ("прайс-2026.csv", CONFLICTING_PRICES, "text/csv"))]
+        upload = await http.post(url + "/files/upload", files=files, headers=admin)
+        upload.raise_for_status()
+        version = upload.json()["version"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = (await http.get(url + "/knowledge-base/status", headers=admin)).json()
+            if status["version"] >= version and not status["rebuilding"]:
+                break
+            await asyncio.sleep(0.2)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
+        for name, viewport in (
+            ("knowledge-conflicts", {"width": 1280, "height": 900}),
+            ("knowledge-conflicts-phone", {"width": 390, "height": 844}),
+        ):
+            page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+            await page.goto(url + "/console/login")
+            await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
+            await page.get_by_test_id("login-submit").click()
+            await page.get_by_test_id("nav-overview").wait_for()
+            await page.goto(url + "/console/knowledge#conflicts")
+            await page.get_by_test_id("kb-conflict").first.scroll_into_view_if_needed()
+            await shoot(page, name)
         await browser.close()
 
 
@@ -122,15 +188,21 @@ async def main() -> None:
             admin_token=ADMIN_TOKEN,
             embedder="none",
             talkme_test_mode=True,
+            webhook_secret=WEBHOOK_SECRET,
+            trusted_proxies="127.0.0.1",
             log_level="WARNING",
         )
         store = await Store.open(settings.resolved_database_url)
         await seed(store, 300, time.time())
         await store.close()
         app = create_app(settings)
-        async with app.router.lifespan_context(app), serve_app(app, "127.0.0.1", 0) as url:
+        async with (
+            app.router.lifespan_context(app),
+            serve_app(app, "127.0.0.1", 0, forwarded_allow_ips=settings.trusted_proxy_list) as url,
+        ):
             key = await talk(url)
             await photograph(url, key)
+            await photograph_conflict(url)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     # Nobody was online to take the dialogue; the visitor left a phone for a call-back.
     finish_code_offline: str = "OPERATORS_OFFLINE"
 
+    # YCLIENTS online booking (booking/): without the partner token and the company id a booking
+    # intent becomes a lead with the wished time. The tokens are never logged or shown.
+    yclients_partner_token: SecretStr | None = None
+    yclients_user_token: SecretStr | None = None
+    yclients_company_id: int | None = Field(default=None, ge=1)
+    yclients_api_url: str = "https://api.yclients.com/api/v1"
+    # A visitor waits in a chat: a calendar call gets this long, and a calendar that failed
+    # this many calls in a row is not asked again for `yclients_cooldown_seconds`.
+    yclients_timeout_seconds: float = Field(default=4.0, gt=0)
+    yclients_failures_to_open: int = Field(default=1, ge=1)
+    yclients_cooldown_seconds: float = Field(default=30.0, gt=0)
+
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
@@ -148,7 +160,11 @@ class Settings(BaseSettings):
     answer_precision_target: float = Field(default=0.9, gt=0, le=1)
 
     @field_validator(
-        "talkme_api_url", "talkme_account_api_url", "openai_base_url", "embeddings_base_url"
+        "talkme_api_url",
+        "talkme_account_api_url",
+        "openai_base_url",
+        "embeddings_base_url",
+        "yclients_api_url",
     )
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
@@ -242,6 +258,8 @@ class Settings(BaseSettings):
             self.openai_api_key,
             self.embeddings_api_key,
             self.talkme_account_api_key,
+            self.yclients_partner_token,
+            self.yclients_user_token,
         )
         values = [f.get_secret_value().strip() for f in fields if f is not None]
         return [v for v in values if v and v.lower() != WEBHOOK_OPEN_WORD]
@@ -252,6 +270,16 @@ class Settings(BaseSettings):
         if self.talkme_account_api_key is None:
             return None
         return self.talkme_account_api_key.get_secret_value().strip() or None
+
+    @property
+    def booking_enabled(self) -> bool:
+        """True when YCLIENTS is configured: a partner token and the company to book into."""
+        token = self.yclients_partner_token
+        return (
+            token is not None
+            and bool(token.get_secret_value().strip())
+            and self.yclients_company_id is not None
+        )
 
     @property
     def llm_enabled(self) -> bool:

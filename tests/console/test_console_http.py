@@ -30,7 +30,7 @@ async def test_sign_in_is_throttled_per_address_after_repeated_wrong_tokens(
         for _ in range(5):
             refused = await client.post("/console/login", data={"csrf": csrf, "token": "guess"})
             assert refused.status_code == 401
-            assert "Неверный токен администратора" in refused.text
+            assert "Ключ не подошёл" in refused.text
         throttled = await client.post("/console/login", data={"csrf": csrf, "token": "guess"})
         assert throttled.status_code == 429
         assert "Слишком много неудачных попыток входа" in throttled.text
@@ -86,8 +86,8 @@ async def test_exports_and_lead_status_follow_the_owner_s_choices(tmp_path: Path
         async with signed_in_client(service) as client:
             exported = await client.get("/console/conversations/export.csv?q=маникюр")
             assert exported.status_code == 200
-            [row] = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
-            assert row["conversation"] == visitor.client_id and row["client_name"] == "Ольга"
+            [row] = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff")), delimiter=";"))
+            assert row["Диалог"] == visitor.client_id and row["Имя"] == "Ольга"
             nothing = await client.get("/console/conversations/export.json?q=биткоин")
             assert nothing.json() == {"conversations": []}
             bad_date = await client.get("/console/conversations?since=вчера")

@@ -24,6 +24,7 @@ PAGES = [
     ("nav-knowledge", "/console/knowledge"),
     ("nav-leads", "/console/leads"),
     ("nav-settings", "/console/settings"),
+    ("nav-connection", "/console/connection"),
 ]
 
 
@@ -47,7 +48,7 @@ async def test_a_wrong_token_is_refused_and_the_right_one_signs_in(
     await page.get_by_test_id("login-token").fill("not-the-token")
     await page.get_by_test_id("login-submit").click()
     await page.get_by_test_id("login-error").wait_for()
-    assert "Неверный токен" in await page.get_by_test_id("login-error").inner_text()
+    assert "Ключ не подошёл" in await page.get_by_test_id("login-error").inner_text()
     assert await page.get_by_test_id("nav-overview").count() == 0
 
     await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)

@@ -6,7 +6,8 @@ phone to the client card), a model key (the scripted OpenAI-compatible server; O
 turns the SDK's own request logging on), and the simulator in real mode, so every reply carries
 the dialogue's token. The visitor writes a phone number, an e-mail address and a card number.
 Then a table is dropped under the running service so a turn fails inside SQL that carries the
-token. The whole captured log is searched afterwards.
+token. Then the owner reads the console, whose pages and downloads show the phone whole. The
+whole captured log is searched afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor, build_webhook_body
 from tests.support.booking_model import booking_model
+from tests.support.console_client import signed_in_at
 from tests.support.eventually import eventually
 from tests.support.openai_server import ScriptedOpenAIServer
 from tests.support.processes import ServiceProcess
@@ -142,6 +144,7 @@ async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_
             timeout=TIMEOUT,
             what="the failed turn in the log",
         )
+        await _read_the_console_as_the_owner(service, visitor)
     service.stop()
 
     log = service.log_text()
@@ -158,6 +161,24 @@ async def test_a_whole_conversation_at_debug_leaves_no_secret_or_personal_value_
     assert chatty == [], "libraries (the model SDK's HTTP client included) stay at WARNING"
     leaked = [value for value in forbidden(visitor) if value in log]
     assert leaked == [], f"found in the log: {leaked}"
+
+
+async def _read_the_console_as_the_owner(service: ServiceProcess, visitor: Visitor) -> None:
+    """The owner's console shows the phone whole (pages and downloads); the log must not."""
+    key = visitor.client_id
+    async with signed_in_at(service.url, ADMIN_TOKEN) as console:
+        transcript = await console.get(f"/console/conversations/{key}")
+        assert 'href="tel:+79161234567"' in transcript.text and PHONE_TYPED in transcript.text
+        for path in (
+            "/console/conversations",
+            "/console/leads",
+            "/console/questions",
+            "/console/conversations/export.csv",
+            "/console/conversations/export.xlsx",
+            "/console/leads/export.csv",
+            "/console/leads/export.xlsx",
+        ):
+            assert (await console.get(path)).status_code == 200, path
 
 
 async def _card_has_phone(sim: RunningSimulator, visitor: Visitor) -> bool:

@@ -96,6 +96,7 @@ FIELDS: dict[str, set[str]] = {
         "rebuilding",
         "evaluation",
         "answering",
+        "conflicts",
     },
     "rebuild": {
         "running",
@@ -271,7 +272,9 @@ async def service(
 
 async def book(service: RunningService, sim: RunningSimulator, visitor: Visitor) -> None:
     """A short conversation: a question, then a phone number; it ends in a lead."""
-    await service.post_message(visitor, "Здравствуйте! Хочу записаться на маникюр", 1)
+    # A question the model answers (a booking request would go to the booking dialogue alone);
+    # the model hears a wish to book in it, and the dialogue asks for the phone.
+    await service.post_message(visitor, "Здравствуйте! Сколько стоит маникюр?", 1)
     await sim.state.wait_for_calls(1, method="send", token=visitor.token, timeout=TIMEOUT)
     await service.post_message(visitor, "Я Анна, мой номер 8 916 123-45-67", 2)
     await sim.state.wait_for_calls(1, method="finish", token=visitor.token, timeout=TIMEOUT)

@@ -87,6 +87,22 @@ BROAD_FLOOR = 0.2
 _MAY_CLARIFY = frozenset({Intent.ANSWER, Intent.UNKNOWN, Intent.GREETING, Intent.THANKS})
 
 
+def model_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The client of the configured model, without retries of its own: the answerer's are
+    bounded and counted (RetryPolicy), and the console's check makes one attempt. Raises
+    ValueError without OPENAI_API_KEY."""
+    import openai  # imported here so the offline path never pays for the SDK
+
+    if not settings.llm_enabled or settings.openai_api_key is None:
+        raise ValueError("OPENAI_API_KEY is not set")
+    return openai.AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout_seconds,
+        max_retries=0,
+    )
+
+
 class LLMAnswerer:
     """Answers from the knowledge base with an OpenAI-compatible model (see module docstring)."""
 
@@ -124,18 +140,8 @@ class LLMAnswerer:
         cls, settings: Settings, retriever: Retriever, profile: BusinessProfile
     ) -> LLMAnswerer:
         """Build the answerer and its client from settings (raises ValueError without a key)."""
-        import openai  # imported here so the offline path never pays for the SDK
-
-        if not settings.llm_enabled or settings.openai_api_key is None:
-            raise ValueError("OPENAI_API_KEY is not set")
-        client = openai.AsyncOpenAI(
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url,
-            timeout=settings.llm_timeout_seconds,
-            max_retries=0,  # retries are ours, bounded and counted (RetryPolicy)
-        )
         return cls(
-            client,
+            model_client(settings),
             settings.llm_model,
             retriever,
             profile,

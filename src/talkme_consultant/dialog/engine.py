@@ -23,6 +23,8 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.dialog.booking import BookingInput, BookingTurns
+from talkme_consultant.dialog.booking_claims import CLAIM_FEEDBACK, claims_booking
 from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, OperatorsNow, open_offer
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
@@ -109,8 +111,11 @@ class DialogEngine:
         offline: OfflineAnswerer,
         phrases: Phrases,
         options: EngineOptions,
+        *,
+        booking: BookingTurns | None = None,
     ) -> None:
         self._primary = primary
+        self._booking = booking
         self._offline = offline
         self._phrases = phrases
         self._options = options
@@ -130,11 +135,33 @@ class DialogEngine:
             callback = self._callbacks.take_number(visitor_text, turn.visitor_name, offer)
             if callback is not None:
                 return callback
-        outcome = await self._run_turn(turn)
+        outcome = await self._booking_turn(turn) or await self._run_turn(turn)
+        if _answerer_heard_booking(outcome):
+            # A wish to book the booking dialogue's words missed: the dialogue books it.
+            booked = await self._booking_turn(turn, force=True)
+            if booked is not None:
+                outcome = _with_spend_of(booked, outcome)
         operators = turn.operators
         if outcome.handed_off and operators is not None and not operators.online:
             self._callbacks.replace_handoff(outcome, operators, turn.visitor_name)
         return outcome
+
+    async def _booking_turn(self, turn: TurnInput, *, force: bool = False) -> TurnOutcome | None:
+        """A booking request, or the reply to the bot's booking question (`dialog/booking.py`);
+        None for any other turn. It ends in a record, a question or a lead, never a call-back
+        offer: the lead it keeps already holds the phone."""
+        if self._booking is None or turn.attachments_only:
+            return None
+        last = turn.memory[-1] if turn.memory else None
+        given = BookingInput(
+            conversation_key=turn.conversation_key,
+            text=keep_end(merge_texts(turn.texts), self._options.max_turn_chars),
+            last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
+            visitor_name=turn.visitor_name,
+            phone=turn.phone,
+            position=len(turn.memory),
+        )
+        return await self._booking.turn(given, force=force)
 
     async def _run_turn(self, turn: TurnInput) -> TurnOutcome:
         # A flood keeps only its end: that is what the visitor is asking now, and it is also
@@ -274,14 +301,20 @@ class DialogEngine:
 
     def _problems(self, draft: Draft, visitor_text: str) -> str:
         """What is wrong with a model's draft, as feedback for a second try ("" when nothing):
-        values its sources do not hold, and a neighbour presented as the answer to a thing no
-        record mentions (a draft without records presents no neighbour)."""
+        values its sources do not hold, a neighbour presented as the answer to a thing no
+        record mentions (a draft without records presents no neighbour), and a booking claimed
+        that no record was made for."""
+        if draft.intent is Intent.BOOKING and self._booking is not None:
+            return ""  # the booking dialogue takes the turn: this reply is never sent
         problems = describe_problems(_ungrounded(draft, visitor_text, self._options.profile_facts))
         unsaid: list[str] = []
         records = draft.found or draft.used_records
         if draft.intent is Intent.ANSWER and records:
             unsaid = unacknowledged(draft.text, records, self._options.profile_facts)
-        return " ".join(part for part in (problems, describe_unacknowledged(unsaid)) if part)
+        # Only the booking dialogue books: a model's «вы записаны» is never true.
+        claim = CLAIM_FEEDBACK if claims_booking(draft.text) else ""
+        parts = (problems, describe_unacknowledged(unsaid), claim)
+        return " ".join(part for part in parts if part)
 
     def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
         """Turn the draft's intent into replies, finish codes, handoffs and leads."""
@@ -358,6 +391,23 @@ class DialogEngine:
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
         outcome.add_event(EventKind.HANDOFF, reason=reason)
+
+
+def _answerer_heard_booking(outcome: TurnOutcome) -> bool:
+    """True when an answerer, not the booking dialogue, decided the turn is a wish to book."""
+    meta = outcome.meta
+    return meta.get("intent") == Intent.BOOKING.value and meta.get("answerer") != "booking"
+
+
+def _with_spend_of(outcome: TurnOutcome, spent: TurnOutcome) -> TurnOutcome:
+    """`outcome` carrying what `spent` cost and remembered (model tokens, the summary)."""
+    outcome.prompt_tokens = spent.prompt_tokens
+    outcome.completion_tokens = spent.completion_tokens
+    outcome.cost = spent.cost
+    outcome.model_latency_ms = spent.model_latency_ms
+    outcome.summary = spent.summary
+    outcome.summarized_upto = spent.summarized_upto
+    return outcome
 
 
 def _ungrounded(draft: Draft, visitor_text: str, profile_facts: str) -> list[Any]:

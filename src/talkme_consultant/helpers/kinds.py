@@ -62,6 +62,9 @@ class EventKind(StrEnum):
     CLARIFY_CHOICE = "clarify_choice"
     LIST_CHOICE = "list_choice"
     ANSWER_MARKED_WRONG = "answer_marked_wrong"  # by the owner, in the console
+    # a booking turn: data `status` (what was asked, booked, slot_taken, calendar_failed, …);
+    # a made record adds record_id, service, master and at
+    BOOKING = "booking"
 
 
 class HandoffReason(StrEnum):

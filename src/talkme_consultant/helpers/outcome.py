@@ -34,6 +34,7 @@ class LeadInfo:
     phone: str
     interest: str | None
     summary: str | None
+    booked: bool = False  # the bot made the record in the calendar itself
 
 
 @dataclass
@@ -89,6 +90,7 @@ class TurnOutcome:
                     clean_text(lead.phone),
                     _clean_optional(lead.interest),
                     _clean_optional(lead.summary),
+                    lead.booked,
                 )
                 if lead
                 else None

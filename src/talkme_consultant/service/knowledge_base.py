@@ -20,6 +20,7 @@ from typing import Any, Literal
 from talkme_consultant.knowledge.cache import EmbeddingCache
 from talkme_consultant.knowledge.calibration import Calibration
 from talkme_consultant.knowledge.confidence import CONFIDENCE_THRESHOLD
+from talkme_consultant.knowledge.conflicts import Conflicts, find_conflicts
 from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.index import KnowledgeIndex, build_index
 from talkme_consultant.knowledge.records import Record
@@ -75,6 +76,7 @@ class KnowledgeBase:
         self._cache = cache
         self._embedder = embedder
         self._index: KnowledgeIndex | None = None
+        self._conflicts = Conflicts()
         self._version = -1
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
@@ -133,6 +135,12 @@ class KnowledgeBase:
         """The embedder records and queries are embedded with (None: keywords only)."""
         return self._embedder
 
+    @property
+    def conflicts(self) -> Conflicts:
+        """Records of the served version that disagree, found when its index was built: the
+        newest of each is served, its older rivals are not."""
+        return self._conflicts
+
     def record(self, record_id: str) -> Record | None:
         """The served record with this id, if the current index has it."""
         index = self._index
@@ -182,17 +190,28 @@ class KnowledgeBase:
                 if progress is not None:
                     progress(done, total)
 
+            # The newest word on a price or an hour is the one the bot may say: an older file's
+            # rival row stays in the store (and on the knowledge page) but is not searched.
+            conflicts = await asyncio.to_thread(find_conflicts, records, snapshot.updated_at)
+            superseded = conflicts.superseded
+            served = [r for r in records if r.record_id not in superseded]
             index = await build_index(
-                records, self._embedder, self._cache, report, snapshot.phrasings
+                served, self._embedder, self._cache, report, snapshot.phrasings
             )
         except Exception as error:
             self.status.state, self.status.error = "failed", type(error).__name__
             self.status.finished_at = now()
             log.exception("knowledge index build failed")
             raise
-        self._index, self._version = index, version
+        self._index, self._conflicts, self._version = index, conflicts, version
         self.status.state, self.status.finished_at = "idle", now()
-        log.info("knowledge index v%d serves %d records", version, len(records))
+        log.info(
+            "knowledge index v%d serves %d records (%d conflicts, %d older rivals left out)",
+            version,
+            len(served),
+            len(conflicts),
+            len(superseded),
+        )
         return index
 
     async def _score_quietly(self, index: KnowledgeIndex, version: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from talkme_consultant.helpers.kinds import FileOrigin
 from talkme_consultant.service.case_scoring import CASES_FILENAME
@@ -160,17 +160,25 @@ class KnowledgeFiles:
         return count, version
 
     async def reparse_all(self) -> IngestReport:
-        """Parse every stored file again (after a loader upgrade) and store the new records."""
+        """Parse every stored file again (after a loader upgrade) and store the new records.
+
+        Each file keeps the time it was uploaded or changed: reading it again changes nothing
+        in it, and which of two disagreeing files is the newest must not change either."""
         by_origin: dict[FileOrigin, list[tuple[str, bytes]]] = {}
+        changed_at: dict[str, float] = {}
         for info in await self._repository.list_files():
             stored = await self._repository.get_file(info.name)
             if stored is not None:
                 by_origin.setdefault(FileOrigin(info.origin), []).append(
                     (stored.name, stored.content)
                 )
+                changed_at[info.name] = info.updated_at
         report = IngestReport(version=(await self._repository.state()).version, files={}, errors={})
         for origin, files in by_origin.items():
-            part = await self.add(files, origin=origin)
+            updates = await self.parse(files, origin=origin)
+            part = await self.store(
+                [replace(u, updated_at=changed_at.get(u.name)) for u in updates]
+            )
             report = IngestReport(
                 version=part.version,
                 files={**report.files, **part.files},

@@ -26,6 +26,7 @@ from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
 from talkme_consultant.knowledge.loaders import ParseLimits
 from talkme_consultant.profile import BusinessProfile, load_profile
+from talkme_consultant.service.booking_setup import booking_turns, build_calendar
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import Lessons
@@ -109,6 +110,8 @@ class Runtime:
         self.knowledge = knowledge
         self.profile = profile
         self.metrics = Metrics()
+        # Built once: its circuit breaker must outlive a profile change.
+        self.calendar = build_calendar(settings, profile)
         # Leases are held per process, so no other process ever mistakes them for its own.
         self.owner = process_owner(settings.instance_name)
         self._components = self._build_components()
@@ -188,7 +191,8 @@ class Runtime:
             profile_facts=profile.facts_text(),
             prices=parse_prices(settings.llm_prices),
         )
-        engine = DialogEngine(primary, offline, phrases, options)
+        booking = booking_turns(self.calendar, self.store.bookings, settings, profile)
+        engine = DialogEngine(primary, offline, phrases, options, booking=booking)
         return Components(phrases=phrases, offline=offline, primary=primary, engine=engine)
 
     @property
@@ -241,6 +245,8 @@ class Runtime:
                 await self._watcher
             self._watcher = None
         await self.knowledge.close()
+        if self.calendar is not None:
+            await self.calendar.aclose()
         await self.store.close()
 
 

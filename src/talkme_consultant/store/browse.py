@@ -141,6 +141,11 @@ class ConversationBrowser:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    async def any_conversation(self) -> bool:
+        """True once TalkMe (or anyone through the webhook) has started a conversation."""
+        async with self._sessions.read() as session:
+            return bool(await session.scalar(select(exists().select_from(Conversation))))
+
     async def count(self, chosen: ConversationFilter) -> int:
         """How many conversations match."""
         async with self._sessions.read() as session:

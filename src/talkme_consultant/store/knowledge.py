@@ -49,6 +49,9 @@ class FileUpdate:
     origin: FileOrigin
     records: Sequence[Record]
     error: str | None = None
+    updated_at: float | None = None
+    """When the file changed; None: now. A file read again keeps its time, so the newest
+    upload stays the newest (see `knowledge.conflicts`)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Snapshot:
     version: int
     records: list[Record]
     phrasings: dict[str, list[str]]
+    updated_at: dict[str, float]
+    """Record id → when its source last changed: its file's upload, or the owner's edit."""
 
 
 _INFO_COLUMNS = (
@@ -140,7 +145,7 @@ class KnowledgeRepository:
                         sha256=item.sha256,
                         size=len(item.content),
                         origin=item.origin,
-                        updated_at=now,
+                        updated_at=now if item.updated_at is None else item.updated_at,
                         records_count=len(item.records),
                         error=item.error,
                     )
@@ -190,17 +195,28 @@ class KnowledgeRepository:
 
     async def load_snapshot(self) -> Snapshot:
         """Everything the index is built from, read in one transaction: the files' records,
-        then the owner's answers (as records), and the phrasings taught for records."""
+        then the owner's answers (as records), the phrasings taught for records, and when each
+        record's source last changed."""
         async with self._sessions.write() as session:
             state = await _state(session)
+            times = await session.execute(select(KnowledgeFile.name, KnowledgeFile.updated_at))
+            file_times = {name: changed for name, changed in times}
             rows = await session.execute(
-                select(KnowledgeRecord.data).order_by(
+                select(KnowledgeRecord.file_name, KnowledgeRecord.data).order_by(
                     KnowledgeRecord.file_name, KnowledgeRecord.position
                 )
             )
-            records = [Record.model_validate_json(data) for data in rows.scalars()]
-            records.extend(await owner_records(session))
-            return Snapshot(state.version, records, await phrasings_by_record(session))
+            records: list[Record] = []
+            updated_at: dict[str, float] = {}
+            for file_name, data in rows:
+                record = Record.model_validate_json(data)
+                records.append(record)
+                updated_at[record.record_id] = file_times.get(file_name, 0.0)
+            for record, changed in await owner_records(session):
+                records.append(record)
+                updated_at[record.record_id] = changed
+            phrasings = await phrasings_by_record(session)
+            return Snapshot(state.version, records, phrasings, updated_at)
 
     async def browse_records(
         self, text: str | None, *, offset: int, limit: int

@@ -14,6 +14,7 @@ class LeadStatus(StrEnum):
     """Where the owner is with a lead."""
 
     NEW = "new"
+    BOOKED = "booked"  # the bot made the record in the calendar
     CALLED = "called"
     DONE = "done"
 

@@ -348,6 +348,19 @@ class SignedInSession(Base):
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class BookingRow(Base):
+    """A booking into the calendar, kept before `book_record` is sent and given its record id
+    once the calendar answers: a turn retried after a crash finds it instead of booking twice."""
+
+    __tablename__ = "bookings"
+
+    api_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), index=True)
+    details: Mapped[str] = mapped_column(Text)
+    record_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 # Every table whose rows belong to one visitor, by `conversation_key`: forgetting a visitor
 # deletes from each, so a new table of a visitor's rows belongs here.
 PERSONAL_TABLES: tuple[
@@ -358,7 +371,8 @@ PERSONAL_TABLES: tuple[
     | type[OutboxCall]
     | type[HandedOverQuestion]
     | type[OperatorAnswer]
-    | type[OpenQuestion],
+    | type[OpenQuestion]
+    | type[BookingRow],
     ...,
 ] = (
     DialogMessage,
@@ -369,4 +383,5 @@ PERSONAL_TABLES: tuple[
     HandedOverQuestion,
     OperatorAnswer,
     OpenQuestion,
+    BookingRow,
 )

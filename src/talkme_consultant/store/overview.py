@@ -13,7 +13,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from talkme_consultant.helpers.kinds import EventKind, MessageRole
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.figures import clarified, handed_over, started_since, with_lead
-from talkme_consultant.store.models import Conversation, DialogMessage, Event, InboundMessage
+from talkme_consultant.store.leads import LeadStatus
+from talkme_consultant.store.models import (
+    Conversation,
+    DialogMessage,
+    Event,
+    InboundMessage,
+    Lead,
+)
 
 # Bot replies whose intent means "answered from the knowledge base".
 ANSWERED_INTENTS = ("answer",)
@@ -48,6 +55,7 @@ class PeriodOverview:
     bot_replies: int = 0
     answered_replies: int = 0
     handoffs_by_reason: dict[str, int] = field(default_factory=dict)
+    bookings: int = 0  # leads the bot booked into the calendar itself
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     tokens: int = 0
@@ -148,6 +156,14 @@ class OverviewRepository:
                 or 0
             )
             view.handoffs_by_reason = await _reasons(session, since)
+            view.bookings = int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Lead)
+                    .where(Lead.created_at >= since, Lead.status == LeadStatus.BOOKED)
+                )
+                or 0
+            )
             view.days = await _days(session, day_starts)
         return view
 

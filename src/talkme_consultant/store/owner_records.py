@@ -25,10 +25,10 @@ def owner_faq_record(faq_id: int, question: str, answer: str) -> Record:
     )
 
 
-async def owner_records(session: AsyncSession) -> list[Record]:
-    """Every owner's answer as a record, oldest first."""
+async def owner_records(session: AsyncSession) -> list[tuple[Record, float]]:
+    """Every owner's answer as a record with when it was last changed, oldest first."""
     rows = await session.execute(select(OwnerFaq).order_by(OwnerFaq.id))
-    return [owner_faq_record(f.id, f.question, f.answer) for f in rows.scalars()]
+    return [(owner_faq_record(f.id, f.question, f.answer), f.updated_at) for f in rows.scalars()]
 
 
 async def phrasings_by_record(session: AsyncSession) -> dict[str, list[str]]:

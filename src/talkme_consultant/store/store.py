@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talkme_consultant.store.bookings import BookingRepository
 from talkme_consultant.store.browse import ConversationBrowser
 from talkme_consultant.store.console import ConsoleRepository
 from talkme_consultant.store.conversations import ConversationRepository
@@ -55,6 +56,7 @@ class Store:
         self.lessons = LessonsRepository(sessions)
         self.questions = QuestionRepository(sessions)
         self.console = ConsoleRepository(sessions)
+        self.bookings = BookingRepository(sessions)
 
     @classmethod
     async def open(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talkme_consultant.helpers.budget import spent_on
 from talkme_consultant.helpers.kinds import CallStatus, ConversationState, MessageRole
 from talkme_consultant.helpers.outcome import LeadInfo, TurnEvent, TurnOutcome
+from talkme_consultant.store.leads import LeadStatus
 from talkme_consultant.store.leases import hold_lease
 from talkme_consultant.store.models import (
     Conversation,
@@ -190,7 +191,15 @@ async def _add_lead(session: AsyncSession, key: str, lead: LeadInfo, now: float)
         interest=lead.interest,
         summary=lead.summary,
         created_at=now,
+        status=LeadStatus.BOOKED.value if lead.booked else LeadStatus.NEW.value,
     )
+    if lead.booked:
+        # A booking made after an earlier lead of the same phone: the owner sees it booked.
+        booked = {"status": LeadStatus.BOOKED.value, "interest": lead.interest}
+        await session.execute(
+            row.on_conflict_do_update(index_elements=["conversation_key", "phone"], set_=booked)
+        )
+        return
     await session.execute(row.on_conflict_do_nothing(index_elements=["conversation_key", "phone"]))
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from talkme_consultant.helpers.kinds import CallStatus
 from talkme_consultant.talkme.payloads import mask_phone
-from talkme_consultant.web.answers import answer_from, masked_phone
+from talkme_consultant.web.answers import answer_from, conflict_answers, masked_phone
 from talkme_consultant.web.auth import require_admin
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, SettingsDep, StoreDep
 from talkme_consultant.web.schemas import (
@@ -163,7 +163,8 @@ async def regenerate(knowledge: KnowledgeDep) -> RebuildStarted:
 
 @router.get("/knowledge-base/status", summary="The knowledge base being served")
 async def kb_status(knowledge: KnowledgeDep, files: FilesDep) -> KnowledgeBaseStatus:
-    """Version, record count, files, and the score of the business's own case file."""
+    """Version, record count, files, the score of the business's own case file, and records
+    that disagree (the newest of each is served)."""
     state = await files.stored_state()
     stored = await files.list_files()
     return KnowledgeBaseStatus(
@@ -176,6 +177,7 @@ async def kb_status(knowledge: KnowledgeDep, files: FilesDep) -> KnowledgeBaseSt
         rebuilding=knowledge.rebuilding,
         evaluation=knowledge.latest_evaluation(state),
         answering=AnswerThreshold.model_validate(asdict(knowledge.calibration)),
+        conflicts=conflict_answers(knowledge.conflicts),
     )
 
 

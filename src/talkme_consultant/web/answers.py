@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from talkme_consultant.knowledge.conflicts import Conflicts, Kind, Version
 from talkme_consultant.talkme.payloads import mask_phone
+from talkme_consultant.web.schemas import ConflictSide, KnowledgeConflict
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
@@ -43,5 +45,25 @@ def answer_from(model: type[AnswerT], source: object, **values: Any) -> AnswerT:
 
 
 def masked_phone(phone: str | None) -> str | None:
-    """A phone number as the owner's views show it outside the leads: masked, or None."""
+    """A phone number as the admin API and the monitoring routes give it: masked, or None."""
     return mask_phone(phone) if phone else None
+
+
+def conflict_answers(conflicts: Conflicts) -> list[KnowledgeConflict]:
+    """The knowledge base's conflicts as `/knowledge-base/status` lists them."""
+    return [
+        KnowledgeConflict(
+            subject=c.subject,
+            differ=list(c.kinds),
+            used=_side(c.used, c.kinds),
+            older=[_side(v, c.kinds) for v in c.older],
+        )
+        for c in conflicts.items
+    ]
+
+
+def _side(version: Version, kinds: tuple[Kind, ...]) -> ConflictSide:
+    source = version.record.source
+    return ConflictSide(
+        file=source.file, row=source.row, value=version.value(kinds), updated_at=version.updated_at
+    )

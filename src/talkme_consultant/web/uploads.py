@@ -10,6 +10,7 @@ checked as it grows. The first limit crossed ends the request with a status nami
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from talkme_consultant.config import Settings
 from talkme_consultant.knowledge.loaders import SUPPORTED_SUFFIXES
 from talkme_consultant.service.case_scoring import CASES_FILENAME
-from talkme_consultant.service.knowledge_files import KnowledgeFiles, Unreadable
+from talkme_consultant.service.knowledge_files import IngestReport, KnowledgeFiles, Unreadable
 from talkme_consultant.web.schemas import UploadAccepted, UploadRefused
 
 if TYPE_CHECKING:
@@ -54,6 +55,38 @@ UPLOAD_REQUEST_BODY: dict[str, Any] = {
 }
 
 
+class UploadProblem(enum.StrEnum):
+    """Why an upload was refused before anything was stored."""
+
+    BAD_NAME = "bad_name"
+    WRONG_TYPE = "wrong_type"
+    TOO_MANY_FILES = "too_many_files"
+    FILE_TOO_LARGE = "file_too_large"
+    REQUEST_TOO_LARGE = "request_too_large"
+    NOT_MULTIPART = "not_multipart"
+    MALFORMED = "malformed"
+    NO_FILES = "no_files"
+
+
+class UploadRefusal(HTTPException):
+    """An upload refused with an HTTP status and an English `detail` for the admin API; the
+    console says the same in Russian from `problem`, the file's `name` and the `limit`."""
+
+    def __init__(
+        self,
+        status_code: int,
+        problem: UploadProblem,
+        detail: str,
+        *,
+        name: str | None = None,
+        limit: int | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.problem = problem
+        self.name = name
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     """UPLOAD_MAX_REQUEST_BYTES, UPLOAD_MAX_BYTES and UPLOAD_MAX_FILES."""
@@ -79,7 +112,7 @@ def sanitize_filename(raw: str) -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name or name in {".", ".."} or len(name) > 200:
-        raise HTTPException(status_code=400, detail=f"invalid file name {raw!r}")
+        raise UploadRefusal(400, UploadProblem.BAD_NAME, f"invalid file name {raw!r}")
     return name
 
 
@@ -88,14 +121,12 @@ def check_type(name: str) -> None:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES and name != CASES_FILENAME:
         allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise HTTPException(
-            status_code=415,
-            detail=f"{name}: unsupported file type {suffix or '(none)'}; supported: {allowed}",
+        raise UploadRefusal(
+            415,
+            UploadProblem.WRONG_TYPE,
+            f"{name}: unsupported file type {suffix or '(none)'}; supported: {allowed}",
+            name=name,
         )
-
-
-def _too_large(message: str) -> HTTPException:
-    return HTTPException(status_code=413, detail=message)
 
 
 @dataclass
@@ -148,12 +179,15 @@ class _Parts:
             return  # other form fields are not ours; their bytes still count towards the cap
         raw = options.get(b"filename")
         if raw is None:
-            raise HTTPException(
-                status_code=400, detail=f"form field {FILES_FIELD!r} must carry files"
+            raise UploadRefusal(
+                400, UploadProblem.NO_FILES, f"form field {FILES_FIELD!r} must carry files"
             )
         if len(self.files) + 1 > self.limits.max_files:
-            raise _too_large(
-                f"too many files in one upload: at most {self.limits.max_files} (UPLOAD_MAX_FILES)"
+            raise UploadRefusal(
+                413,
+                UploadProblem.TOO_MANY_FILES,
+                f"too many files in one upload: at most {self.limits.max_files} (UPLOAD_MAX_FILES)",
+                limit=self.limits.max_files,
             )
         name = sanitize_filename(raw.decode("utf-8", "replace"))
         check_type(name)
@@ -164,8 +198,12 @@ class _Parts:
             return
         self._data.extend(data[start:end])
         if len(self._data) > self.limits.max_file_bytes:
-            raise _too_large(
-                f"{self._name}: larger than the {self.limits.max_file_bytes}-byte upload limit"
+            raise UploadRefusal(
+                413,
+                UploadProblem.FILE_TOO_LARGE,
+                f"{self._name}: larger than the {self.limits.max_file_bytes}-byte upload limit",
+                name=self._name,
+                limit=self.limits.max_file_bytes,
             )
 
     def _part_end(self) -> None:
@@ -180,21 +218,25 @@ class _Parts:
 async def read_upload(request: Request, limits: UploadLimits) -> list[tuple[str, bytes]]:
     """The (sanitised name, bytes) of every file in the request's `files` field.
 
-    Raises HTTPException: 415 when the body is not multipart, 413 when the request, a file or
+    Raises UploadRefusal: 415 when the body is not multipart, 413 when the request, a file or
     the number of files is over its limit, 400/415 for a bad name or type, 400 for a malformed
     or empty body. Nothing is stored; the caller decides what to do with the files.
     """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise HTTPException(
-            status_code=415,
-            detail=f"send the files as multipart/form-data in the field {FILES_FIELD!r}",
+        raise UploadRefusal(
+            415,
+            UploadProblem.NOT_MULTIPART,
+            f"send the files as multipart/form-data in the field {FILES_FIELD!r}",
         )
     request_limit = limits.max_request_bytes
-    over_request = _too_large(
+    over_request = UploadRefusal(
+        413,
+        UploadProblem.REQUEST_TOO_LARGE,
         f"the upload is larger than the {request_limit}-byte request limit "
-        "(UPLOAD_MAX_REQUEST_BYTES)"
+        "(UPLOAD_MAX_REQUEST_BYTES)",
+        limit=request_limit,
     )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > request_limit:
@@ -210,28 +252,36 @@ async def read_upload(request: Request, limits: UploadLimits) -> list[tuple[str,
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError as error:
-        raise HTTPException(
-            status_code=400, detail=f"the multipart body is malformed ({error})"
+        raise UploadRefusal(
+            400, UploadProblem.MALFORMED, f"the multipart body is malformed ({error})"
         ) from error
     if not parts.ended:
-        raise HTTPException(status_code=400, detail="the multipart body ended before its end")
+        raise UploadRefusal(400, UploadProblem.MALFORMED, "the multipart body ended before its end")
     if not parts.files:
-        raise HTTPException(
-            status_code=400,
-            detail=f"no files in the upload: send them in the field {FILES_FIELD!r}",
+        raise UploadRefusal(
+            400,
+            UploadProblem.NO_FILES,
+            f"no files in the upload: send them in the field {FILES_FIELD!r}",
         )
     return parts.files
+
+
+async def take_upload(
+    request: Request, files: KnowledgeFiles, settings: Settings
+) -> IngestReport | Unreadable:
+    """Read the request's files within the UPLOAD_* limits and store them all or none.
+
+    Raises UploadRefusal as `read_upload` does, before anything is stored.
+    """
+    return await files.upload(await read_upload(request, UploadLimits.from_settings(settings)))
 
 
 async def receive_upload(
     request: Request, files: KnowledgeFiles, settings: Settings
 ) -> UploadAccepted | JSONResponse:
-    """Read the request's files within the UPLOAD_* limits and store them all or none: the answer
-    of the admin API's upload and of the console's. A 422 names each unreadable file and why.
-
-    Raises HTTPException as `read_upload` does, before anything is stored.
-    """
-    outcome = await files.upload(await read_upload(request, UploadLimits.from_settings(settings)))
+    """The admin API's answer to an upload (`take_upload`): the files stored, or a 422 naming
+    each unreadable file and why. Raises UploadRefusal before anything is stored."""
+    outcome = await take_upload(request, files, settings)
     if isinstance(outcome, Unreadable):
         # Bad input changes nothing: the owner fixes the file and uploads the set again.
         names = ", ".join(f"{name}: {reason}" for name, reason in outcome.errors.items())

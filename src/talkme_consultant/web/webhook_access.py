@@ -65,6 +65,14 @@ def webhook_access(settings: Settings) -> WebhookAccess:
     return WebhookAccess.SECRET
 
 
+def webhook_secret(settings: Settings) -> str | None:
+    """WEBHOOK_SECRET in clear when it guards the webhook (for the signed-in owner's
+    connection page, which shows the URL to paste into TalkMe); None when the webhook is open."""
+    if webhook_access(settings) is WebhookAccess.OPEN:
+        return None
+    return _configured(settings)
+
+
 def require_webhook_secret(settings: Settings) -> None:
     """Refuse production settings that leave the webhook open by omission.
 

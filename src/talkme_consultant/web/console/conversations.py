@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, tzinfo
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.kinds import ConversationState, EventKind
 from talkme_consultant.store.browse import ConversationRow
 from talkme_consultant.store.questions import MarkOutcome
-from talkme_consultant.web.answers import masked_phone
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
 from talkme_consultant.web.console.filters import ChosenFilters, conversation_filters
+from talkme_consultant.web.console.phone_links import whole_phone
 from talkme_consultant.web.console.questions import QUESTIONS_CHANGED
 from talkme_consultant.web.console.wording import finish_codes
 from talkme_consultant.web.csv_export import csv_response
-from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, SettingsDep, StoreDep
+from talkme_consultant.web.deps import (
+    KnowledgeDep,
+    ProfileDep,
+    QuestionsDep,
+    SettingsDep,
+    StoreDep,
+)
+from talkme_consultant.web.export_table import Table
+from talkme_consultant.web.xlsx_export import xlsx_response
 
 router = APIRouter(prefix="/console/conversations", include_in_schema=False)
 
@@ -26,6 +35,20 @@ PAGE_SIZE = 50
 MAX_EXPORT_ROWS = 50_000
 # The names `Draft.answerer` takes (answer/base.py); a fixed list spares a scan of every reply.
 ANSWERERS = ("offline", "llm")
+EXPORT_HEADERS = (
+    "Диалог",
+    "Создан",
+    "Последнее сообщение",
+    "Имя",
+    "Телефон",
+    "Кто ведёт",
+    "Сообщений",
+    "Передан человеку",
+    "Лид",
+    "Уточнение",
+    "Проверка фактов",
+)
+WHO_LEADS: dict[str, str] = {ConversationState.BOT: "бот", ConversationState.OPERATOR: "человек"}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -60,7 +83,7 @@ def _export_rows(rows: list[ConversationRow]) -> list[dict[str, object]]:
             "conversation": row.key,
             "visitor_name": row.visitor_name,
             "client_name": row.client_name,
-            "phone": masked_phone(row.phone),
+            "phone": row.phone,
             "state": row.state,
             "messages": row.messages,
             "created_at": row.created_at,
@@ -74,29 +97,53 @@ def _export_rows(rows: list[ConversationRow]) -> list[dict[str, object]]:
     ]
 
 
+def _export_table(rows: list[ConversationRow], zone: tzinfo) -> Table:
+    """The list as the owner's spreadsheet: Russian headers, local dates, «да»/«нет»."""
+    return Table(
+        name="conversations",
+        title="Диалоги",
+        headers=EXPORT_HEADERS,
+        rows=[
+            [
+                row.key,
+                datetime.fromtimestamp(row.created_at, zone),
+                datetime.fromtimestamp(row.last_activity, zone),
+                row.visitor_name or row.client_name,
+                whole_phone(row.phone) if row.phone else None,
+                WHO_LEADS.get(row.state, row.state),
+                row.messages,
+                row.handed_over,
+                row.has_lead,
+                row.clarified,
+                row.guard,
+            ]
+            for row in rows
+        ],
+    )
+
+
 @router.get("/export.{kind}")
 async def export(
     kind: str,
     chosen: Annotated[ChosenFilters, Depends(conversation_filters)],
     _: SignedIn,
     store: StoreDep,
+    profile: ProfileDep,
 ) -> Response:
-    """The filtered list as CSV or JSON (phones masked, at most 50,000 rows; the CSV's cells are
-    data, never formulas: see web/csv_export.py)."""
-    if kind not in ("csv", "json"):
-        raise HTTPException(status_code=404, detail="Экспорт бывает только csv или json.")
+    """The filtered list as .xlsx, CSV or JSON (at most 50,000 rows). The owner downloads it to
+    call visitors back, so phones are whole; the spreadsheets' cells are data, never formulas
+    (web/csv_export.py, web/xlsx_export.py)."""
+    if kind not in ("xlsx", "csv", "json"):
+        raise HTTPException(status_code=404, detail="Экспорт бывает только xlsx, csv или json.")
     rows = await store.browse.page(chosen.filter, offset=0, limit=MAX_EXPORT_ROWS)
-    data = _export_rows(rows)
-    disposition = {"Content-Disposition": f'attachment; filename="conversations.{kind}"'}
     if kind == "json":
         return Response(
-            json.dumps({"conversations": data}, ensure_ascii=False),
+            json.dumps({"conversations": _export_rows(rows)}, ensure_ascii=False),
             media_type="application/json",
-            headers=disposition,
+            headers={"Content-Disposition": 'attachment; filename="conversations.json"'},
         )
-    # Visitors name themselves: the CSV keeps their names as text, never formulas.
-    header = list(data[0]) if data else ["conversation"]
-    return csv_response(header, [list(row.values()) for row in data], "conversations.csv")
+    table = _export_table(rows, profile.zone())
+    return await xlsx_response(table) if kind == "xlsx" else csv_response(table)
 
 
 @router.get("/{key}", response_class=HTMLResponse)

@@ -13,12 +13,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from talkme_consultant.dialog.local import LocalDialogue
 from talkme_consultant.service.case_scoring import CASES_FILENAME
 from talkme_consultant.service.knowledge_base import KnowledgeBase
-from talkme_consultant.service.knowledge_files import KnowledgeFiles
+from talkme_consultant.service.knowledge_files import KnowledgeFiles, Unreadable
+from talkme_consultant.store.knowledge import FileInfo
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
+from talkme_consultant.web.console.conflicts import conflict_views, rival_notes
 from talkme_consultant.web.console.phrasings import taught_records
+from talkme_consultant.web.console.upload_words import refusal_words, unreadable_words
 from talkme_consultant.web.console.wording import finish_codes
 from talkme_consultant.web.deps import FilesDep, KnowledgeDep, RuntimeDep, SettingsDep, StoreDep
-from talkme_consultant.web.uploads import receive_upload, sanitize_filename
+from talkme_consultant.web.schemas import UploadAccepted
+from talkme_consultant.web.uploads import UploadRefusal, sanitize_filename, take_upload
 
 router = APIRouter(prefix="/console/knowledge", include_in_schema=False)
 
@@ -48,14 +52,16 @@ async def files_page(
     store: StoreDep,
     settings: SettingsDep,
 ) -> HTMLResponse:
-    """Files with their status and errors, upload, delete and rebuild; the owner's answers and
-    the wordings taught for records."""
+    """Files with their status and errors, upload, delete and rebuild; records that disagree;
+    the owner's answers and the wordings taught for records."""
+    stored = await files.list_files()
     return render(
         request,
         session,
         "knowledge.html",
         {
-            **await _files_context(files),
+            **_files_context(stored),
+            "conflicts": conflict_views(knowledge.conflicts, {f.name: f for f in stored}),
             "owner_faq": await store.lessons.list_faq(),
             "taught": await taught_records(store.lessons, knowledge),
             "max_files": settings.upload_max_files,
@@ -66,10 +72,9 @@ async def files_page(
     )
 
 
-async def _files_context(files: KnowledgeFiles) -> dict[str, object]:
+def _files_context(stored: list[FileInfo]) -> dict[str, object]:
     """The knowledge files, and the case file apart: it holds no records, only the questions
     the bot checks itself on, so it is not listed (or deleted) like a price list."""
-    stored = await files.list_files()
     return {
         "files": [f for f in stored if f.name != CASES_FILENAME],
         "cases": next((f for f in stored if f.name == CASES_FILENAME), None),
@@ -80,7 +85,7 @@ async def _files_context(files: KnowledgeFiles) -> dict[str, object]:
 @router.get("/files", response_class=HTMLResponse)
 async def files_part(request: Request, session: SignedIn, files: FilesDep) -> HTMLResponse:
     """The files table and the case file (fetched again after an upload)."""
-    return render(request, session, "_kb_files.html", await _files_context(files))
+    return render(request, session, "_kb_files.html", _files_context(await files.list_files()))
 
 
 @router.get("/status", response_class=HTMLResponse)
@@ -105,11 +110,16 @@ async def upload(
     request: Request, _: SignedInWithCsrf, files: FilesDep, settings: SettingsDep
 ) -> Response:
     """The admin API's upload (same limits and all-or-nothing checks), behind the console's
-    session and CSRF token instead of the bearer token."""
-    result = await receive_upload(request, files, settings)
-    if isinstance(result, JSONResponse):
-        return result
-    return JSONResponse(result.model_dump(mode="json"))
+    session and CSRF token instead of the bearer token; a refusal is said in Russian."""
+    try:
+        outcome = await take_upload(request, files, settings)
+    except UploadRefusal as refusal:
+        return JSONResponse({"error": refusal_words(refusal)}, status_code=refusal.status_code)
+    if isinstance(outcome, Unreadable):
+        refused = {"error": unreadable_words(outcome.errors), "errors": outcome.errors}
+        return JSONResponse(refused, status_code=422)
+    accepted = UploadAccepted(uploaded=outcome.files, errors={}, version=outcome.version)
+    return JSONResponse(accepted.model_dump(mode="json"))
 
 
 @router.post("/files/{filename}/delete")
@@ -170,7 +180,8 @@ async def playground(
     runtime: RuntimeDep,
 ) -> HTMLResponse:
     """The ranked records with scores and confidence, and the reply a new visitor asking this
-    would get: a fresh dialogue through the engine TalkMe turns use (as `eval answers` does)."""
+    would get: a fresh dialogue through the engine TalkMe turns use (as `eval answers` does),
+    with a note when a record it used won over an older one that says otherwise."""
     text = question.strip()
     if not text:
         raise HTTPException(status_code=400, detail="Введите вопрос.")
@@ -188,5 +199,6 @@ async def playground(
             "outcome": outcome,
             "threshold": knowledge.answer_threshold,
             "finish_codes": finish_codes(runtime.settings),
+            "rivals": rival_notes(knowledge.conflicts, outcome.meta.get("records") or []),
         },
     )

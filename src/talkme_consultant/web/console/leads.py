@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from talkme_consultant.store.leads import LeadStatus
-from talkme_consultant.web.console.base import (
-    SignedIn,
-    SignedInWithCsrf,
-    local_time,
-    pagination,
-    render,
-)
+from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, pagination, render
+from talkme_consultant.web.console.phone_links import whole_phone
 from talkme_consultant.web.csv_export import csv_response
 from talkme_consultant.web.deps import ProfileDep, StoreDep
+from talkme_consultant.web.export_table import Table
+from talkme_consultant.web.xlsx_export import xlsx_response
 
 router = APIRouter(prefix="/console/leads", include_in_schema=False)
 
@@ -24,9 +22,11 @@ PAGE_SIZE = 50
 MAX_EXPORT_ROWS = 50_000
 STATUS_LABELS = {
     LeadStatus.NEW: "новый",
+    LeadStatus.BOOKED: "записан",
     LeadStatus.CALLED: "позвонили",
     LeadStatus.DONE: "готово",
 }
+EXPORT_HEADERS = ("Создан", "Имя", "Телефон", "Интерес", "Кратко", "Статус", "Диалог")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -68,26 +68,38 @@ async def set_status(
     return RedirectResponse("/console/leads", status_code=303)
 
 
-@router.get("/export.csv")
-async def export_csv(store: StoreDep, profile: ProfileDep, _: SignedIn) -> Response:
-    """Every lead as CSV: the visitor's words (name, interest, summary) as text, never formulas
-    (web/csv_export.py)."""
+@router.get("/export.{kind}")
+async def export(kind: str, store: StoreDep, profile: ProfileDep, _: SignedIn) -> Response:
+    """Every lead as .xlsx or CSV, for the owner to call back: phones whole, statuses and
+    headers in Russian, dates as dates, the visitor's words as text, never formulas
+    (web/csv_export.py, web/xlsx_export.py)."""
+    if kind not in ("xlsx", "csv"):
+        raise HTTPException(status_code=404, detail="Лиды выгружаются только в xlsx или csv.")
     zone = profile.zone()
     rows = await store.leads.page(offset=0, limit=MAX_EXPORT_ROWS)
-    return csv_response(
-        ["id", "created", "name", "phone", "interest", "summary", "status", "conversation"],
-        [
+    table = Table(
+        name="leads",
+        title="Лиды",
+        headers=EXPORT_HEADERS,
+        rows=[
             [
-                lead.id,
-                local_time(lead.created_at, zone),
-                lead.name or "",
-                lead.phone,
-                lead.interest or "",
-                lead.summary or "",
-                lead.status,
+                datetime.fromtimestamp(lead.created_at, zone),
+                lead.name,
+                whole_phone(lead.phone),
+                lead.interest,
+                lead.summary,
+                _status_label(lead.status),
                 lead.conversation_key,
             ]
             for lead in rows
         ],
-        "leads.csv",
     )
+    return await xlsx_response(table) if kind == "xlsx" else csv_response(table)
+
+
+def _status_label(status: str) -> str:
+    """The status as the leads page names it; a status this version does not know, as it is."""
+    try:
+        return STATUS_LABELS[LeadStatus(status)]
+    except ValueError:
+        return status

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from talkme_consultant.web.console import (
+    connection,
     conversations,
     knowledge,
     leads,
@@ -36,6 +37,7 @@ def install_console(app: FastAPI) -> None:
         leads,
         questions,
         settings_page,
+        connection,
     ):
         app.include_router(module.router)
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
+CONNECTION_PATH = "/console/connection"
+
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, state: ConsoleDep) -> Response:
@@ -77,7 +79,7 @@ async def login(
             request,
             session,
             "login.html",
-            {"error": "Неверный токен администратора."},
+            {"error": "Ключ не подошёл. Проверьте, что скопировали его целиком."},
             status_code=401,
         )
     state.throttle.succeeded(client)
@@ -88,7 +90,9 @@ async def login(
     if session.sid is not None:
         # Signing in again over a live session replaces it rather than leaving it behind.
         await store.console.end_session(session.sid)
-    redirect = RedirectResponse("/console", status_code=303)
+    # Until TalkMe has sent a message, what the owner needs first is how to connect it.
+    first_stop = "/console" if await store.browse.any_conversation() else CONNECTION_PATH
+    redirect = RedirectResponse(first_stop, status_code=303)
     set_cookie(redirect, request, signed, state.key)
     return redirect
 

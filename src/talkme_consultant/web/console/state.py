@@ -13,9 +13,10 @@ from fastapi.templating import Jinja2Templates
 
 from talkme_consultant.helpers.private_files import SECRET_BYTES, shared_secret
 from talkme_consultant.store.store import Store
-from talkme_consultant.talkme.payloads import mask_phone
 from talkme_consultant.web.console import plurals, wording
+from talkme_consultant.web.console.phone_links import linked_phones, phone_link
 from talkme_consultant.web.console.session import SignInThrottle, session_key
+from talkme_consultant.web.console.upload_words import file_reason_words
 
 CONSOLE_DIR = Path(__file__).parent
 TEMPLATES_DIR = CONSOLE_DIR / "templates"
@@ -53,9 +54,12 @@ def build_console_state(admin_token: str, secret: bytes) -> ConsoleState:
     """The console's long-lived parts (the key is made here from `signing_secret` and the
     token, never stored or logged)."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    templates.env.filters["phone"] = lambda value: mask_phone(value) if value else ""
+    # The owner is signed in: visitors' phones are shown whole, as links to call.
+    templates.env.filters["phone"] = phone_link
+    templates.env.filters["phones"] = linked_phones
     templates.env.filters["pct"] = _percent
     templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
+    templates.env.filters["file_error"] = file_reason_words
     wording.register(templates.env.filters)
     plurals.register(templates.env.filters)
     return ConsoleState(

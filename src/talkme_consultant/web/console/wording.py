@@ -33,6 +33,7 @@ ANSWERERS: dict[str, str] = {
     "llm": "языковая модель по базе знаний",
     "offline": "бот по базе знаний, без модели",
     "none": "никто: сработало правило",
+    "booking": "запись в календарь",
 }
 HANDOFF_REASONS: dict[str, str] = {
     HandoffReason.VISITOR_REQUEST: "посетитель попросил человека",

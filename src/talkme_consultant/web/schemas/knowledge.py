@@ -12,6 +12,7 @@ from talkme_consultant.web.schemas.shared import Answer, ErrorAnswer, Seconds, k
 
 __all__ = [
     "AnswerThreshold",
+    "ConflictSide",
     "EvaluationFailure",
     "EvaluationMiss",
     "EvaluationScore",
@@ -20,6 +21,7 @@ __all__ = [
     "FileList",
     "FilesDeleted",
     "KnowledgeBaseStatus",
+    "KnowledgeConflict",
     "RebuildStarted",
     "RebuildStatus",
     "UploadAccepted",
@@ -133,6 +135,24 @@ class AnswerThreshold(BaseModel):
     coverage: float | None = Field(description="Share of the cases answered at the threshold.")
 
 
+class ConflictSide(Answer):
+    """One record of a conflict: where it is and what it says."""
+
+    file: str = Field(description="The file, or `owner-faq` for an owner's answer.")
+    row: int | None = Field(description="The row in the file, or the owner's answer's id.")
+    value: str = Field(description="The figures that differ, as a person writes them.")
+    updated_at: Seconds = Field(description="When its file or owner's answer last changed.")
+
+
+class KnowledgeConflict(Answer):
+    """A service or question the sources disagree on: the newest is served, the older not."""
+
+    subject: str = Field(description="The service name or question, as the newest record has it.")
+    differ: list[Literal["price", "duration", "hours"]]
+    used: ConflictSide
+    older: list[ConflictSide] = Field(description="Rivals left out of the served index.")
+
+
 class KnowledgeBaseStatus(Answer):
     """The knowledge base being served, and the one in the store."""
 
@@ -147,6 +167,9 @@ class KnowledgeBaseStatus(Answer):
         description="The score of the case file; null when there is none."
     )
     answering: AnswerThreshold
+    conflicts: list[KnowledgeConflict] = Field(
+        description="Records that disagree on a price, duration or hours, found at the build."
+    )
 
 
 class RebuildStarted(Answer):

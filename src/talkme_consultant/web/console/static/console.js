@@ -1,6 +1,6 @@
 // The console's behaviour, kept out of the pages so the CSP can forbid inline script:
 // the CSRF header on htmx requests, refusals shown beside their form, the daily chart,
-// confirmations and the file upload.
+// confirmations, the file upload and the copy button.
 (function () {
   "use strict";
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -155,6 +155,27 @@
       send(e.dataTransfer.files);
     });
   }
+
+  // «Скопировать» puts the text of the field it names on the clipboard; where the clipboard is
+  // closed (a page over plain http) the text is selected for the owner to copy by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var field = document.getElementById(button.dataset.copy);
+    var said = button.parentNode.parentNode.querySelector(".copy-result");
+    field.focus();
+    field.select();
+    function tell(text) { if (said) { said.textContent = text; } }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(
+        function () { tell("Скопировано. Вставьте адрес в кабинете TalkMe."); },
+        function () { tell("Адрес выделен: скопируйте его (Ctrl+C или долгое нажатие)."); }
+      );
+    } else {
+      tell(document.execCommand("copy") ? "Скопировано. Вставьте адрес в кабинете TalkMe."
+        : "Адрес выделен: скопируйте его (Ctrl+C или долгое нажатие).");
+    }
+  });
 
   // A table read as cards on a phone heads each cell with its column's name.
   function labelCells(root) {

@@ -1,0 +1,1 @@
+"""Everything calendar-specific: the YCLIENTS online-booking wire, its client and its stand-in."""

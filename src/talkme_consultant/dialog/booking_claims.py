@@ -1,0 +1,28 @@
+"""A model's reply that says the visitor is booked, when no record was made.
+
+Only the booking dialogue books (`booking.py`, after a successful `book_record`); a model's reply
+runs outside it, so any claim of a made booking in one is untrue. The engine sends such a reply
+back once with `CLAIM_FEEDBACK`, then falls back to the offline answerer, as for any value the
+guard refuses.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CLAIMS = re.compile(
+    r"\b(?:вы|тебя|вас)\s+(?:успешно\s+)?(?:записаны|записан[аы]?|записала?|записали)\b"
+    r"|\b(?:записал[аи]?|записываю)\s+(?:вас|тебя)\b"
+    r"|\bзапись\s+(?:подтверждена|оформлена|создана|сделана)\b"
+    r"|\b(?:жд[её]м|будем\s+ждать)\s+вас\s+(?:завтра|сегодня|в\s+\w+)\s+в\s+\d"
+)
+
+CLAIM_FEEDBACK = (
+    "Ответ говорит, что посетитель записан, но запись не сделана: записывает только календарь "
+    "салона. Не утверждай, что запись создана; предложи записаться или оставить телефон."
+)
+
+
+def claims_booking(text: str) -> bool:
+    """True when the text tells the visitor a booking was made."""
+    return _CLAIMS.search(text.lower().replace("ё", "е")) is not None
