@@ -7,10 +7,13 @@ import io
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import insert
 
+from talkme_consultant.service import open_questions
 from talkme_consultant.store.models import HandedOverQuestion
 from talkme_consultant.talkme.visitor import Visitor
+from talkme_consultant.web.console import questions as console_questions
 from tests.support.console_client import csrf_of, signed_in_client
 from tests.support.eventually import eventually
 from tests.support.service import ADMIN_TOKEN, RunningService, running_service, service_settings
@@ -269,3 +272,70 @@ async def test_an_operator_s_reply_is_suggested_only_for_the_group_of_its_own_qu
         assert "Ответ 1" in dog and "Ответ 2" not in dog, "not the newer reply to another question"
         assert "Ответ 2" in group_html(page, PARKING)
         assert 'data-testid="question-operator-answer"' not in group_html(page, TATTOO)
+
+
+async def test_regrouping_from_the_questions_page_mends_split_groups(tmp_path: Path) -> None:
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        store = service.runtime.store
+        for number, question in enumerate(("Можно ли прийти с собакой?", "а с собакой можно?")):
+            await store.conversations.record_event(
+                f"visitor-{number}", "unanswered", {"question": question}, 1_800_000_000.0
+            )
+        async with signed_in_client(service) as client:
+            page = await client.get("/console/questions")
+            assert "1 группа, 2 вопроса." in page.text
+            assert 'data-testid="questions-regroup-start"' in page.text
+            # Two processes grouping at once may leave a near-duplicate in a group of its own.
+            [_, second] = await store.questions.rows("open")
+            await store.questions.regroup({second.id: second.id})
+            assert "2 группы, 2 вопроса." in (await client.get("/console/questions")).text
+
+            refused = await client.post("/console/questions/regroup", data={"csrf": "forged"})
+            assert refused.status_code == 403
+            started = await client.post(
+                "/console/questions/regroup", data={"csrf": csrf_of(page.text)}
+            )
+            assert (started.status_code, started.headers["location"]) == (
+                303,
+                "/console/questions",
+            )
+
+            # What the page asks every two seconds while the regrouping runs.
+            async def regrouped() -> str | None:
+                status = (await client.get("/console/questions/regroup")).text
+                return status if 'data-testid="questions-regrouped"' in status else None
+
+            status = await eventually(regrouped, what="the regrouping done")
+            assert "Перегруппировано: 2 вопроса, 1 группа." in status
+            page = await client.get("/console/questions")
+            assert "1 группа, 2 вопроса." in page.text
+            assert "Перегруппировано: 2 вопроса, 1 группа." in page.text
+            assert "самых новых" not in page.text, "nothing was left out"
+
+
+async def test_the_questions_page_says_when_a_regrouping_leaves_older_questions_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(open_questions, "REGROUP_LIMIT", 2)
+    monkeypatch.setattr(console_questions, "REGROUP_LIMIT", 2)
+    async with running_service(
+        service_settings(tmp_path / "data", None, embedder="none")
+    ) as service:
+        for number, question in enumerate(("Есть парковка?", "Делаете тату?", "Пирсинг?")):
+            await service.runtime.store.conversations.record_event(
+                f"visitor-{number}", "unanswered", {"question": question}, 1_800_000_000.0
+            )
+        async with signed_in_client(service) as client:
+            page = await client.get("/console/questions")
+            assert "только 2 самых новых, более ранние останутся в прежних группах" in page.text
+            await client.post("/console/questions/regroup", data={"csrf": csrf_of(page.text)})
+
+            async def regrouped() -> str | None:
+                status = (await client.get("/console/questions/regroup")).text
+                return status if 'data-testid="questions-regrouped"' in status else None
+
+            shown = await eventually(regrouped, what="the regrouping done")
+            assert "Перегруппировано: 2 вопроса, 2 группы." in shown
+            assert "Взяты 2 самых новых открытых вопросов; более ранние" in shown

@@ -45,3 +45,24 @@ def test_without_an_embedder_shared_stems_group_questions() -> None:
     cache: dict[str, frozenset[str]] = {}
     assert group_by_words(texts, stems_cache=cache) == [0, 0, 2, 2, 4]
     assert set(cache) == set(texts), "each text is stemmed once and remembered"
+
+
+def test_new_questions_join_the_closest_known_leader_or_lead_a_group() -> None:
+    known = unit([1, 0, 0], [0.9, 0.2, 0], [0, 1, 0])
+    new = unit([0.93, 0.15, 0], [0.7, 0, 0.72], [0.1, 0.99, 0], [0, 0, 1], [0, 0.05, 0.99])
+    # Indices count the known leaders first: 0-2 are theirs, 3-7 the new rows'.
+    assert group_by_vectors(new, threshold=0.9, known=known) == [1, 4, 2, 6, 6]
+    assert group_by_vectors(new, threshold=0.9, known=known[:0]) == [0, 1, 2, 3, 3]
+
+
+def test_without_an_embedder_new_questions_join_known_leaders_by_stems() -> None:
+    known = ["Можно ли прийти с собакой?", "Сколько стоит стрижка?"]
+    texts = ["а с собакой можно?", "тату делаете?", "Делаете тату?"]
+    assert group_by_words(texts, known=known) == [0, 3, 3]
+
+
+def test_a_long_grouping_pauses_now_and_then_so_other_threads_run() -> None:
+    pauses: list[str] = []
+    group_by_words([f"вопрос номер {n}" for n in range(200)], pause=lambda: pauses.append("w"))
+    group_by_vectors(np.tile(unit([1, 0, 0]), (1500, 1)), pause=lambda: pauses.append("v"))
+    assert pauses.count("w") >= 3 and pauses.count("v") == 2

@@ -34,7 +34,7 @@ from talkme_consultant.store.knowledge import FileUpdate
 from talkme_consultant.store.leads import LeadStatus
 from talkme_consultant.store.models import Base, Conversation, DialogMessage, Lead, OutboxCall
 from talkme_consultant.store.owner_records import OWNER_FAQ_SOURCE
-from talkme_consultant.store.questions import MarkOutcome
+from talkme_consultant.store.questions import GroupCount, MarkOutcome
 from talkme_consultant.store.store import Store
 from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 
@@ -1457,7 +1457,7 @@ class StoreSpec:
             ("v1", "Можно с собакой?", "not_known"),
             ("v2", "Сколько стоит уход?", "unclear"),
         ]
-        assert await store.questions.fingerprint("open") == (2, rows[-1].id)
+        assert [r.group_id for r in rows] == [None, None], "grouped by the service, later"
         await self._unanswered(store, "v5", "Есть парковка?", T0 + 4)
         assert await store.questions.collect() == 1
 
@@ -1575,6 +1575,7 @@ class StoreSpec:
         await self._unanswered(store, "v1", "Есть парковка?", T0)
         await store.questions.collect()
         [question] = await store.questions.rows("open")
+        await store.questions.join_groups({question.id: question.id})
         saved = await store.lessons.add_faq(
             "Есть парковка?", "Нет.", now=T0, phrasings=["где парковаться"], resolve=[question.id]
         )
@@ -1594,6 +1595,9 @@ class StoreSpec:
         assert await store.lessons.list_faq() == []
         assert await store.lessons.list_phrasings() == []
         assert [r.id for r in await store.questions.rows("open")] == [question.id]
+        assert [q.id for q in await store.questions.ungrouped(10)] == [question.id], (
+            "a reopened question is grouped again"
+        )
         assert await store.lessons.delete_faq(saved.faq.id, now=T0) is None
 
     async def test_linking_and_dismissing_move_only_open_questions(self, store: Store) -> None:
@@ -1615,3 +1619,82 @@ class StoreSpec:
         version = await store.lessons.delete_phrasing(phrasing.id, now=T0)
         assert version == saved.version + 1
         assert await store.lessons.delete_phrasing(phrasing.id, now=T0) is None
+
+    # -- groups of open questions ---------------------------------------------------------
+
+    async def _questions(self, store: Store, *texts: str) -> list[int]:
+        """Open questions asked one second apart, collected; their ids in order."""
+        for n, question in enumerate(texts):
+            await self._unanswered(store, f"v{n}", question, T0 + n)
+        await store.questions.collect()
+        return [r.id for r in await store.questions.rows("open")]
+
+    async def test_a_question_is_put_in_a_group_only_while_it_is_in_none(
+        self, store: Store
+    ) -> None:
+        first, second, third = await self._questions(store, "собака?", "с собакой?", "тату?")
+        assert [q.id for q in await store.questions.ungrouped(10)] == [first, second, third]
+
+        await store.questions.join_groups({first: first, second: first})
+        # Another process grouped the same questions otherwise at the same time: it loses.
+        await store.questions.join_groups({second: second, third: third})
+        assert [(r.id, r.group_id) for r in await store.questions.rows("open")] == [
+            (first, first),
+            (second, first),
+            (third, third),
+        ]
+        assert await store.questions.ungrouped(10) == []
+        assert await store.questions.leaders("open") == [(first, "собака?"), (third, "тату?")]
+
+    async def test_regrouping_moves_open_questions_only(self, store: Store) -> None:
+        first, second, third = await self._questions(store, "собака?", "с собакой?", "тату?")
+        await store.questions.join_groups({first: first, second: second, third: third})
+        await store.questions.dismiss([third], now=T0)
+
+        await store.questions.regroup({second: first, third: first})
+        assert [r.group_id for r in await store.questions.rows("open")] == [first, first]
+        assert [r.group_id for r in await store.questions.rows("dismissed")] == [third]
+
+    async def test_a_page_of_groups_is_counted_most_asked_first(self, store: Store) -> None:
+        ids = await self._questions(
+            store, "тату?", "собака?", "с собакой?", "парковка?", "а с собакой?", "парковка где?"
+        )
+        tattoo, dog, _, parking, _, _ = ids
+        groups = dict(zip(ids, [tattoo, dog, dog, parking, dog, parking], strict=True))
+        await store.questions.join_groups(groups)
+        await store.questions.dismiss([ids[3]], now=T0 + 10)
+
+        assert await store.questions.group_totals("open") == (3, 5)
+        assert await store.questions.group_counts("open", 10, 0) == [
+            GroupCount(dog, 3, T0 + 4),
+            GroupCount(parking, 1, T0 + 5),
+            GroupCount(tattoo, 1, T0),
+        ], "most asked first, then most recently asked"
+        assert await store.questions.group_counts("open", 1, 1) == [GroupCount(parking, 1, T0 + 5)]
+        assert await store.questions.group_counts("dismissed", 10, 0) == [
+            GroupCount(parking, 1, T0 + 3)
+        ], "a resolved question shows in the group it was in"
+        members = await store.questions.members("open", [dog, parking])
+        assert [(r.question, r.group_id) for r in members] == [
+            ("собака?", dog),
+            ("с собакой?", dog),
+            ("а с собакой?", dog),
+            ("парковка где?", parking),
+        ]
+        assert await store.questions.leaders("open") == [
+            (tattoo, "тату?"),
+            (dog, "собака?"),
+            (parking, "парковка где?"),
+        ], "a group is compared by its first open question"
+
+    async def test_a_regrouping_reads_the_newest_open_questions(self, store: Store) -> None:
+        ids = await self._questions(store, *(f"вопрос {n}" for n in range(5)))
+        await store.questions.join_groups({ids[4]: ids[3]})
+        await store.questions.dismiss([ids[0]], now=T0)
+        newest = await store.questions.newest_open(3)
+        assert [(q.id, q.question, q.group_id) for q in newest] == [
+            (ids[2], "вопрос 2", None),
+            (ids[3], "вопрос 3", None),
+            (ids[4], "вопрос 4", ids[3]),
+        ]
+        assert [q.id for q in await store.questions.newest_open(10)] == ids[1:]

@@ -2,12 +2,14 @@
 
 Both ways are "leader" grouping in the order given: a question joins an earlier group leader
 it is close enough to, or leads a group of its own. So a group's leader is its first question,
-and questions added later never move earlier ones between groups.
+and questions added later never move earlier ones between groups. The leaders of groups formed
+before (`known`) may be given: new questions join them as they would join an earlier leader,
+which is how questions are grouped as they come without grouping the old ones again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,23 +24,42 @@ SAME_QUESTION_COSINE = 0.9
 # Without an embedder: the share of stems two questions must share (Jaccard).
 SAME_QUESTION_WORDS = 0.5
 _BLOCK = 512
+# Without an embedder, `pause` is called after this many questions.
+_PAUSE_EVERY = 64
 
 
-def group_by_vectors(vectors: np.ndarray, threshold: float = SAME_QUESTION_COSINE) -> list[int]:
-    """For each row of L2-normalised `vectors`, the row index of its group's leader.
+def _no_pause() -> None:
+    """Go on at once."""
 
-    Rows are taken in blocks: a row close enough to a leader of an earlier block joins the most
-    similar one; the rest of the block is grouped among itself, each new leader taking every
-    free row close to it. Both steps are matrix products, so 5,000 questions take milliseconds.
+
+def group_by_vectors(
+    vectors: np.ndarray,
+    threshold: float = SAME_QUESTION_COSINE,
+    known: np.ndarray | None = None,
+    pause: Callable[[], None] = _no_pause,
+) -> list[int]:
+    """For each row of L2-normalised `vectors`, the index of its group's leader.
+
+    Indices count the `known` leaders (L2-normalised rows too) first: below `len(known)` a row
+    joined one of them, `len(known) + i` is row `i` of `vectors`. Rows are taken in blocks: a row
+    close enough to an earlier leader (known, or of an earlier block) joins the most similar
+    one; the rest of the block is grouped among itself, each new leader taking every free row
+    close to it. Both steps are matrix products, so 5,000 questions take milliseconds.
+    `pause` is called after each block (a caller in a worker thread lets other threads run).
     """
     n = len(vectors)
-    leader_of = np.arange(n, dtype=np.int64)
+    first = 0 if known is None else len(known)
+    leader_of = np.arange(first, first + n, dtype=np.int64)
     if not n:
         return []
     matrix = np.ascontiguousarray(vectors, dtype=np.float32)
-    leaders = np.zeros_like(matrix)
-    leader_rows: list[int] = []
+    leaders = np.zeros((first + n, matrix.shape[1]), dtype=np.float32)
+    if known is not None:
+        leaders[:first] = known
+    leader_rows: list[int] = list(range(first))
     for start in range(0, n, _BLOCK):
+        if start:
+            pause()
         block = matrix[start : start + _BLOCK]
         pending = np.arange(len(block))
         if leader_rows:
@@ -58,7 +79,7 @@ def group_by_vectors(vectors: np.ndarray, threshold: float = SAME_QUESTION_COSIN
             members = free & (inner[j] >= threshold)
             members[j] = True
             free &= ~members
-            row = start + int(pending[j])
+            row = first + start + int(pending[j])
             leader_of[start + pending[members]] = row
             leaders[len(leader_rows)] = block[pending[j]]
             leader_rows.append(row)
@@ -81,19 +102,33 @@ def group_by_words(
     texts: Sequence[str],
     threshold: float = SAME_QUESTION_WORDS,
     stems_cache: dict[str, frozenset[str]] | None = None,
+    known: Sequence[str] = (),
+    pause: Callable[[], None] = _no_pause,
 ) -> list[int]:
     """For each text, the index of its group's leader, by shared stems (no embedder).
 
-    Stemming is most of the cost, so each distinct text is stemmed once; `stems_cache` keeps
-    the stems between calls."""
+    Indices count the `known` leaders' texts first, as in `group_by_vectors`. Stemming is most
+    of the cost, so each distinct text is stemmed once; `stems_cache` keeps the stems between
+    calls. `pause` is called every few dozen texts, as in `group_by_vectors`."""
     cache = stems_cache if stems_cache is not None else {}
-    leader_of: list[int] = []
-    leader_stems: dict[int, frozenset[str]] = {}
-    by_stem: dict[str, list[int]] = {}
-    for i, text in enumerate(texts):
+
+    def stems_of(text: str) -> frozenset[str]:
         stems = cache.get(text)
         if stems is None:
             stems = cache[text] = question_stems(text)
+        return stems
+
+    leader_of: list[int] = []
+    leader_stems: dict[int, frozenset[str]] = {}
+    by_stem: dict[str, list[int]] = {}
+    for leader, text in enumerate(known):
+        leader_stems[leader] = stems_of(text)
+        for stem in leader_stems[leader]:
+            by_stem.setdefault(stem, []).append(leader)
+    for i, text in enumerate(texts, start=len(known)):
+        if i % _PAUSE_EVERY == 0:
+            pause()
+        stems = stems_of(text)
         best, best_score = i, 0.0
         candidates = {leader for stem in stems for leader in by_stem.get(stem, ())}
         for leader in sorted(candidates):

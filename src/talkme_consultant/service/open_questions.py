@@ -1,25 +1,33 @@
 """Open questions grouped by meaning, and the owner's actions on a group.
 
-A group is identified by its first question's id (its leader). Groups are formed when they are
-read, from the questions of one status: near-duplicates by the knowledge base's embedder, or by
-shared words when there is none. The result is kept until a question of that status changes.
+A group is named by its first question's id (its leader), and every question keeps the group it
+was put in (`open_questions.group_id`) whatever status the owner's actions give it later: each
+status shows the same groups. Questions are grouped as they are collected, on a read: each new
+one joins the group whose first open question is closest to it (`service/question_grouping.py`,
+in a worker thread) or starts its own, and stays there. A page of groups is then counted in SQL.
+Grouping every open question again is the owner's choice (`regroup`), e.g. after the embedder
+changed or when groups look split.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from talkme_consultant.helpers.cleaning import fold_wording
-from talkme_consultant.knowledge.grouping import group_by_vectors, group_by_words
+from talkme_consultant.knowledge.embedders import EmbedderError
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import MAX_QUESTION_CHARS, Lessons, clean_field
+from talkme_consultant.service.question_grouping import QuestionGrouper
 from talkme_consultant.store.lessons import FaqEntry
 from talkme_consultant.store.questions import MarkOutcome, QuestionRepository, QuestionRow
+
+log = logging.getLogger(__name__)
 
 GroupStatus = Literal["open", "answered", "linked", "dismissed"]
 """open: waiting for the owner; answered: by an owner's answer; linked: to an existing record;
@@ -30,8 +38,12 @@ resolve; wrong: the owner marked the bot's answer wrong."""
 EXAMPLES_PER_GROUP = 5
 # A visitor's question offered as the answer's title is cut to what fits an edit field.
 EDITABLE_QUESTION_CHARS = 300
-# Stems of questions kept between groupings (without an embedder); beyond this, start over.
-MAX_CACHED_STEMS = 50_000
+# New questions are grouped this many at a time, each batch written before the next is read:
+# a first grouping of a long backlog keeps what it did if the process stops.
+GROUPING_BATCH = 2_000
+# Regrouping takes the newest open questions up to this many (their vectors and products fit
+# in a few hundred megabytes at most); older ones keep the groups they are in.
+REGROUP_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,16 @@ class GroupPage:
     groups: list[QuestionGroup]
 
 
+@dataclass(frozen=True)
+class Regrouped:
+    """What a regrouping did: `questions` open questions in `groups` groups; `capped` when
+    there were more than `REGROUP_LIMIT` and the older ones kept their groups."""
+
+    questions: int
+    groups: int
+    capped: bool
+
+
 class GroupNotFound(LookupError):
     """No group with this id among the questions of the status asked for."""
 
@@ -124,42 +146,50 @@ class OpenQuestions:
     ) -> None:
         self._repository = repository
         self._lessons = lessons
-        self._knowledge = knowledge
-        self._vectors = knowledge.question_vectors
-        self._stems: dict[str, frozenset[str]] = {}
-        self._grouped: dict[str, tuple[tuple[int, int], list[QuestionGroup]]] = {}
-        self._lock = asyncio.Lock()
+        self._grouper = QuestionGrouper(knowledge.question_vectors)
+        # One grouping at a time in this process; other processes may group at once, and the
+        # store keeps whichever grouping of a question was written first.
+        self._grouping = asyncio.Lock()
+        self._regroup: asyncio.Task[Regrouped] | None = None
+        self.last_regroup: Regrouped | None = None
+        """What the last regrouping in this process did (None before one ended)."""
+
+    @property
+    def regrouping(self) -> bool:
+        """Whether a regrouping is running in this process."""
+        return self._regroup is not None and not self._regroup.done()
 
     async def page(
         self, status: GroupStatus = "open", limit: int = 20, offset: int = 0
     ) -> GroupPage:
-        """Groups `offset`…`offset+limit` of `status`, most asked first (then most recent)."""
-        groups = await self.groups(status)
+        """Groups `offset`…`offset+limit` of `status`, most asked first (then most recent);
+        new unanswered questions are picked up and grouped first."""
+        await self._refresh()
+        total_groups, total_questions = await self._repository.group_totals(status)
+        counts = await self._repository.group_counts(status, limit, offset)
+        members: dict[int, list[QuestionRow]] = {}
+        for row in await self._repository.members(status, [c.group_id for c in counts]):
+            if row.group_id is not None:
+                members.setdefault(row.group_id, []).append(row)
         return GroupPage(
             status=status,
-            total_groups=len(groups),
-            total_questions=sum(g.count for g in groups),
-            groups=groups[offset : offset + limit],
+            total_groups=total_groups,
+            total_questions=total_questions,
+            # A group resolved between the two reads is left out.
+            groups=[
+                _group_of(status, c.group_id, members[c.group_id])
+                for c in counts
+                if c.group_id in members
+            ],
         )
 
-    async def groups(self, status: GroupStatus = "open") -> list[QuestionGroup]:
-        """Every group of `status`, most asked first; new unanswered questions are picked up."""
-        await self._repository.collect()
-        async with self._lock:
-            fingerprint = await self._repository.fingerprint(status)
-            cached = self._grouped.get(status)
-            if cached is not None and cached[0] == fingerprint:
-                return cached[1]
-            groups = await self._group(status, await self._repository.rows(status))
-            self._grouped[status] = (fingerprint, groups)
-            return groups
-
     async def group(self, group_id: int, status: GroupStatus = "open") -> QuestionGroup:
-        """One group by id; `GroupNotFound` when no group of `status` has that id."""
-        for found in await self.groups(status):
-            if found.id == group_id:
-                return found
-        raise GroupNotFound(f"no {status} question group with id {group_id}")
+        """One group by id; `GroupNotFound` when no question of `status` is in it."""
+        await self._refresh()
+        members = await self._repository.members(status, [group_id])
+        if not members:
+            raise GroupNotFound(f"no {status} question group with id {group_id}")
+        return _group_of(status, group_id, members)
 
     async def answer(
         self,
@@ -211,40 +241,89 @@ class OpenQuestions:
         await self._repository.collect()
         return await self._repository.count("open")
 
-    async def _group(self, status: GroupStatus, rows: list[QuestionRow]) -> list[QuestionGroup]:
-        # The same words asked again are one text to embed and group: the first row asking it
-        # stands for the rest.
-        first_row: dict[str, int] = {}
-        for position, row in enumerate(rows):
-            first_row.setdefault(row.question, position)
-        texts = list(first_row)
-        if self._vectors is not None:
-            leaders = group_by_vectors(await self._vectors.vectors(texts))
-        else:
-            if len(self._stems) > MAX_CACHED_STEMS:
-                self._stems.clear()
-            leaders = group_by_words(texts, stems_cache=self._stems)
-        leader_of_text = {
-            text: first_row[texts[leader]] for text, leader in zip(texts, leaders, strict=True)
-        }
-        members: dict[int, list[QuestionRow]] = {}
-        for row in rows:
-            members.setdefault(leader_of_text[row.question], []).append(row)
-        groups = [_group_of(status, rows[leader], found) for leader, found in members.items()]
-        groups.sort(key=lambda g: (-g.count, -g.last_asked_at, g.id))
-        return groups
+    async def regroup(self) -> Regrouped:
+        """Group the newest `REGROUP_LIMIT` open questions again from scratch, as if each came
+        anew in the order asked, and store their new groups; waits until it is done."""
+        return await asyncio.shield(self.start_regroup())
+
+    def start_regroup(self) -> asyncio.Task[Regrouped]:
+        """Start regrouping in the background, unless one is running; returns the one running.
+        Its failure is logged."""
+        if self._regroup is None or self._regroup.done():
+            self._regroup = asyncio.create_task(self._regroup_open(), name="regroup-questions")
+            self._regroup.add_done_callback(_log_failure)
+        return self._regroup
+
+    async def close(self) -> None:
+        """Stop a regrouping still running: what it wrote stays, the rest keeps its groups."""
+        if self._regroup is not None:
+            self._regroup.cancel()
+            await asyncio.gather(self._regroup, return_exceptions=True)
+
+    async def _refresh(self) -> None:
+        """Collect new unanswered questions and put every question without a group in one."""
+        await self._repository.collect()
+        if self.regrouping:
+            # A page does not wait for a regrouping: it shows the groups stored, and what was
+            # collected meanwhile is grouped when the regrouping ends.
+            return
+        async with self._grouping:
+            try:
+                await self._group_new()
+            except EmbedderError:
+                # A remote embedder failing: the groups stored are still shown, and the new
+                # questions are grouped on a later read.
+                log.warning("could not embed new open questions to group them", exc_info=True)
+
+    async def _group_new(self) -> None:
+        """Each question without a group joins the closest group of its status or starts one
+        (hold `_grouping`). Rows stored before groups were kept are grouped here too."""
+        while True:
+            batch = await self._repository.ungrouped(GROUPING_BATCH)
+            for status in dict.fromkeys(row.status for row in batch):
+                questions = [(row.id, row.question) for row in batch if row.status == status]
+                known = await self._repository.leaders(status)
+                await self._repository.join_groups(await self._grouper.assign(known, questions))
+            if len(batch) < GROUPING_BATCH:
+                return
+
+    async def _regroup_open(self) -> Regrouped:
+        async with self._grouping:
+            await self._repository.collect()
+            rows = await self._repository.newest_open(REGROUP_LIMIT + 1)
+            capped = len(rows) > REGROUP_LIMIT
+            rows = rows[-REGROUP_LIMIT:]
+            groups = await self._grouper.assign([], [(row.id, row.question) for row in rows])
+            await self._repository.regroup(
+                {row.id: groups[row.id] for row in rows if row.group_id != groups[row.id]}
+            )
+            await self._group_new()
+        done = Regrouped(questions=len(rows), groups=len(set(groups.values())), capped=capped)
+        self.last_regroup = done
+        return done
 
 
-def _group_of(status: GroupStatus, leader: QuestionRow, rows: list[QuestionRow]) -> QuestionGroup:
+def _log_failure(task: asyncio.Task[Regrouped]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("regrouping the open questions failed", exc_info=task.exception())
+
+
+def _group_of(status: GroupStatus, group_id: int, rows: list[QuestionRow]) -> QuestionGroup:
+    """The group from its questions of `status`, oldest first: the first one names it."""
+    leader = rows[0]
     newest = sorted(rows, key=lambda r: (r.asked_at, r.id), reverse=True)
     texts: dict[str, str] = {}
     ids: dict[str, list[int]] = {}
-    for row in sorted(rows, key=lambda r: r.id):
-        folded = fold_wording(row.question)
+    # A big group asks the same words many times: each is folded once.
+    folded_of: dict[str, str] = {}
+    for row in rows:
+        folded = folded_of.get(row.question)
+        if folded is None:
+            folded = folded_of[row.question] = fold_wording(row.question)
         texts.setdefault(folded, row.question)
         ids.setdefault(folded, []).append(row.id)
     return QuestionGroup(
-        id=leader.id,
+        id=group_id,
         status=status,
         question=leader.question,
         count=len(rows),

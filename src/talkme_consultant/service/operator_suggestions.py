@@ -28,14 +28,26 @@ class OperatorSuggestion:
     answer: str
 
 
-async def operator_suggestion(
-    repository: OperatorAnswerRepository, group: QuestionGroup
-) -> OperatorSuggestion | None:
-    """The operator's reply to one of the group's questions in its example conversations."""
-    keys = list(dict.fromkeys(example.conversation_key for example in group.examples))
-    answers = await repository.operator_answers_in(keys)
-    found = matching_answer(answers, [group.question, *(w.text for w in group.wordings)])
-    return OperatorSuggestion(found.question, found.answer) if found is not None else None
+async def operator_suggestions(
+    repository: OperatorAnswerRepository, groups: Sequence[QuestionGroup]
+) -> dict[int, OperatorSuggestion]:
+    """For each group that has one (by id), the operator's reply to one of its questions in its
+    example conversations. One read for every group of a page."""
+    keys_of = {
+        group.id: list(dict.fromkeys(example.conversation_key for example in group.examples))
+        for group in groups
+    }
+    answers = await repository.operator_answers_in(
+        list(dict.fromkeys(key for keys in keys_of.values() for key in keys))
+    )
+    found: dict[int, OperatorSuggestion] = {}
+    for group in groups:
+        keys = set(keys_of[group.id])
+        own = [answer for answer in answers if answer.conversation_key in keys]
+        match = matching_answer(own, [group.question, *(w.text for w in group.wordings)])
+        if match is not None:
+            found[group.id] = OperatorSuggestion(match.question, match.answer)
+    return found
 
 
 def matching_answer(
@@ -43,13 +55,13 @@ def matching_answer(
 ) -> OperatorAnswer | None:
     """The answer whose question is one of `questions` (the newest such), else the one whose
     question is most alike one of them by stems (the newer on a tie); None when none is."""
+    if not answers:
+        return None
     newest_first = sorted(answers, key=lambda a: (a.operator_at, a.id), reverse=True)
     wordings = {fold_wording(q) for q in questions}
     for answer in newest_first:
         if fold_wording(answer.question) in wordings:
             return answer
-    if not newest_first:
-        return None
     stems = [question_stems(text) for text in dict.fromkeys(questions)]
     best: OperatorAnswer | None = None
     best_score = SAME_QUESTION_WORDS

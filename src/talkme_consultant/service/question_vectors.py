@@ -35,20 +35,26 @@ class QuestionVectors:
         """Which model the vectors come from."""
         return self._model
 
-    def _key(self, question: str) -> tuple[str, str]:
-        """The text embedded for a question (without greetings and filler) and its hash;
+    def _keys_of(self, questions: Sequence[str]) -> list[tuple[str, str]]:
+        """The text embedded for each question (without greetings and filler) and its hash;
         remembered, since reading a question costs more than looking it up."""
-        key = self._keys.get(question)
-        if key is None:
-            if len(self._keys) > MAX_IN_MEMORY:
-                self._keys.clear()
-            text = strip_pleasantries(question) or question
-            key = self._keys[question] = (text, text_hash(text))
-        return key
+        keys = []
+        for question in questions:
+            key = self._keys.get(question)
+            if key is None:
+                if len(self._keys) > MAX_IN_MEMORY:
+                    self._keys.clear()
+                text = strip_pleasantries(question) or question
+                key = self._keys[question] = (text, text_hash(text))
+            keys.append(key)
+        return keys
 
     async def vectors(self, questions: Sequence[str]) -> np.ndarray:
-        """One L2-normalised row per question, in order."""
-        keys = [self._key(q) for q in questions]
+        """One L2-normalised row per question, in order.
+
+        Reading the questions and stacking the rows run in a worker thread: for thousands of
+        questions they would hold the event loop for tens of milliseconds."""
+        keys = await asyncio.to_thread(self._keys_of, questions)
         texts = [text for text, _ in keys]
         hashes = [digest for _, digest in keys]
         missing = list(dict.fromkeys(h for h in hashes if h not in self._memory))
@@ -71,4 +77,10 @@ class QuestionVectors:
                 self._memory.update(fresh)
         if not hashes:
             return np.zeros((0, self._embedder.dim), dtype=np.float32)
-        return np.stack([self._memory[h] for h in hashes]).astype(np.float32, copy=False)
+        rows = [self._memory[h] for h in hashes]
+        return await asyncio.to_thread(_stacked, rows)
+
+
+def _stacked(rows: list[np.ndarray]) -> np.ndarray:
+    """The rows as one float32 matrix."""
+    return np.stack(rows).astype(np.float32, copy=False)

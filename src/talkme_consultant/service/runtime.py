@@ -238,6 +238,7 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop background work and release connections."""
+        await self.questions.close()
         if self._workers is not None:
             await self._workers.stop()
             self._workers = None

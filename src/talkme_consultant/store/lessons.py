@@ -129,8 +129,9 @@ class LessonsRepository:
             return Saved(await move_version(session, now), entry)
 
     async def delete_faq(self, faq_id: int, *, now: float) -> Saved | None:
-        """Remove an answer and its phrasings; the questions it answered are open again.
-        None when there is no answer under `faq_id`."""
+        """Remove an answer and its phrasings; the questions it answered are open again, to be
+        grouped anew: their old group may have an open twin by now. None when there is no
+        answer under `faq_id`."""
         async with self._sessions.write() as session:
             row = await session.get(OwnerFaq, faq_id)
             if row is None:
@@ -143,7 +144,7 @@ class LessonsRepository:
             await session.execute(
                 update(OpenQuestion)
                 .where(OpenQuestion.resolution == faq_resolution(faq_id))
-                .values(status="open", resolution=None, resolved_at=None)
+                .values(status="open", resolution=None, resolved_at=None, group_id=None)
             )
             return Saved(await move_version(session, now), entry)
 

@@ -301,10 +301,14 @@ class OpenQuestion(Base):
 
     `kind`: not_known (handed over for not knowing), unclear (a clarification the visitor did not
     resolve), wrong (the owner marked the bot's answer wrong). `status`: open, answered, linked,
-    dismissed; `resolution` names what resolved it (`faq:<id>` or a record id).
+    dismissed; `resolution` names what resolved it (`faq:<id>` or a record id). `group_id` is the
+    id of the first question of its group of near-duplicates (NULL until it is grouped).
     """
 
     __tablename__ = "open_questions"
+    # A page of groups is counted from this index alone: a status's rows, by group, with when
+    # each was asked.
+    __table_args__ = (Index("ix_open_questions_groups", "status", "group_id", "asked_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_key: Mapped[str] = mapped_column(String(128), index=True)
@@ -317,6 +321,8 @@ class OpenQuestion(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     resolution: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[float | None] = mapped_column(Float)
+    # Kept when the question is resolved, so every status shows the groups the owner saw open.
+    group_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class ConsoleSecret(Base):

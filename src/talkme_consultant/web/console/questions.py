@@ -2,7 +2,9 @@
 the owner's three actions on a group (write the answer, point to a record, dismiss).
 
 Each action posts through htmx and swaps the group for a line saying what happened; the
-answer is served by the running knowledge base within seconds (`service/lessons.py`).
+answer is served by the running knowledge base within seconds (`service/lessons.py`). New
+questions join a group by themselves; «Перегруппировать» groups every open question again in
+the background, and the page says when it is done.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from markupsafe import escape
 from talkme_consultant.service.knowledge_base import KnowledgeBase
 from talkme_consultant.service.lessons import LessonError, UnknownRecord
 from talkme_consultant.service.open_questions import (
+    REGROUP_LIMIT,
     GroupNotFound,
     GroupStatus,
+    OpenQuestions,
     UnknownWording,
     editable_question,
 )
-from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestion
+from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestions
 from talkme_consultant.store.lessons import faq_id_of
 from talkme_consultant.store.store import Store
 from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
@@ -81,10 +85,7 @@ async def questions_page(
         if group.resolution
     }
     if status == "open":
-        for group in found.groups:
-            suggestion = await operator_suggestion(store.operator_answers, group)
-            if suggestion is not None:
-                suggestions[group.id] = suggestion
+        suggestions = await operator_suggestions(store.operator_answers, found.groups)
     return render(
         request,
         session,
@@ -102,6 +103,9 @@ async def questions_page(
             "page": page,
             "pages": max(1, math.ceil(found.total_groups / PAGE_SIZE)),
             "base_query": f"status={status}",
+            **_regroup_state(questions),
+            "regroup_capped": found.total_questions > REGROUP_LIMIT,
+            "regroup_limit": _number(REGROUP_LIMIT),
         },
         page="questions",
     )
@@ -119,6 +123,25 @@ async def _resolution_words(resolution: str, store: Store, knowledge: KnowledgeB
         return "запись базы знаний (её уже нет в базе)"
     title = record.title or shorten(record.text, 80, placeholder="…")
     return f"запись «{title}»"
+
+
+def _regroup_state(questions: OpenQuestions) -> dict[str, object]:
+    """What `_regroup_status.html` shows: a regrouping running, or what the last one did."""
+    return {"regrouping": questions.regrouping, "regrouped": _regrouped(questions)}
+
+
+def _regrouped(questions: OpenQuestions) -> str | None:
+    """What the last regrouping in this process did, in the owner's words."""
+    done = questions.last_regroup
+    if done is None:
+        return None
+    said = f"Перегруппировано: {_questions(done.questions)}, {_groups(done.groups)}."
+    if done.capped:
+        said += (
+            f" Взяты {_number(REGROUP_LIMIT)} самых новых открытых вопросов; более ранние"
+            " остались в прежних группах."
+        )
+    return said
 
 
 def _done(request: Request, message: str) -> Response:
@@ -203,6 +226,22 @@ async def dismiss_group(
     return _done(request, f"Отложено ({_questions(dismissed)}).")
 
 
+@router.post("/regroup")
+async def regroup_questions(_: SignedInWithCsrf, questions: QuestionsDep) -> Response:
+    """Group every open question again, in the background (a long list takes a while); the
+    page shows the groups stored meanwhile and says when it is done."""
+    questions.start_regroup()
+    return RedirectResponse("/console/questions", status_code=303)
+
+
+@router.get("/regroup", response_class=HTMLResponse)
+async def regroup_status(
+    request: Request, session: SignedIn, questions: QuestionsDep
+) -> HTMLResponse:
+    """Whether a regrouping still runs, asked every two seconds by the page while it does."""
+    return render(request, session, "_regroup_status.html", _regroup_state(questions))
+
+
 @router.get("/open-count", response_class=HTMLResponse)
 async def open_count(_: SignedIn, questions: QuestionsDep) -> HTMLResponse:
     """The menu's badge: how many questions are open (nothing when none)."""
@@ -244,3 +283,12 @@ async def search_records(
 
 def _questions(count: int) -> str:
     return plural(count, "вопрос", "вопроса", "вопросов")
+
+
+def _groups(count: int) -> str:
+    return plural(count, "группа", "группы", "групп")
+
+
+def _number(count: int) -> str:
+    """«20 000»: thousands apart, as Russian text writes them."""
+    return f"{count:,}".replace(",", "\N{NO-BREAK SPACE}")
