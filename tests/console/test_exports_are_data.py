@@ -182,7 +182,7 @@ async def test_a_lead_whose_words_are_formulas_is_exported_as_text(tmp_path: Pat
         async with running_service(settings) as service:
             visitor = Visitor.new(name="Анна")
             await service.post_message(
-                visitor, f"{FORMULA} — запишите на это, телефон 8 916 123-45-67", 1
+                visitor, f"{FORMULA} — перезвоните мне, телефон 8 916 123-45-67", 1
             )
 
             async def lead() -> bool:
@@ -200,15 +200,16 @@ async def test_a_lead_whose_words_are_formulas_is_exported_as_text(tmp_path: Pat
 
     assert list(row) == LEAD_HEADERS
     assert live_formulas([row]) == []
-    assert row["Интерес"] == "'" + FORMULA
-    assert row["Имя"] == "'@SUM(1+1)"
+    # A wish to be called back goes through the booking dialogue, which keeps the wished
+    # service in its own words: whatever it kept, and the name, are text.
+    assert row["Интерес"] and not row["Интерес"].startswith(FORMULA_STARTS)
+    assert not row["Имя"].startswith(FORMULA_STARTS)
     assert row["Телефон"] == "'+7 916 123-45-67"
     assert row["Статус"] == "новый", "the status as the leads page names it"
     assert row["Диалог"] == visitor.client_id
 
     assert header_of(sheet) == LEAD_HEADERS
     [lead_row] = records_of(sheet)
-    assert lead_row["Интерес"] == FORMULA and lead_row["Имя"] == "@SUM(1+1)"
     assert sheet["D2"].data_type == "s", "a hostile interest stays text"
     assert lead_row["Телефон"] == "+7 916 123-45-67"
     assert lead_row["Статус"] == "новый"

@@ -111,7 +111,7 @@ async def test_only_the_ticked_wordings_are_taught_and_late_questions_stay_open(
 async def test_a_long_first_question_is_offered_cut_and_can_be_answered(
     service: RunningService,
 ) -> None:
-    story = "Здравствуйте! " + "Мы с подругами хотим прийти вместе и посидеть подольше. " * 25
+    story = "Здравствуйте! " + "Мы с подругами часто бываем у вас и очень довольны мастерами. " * 25
     long_question = story + "Сдаёте ли вы кабинет в аренду на вечер?"
     assert len(long_question) > 1000
     await ask(service, long_question)

@@ -142,7 +142,7 @@ async def test_a_turn_that_always_fails_ends_in_one_handoff_after_the_last_attem
 ) -> None:
     llm.handler = model_saying(reply_payload(REFUSED_REPLY))
     visitor = Visitor.new()
-    await service.post_message(visitor, "Можно записаться на маникюр на завтра?", 1)
+    await service.post_message(visitor, "Какой маникюр посоветуете на завтра?", 1)
 
     [finish] = await sim.state.wait_for_calls(
         1, method="finish", token=visitor.token, delivered=True, timeout=TIMEOUT
@@ -195,7 +195,7 @@ async def test_after_a_failed_turn_the_next_message_is_answered_normally(
 ) -> None:
     llm.handler = model_saying(reply_payload(REFUSED_REPLY))
     visitor = Visitor.new()
-    await service.post_message(visitor, "Можно записаться на маникюр на завтра?", 1)
+    await service.post_message(visitor, "Какой маникюр посоветуете на завтра?", 1)
     await sim.state.wait_for_calls(
         1, method="finish", token=visitor.token, delivered=True, timeout=TIMEOUT
     )

@@ -118,6 +118,10 @@ def model_client(settings: Settings) -> openai.AsyncOpenAI:
     )
 
 
+# The previous question is named in the topic only when it is a question, not a story.
+MAX_TOPIC_QUESTION_CHARS = 300
+
+
 class LLMAnswerer:
     """Answers from the knowledge base with an OpenAI-compatible model (see module docstring)."""
 
@@ -326,7 +330,9 @@ class LLMAnswerer:
         if topic is None:
             return []
         lines = []
-        if topic.asked:
+        # A long story is no topic: the history's token budget already decided whether the
+        # model sees it, and the topic must not bring it back.
+        if topic.asked and len(topic.asked) <= MAX_TOPIC_QUESTION_CHARS:
             lines.append(f"Предыдущий вопрос посетителя: «{topic.asked}»")
         if topic.records:
             titles = ", ".join(f"«{record.title}»" for record in topic.records)

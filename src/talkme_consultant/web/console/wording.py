@@ -60,6 +60,7 @@ EVENTS: dict[str, str] = {
     EventKind.CLARIFY_CHOICE: "посетитель выбрал вариант из уточнения",
     EventKind.LIST_CHOICE: "посетитель выбрал строку из списка",
     EventKind.ANSWER_MARKED_WRONG: "вы отметили ответ как неверный",
+    EventKind.BOOKING: "шаг записи на приём",
 }
 ROLES: dict[str, str] = {
     MessageRole.VISITOR: "Посетитель",
