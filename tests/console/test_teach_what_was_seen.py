@@ -208,3 +208,47 @@ async def test_taught_wordings_are_listed_on_the_knowledge_page_and_each_can_be_
         assert CABINET_MONTH not in left[left.index('id="phrasings"') :]
     remaining = (await service.admin_get("/admin/knowledge/phrasings"))["phrasings"]
     assert [p["text"] for p in remaining] == [CABINET]
+
+
+WHEN = (
+    "утром", "днём", "вечером", "ночью", "сегодня", "завтра", "летом", "зимой", "осенью",
+    "весной", "надолго", "ненадолго", "посуточно", "помесячно", "почасово", "срочно",
+    "недорого", "подешевле", "отдельно", "целиком", "вдвоём", "втроём", "постоянно", "разово",
+)  # fmt: skip
+
+
+async def test_a_big_group_draws_twenty_wordings_and_shows_the_rest_on_request(
+    service: RunningService,
+) -> None:
+    wordings = [f"Сколько стоит аренда кабинета {when}?" for when in WHEN]
+    await ask(service, *wordings)
+    group = await open_group(service, len(wordings))
+    async with signed_in_client(service) as client:
+        page = (await client.get("/console/questions")).text
+        drawn = ticked_wordings(page)
+        assert len(drawn) == 20 and set(drawn) < set(wordings)
+        assert 'data-testid="question-wordings-more"' in page
+        assert "Показать ещё 4 формулировки" in page
+
+        more = await client.get(f"/console/questions/{group['id']}/wordings?start=20")
+        assert more.status_code == 200
+        rest = ticked_wordings(more.text)
+        assert set(rest) == set(wordings) - set(drawn), "the other four, ticked"
+        assert "question-wordings-more" not in more.text
+
+        saved = await client.post(
+            f"/console/questions/{group['id']}/answer",
+            data={
+                "csrf": csrf_of(page),
+                "question": EDITED_QUESTION,
+                "answer": ANSWER,
+                "wording": list(drawn.values()),
+            },
+            headers={"HX-Request": "1"},
+        )
+        assert saved.status_code == 200 and "20 вопросов" in saved.text
+        gone = await client.get(f"/console/questions/{group['id'] + 10_000}/wordings")
+        assert gone.status_code == 404 and "уже нет" in gone.json()["error"]
+    assert await open_texts(service) != [], "wordings never drawn stay open"
+    left = await open_group(service, 4)
+    assert {w["text"] for w in left["wordings"]} == set(wordings) - set(drawn)

@@ -167,20 +167,15 @@ class OpenQuestions:
         await self._refresh()
         total_groups, total_questions = await self._repository.group_totals(status)
         counts = await self._repository.group_counts(status, limit, offset)
-        members: dict[int, list[QuestionRow]] = {}
-        for row in await self._repository.members(status, [c.group_id for c in counts]):
-            if row.group_id is not None:
-                members.setdefault(row.group_id, []).append(row)
+        rows = await self._repository.members(status, [c.group_id for c in counts])
+        # A first page can hold thousands of questions: folding their wordings in a worker
+        # thread keeps the event loop answering webhooks and health checks meanwhile.
+        groups = await asyncio.to_thread(_groups_of, status, [c.group_id for c in counts], rows)
         return GroupPage(
             status=status,
             total_groups=total_groups,
             total_questions=total_questions,
-            # A group resolved between the two reads is left out.
-            groups=[
-                _group_of(status, c.group_id, members[c.group_id])
-                for c in counts
-                if c.group_id in members
-            ],
+            groups=groups,
         )
 
     async def group(self, group_id: int, status: GroupStatus = "open") -> QuestionGroup:
@@ -306,6 +301,18 @@ class OpenQuestions:
 def _log_failure(task: asyncio.Task[Regrouped]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("regrouping the open questions failed", exc_info=task.exception())
+
+
+def _groups_of(
+    status: GroupStatus, group_ids: Sequence[int], rows: Sequence[QuestionRow]
+) -> list[QuestionGroup]:
+    """The groups `group_ids`, in that order, from their questions of `status`."""
+    members: dict[int, list[QuestionRow]] = {}
+    for row in rows:
+        if row.group_id is not None:
+            members.setdefault(row.group_id, []).append(row)
+    # A group resolved between the two reads is left out.
+    return [_group_of(status, g, members[g]) for g in group_ids if g in members]
 
 
 def _group_of(status: GroupStatus, group_id: int, rows: list[QuestionRow]) -> QuestionGroup:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import time
@@ -160,3 +161,16 @@ def render(
         status_code=status_code,
     )
     return response
+
+
+async def render_in_thread(
+    request: Request,
+    session: ConsoleSession | None,
+    template: str,
+    context: dict[str, Any],
+    *,
+    page: str | None = None,
+) -> HTMLResponse:
+    """`render` in a worker thread, for a page long enough to hold the event loop (and with it
+    the webhook and the health check) for tens of milliseconds while it is drawn."""
+    return await asyncio.to_thread(render, request, session, template, context, page=page)

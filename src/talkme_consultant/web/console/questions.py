@@ -30,7 +30,12 @@ from talkme_consultant.service.open_questions import (
 from talkme_consultant.service.operator_suggestions import OperatorSuggestion, operator_suggestions
 from talkme_consultant.store.lessons import faq_id_of
 from talkme_consultant.store.store import Store
-from talkme_consultant.web.console.base import SignedIn, SignedInWithCsrf, render
+from talkme_consultant.web.console.base import (
+    SignedIn,
+    SignedInWithCsrf,
+    render,
+    render_in_thread,
+)
 from talkme_consultant.web.console.plurals import plural
 from talkme_consultant.web.deps import KnowledgeDep, QuestionsDep, StoreDep
 
@@ -46,6 +51,10 @@ MAX_SEARCH_CHARS = 1000
 MAX_QUESTION_CHARS = 1000
 # A group lists at most this many wordings to tick; a form names no more.
 MAX_WORDINGS = 200
+# The page draws this many of a group's wordings; the owner asks for the rest. A big group's
+# hundreds of wordings would make the page heavy (a first page of 10,000 questions weighed
+# about 900 KB) and hold the process for a quarter of a second each time it is drawn.
+SHOWN_WORDINGS = 20
 Ticked = Annotated[list[int], Form(max_length=MAX_WORDINGS)]
 # An empty list is refused by the group, never read as «every wording».
 _NO_WORDING = (
@@ -86,7 +95,7 @@ async def questions_page(
     }
     if status == "open":
         suggestions = await operator_suggestions(store.operator_answers, found.groups)
-    return render(
+    return await render_in_thread(
         request,
         session,
         "questions.html",
@@ -98,6 +107,7 @@ async def questions_page(
             "kind_labels": KIND_LABELS,
             "editable_question": editable_question,
             "max_wordings": MAX_WORDINGS,
+            "shown_wordings": SHOWN_WORDINGS,
             "suggestions": suggestions,
             "resolutions": resolutions,
             "page": page,
@@ -256,6 +266,28 @@ async def totals(
     """The page's «N групп, M вопросов» line, fetched again after each action."""
     found = await questions.page(status, 0)
     return render(request, session, "_question_totals.html", {"found": found, "status": status})
+
+
+@router.get("/{group_id}/wordings", response_class=HTMLResponse)
+async def more_wordings(
+    request: Request,
+    group_id: int,
+    session: SignedIn,
+    questions: QuestionsDep,
+    start: Annotated[int, Query(ge=0, le=MAX_WORDINGS)] = SHOWN_WORDINGS,
+) -> HTMLResponse:
+    """The wordings of an open group the page did not draw, up to `MAX_WORDINGS`: once shown
+    they are ticked like the others and their newest question is the one a tick names."""
+    try:
+        group = await questions.group(group_id)
+    except GroupNotFound as error:
+        raise _refused(404, "Этой группы вопросов уже нет среди открытых.") from error
+    return render(
+        request,
+        session,
+        "_question_wordings.html",
+        {"g": group, "start": start, "end": MAX_WORDINGS, "max_wordings": MAX_WORDINGS},
+    )
 
 
 @router.get("/{group_id}/search", response_class=HTMLResponse)
