@@ -138,9 +138,13 @@ class KnowledgeIndex:
         return np.asarray(vectors[0], dtype=np.float32)
 
     async def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Embed the query in a worker thread, then search (the `Retriever` protocol)."""
-        vector = await asyncio.to_thread(self.embed_query, query) if self._embedder else None
-        return self.search_vector(query, vector, k)
+        """Embed the query and rank in a worker thread (the `Retriever` protocol): both are CPU
+        work of milliseconds that would otherwise delay the webhooks sharing the event loop."""
+        return await asyncio.to_thread(self.search_blocking, query, k)
+
+    def search_blocking(self, query: str, k: int = 5) -> list[Hit]:
+        """Embed the query (when the index has vectors) and search; blocking, CPU only."""
+        return self.search_vector(query, self.embed_query(query), k)
 
     def keyword_scores(self, query: str) -> KeywordMatch:
         """BM25 score per record, plus how much of the query each record and the index cover.

@@ -266,12 +266,18 @@ class QuestionRepository:
         async with self._sessions.read() as session:
             # Sorted here: ORDER BY id made SQLite walk every row of the status in id order
             # instead of looking up the groups in their index.
-            result = await session.execute(
+            # Streamed a page at a time: a first page's groups can hold thousands of questions,
+            # and turning them all into rows at once would hold the event loop meanwhile.
+            result = await session.stream(
                 select(*_ROW_COLUMNS).where(
                     OpenQuestion.status == status, OpenQuestion.group_id.in_(list(group_ids))
                 )
             )
-            return sorted((QuestionRow(*row) for row in result), key=lambda row: row.id)
+            rows: list[QuestionRow] = []
+            async for page in result.partitions(_PAGE):
+                rows.extend(QuestionRow(*row) for row in page)
+            rows.sort(key=lambda row: row.id)
+            return rows
 
     async def mark_wrong(self, message_id: int, *, now: float) -> MarkOutcome:
         """The owner says a bot message answered wrongly: the visitor's message before it becomes
