@@ -4,6 +4,7 @@
     .venv/bin/python bench/service_bench.py --quick              # a smoke run (~1-2 min)
     .venv/bin/python bench/service_bench.py --data-dir /tmp/tm   # reuse the embedded KB
     .venv/bin/python bench/service_bench.py --profile /tmp/p.txt # + py-spy of the 500/s phase
+    .venv/bin/python bench/service_bench.py --profile-replies /tmp/r.txt  # + of one at a time
 
 What runs (loopback only; temporary directories only):
 
@@ -702,16 +703,19 @@ async def run_load_phase(
 # --- profiling (optional, --profile) ---------------------------------------------------------
 
 
-def start_profiler(pid: int, output: Path, seconds: float) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the service for ``seconds`` without pausing it; only samples where a
-    thread holds the GIL count (the GIL is what the event loop and every thread share). None
-    when py-spy is not installed (``pip install py-spy`` into the venv; not a project dependency).
-    """
+def start_profiler(
+    pid: int, output: Path, seconds: float, *, gil: bool = True
+) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the service for ``seconds`` without pausing it. With ``gil`` only
+    samples where a thread holds the GIL count (the GIL is what the event loop and every thread
+    share); without, every thread on a CPU counts, the embedder's native code included. None
+    when py-spy is not installed (a dev dependency: ``make install-dev``)."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         print("  profile          py-spy not found; no profile recorded")
         return None
-    command = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking", "--gil"]
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking"]
+    command += ["--gil"] if gil else []
     command += ["--threads", "--format", "raw", "--duration", str(max(1, math.ceil(seconds)))]
     return subprocess.Popen(
         [*command, "--output", str(output)],
@@ -779,7 +783,7 @@ def print_profile(path: Path, top: int = 15) -> None:
     if not total:
         print(f"  profile          {path}: no samples")
         return
-    print(f"  profile          {total} GIL-holding samples at 200 Hz, raw stacks in {path}")
+    print(f"  profile          {total} samples at 200 Hz, raw stacks in {path}")
     for thread, count in sorted(threads.items(), key=lambda item: -item[1])[:6]:
         print(f"    thread {thread:<40} {count / total * 100:5.1f}% of samples")
     print("    hottest functions (self time, all threads; Runner.run = uvloop's own C code):")
@@ -876,16 +880,28 @@ async def reply_latency(
 
 
 async def run_reply_phase(
-    service: Service, client: WebhookClient, samples: int, concurrency: int
+    service: Service,
+    client: WebhookClient,
+    samples: int,
+    concurrency: int,
+    profile: Path | None = None,
 ) -> None:
-    """Print webhook → customBot/send latency with ``concurrency`` conversations at once."""
+    """Print webhook → customBot/send latency with ``concurrency`` conversations at once; with
+    ``profile``, where the service's CPU went meanwhile (every thread on a CPU, native code
+    such as the embedder's included)."""
     await service.wait_drained(DRAIN_TIMEOUT)
     (await service.http.post(service.sim_url + "/_sim/reset")).raise_for_status()
     conversations = [Conversation.new() for _ in range(concurrency)]
-    with CpuMeter(service.pid, service.sim_pid) as cpu:
-        started = time.perf_counter()
-        timelines, failures = await reply_latency(service, client, conversations, samples)
-        elapsed = time.perf_counter() - started
+    profiler = start_profiler(service.pid, profile, 3600, gil=True) if profile else None
+    try:
+        with CpuMeter(service.pid, service.sim_pid) as cpu:
+            started = time.perf_counter()
+            timelines, failures = await reply_latency(service, client, conversations, samples)
+            elapsed = time.perf_counter() - started
+    finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            await asyncio.to_thread(stop_profiler, profiler)
     sends = sorted(t.send for t in timelines)
     typings = sorted(t.typing for t in timelines)
     acks = sorted(t.ack for t in timelines)
@@ -900,6 +916,8 @@ async def run_reply_phase(
         f" {ms(quantile(typings, 0.5))} ms; service CPU"
         f" {cpu.used[1] / max(1, len(sends)) * 1e3:.0f} ms/message over {elapsed:.1f} s)"
     )
+    if profile is not None and profiler is not None:
+        print_profile(profile)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -999,7 +1017,8 @@ async def bench(
             await service.wait_drained(DRAIN_TIMEOUT)
 
             print_header("webhook → customBot/send (service idle, offline answerer, debounce 0)")
-            await run_reply_phase(service, client, args.samples, 1)
+            replies_profile = Path(args.profile_replies) if args.profile_replies else None
+            await run_reply_phase(service, client, args.samples, 1, replies_profile)
             await run_reply_phase(service, client, args.samples, 10)
 
             conversations = [Conversation.new() for _ in range(args.conversations)]
@@ -1058,6 +1077,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--profile",
         metavar="FILE",
         help="record the service with py-spy during the open-loop phase (collapsed stacks)",
+    )
+    parser.add_argument(
+        "--profile-replies",
+        metavar="FILE",
+        help="record the service with py-spy while it answers one message at a time",
     )
     parser.add_argument("--simulator", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
