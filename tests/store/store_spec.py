@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +28,7 @@ from talkme_consultant.helpers.outcome import LeadInfo, TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.logs import JsonFormatter
 from talkme_consultant.store.browse import ConversationFilter
+from talkme_consultant.store.conversations import TurnPlan
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
@@ -500,6 +501,46 @@ class StoreSpec:
         assert await store.conversations.next_due_at() == T0 + 61
         assert await accept(store, incoming("visitor-2"), T0 + 5)
         assert await store.conversations.next_due_at() == T0 + 5 + DEBOUNCE
+
+    # -- conversations: starting a turn ---------------------------------------------------
+
+    async def test_begin_turn_claims_and_reads_the_turn_in_one_go_typing_once(
+        self, store: Store
+    ) -> None:
+        typing = [PlannedCall("customBot/simulateTyping", {"ttl": 5})]
+        plan = TurnPlan(LEASE, 3, 3000, 40, 8000, typing)
+        assert await accept(store, incoming(number=1, text="Здравствуйте"), T0)
+        assert await store.conversations.begin_turn("visitor-1", "a", plan, now=T0) is None, (
+            "not due yet"
+        )
+        first = await store.conversations.begin_turn("visitor-1", "a", plan, now=T0 + 2)
+        assert first is not None and first.typing
+        assert first.pending.texts == ["Здравствуйте"] and first.history == []
+        assert await store.conversations.begin_turn("visitor-1", "b", plan, now=T0 + 3) is None, (
+            "held by a"
+        )
+        result = turn(first.pending.ids, bot="Добрый день!", calls=[send("Добрый день!")])
+        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 3)
+
+        assert await accept(store, incoming(number=2, text="сколько стоит стрижка?"), T0 + 4)
+        assert await store.conversations.record_failed_attempt("visitor-1", "x") is None
+        second = await store.conversations.begin_turn("visitor-1", "b", plan, now=T0 + 10)
+        assert second is not None and second.pending.texts == ["сколько стоит стрижка?"]
+        assert [(m.role, m.text) for m in second.history] == [
+            ("visitor", "Здравствуйте"),
+            ("bot", "Добрый день!"),
+        ]
+        assert await store.conversations.record_failed_attempt("visitor-1", "b") == 1
+        await store.conversations.release("visitor-1", "b", retry_at=T0 + 11)
+        retried = await store.conversations.begin_turn("visitor-1", "b", plan, now=T0 + 12)
+        assert retried is not None and not retried.typing, "a retried attempt types no more"
+        async with store.engine.connect() as connection:
+            typings = await connection.scalar(
+                select(func.count())
+                .select_from(OutboxCall)
+                .where(OutboxCall.method == "customBot/simulateTyping")
+            )
+        assert typings == 2, "one per turn: the first and the second, not the retry"
 
     # -- conversations: finishing a turn --------------------------------------------------
 

@@ -28,7 +28,7 @@ from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
-from talkme_consultant.store.conversations import ConversationRepository
+from talkme_consultant.store.conversations import ConversationRepository, TurnPlan, TurnStart
 from talkme_consultant.store.models import Conversation, DialogMessage
 from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
@@ -97,6 +97,14 @@ class TurnRunner:
         self._on_calls_queued = on_calls_queued
         self._on_turn_done = on_turn_done
         self._owner = owner
+        self._plan = TurnPlan(
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
+            max_chars=settings.max_turn_chars,
+            memory_messages=settings.memory_messages,
+            memory_chars=settings.memory_message_chars,
+            typing=[PlannedCall(*typing_call(settings.typing_ttl))],
+        )
         self._wakeup = Wakeup()
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._in_flight: set[str] = set()
@@ -167,11 +175,15 @@ class TurnRunner:
         A turn that fails is tried again later, with a growing delay; once it has failed
         `max_attempts` times the visitor is handed to a person instead, so every turn ends.
         """
-        conversation = await self._conversations.claim(
-            key, self._owner, now=now(), lease_seconds=self._settings.lease_seconds
-        )
-        if conversation is None:
+        start = await self._conversations.begin_turn(key, self._owner, self._plan, now=now())
+        if start is None:
             return False
+        conversation = start.conversation
+        if start.typing:
+            # Queued with the claim, so only while we hold the conversation: a visitor
+            # forgotten mid-turn does not get their token written back. Once per turn: a
+            # retried attempt must not tell the visitor again that we type.
+            self._on_calls_queued()
         heartbeat = Heartbeat(
             lambda: self._conversations.extend_lease(
                 key, self._owner, now() + self._settings.lease_seconds
@@ -186,7 +198,7 @@ class TurnRunner:
                     conversation, "RetriesExhausted", conversation.turn_attempts
                 )
             try:
-                return await heartbeat.run(self._turn(conversation, heartbeat))
+                return await heartbeat.run(self._turn(start, heartbeat))
             except (LeaseLost, asyncio.CancelledError):
                 raise
             except Exception as error:
@@ -260,36 +272,15 @@ class TurnRunner:
             await self._on_turn_done(outcome)
         return True
 
-    async def _turn(self, conversation: Conversation, heartbeat: Heartbeat) -> bool:
+    async def _turn(self, start: TurnStart, heartbeat: Heartbeat) -> bool:
+        conversation, pending, history = start.conversation, start.pending, start.history
         key = conversation.key
         started = now()
-        pending = await self._conversations.pending_turn(
-            key, max_chars=self._settings.max_turn_chars
-        )
         if not pending.ids:
             heartbeat.mark_committing()
             nothing = TurnResult(consumed_ids=[])
             await self._conversations.finish_turn(key, self._owner, nothing, now=now())
             return True
-        if conversation.turn_attempts == 0:
-            # Once per turn: a retried attempt must not tell the visitor again that we type.
-            # Queued only while we hold the conversation, so a visitor forgotten mid-turn does
-            # not get their token written back.
-            if not await self._conversations.enqueue_calls(
-                key,
-                self._owner,
-                conversation.token,
-                [PlannedCall(*typing_call(self._settings.typing_ttl))],
-                now=now(),
-            ):
-                raise LeaseLost
-            self._on_calls_queued()
-        history = await self._conversations.history(
-            key,
-            after_id=conversation.summarized_upto,
-            limit=self._settings.memory_messages,
-            max_chars=self._settings.memory_message_chars,
-        )
         day = local_day(started, self._settings.timezone)
         turn = TurnInput(
             conversation_key=key,

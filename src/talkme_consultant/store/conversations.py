@@ -3,11 +3,14 @@ end of a turn (written by `store.turn_writes`), and forgetting a visitor."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, case, delete, func, literal, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnEvent
@@ -33,6 +36,8 @@ from talkme_consultant.store.turn_writes import (
 )
 from talkme_consultant.store.upsert import greatest, last_chars
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class PendingTurn:
@@ -46,6 +51,29 @@ class PendingTurn:
     ids: list[int]
     texts: list[str]
     attachments_only: bool
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """What a turn reads when it starts, and the typing indicator it queues first."""
+
+    lease_seconds: float
+    max_attempts: int
+    max_chars: int
+    memory_messages: int
+    memory_chars: int
+    typing: Sequence[PlannedCall]
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """A claimed conversation and what its turn needs. `pending` and `history` are empty when
+    the turn has used up its attempts (the caller hands the visitor over)."""
+
+    conversation: Conversation
+    pending: PendingTurn
+    history: list[DialogMessage]
+    typing: bool
 
 
 CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
@@ -107,38 +135,7 @@ class ConversationRepository(ConversationLeases):
     async def pending_turn(self, key: str, *, max_chars: int) -> PendingTurn:
         """The unanswered messages for one turn: all their ids, the text of only the newest."""
         async with self._sessions.read() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        InboundMessage.id,
-                        InboundMessage.is_attachment,
-                        func.length(InboundMessage.text),
-                    )
-                    .where(InboundMessage.conversation_key == key)
-                    .where(InboundMessage.processed_at.is_(None))
-                    .order_by(InboundMessage.id)
-                )
-            ).all()
-            tail: list[int] = []
-            covered = 0
-            for row in reversed(rows):
-                if covered >= max_chars:
-                    break
-                tail.append(row[0])
-                covered += int(row[2] or 0)
-            texts: dict[int, str] = {}
-            if tail:
-                found = await session.execute(
-                    select(InboundMessage.id, InboundMessage.text).where(
-                        InboundMessage.id.in_(tail)
-                    )
-                )
-                texts = {int(row[0]): row[1] for row in found}
-            return PendingTurn(
-                ids=[int(row[0]) for row in rows],
-                texts=[texts[i] for i in reversed(tail) if i in texts],
-                attachments_only=bool(rows) and all(row[1] for row in rows),
-            )
+            return await _pending(session, key, max_chars)
 
     async def history(
         self, key: str, *, after_id: int = 0, limit: int = 50, max_chars: int | None = None
@@ -149,41 +146,45 @@ class ConversationRepository(ConversationLeases):
         a turn never loads a huge message remembered before the turn's text was capped.
         """
         async with self._sessions.read() as session:
-            query = (
-                select(DialogMessage)
-                .where(DialogMessage.conversation_key == key, DialogMessage.id > after_id)
-                .order_by(DialogMessage.id.desc())
-                .limit(limit)
+            return await _history(session, key, after_id, limit, max_chars)
+
+    async def begin_turn(
+        self, key: str, owner: str, plan: TurnPlan, *, now: float
+    ) -> TurnStart | None:
+        """Claim a due conversation and read what its turn needs, in one transaction: the
+        waiting messages, the remembered dialogue and, on a turn's first attempt with messages
+        waiting, the typing indicator queued. None when the conversation is not due or another
+        worker holds it. Four round trips in one: each costs the store a transaction."""
+        async with self._sessions.write() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.key == key)
+                .where(Conversation.due_at <= now)
+                .where(lease_free(Conversation.lease_until, now))
+                .values(lease_owner=owner, lease_until=now + plan.lease_seconds)
+                .returning(Conversation)
             )
-            if max_chars is None:
-                rows = await session.execute(query)
-                return list(reversed(list(rows.scalars())))
-            end = last_chars(session, DialogMessage.text, max_chars - len(CUT_MARK))
-            text = case(
-                (func.length(DialogMessage.text) > max_chars, literal(CUT_MARK, Text) + end),
-                else_=DialogMessage.text,
-            )
-            columns = [
-                DialogMessage.id,
-                DialogMessage.conversation_key,
-                DialogMessage.role,
-                text.label("text"),
-                DialogMessage.created_at,
-                DialogMessage.meta,
-            ]
-            found = await session.execute(query.with_only_columns(*columns))
-            # Detached copies: the cut text must never be written back.
-            return [
-                DialogMessage(
-                    id=row.id,
-                    conversation_key=row.conversation_key,
-                    role=row.role,
-                    text=row.text,
-                    created_at=row.created_at,
-                    meta=row.meta,
+            conversation = result.scalar_one_or_none()
+            if conversation is None:
+                return None
+            if conversation.turn_attempts >= plan.max_attempts:
+                return TurnStart(conversation, PendingTurn([], [], False), [], typing=False)
+            pending = await _pending(session, key, plan.max_chars)
+            typing = bool(pending.ids) and conversation.turn_attempts == 0 and bool(plan.typing)
+            if typing:
+                typing = await _queue_typing(session, key, conversation.token, plan.typing, now)
+            history = (
+                await _history(
+                    session,
+                    key,
+                    conversation.summarized_upto,
+                    plan.memory_messages,
+                    plan.memory_chars,
                 )
-                for row in reversed(found.all())
-            ]
+                if pending.ids
+                else []
+            )
+            return TurnStart(conversation, pending, history, typing=typing)
 
     async def get(self, key: str) -> Conversation | None:
         """One conversation by key."""
@@ -257,3 +258,95 @@ class ConversationRepository(ConversationLeases):
         """Record an event outside a turn (errors, outages)."""
         async with self._sessions.write() as session:
             session.add(event_row(key, TurnEvent(kind, data), now))
+
+
+async def _pending(session: AsyncSession, key: str, max_chars: int) -> PendingTurn:
+    """The conversation's waiting messages: every id, the text of only the newest ones."""
+    rows = (
+        await session.execute(
+            select(
+                InboundMessage.id,
+                InboundMessage.is_attachment,
+                func.length(InboundMessage.text),
+            )
+            .where(InboundMessage.conversation_key == key)
+            .where(InboundMessage.processed_at.is_(None))
+            .order_by(InboundMessage.id)
+        )
+    ).all()
+    tail: list[int] = []
+    covered = 0
+    for row in reversed(rows):
+        if covered >= max_chars:
+            break
+        tail.append(row[0])
+        covered += int(row[2] or 0)
+    texts: dict[int, str] = {}
+    if tail:
+        found = await session.execute(
+            select(InboundMessage.id, InboundMessage.text).where(InboundMessage.id.in_(tail))
+        )
+        texts = {int(row[0]): row[1] for row in found}
+    return PendingTurn(
+        ids=[int(row[0]) for row in rows],
+        texts=[texts[i] for i in reversed(tail) if i in texts],
+        attachments_only=bool(rows) and all(row[1] for row in rows),
+    )
+
+
+async def _history(
+    session: AsyncSession, key: str, after_id: int, limit: int, max_chars: int | None
+) -> list[DialogMessage]:
+    """See `ConversationRepository.history`."""
+    query = (
+        select(DialogMessage)
+        .where(DialogMessage.conversation_key == key, DialogMessage.id > after_id)
+        .order_by(DialogMessage.id.desc())
+        .limit(limit)
+    )
+    if max_chars is None:
+        rows = await session.execute(query)
+        return list(reversed(list(rows.scalars())))
+    end = last_chars(session, DialogMessage.text, max_chars - len(CUT_MARK))
+    text = case(
+        (func.length(DialogMessage.text) > max_chars, literal(CUT_MARK, Text) + end),
+        else_=DialogMessage.text,
+    )
+    columns = [
+        DialogMessage.id,
+        DialogMessage.conversation_key,
+        DialogMessage.role,
+        text.label("text"),
+        DialogMessage.created_at,
+        DialogMessage.meta,
+    ]
+    found = await session.execute(query.with_only_columns(*columns))
+    # Detached copies: the cut text must never be written back.
+    return [
+        DialogMessage(
+            id=row.id,
+            conversation_key=row.conversation_key,
+            role=row.role,
+            text=row.text,
+            created_at=row.created_at,
+            meta=row.meta,
+        )
+        for row in reversed(found.all())
+    ]
+
+
+async def _queue_typing(
+    session: AsyncSession, key: str, token: str, calls: Sequence[PlannedCall], now: float
+) -> bool:
+    """Queue the typing indicator in its own savepoint; False when the store refused it. The
+    claim stands either way: the turn then runs, and a store that keeps failing fails its final
+    write, which counts the attempt, so the visitor is handed over in the end instead of the
+    claim being retried for ever."""
+    try:
+        async with session.begin_nested():
+            add_calls(session, key, token, calls, now)
+    except SQLAlchemyError as error:
+        # The type only: the statement's parameters hold the visitor's token.
+        log.warning("could not queue the typing indicator for %s: %s", key, type(error).__name__)
+        return False
+    return True
