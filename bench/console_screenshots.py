@@ -3,15 +3,18 @@
     .venv/bin/python bench/console_screenshots.py
 
 Not a benchmark (bench/run_all.py skips it). A throwaway store is seeded with the console
-bench's synthetic month (300 conversations), then the real app (offline answerer, EMBEDDER=none,
-the sample knowledge base) answers two real webhooks, so one transcript shows real citations.
+bench's synthetic month (300 conversations), then the real app (offline answerer, the local
+embedder, as a real install has it, and the sample knowledge base) answers two real webhooks, so
+one transcript shows a real answer with its price and citations.
 Debian's Chromium (/usr/bin/chromium, driven by Playwright, never downloaded) signs in through
-the form and photographs each page at 1100x760 (Open questions once more with the record search
-of its first group), and the overview once more at a phone's size. The connection page is
-photographed whole, on both sizes, with its two checks pressed, as the owner would reach it
-through an HTTPS proxy at bot.salon.example (the requests carry that proxy's headers). Last, a
-newer price list that disagrees with the sample's is uploaded, and the knowledge page's conflict
-is photographed at 1280x900 and at a phone's 390x844.
+the form and photographs every page twice, on a desktop's 1280x900 (`name.png`) and on a phone's
+390x844 (`name-phone.png`): the sign-in form, the overview, the conversations, a transcript, open
+questions (once more with the record search of its first group), the knowledge base, the leads,
+the settings, the playground's answer and the connection page. The connection page is
+photographed whole with its two checks pressed, as the owner would reach it through an HTTPS
+proxy at bot.salon.example (the requests carry that proxy's headers). Last, a newer price list
+that disagrees with the sample's is uploaded, and the knowledge page's conflict is photographed
+on both screens.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route, async_playwright
 
 from console_bench import ADMIN_TOKEN, seed
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
@@ -96,49 +99,73 @@ async def shoot_connection(page: Page, url: str, name: str) -> None:
     print("wrote", OUT / f"{name}.png")
 
 
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Each page on both screens: the desktop's picture is `name.png`, the phone's `name-phone.png`.
+SCREENS = (("", DESKTOP), ("-phone", PHONE))
+
+
+async def signed_in_page(
+    browser: Browser, url: str, viewport: dict[str, int], login_shot: str | None = None
+) -> Page:
+    """A fresh page at `viewport`, signed in through the form (photographed as `login_shot`)."""
+    context = await browser.new_context(
+        viewport=viewport,  # type: ignore[arg-type]
+        is_mobile=viewport is PHONE,
+        has_touch=viewport is PHONE,
+    )
+    page = await context.new_page()
+    await page.goto(url + "/console/login")
+    if login_shot is not None:
+        await shoot(page, login_shot)
+    await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
+    await page.get_by_test_id("login-submit").click()
+    await page.get_by_test_id("nav-overview").wait_for()
+    return page
+
+
+async def photograph_pages(page: Page, url: str, transcript_key: str, suffix: str) -> None:
+    """Every console page on one screen, the connection page last (its requests go through
+    the proxy from then on)."""
+    # A week on a phone's narrow chart, a month on a desktop's.
+    await page.goto(url + ("/console?period=7" if suffix else "/console?period=30"))
+    await page.locator("#daily-chart canvas").wait_for()
+    await shoot(page, f"overview{suffix}")
+    for name, path in (
+        ("conversations", "/console/conversations"),
+        ("transcript", f"/console/conversations/{transcript_key}"),
+        ("questions", "/console/questions"),
+        ("knowledge", "/console/knowledge"),
+        ("leads", "/console/leads"),
+        ("settings", "/console/settings"),
+    ):
+        await page.goto(url + path)
+        await shoot(page, f"{name}{suffix}")
+    await page.goto(url + "/console/questions")
+    first = page.get_by_test_id("question-group").first
+    await first.get_by_test_id("question-link-search").fill("Можно ли оплатить картой?")
+    await first.get_by_test_id("question-link-hit").first.wait_for()
+    await first.scroll_into_view_if_needed()
+    await shoot(page, f"questions-link{suffix}")
+    await page.goto(url + "/console/knowledge/playground")
+    await page.get_by_test_id("playground-input").fill("Сколько стоит маникюр с покрытием?")
+    await page.get_by_test_id("playground-submit").click()
+    await page.get_by_test_id("playground-reply").wait_for()
+    await page.get_by_test_id("playground-reply").scroll_into_view_if_needed()
+    await shoot(page, f"playground{suffix}")
+    await shoot_connection(page, url, f"connection{suffix}")
+
+
 async def photograph(url: str, transcript_key: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
         )
-        page = await browser.new_page(viewport={"width": 1100, "height": 760})
-        await page.goto(url + "/console/login")
-        await shoot(page, "login")
-        await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
-        await page.get_by_test_id("login-submit").click()
-        await page.get_by_test_id("nav-overview").wait_for()
-        await page.goto(url + "/console?period=30")
-        await page.locator("#daily-chart canvas").wait_for()
-        await shoot(page, "overview")
-        for name, path in (
-            ("conversations", "/console/conversations"),
-            ("transcript", f"/console/conversations/{transcript_key}"),
-            ("questions", "/console/questions"),
-            ("knowledge", "/console/knowledge"),
-            ("leads", "/console/leads"),
-            ("settings", "/console/settings"),
-        ):
-            await page.goto(url + path)
-            await shoot(page, name)
-        await page.goto(url + "/console/questions")
-        first = page.get_by_test_id("question-group").first
-        await first.get_by_test_id("question-link-search").fill("Можно ли оплатить картой?")
-        await first.get_by_test_id("question-link-hit").first.wait_for()
-        await first.scroll_into_view_if_needed()
-        await shoot(page, "questions-link")
-        await page.goto(url + "/console/knowledge/playground")
-        await page.get_by_test_id("playground-input").fill("Сколько стоит маникюр с покрытием?")
-        await page.get_by_test_id("playground-submit").click()
-        await page.get_by_test_id("playground-reply").wait_for()
-        await shoot(page, "playground")
-        phone = await browser.new_page(viewport={"width": 390, "height": 844})
-        await phone.context.add_cookies(await page.context.cookies())
-        await phone.goto(url + "/console?period=7")
-        await phone.locator("#daily-chart canvas").wait_for()
-        await shoot(phone, "overview-phone")
-        await shoot_connection(page, url, "connection")
-        await shoot_connection(phone, url, "connection-phone")
+        for suffix, viewport in SCREENS:
+            page = await signed_in_page(browser, url, viewport, f"login{suffix}")
+            await photograph_pages(page, url, transcript_key, suffix)
+            await page.context.close()
         await browser.close()
 
 
@@ -165,18 +192,12 @@ async def photograph_conflict(url: str) -> None:
         browser = await playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
         )
-        for name, viewport in (
-            ("knowledge-conflicts", {"width": 1280, "height": 900}),
-            ("knowledge-conflicts-phone", {"width": 390, "height": 844}),
-        ):
-            page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
-            await page.goto(url + "/console/login")
-            await page.get_by_test_id("login-token").fill(ADMIN_TOKEN)
-            await page.get_by_test_id("login-submit").click()
-            await page.get_by_test_id("nav-overview").wait_for()
+        for suffix, viewport in SCREENS:
+            page = await signed_in_page(browser, url, viewport)
             await page.goto(url + "/console/knowledge#conflicts")
             await page.get_by_test_id("kb-conflict").first.scroll_into_view_if_needed()
-            await shoot(page, name)
+            await shoot(page, f"knowledge-conflicts{suffix}")
+            await page.context.close()
         await browser.close()
 
 
@@ -186,7 +207,6 @@ async def main() -> None:
             data_dir=Path(folder) / "data",
             knowledge_dir=SAMPLE_KNOWLEDGE_DIR,
             admin_token=ADMIN_TOKEN,
-            embedder="none",
             talkme_test_mode=True,
             webhook_secret=WEBHOOK_SECRET,
             trusted_proxies="127.0.0.1",

@@ -16,6 +16,7 @@ from talkme_consultant.store.store import Store
 from talkme_consultant.web.console import plurals, wording
 from talkme_consultant.web.console.phone_links import linked_phones, phone_link
 from talkme_consultant.web.console.session import SignInThrottle, session_key
+from talkme_consultant.web.console.text_view import unbroken_prices
 from talkme_consultant.web.console.upload_words import file_reason_words
 
 CONSOLE_DIR = Path(__file__).parent
@@ -57,6 +58,8 @@ def build_console_state(admin_token: str, secret: bytes) -> ConsoleState:
     # The owner is signed in: visitors' phones are shown whole, as links to call.
     templates.env.filters["phone"] = phone_link
     templates.env.filters["phones"] = linked_phones
+    # Applied last to a text: «2 800 ₽» stays on one line on a phone.
+    templates.env.filters["prices"] = unbroken_prices
     templates.env.filters["pct"] = _percent
     templates.env.filters["quote"] = lambda value: quote(str(value), safe="")
     templates.env.filters["file_error"] = file_reason_words
