@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from talkme_consultant.answer.attributes import Attribute
 from talkme_consultant.answer.base import ClarifyOption, DialogueTopic, Draft, Intent
 from talkme_consultant.answer.basics import BasicsQuestion, DayKind, ProfileBasics, Topic
@@ -62,7 +64,11 @@ def test_an_attribute_after_an_faq_answer_is_searched_with_the_topics_subject() 
 def test_a_new_subject_keeps_the_question_and_is_weighed_against_the_message_itself() -> None:
     reading = read_message("а детская?", WOMENS_CUT, BASICS)
 
-    assert reading.readings == ("сколько стоит стрижка детская", "а детская?")
+    assert reading.readings == (
+        "сколько стоит стрижка детская",
+        "сколько стоит детская стрижка",
+        "а детская?",
+    )
     assert reading.attribute is Attribute.PRICE
 
 
@@ -71,8 +77,55 @@ def test_a_new_head_noun_replaces_the_old_one_and_keeps_its_complements() -> Non
     assert read_message("а коррекция?", lashes, BASICS).readings == (
         "сколько стоит коррекция ресниц",
         "сколько стоит коррекция",
+        "сколько стоит наращивание коррекция",
         "а коррекция?",
     )
+
+
+LEGS = ClarifyOption(title="Шугаринг ног полностью", record_id="legs")
+
+
+def test_another_zone_keeps_the_procedure_and_puts_the_zone_in_place_of_the_old_one() -> None:
+    sugaring = DialogueTopic(
+        asked="шугаринг ног сколько стоит", records=[LEGS], attribute=Attribute.PRICE
+    )
+    reading = read_message("а подмышки?", sugaring, BASICS)
+
+    assert "шугаринг подмышки сколько стоит" in reading.readings
+    assert reading.attribute is Attribute.PRICE
+    assert reading.fresh  # one row was given: a reading finding it again is not preferred
+    wax = DialogueTopic(asked="восковая депиляция голеней сколько стоит", records=[LEGS])
+    assert (
+        "восковая депиляция верхней губы сколько стоит"
+        in read_message("а верхней губы?", wax, BASICS).readings
+    )
+
+
+@pytest.mark.parametrize("text", ["а объем сколько?", "а 2D?", "а объём?"])
+def test_a_variant_takes_the_place_of_the_variant_asked_before(text: str) -> None:
+    classic = DialogueTopic(
+        asked="сколько стоит наращивание ресниц классика", records=[LEGS], attribute=Attribute.PRICE
+    )
+    readings = read_message(text, classic, BASICS).readings
+
+    assert any(
+        r.startswith("сколько стоит наращивание ресниц ") and "классика" not in r for r in readings
+    )
+    assert readings[-1] == text
+
+
+def test_a_new_phrase_with_a_preposition_takes_the_place_of_the_old_phrase() -> None:
+    short = DialogueTopic(asked="сколько стоит женская стрижка на короткие волосы", records=[LEGS])
+    readings = read_message("а на длинные?", short, BASICS).readings
+
+    assert "сколько стоит женская стрижка на длинные волосы" in readings
+    assert "сколько стоит на длинные стрижка на короткие волосы" not in readings
+
+
+def test_a_new_subject_after_a_list_or_with_a_pronoun_is_not_fresh() -> None:
+    listed = DialogueTopic(asked="сколько стоит педикюр?", records=[GEL, LEGS], listed=True)
+    assert not read_message("а мужской?", listed, BASICS).fresh
+    assert not read_message("а он сколько длится?", PEDICURE, BASICS).fresh
 
 
 def test_a_complete_question_is_read_as_it_is_and_first_when_it_opens_with_a() -> None:

@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 import pytest
 
-from talkme_consultant.answer.base import HistoryMessage, Intent, TurnContext
+from talkme_consultant.answer.attributes import Attribute
+from talkme_consultant.answer.base import (
+    ClarifyOption,
+    DialogueTopic,
+    HistoryMessage,
+    Intent,
+    TurnContext,
+)
 from talkme_consultant.answer.offline import OfflineAnswerer, render_record, render_row_line
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.knowledge.records import Record, Source
@@ -319,3 +326,78 @@ async def test_the_offline_summary_is_bounded() -> None:
     assert len(summary) <= 2000
     assert summary.endswith("вопрос 7 " + "x" * 600), "the newest questions are kept"
     assert "вопрос 2" not in summary, "only the last five questions"
+
+
+# -- a new subject after one row -----------------------------------------------------------
+
+
+class ByQuery:
+    """Hits chosen by a word of the query: the first key found in it wins."""
+
+    def __init__(self, hits: dict[str, list[Hit]]) -> None:
+        self.hits = hits
+
+    async def search(self, query: str, k: int = 5) -> list[Hit]:
+        return next((found[:k] for word, found in self.hits.items() if word in query), [])
+
+
+LEGS = price_row(10, "Шугаринг ног полностью", "3500")
+ARMPITS = price_row(11, "Шугаринг подмышечных впадин", "1200")
+
+
+def sugaring_turn(given: Record) -> TurnContext:
+    topic = DialogueTopic(
+        asked="шугаринг ног сколько стоит",
+        records=[ClarifyOption(title=given.title or "", record_id=given.record_id)],
+        attribute=Attribute.PRICE,
+    )
+    return TurnContext(conversation_key="visitor-1", text="а подмышки?", topic=topic)
+
+
+async def test_another_zone_is_answered_by_its_row_not_by_the_row_given_again() -> None:
+    # «шугаринг ног подмышки» finds the legs' row more confidently than «шугаринг подмышки»
+    # finds the armpits'; the visitor named another zone, so the row not given yet is answered.
+    retriever = ByQuery(
+        {"ног подмышки": [hit(LEGS, 0.9), hit(ARMPITS, 0.3)], "подмышки": [hit(ARMPITS, 0.8)]}
+    )
+    draft = await OfflineAnswerer(retriever, PHRASES, threshold=THRESHOLD).answer(
+        sugaring_turn(LEGS)
+    )
+
+    assert draft.used_records[0].record_id == ARMPITS.record_id
+    assert "1 200" in draft.text
+
+
+async def test_a_row_given_again_stays_when_no_other_reading_is_confident() -> None:
+    retriever = ByQuery(
+        {"ног подмышки": [hit(LEGS, 0.9), hit(ARMPITS, 0.3)], "подмышки": [hit(ARMPITS, 0.4)]}
+    )
+    draft = await OfflineAnswerer(retriever, PHRASES, threshold=THRESHOLD).answer(
+        sugaring_turn(LEGS)
+    )
+
+    assert draft.used_records[0].record_id == LEGS.record_id
+
+
+async def test_an_faq_answer_given_again_may_hold_the_other_variant_too() -> None:
+    # «а в постамате?» after how long a pickup point keeps an order: the same FAQ answer says it.
+    storage = Record(
+        text="Сколько хранится заказ?\nВ пункте выдачи 5 дней, в постамате — 3 дня.",
+        title="Сколько хранится заказ?",
+        answer="В пункте выдачи 5 дней, в постамате — 3 дня.",
+        source=Source(file="faq.csv", row=3),
+    )
+    lockers = Record(
+        text="Доставляете в постаматы?\nДа, до 15 кг.",
+        title="Доставляете в постаматы?",
+        answer="Да, до 15 кг.",
+        source=Source(file="faq.csv", row=4),
+    )
+    retriever = ByQuery(
+        {"ног подмышки": [hit(storage, 0.9), hit(lockers, 0.3)], "подмышки": [hit(lockers, 0.8)]}
+    )
+    draft = await OfflineAnswerer(retriever, PHRASES, threshold=THRESHOLD).answer(
+        sugaring_turn(storage)
+    )
+
+    assert draft.used_records[0].record_id == storage.record_id

@@ -78,6 +78,10 @@ class Reading:
     basics: BasicsQuestion | None = None
     branch: str | None = None  # a branch the message names
     leaned: bool = False  # the message was completed from the topic
+    # The message names another thing in place of the one record answered («а подмышки?» after
+    # «шугаринг ног сколько стоит»): a reading that finds a record not given yet is preferred
+    # to one that finds the given record again (see `OfflineAnswerer`).
+    fresh: bool = False
 
     @property
     def readings(self) -> tuple[str, ...]:
@@ -139,8 +143,14 @@ _ROLES = {
 }
 
 
+# A variant's code: letters and digits in one word («2d», «3D», «s1»).
+_CODE = re.compile(r"(?=\w*\d)(?=\w*[^\W\d_])\w+")
+
+
 def _names(token: str) -> bool:
-    return token not in _REFERRING and word_kind(token) is not WordKind.OTHER
+    if token in _REFERRING:
+        return False
+    return word_kind(token) is not WordKind.OTHER or _CODE.fullmatch(token) is not None
 
 
 def topic_subject(topic: DialogueTopic) -> str:
@@ -182,7 +192,45 @@ def _with_new_subject(frame: str, new: list[str]) -> list[str]:
         # «женская стрижка на короткие волосы» + «а на длинные?» → «стрижка на длинные».
         kept = [tokens[i] for i in range(start, end) if roles[i] in ("head", "noun")]
         readings = [[*tokens[:start], *kept, *new, *tokens[end:]]]
+    readings.extend(_substituted(phrase, span, new))
     return list(dict.fromkeys(" ".join(reading) for reading in readings))
+
+
+def _substituted(phrase: _Phrase, span: tuple[int, int], new: list[str]) -> list[list[str]]:
+    """The topic's question with one of its thing-naming words (and the preposition before
+    it) put in place of by the new subject's word of the same kind, the family of the service —
+    the first head — kept: another zone or variant of it («шугаринг ног» + «а подмышки?» →
+    «шугаринг подмышки», «наращивание ресниц классика» + «а объём?» or «а 2D?» → «наращивание
+    ресниц объём», «женская стрижка на короткие волосы» + «а на длинные?» → «… на длинные
+    волосы»). A variant's code («2d») may stand for any word but the family's."""
+    subject = [token for token in new if _names(token) or token in _PREPOSITIONS]
+    named = [token for token in subject if _names(token)]
+    if not named:
+        return []
+    # The last named word is the one that stands for the thing («верхней губы»: «губы»).
+    kind = _kind(named[-1])
+    tokens, roles = phrase.tokens, phrase.roles
+    family = next((i for i in phrase.heads() if span[0] <= i < span[1]), None)
+    in_phrase = subject[0] in _PREPOSITIONS  # «а на длинные?» stands for «на короткие»
+    readings = []
+    for i in range(*span):
+        if i == family or not _names(tokens[i]) or (roles[i] == "inner") is not in_phrase:
+            continue
+        if kind is not None and _kind(tokens[i]) not in (kind, None):
+            continue
+        first = i
+        while in_phrase and first > span[0] and roles[first - 1] in ("prep", "inner"):
+            first -= 1
+        readings.append([*tokens[:first], *subject, *tokens[i + 1 :]])
+    return readings
+
+
+def _kind(token: str) -> str | None:
+    """A thing-naming word's kind, coarse: a noun in whatever case («ног», «губы», «объём»),
+    a modifier, or None for a variant's code, which may stand for either."""
+    if _CODE.fullmatch(token):
+        return None
+    return "modifier" if word_kind(token) is WordKind.MODIFIER else "noun"
 
 
 def _rows_asked(topic: DialogueTopic, attribute: Attribute | None) -> tuple[ClarifyOption, ...]:
@@ -242,6 +290,7 @@ def read_message(
         text=readings[0],
         candidates=(*readings[1:], text),
         attribute=attribute or topic.attribute,
+        fresh=not refers and len(topic.records) == 1 and not topic.listed,
     )
 
 

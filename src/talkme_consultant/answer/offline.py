@@ -143,6 +143,11 @@ def _has_figures(record: Record) -> bool:
     return bool(record.fields) and bool(row_parts(record).figures)
 
 
+def _again_a_row(hits: list[Hit], given: tuple[str, ...]) -> bool:
+    """Whether the best hit is a price-list row the dialogue has already given."""
+    return bool(hits) and hits[0].record_id in given and _has_figures(hits[0].record)
+
+
 def says_no(record: Record) -> bool:
     """Whether a record's answer is a refusal («Нет, инъекции не делаем»): it answers only what
     it is about, so a question about anything else must not get its «нет»."""
@@ -256,6 +261,7 @@ class OfflineAnswerer:
         """The reading whose best hit is the most confident, with its hits: the message itself,
         or completed from the dialogue's topic when it leaned on it (earlier readings win ties)."""
         best: tuple[str, list[Hit]] | None = None
+        new: tuple[str, list[Hit]] | None = None  # the best that finds a record not given
         for text in reading.readings:
             # A long merged burst ends with what the visitor asks now; embedding all of it
             # costs a lot of CPU and blurs the question.
@@ -263,7 +269,24 @@ class OfflineAnswerer:
             hits = await self._retriever.search(query, k=8)
             if best is None or _top(hits) > _top(best[1]):
                 best = (query, hits)
+            if (
+                hits
+                and hits[0].record_id not in reading.given
+                and _top(hits) > _top(new[1] if new else [])
+            ):
+                new = (query, hits)
         assert best is not None  # a reading always has its text
+        # «а подмышки?» after the legs' row names something else: the reading that keeps the old
+        # zone («шугаринг ног подмышки») finds the given row, confidently and wrongly. A row is
+        # one variant of a service; an FAQ answer may hold the other too («а в постамате?» after
+        # how long a pickup point keeps an order), so it may be given again.
+        if (
+            reading.fresh
+            and new is not None
+            and _again_a_row(best[1], reading.given)
+            and _top(new[1]) >= self._threshold
+        ):
+            best = new
         query, hits = best
         return query, _something_new(hits, reading.given)
 
