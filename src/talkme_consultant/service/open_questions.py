@@ -288,10 +288,12 @@ class OpenQuestions:
             rows = await self._repository.newest_open(REGROUP_LIMIT + 1)
             capped = len(rows) > REGROUP_LIMIT
             rows = rows[-REGROUP_LIMIT:]
-            groups = await self._grouper.assign([], [(row.id, row.question) for row in rows])
-            await self._repository.regroup(
-                {row.id: groups[row.id] for row in rows if row.group_id != groups[row.id]}
+            questions = await asyncio.to_thread(lambda: [(row.id, row.question) for row in rows])
+            groups = await self._grouper.assign([], questions)
+            moved = await asyncio.to_thread(
+                lambda: {row.id: groups[row.id] for row in rows if row.group_id != groups[row.id]}
             )
+            await self._repository.regroup(moved)
             await self._group_new()
         done = Regrouped(questions=len(rows), groups=len(set(groups.values())), capped=capped)
         self.last_regroup = done

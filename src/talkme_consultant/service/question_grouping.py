@@ -41,14 +41,12 @@ class QuestionGrouper:
         question. Callers take turns: the stems cache is not shared between threads."""
         # The same words asked again are one text to compare: the first question asking them
         # stands for the rest.
-        first_asking: dict[str, int] = {}
-        for question_id, text in questions:
-            first_asking.setdefault(text, question_id)
+        # Over thousands of questions these loops take tens of milliseconds: a worker thread
+        # runs them, so the event loop goes on answering meanwhile.
+        first_asking = await asyncio.to_thread(_first_asking, questions)
         texts = list(first_asking)
         leaders = await self._leaders([text for _, text in known], texts)
-        group_ids = [group_id for group_id, _ in known] + [first_asking[t] for t in texts]
-        group_of = {text: group_ids[leader] for text, leader in zip(texts, leaders, strict=True)}
-        return {question_id: group_of[text] for question_id, text in questions}
+        return await asyncio.to_thread(_groups_of, known, questions, first_asking, leaders)
 
     async def _leaders(self, known: list[str], texts: list[str]) -> list[int]:
         """For each text, its leader's index among `known` then `texts`."""
@@ -63,3 +61,23 @@ class QuestionGrouper:
         return await asyncio.to_thread(
             group_by_words, texts, stems_cache=self._stems, known=known, pause=_let_the_loop_run
         )
+
+
+def _first_asking(questions: Sequence[tuple[int, str]]) -> dict[str, int]:
+    """Each distinct text and the id of the first question asking it."""
+    first: dict[str, int] = {}
+    for question_id, text in questions:
+        first.setdefault(text, question_id)
+    return first
+
+
+def _groups_of(
+    known: Sequence[tuple[int, str]],
+    questions: Sequence[tuple[int, str]],
+    first_asking: dict[str, int],
+    leaders: Sequence[int],
+) -> dict[int, int]:
+    """Each question's group id, from its text's leader among `known` then the new texts."""
+    group_ids = [group_id for group_id, _ in known] + list(first_asking.values())
+    group_of = {text: group_ids[leader] for text, leader in zip(first_asking, leaders, strict=True)}
+    return {question_id: group_of[text] for question_id, text in questions}

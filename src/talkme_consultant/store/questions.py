@@ -24,6 +24,9 @@ _CHUNK = 500
 # Long lists are read and written this many rows at a time: thousands of rows at once would
 # hold the event loop, or SQLite's write lock, for tens of milliseconds.
 _PAGE = 2000
+# Rows read per query when thousands are read in a row: turning each page into rows holds the
+# event loop, and a short page lets a webhook or a health check in between.
+_READ_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,7 @@ class QuestionRepository:
         found: list[OpenText] = []
         below: int | None = None
         while len(found) < limit:
-            take = min(_PAGE, limit - len(found))
+            take = min(_READ_PAGE, limit - len(found))
             query = select(OpenQuestion.id, OpenQuestion.question, OpenQuestion.group_id).where(
                 OpenQuestion.status == "open"
             )
@@ -274,7 +277,7 @@ class QuestionRepository:
                 )
             )
             rows: list[QuestionRow] = []
-            async for page in result.partitions(_PAGE):
+            async for page in result.partitions(_READ_PAGE):
                 rows.extend(QuestionRow(*row) for row in page)
             rows.sort(key=lambda row: row.id)
             return rows
