@@ -18,6 +18,7 @@ from talkme_consultant.store.forgotten_words import forget_words
 from talkme_consultant.store.leases import (
     ConversationLeases,
     LeaseNotHeld,
+    claim_in,
     hold_lease,
     lease_free,
 )
@@ -156,15 +157,9 @@ class ConversationRepository(ConversationLeases):
         waiting, the typing indicator queued. None when the conversation is not due or another
         worker holds it. Four round trips in one: each costs the store a transaction."""
         async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key)
-                .where(Conversation.due_at <= now)
-                .where(lease_free(Conversation.lease_until, now))
-                .values(lease_owner=owner, lease_until=now + plan.lease_seconds)
-                .returning(Conversation)
+            conversation = await claim_in(
+                session, key, owner, now=now, lease_seconds=plan.lease_seconds
             )
-            conversation = result.scalar_one_or_none()
             if conversation is None:
                 return None
             if conversation.turn_attempts >= plan.max_attempts:

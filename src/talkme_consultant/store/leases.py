@@ -90,6 +90,21 @@ async def hold_lease(session: AsyncSession, key: str, owner: str) -> Conversatio
     return conversation
 
 
+async def claim_in(
+    session: AsyncSession, key: str, owner: str, *, now: float, lease_seconds: float
+) -> Conversation | None:
+    """Take the conversation's lease in `session` if it is due and free; None otherwise."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.key == key)
+        .where(Conversation.due_at <= now)
+        .where(lease_free(Conversation.lease_until, now))
+        .values(lease_owner=owner, lease_until=now + lease_seconds)
+        .returning(Conversation)
+    )
+    return result.scalar_one_or_none()
+
+
 class ConversationLeases:
     """Taking, keeping and giving back a conversation's lease (one turn worker at a time)."""
 
@@ -101,15 +116,7 @@ class ConversationLeases:
     ) -> Conversation | None:
         """Take the conversation's lease if it is due and free; the winner gets the row."""
         async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key)
-                .where(Conversation.due_at <= now)
-                .where(lease_free(Conversation.lease_until, now))
-                .values(lease_owner=owner, lease_until=now + lease_seconds)
-                .returning(Conversation)
-            )
-            return result.scalar_one_or_none()
+            return await claim_in(session, key, owner, now=now, lease_seconds=lease_seconds)
 
     async def extend_lease(self, key: str, owner: str, until: float) -> bool:
         """Keep a long turn's lease alive; False when another worker has taken it over."""
