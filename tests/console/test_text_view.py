@@ -42,6 +42,11 @@ def test_numbers_that_are_no_price_may_break_where_they_were_written() -> None:
         assert str(unbroken_prices(text)) == text
 
 
+@pytest.mark.parametrize("text", ["Звоните 8 926 111-22-33 р", "Номер 8 800 200-00-00 - 500 руб"])
+def test_a_phone_s_tail_before_a_currency_word_is_no_price(text: str) -> None:
+    assert NB not in str(unbroken_prices(text).split(" - ")[0])
+
+
 def test_a_phone_beside_a_price_is_left_as_written() -> None:
     shown = str(unbroken_prices("Звоните +7 926 111-22-33, маникюр 2 800 ₽"))
     assert shown == f"Звоните +7 926 111-22-33, маникюр 2{NB}800{NB}₽"

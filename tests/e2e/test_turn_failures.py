@@ -237,3 +237,36 @@ async def test_a_summary_with_broken_characters_is_remembered_cleaned(
     assert await eventually(summarized, what="a summary") == "Посетитель спрашивал о маникюре."
     stats = await service.admin_get("/webhook/talkme/stats")
     assert stats["turn_errors"] == 0
+
+
+async def test_a_turn_whose_dialogue_cannot_be_read_ends_in_one_handoff_after_the_last_attempt(
+    service: RunningService, sim: RunningSimulator, llm: ScriptedOpenAIServer, data_dir: Path
+) -> None:
+    llm.handler = model_saying(reply_payload("Добрый день! Чем помочь?"))
+    visitor = Visitor.new()
+    await service.post_message(visitor, "Здравствуйте", 1)
+    await sim.state.wait_for_calls(
+        1, method="send", token=visitor.token, delivered=True, timeout=TIMEOUT
+    )
+    # A remembered message the store can no longer read (its text is not UTF-8): every start
+    # of this visitor's next turn fails while reading the dialogue.
+    with sqlite3.connect(data_dir / "talkme.sqlite3") as connection:
+        connection.execute(
+            "INSERT INTO dialog_messages (conversation_key, role, text, created_at, tokens, cost)"
+            " VALUES (?, 'visitor', CAST(X'FFFE' AS TEXT), 0, 0, 0)",
+            (visitor.client_id,),
+        )
+    await service.post_message(visitor, "А сколько стоит маникюр?", 2)
+
+    [finish] = await sim.state.wait_for_calls(
+        1, method="finish", token=visitor.token, delivered=True, timeout=TIMEOUT
+    )
+    assert finish.code == "OPERATOR_REQUEST"
+    assert consultant_requests(llm) == 1, "the failing turns never reached the model"
+    events = await service.admin_get(
+        "/admin/events", params={"conversation": visitor.client_id, "limit": 50}
+    )
+    errors = [e for e in events["events"] if e["kind"] == "turn_error"]
+    assert len(errors) == MAX_ATTEMPTS
+    stats = await service.admin_get("/webhook/talkme/stats")
+    assert stats["turns_failed"] == 1 and stats["messages_pending"] == 0

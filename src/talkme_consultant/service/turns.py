@@ -175,7 +175,12 @@ class TurnRunner:
         A turn that fails is tried again later, with a growing delay; once it has failed
         `max_attempts` times the visitor is handed to a person instead, so every turn ends.
         """
-        start = await self._conversations.begin_turn(key, self._owner, self._plan, now=now())
+        try:
+            start = await self._conversations.begin_turn(key, self._owner, self._plan, now=now())
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            return await self._start_failed(key, error)
         if start is None:
             return False
         conversation = start.conversation
@@ -209,6 +214,17 @@ class TurnRunner:
         except asyncio.CancelledError:
             await asyncio.shield(self._conversations.release(key, self._owner))
             raise
+
+    async def _start_failed(self, key: str, error: Exception) -> bool:
+        """The reads of a turn's start failed, and the claim was rolled back with them: claim
+        alone and count the failure like any turn's, so a fault that lasts (a row that cannot
+        be read) ends in a handover after the last attempt instead of an endless retry."""
+        conversation = await self._conversations.claim(
+            key, self._owner, now=now(), lease_seconds=self._settings.lease_seconds
+        )
+        if conversation is None:
+            return False
+        return await self._failed(conversation, error)
 
     async def _failed(self, conversation: Conversation, error: Exception) -> bool:
         """Count a failed attempt; retry later, or give up after the last one."""

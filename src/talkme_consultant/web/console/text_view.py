@@ -18,13 +18,17 @@ from markupsafe import Markup, escape
 NBSP = "\u00a0"
 
 # A number: one run of digits, then groups of three after a space («2 800», «15 000»), then
-# kopecks («1 500,50»). Not the tail of a longer number or of a phone's «+7».
-_NUMBER = r"(?<![\d+.,])\d+(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?(?![\d])"
+# kopecks («1 500,50»).
+_NUMBER = r"\d+(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?(?![\d])"
+# Where a price may start: not inside a longer number, nor after a phone's «+7», «-» or «)», so
+# «8 926 111-22-33 р» is never joined.
+_STARTS = r"(?<![\d+.,\-)])"
 # A currency after the number: ₽, руб. (рублей, рубля…), р. or a lone р.
 _CURRENCY = r"(?:₽|руб[а-яё]*\.?|р\.|р(?![\w]))"
 # A price, or a range of prices with one currency: «2 800 ₽», «1 500–2 000 руб.».
 _PRICE = re.compile(
-    rf"{_NUMBER}(?:[ \u00a0]?[–—-][ \u00a0]?{_NUMBER})?[ \u00a0]?{_CURRENCY}", re.IGNORECASE
+    rf"{_STARTS}{_NUMBER}(?:[ \u00a0]?[–—-][ \u00a0]?{_NUMBER})?[ \u00a0]?{_CURRENCY}",
+    re.IGNORECASE,
 )
 
 
