@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.booking import MemoryLedger
+
 from talkme_consultant.booking.standin import COMPANY_ID, PARTNER_TOKEN, running_standin
 from talkme_consultant.booking.yclients import YclientsClient
 from talkme_consultant.dialog.booking import BookingInput, BookingOptions, BookingTurns
@@ -32,7 +34,6 @@ from talkme_consultant.helpers.calendar import (
     BookingRequest,
     CalendarService,
     Master,
-    PriorBooking,
 )
 
 OFFER = "Есть окошко на мужскую стрижку завтра вечером?"
@@ -77,25 +78,6 @@ class TimedCalendar:
     async def record(self, request: BookingRequest) -> BookingMade:
         result: BookingMade = await self._timed(self.inner.record(request))
         return result
-
-
-class MemoryLedger:
-    """The booking ledger in memory."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, PriorBooking] = {}
-
-    async def find(self, api_id: str) -> PriorBooking | None:
-        return self.rows.get(api_id)
-
-    async def begin(self, api_id: str, conversation_key: str, details: str) -> PriorBooking | None:
-        prior = self.rows.get(api_id)
-        if prior is None:
-            self.rows[api_id] = PriorBooking(details=details, record_id=None)
-        return prior
-
-    async def made(self, api_id: str, record_id: int) -> None:
-        self.rows[api_id] = PriorBooking(details=self.rows[api_id].details, record_id=record_id)
 
 
 def percentile(values: list[float], fraction: float) -> float:

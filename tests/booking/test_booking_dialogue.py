@@ -19,27 +19,10 @@ from talkme_consultant.booking.standin import (
 )
 from talkme_consultant.booking.yclients import YclientsClient
 from talkme_consultant.dialog.booking import BookingInput, BookingOptions, BookingTurns
-from talkme_consultant.helpers.calendar import PriorBooking
 from talkme_consultant.helpers.outcome import TurnOutcome
+from tests.support.booking import MemoryLedger
 
 ZONE = ZoneInfo("Europe/Moscow")
-
-
-class MemoryLedger:
-    def __init__(self) -> None:
-        self.rows: dict[str, PriorBooking] = {}
-
-    async def find(self, api_id: str) -> PriorBooking | None:
-        return self.rows.get(api_id)
-
-    async def begin(self, api_id: str, conversation_key: str, details: str) -> PriorBooking | None:
-        prior = self.rows.get(api_id)
-        if prior is None:
-            self.rows[api_id] = PriorBooking(details=details, record_id=None)
-        return prior
-
-    async def made(self, api_id: str, record_id: int) -> None:
-        self.rows[api_id] = PriorBooking(details=self.rows[api_id].details, record_id=record_id)
 
 
 class Dialogue:
