@@ -46,7 +46,7 @@ class QuestionGrouper:
         first_asking = await asyncio.to_thread(_first_asking, questions)
         texts = list(first_asking)
         leaders = await self._leaders([text for _, text in known], texts)
-        return await asyncio.to_thread(_groups_of, known, questions, first_asking, leaders)
+        return await asyncio.to_thread(_group_ids_of, known, questions, first_asking, leaders)
 
     async def _leaders(self, known: list[str], texts: list[str]) -> list[int]:
         """For each text, its leader's index among `known` then `texts`."""
@@ -71,7 +71,7 @@ def _first_asking(questions: Sequence[tuple[int, str]]) -> dict[str, int]:
     return first
 
 
-def _groups_of(
+def _group_ids_of(
     known: Sequence[tuple[int, str]],
     questions: Sequence[tuple[int, str]],
     first_asking: dict[str, int],
