@@ -102,7 +102,7 @@ class BookingTurns:
         state = pending_booking(given.last_bot_meta)
         if state is None and not force and not wants_to_book(given.text):
             return None
-        today = (now or datetime.now(self._options.zone)).astimezone(self._options.zone).date()
+        today = self.today(now)
         if state is not None and not force and _aside(given.text, state, today):
             return None
         turn = _Turn(given, today, self._options)
@@ -120,6 +120,25 @@ class BookingTurns:
             log.warning("booking: the calendar failed (%s)", error.failure.value)
             turn.outcome.add_event(EventKind.BOOKING, status="calendar_failed", error=str(error))
             return turn.lead_or_ask(state.model_copy(update={"offered": [], "chosen": None}))
+
+    @property
+    def calendar(self) -> Calendar | None:
+        """The calendar booked into (None: every booking is a lead)."""
+        return self._calendar
+
+    @property
+    def ledger(self) -> BookingLedger | None:
+        """Where each booking's intent and record id are kept."""
+        return self._ledger
+
+    @property
+    def options(self) -> BookingOptions:
+        """The business's zone, address and finish code."""
+        return self._options
+
+    def today(self, now: datetime | None = None) -> date:
+        """The business's today."""
+        return (now or datetime.now(self._options.zone)).astimezone(self._options.zone).date()
 
     async def _with_calendar(
         self, turn: _Turn, state: BookingState, calendar: Calendar
@@ -170,7 +189,7 @@ class BookingTurns:
         self, turn: _Turn, state: BookingState, calendar: Calendar, *, taken: bool = False
     ) -> TurnOutcome:
         assert state.service_id is not None
-        times, missed = await _free_times(calendar, state, turn.today, self._options.zone)
+        times, missed = await free_times(calendar, state, turn.today)
         if not times:
             turn.outcome.add_event(EventKind.BOOKING, status="nothing_free")
             return turn.lead_or_ask(state)
@@ -249,8 +268,7 @@ class _Turn:
         self.today = today
         self._options = options
         self.outcome = TurnOutcome(visitor_text=given.text, replies=[])
-        raw = f"{given.conversation_key}#{given.position}"
-        self.api_id = "tmc-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+        self.api_id = booking_api_id(given.conversation_key, given.position)
 
     def read(self, state: BookingState) -> BookingState:
         """The state with everything this message adds: wish, phone, name, service words."""
@@ -308,7 +326,7 @@ class _Turn:
 
     def booked(self, state: BookingState, record_id: int, *, retried: bool = False) -> TurnOutcome:
         """The record is made: confirm it, and keep it for the owner (meta, event, lead)."""
-        assert state.chosen is not None and state.phone is not None
+        assert state.chosen is not None
         done = state.model_copy(update={"step": BookingStep.BOOKED, "record_id": record_id})
         text = say.booked(
             state.name or "",
@@ -319,24 +337,7 @@ class _Turn:
             self._options.address,
         )
         self._finish(done, text)
-        when = say.time_line(state.chosen, self.today)
-        self.outcome.add_event(
-            EventKind.BOOKING,
-            status="booked",
-            record_id=record_id,
-            service=state.service,
-            master=state.master,
-            at=state.chosen.isoformat(),
-            retried=retried,
-        )
-        self.outcome.lead = LeadInfo(
-            name=state.name,
-            phone=state.phone,
-            interest=f"{state.service}; {when}"[:200],
-            summary=f"Записан в YCLIENTS, запись № {record_id}: {state.service}, {when}"
-            + (f", мастер {state.master}" if state.master else ""),
-            booked=True,
-        )
+        record_booked(self.outcome, done, self.today, retried=retried)
         return self.outcome
 
     def _finish(self, state: BookingState, text: str) -> None:
@@ -348,6 +349,41 @@ class _Turn:
         }
         self.outcome.visitor_name = state.name
         self.outcome.phone = state.phone
+
+
+def booking_api_id(conversation_key: str, position: int, attempt: int = 0) -> str:
+    """Our `api_id` of a booking: the conversation and the turn's position name it, so a turn
+    retried after a crash finds the booking it made. `attempt` tells apart the bookings a model
+    tries in one turn (a time taken, then another); the first is the dialogue's own."""
+    raw = f"{conversation_key}#{position}" + (f"#{attempt}" if attempt else "")
+    return "tmc-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def record_booked(
+    outcome: TurnOutcome, done: BookingState, today: date, *, retried: bool = False
+) -> None:
+    """Keep a made record for the owner as every booking is kept: the `booking` event with its
+    record id, service, master and time (the transcript), and a lead with the status «записан»
+    (the Leads page and the Overview's count). `done` is the booked state, meta's record too."""
+    assert done.chosen is not None and done.phone is not None and done.record_id is not None
+    when = say.time_line(done.chosen, today)
+    outcome.add_event(
+        EventKind.BOOKING,
+        status="booked",
+        record_id=done.record_id,
+        service=done.service,
+        master=done.master,
+        at=done.chosen.isoformat(),
+        retried=retried,
+    )
+    outcome.lead = LeadInfo(
+        name=done.name,
+        phone=done.phone,
+        interest=f"{done.service}; {when}"[:200],
+        summary=f"Записан в YCLIENTS, запись № {done.record_id}: {done.service}, {when}"
+        + (f", мастер {done.master}" if done.master else ""),
+        booked=True,
+    )
 
 
 def _aside(text: str, state: BookingState, today: date) -> bool:
@@ -385,8 +421,8 @@ def _read_time_choice(text: str, state: BookingState) -> BookingState:
     return state
 
 
-async def _free_times(
-    calendar: Calendar, state: BookingState, today: date, zone: tzinfo
+async def free_times(
+    calendar: Calendar, state: BookingState, today: date
 ) -> tuple[list[datetime], bool]:
     """Up to five free times nearest to the wish; True when none fits the wish itself (the times
     are then the nearest others)."""
