@@ -6,7 +6,10 @@ as production. A test decides what "the model" says: queue replies with `push(..
 an obedient model that follows an injection). Every request is recorded. Faults: HTTP errors
 (500, 429 ...), hanging (client timeouts), a broken response body, text-wrapped JSON, and a
 "no JSON-schema mode" switch that answers 400 to `response_format`, as vLLM / llama.cpp builds
-without grammar support do.
+without grammar support do. Function calling: `Reply.calls(...)` answers with `tool_calls` as
+OpenAI does (`finish_reason: "tool_calls"`, arguments as a JSON string), the next request's
+`tool_results` are what the client answered them, and a "no tools" switch answers 400 to any
+request that offers `tools`.
 
     async with scripted_openai_server() as server:
         server.push(Reply.json({"queries": ["стрижка цена"]}))
@@ -70,6 +73,29 @@ class RecordedRequest:
         return [str(m.get("content") or "") for m in self.messages if m.get("role") == role]
 
     @property
+    def tools(self) -> list[str]:
+        """The names of the functions the request offers (`tools`), if any."""
+        return [str(tool.get("function", {}).get("name")) for tool in self.body.get("tools") or []]
+
+    @property
+    def tool_choice(self) -> Any:
+        """The `tool_choice` sent, if any."""
+        return self.body.get("tool_choice")
+
+    @property
+    def tool_results(self) -> dict[str, Any]:
+        """The results sent back for earlier calls, by call id, each read as JSON when it is."""
+        results: dict[str, Any] = {}
+        for message in self.messages:
+            if message.get("role") == "tool":
+                content = str(message.get("content") or "")
+                try:
+                    results[str(message.get("tool_call_id"))] = json.loads(content)
+                except ValueError:
+                    results[str(message.get("tool_call_id"))] = content
+        return results
+
+    @property
     def system(self) -> str:
         """All system-message text, joined."""
         return "\n".join(self.texts("system"))
@@ -78,6 +104,26 @@ class RecordedRequest:
     def user(self) -> str:
         """All user-message text, joined."""
         return "\n".join(self.texts("user"))
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the scripted model makes; `arguments` are sent as a JSON string."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+    def wire(self) -> dict[str, Any]:
+        """The call as OpenAI sends it in `message.tool_calls`."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "arguments": json.dumps(self.arguments, ensure_ascii=False),
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -92,6 +138,12 @@ class Reply:
     completion_tokens: int = 20
     raw_body: str | None = None  # sent as-is instead of a completion (a broken body)
     headers: dict[str, str] = field(default_factory=dict)
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    @classmethod
+    def calls(cls, *calls: ToolCall, **kwargs: Any) -> Reply:
+        """An assistant message that calls functions instead of answering."""
+        return cls(content=None, tool_calls=calls, **kwargs)
 
     @classmethod
     def json(cls, value: Any, **kwargs: Any) -> Reply:
@@ -131,9 +183,16 @@ Handler = Callable[[RecordedRequest], Reply]
 class ScriptedOpenAIServer:
     """The server; see the module docstring. Use `scripted_openai_server()` to run it."""
 
-    def __init__(self, *, json_schema_supported: bool = True, strict: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        json_schema_supported: bool = True,
+        tools_supported: bool = True,
+        strict: bool = True,
+    ) -> None:
         """`strict`: a request with nothing scripted for it fails the test at exit."""
         self.json_schema_supported = json_schema_supported
+        self.tools_supported = tools_supported
         self.strict = strict
         self.handler: Handler | None = None
         self.requests: list[RecordedRequest] = []
@@ -156,7 +215,7 @@ class ScriptedOpenAIServer:
         with self._lock:
             self._queue.extend(replies)
 
-    def reset(self, *, json_schema_supported: bool = True) -> None:
+    def reset(self, *, json_schema_supported: bool = True, tools_supported: bool = True) -> None:
         """Forget the script, the handler and the recorded requests; release hanging replies.
 
         Lets one running server serve many tests (starting uvicorn per test is the slow part).
@@ -167,6 +226,7 @@ class ScriptedOpenAIServer:
             self.unscripted.clear()
         self.handler = None
         self.json_schema_supported = json_schema_supported
+        self.tools_supported = tools_supported
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._renew_release)
 
@@ -257,6 +317,8 @@ class ScriptedOpenAIServer:
             wants_schema = (body.get("response_format") or {}).get("type") == "json_schema"
             if wants_schema and not self.json_schema_supported:
                 return _error(400, "response_format json_schema is not supported by this server")
+            if body.get("tools") and not self.tools_supported:
+                return _error(400, "tools are not supported by this server")
             reply = self._next_reply(recorded)
             await self._wait(reply.delay)
             if reply.raw_body is not None:
@@ -279,6 +341,9 @@ class ScriptedOpenAIServer:
             await asyncio.wait_for(self._release.wait(), seconds)
 
     def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.tool_calls:
+            message["tool_calls"] = [call.wire() for call in reply.tool_calls]
         return {
             "id": f"chatcmpl-{next(self._ids)}",
             "object": "chat.completion",
@@ -287,8 +352,8 @@ class ScriptedOpenAIServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.content},
-                    "finish_reason": "stop",
+                    "message": message,
+                    "finish_reason": "tool_calls" if reply.tool_calls else "stop",
                 }
             ],
             "usage": {
@@ -310,14 +375,16 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 @asynccontextmanager
 async def scripted_openai_server(
-    *, json_schema_supported: bool = True, strict: bool = True
+    *, json_schema_supported: bool = True, tools_supported: bool = True, strict: bool = True
 ) -> AsyncIterator[ScriptedOpenAIServer]:
     """Run a `ScriptedOpenAIServer` for the duration of the block.
 
     With `strict` (the default), leaving the block raises AssertionError if a request arrived
     with nothing scripted for it, so a test cannot pass on an unexpected extra model call.
     """
-    server = ScriptedOpenAIServer(json_schema_supported=json_schema_supported, strict=strict)
+    server = ScriptedOpenAIServer(
+        json_schema_supported=json_schema_supported, tools_supported=tools_supported, strict=strict
+    )
     await asyncio.to_thread(server.start)
     try:
         yield server
