@@ -1,6 +1,7 @@
-"""Booking with a language model over real HTTP: the model never books by itself. A wish to book
-it hears goes to the booking dialogue (the same code and checks as without a model), and a reply
-that claims a booking no `book_record` made is replaced by the guard."""
+"""Booking with a language model over real HTTP: the model books only through its tools
+(`test_booking_tools.py`). A wish to book it hears without calling them goes to the booking
+dialogue (the same code and checks as without a model), and a reply that claims a booking no
+`book_record` made is replaced by the guard."""
 
 from __future__ import annotations
 

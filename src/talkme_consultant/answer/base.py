@@ -7,9 +7,9 @@ The dialog engine builds a `TurnContext`, asks an `Answerer` for a `Draft`, then
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from talkme_consultant.answer.attributes import Attribute
 from talkme_consultant.answer.basics import BasicsQuestion
@@ -64,8 +64,28 @@ class DialogueTopic(BaseModel):
     branch: str | None = None  # the id of the last branch spoken of
 
 
+class ReplyTools(Protocol):
+    """Functions a model may call while it writes one turn's reply (OpenAI function calling).
+
+    Defined here, with what answerers take, because the answerer only offers and runs them: the
+    booking tools themselves belong to the dialog room (`dialog/booking_tools.py`), which the
+    answer room may not import. One object serves one turn.
+    """
+
+    def definitions(self) -> list[dict[str, Any]]:
+        """The `tools` parameter of the request: each function's name, purpose and JSON schema."""
+        ...
+
+    async def call(self, name: str, arguments: str) -> str:
+        """Run one call (`arguments` as the model wrote them, a JSON string) and return what the
+        model is shown; never raises for the model's mistakes, which it is told in words."""
+        ...
+
+
 class TurnContext(BaseModel):
     """Everything an answerer may use for one turn."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     conversation_key: str
     text: str  # the visitor's message(s) of this turn, merged
@@ -78,6 +98,11 @@ class TurnContext(BaseModel):
     guard_feedback: str | None = None
     # What the dialogue was about before this turn (None in a new dialogue).
     topic: DialogueTopic | None = None
+    # Functions the model may call in this turn (the booking tools when a calendar is there);
+    # an object of the turn, not data: never dumped, never validated.
+    tools: Annotated[ReplyTools | None, SkipValidation] = Field(
+        default=None, exclude=True, repr=False
+    )
 
 
 class Usage(BaseModel):

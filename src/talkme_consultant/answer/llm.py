@@ -8,7 +8,9 @@ Per turn:
     best `max_hits` are shown to the model as R1, R2, … (short ids are easier for a model to copy
     than hashes; they are mapped back to `Hit.record_id`);
 (c) the model writes the reply from those records and the business profile, with flags for the
-    dialog engine (person wanted, booking, off-topic, not found, closing, clarify, ...).
+    dialog engine (person wanted, booking, off-topic, not found, closing, clarify, ...); when the
+    turn has tools (`TurnContext.tools`: the booking tools, with a calendar) it may call them
+    first (`llm_tools.py`), and the reply may quote their results.
 
 The model gets the same facts the offline answerer quotes: the whole profile (and which day it is
 for the business), the profile's own answer to this question when `answer/basics.py` understands
@@ -63,6 +65,7 @@ from talkme_consultant.answer.llm_chat import (
     UsageMeter,
 )
 from talkme_consultant.answer.llm_schema import QUERIES_SPEC, REPLY_SPEC, ReplyOutput
+from talkme_consultant.answer.llm_tools import ToolReplies
 from talkme_consultant.answer.prompts import (
     QUERIES,
     QUERIES_INPUT,
@@ -156,6 +159,7 @@ class LLMAnswerer:
         self.max_history = max_history
         self.records = records
         self.chat = StructuredChat(client, model, prompts, retry=retry, temperature=temperature)
+        self.tool_replies = ToolReplies(self.chat)
 
     @classmethod
     def from_settings(
@@ -181,6 +185,11 @@ class LLMAnswerer:
         """Whether the server supports JSON-schema mode: None until the first structured call."""
         return self.chat.schema_mode
 
+    @property
+    def tools_supported(self) -> bool | None:
+        """Whether the server takes `tools`: None until a turn offered them."""
+        return self.tool_replies.supported
+
     # --- the turn ------------------------------------------------------------------------------
 
     async def answer(self, ctx: TurnContext) -> Draft:
@@ -203,6 +212,7 @@ class LLMAnswerer:
             facts=self.profile.facts_text(),
             today=day_name(self.basics.today()),
             guard_feedback=ctx.guard_feedback,
+            booking_tools=self.tool_replies.offered(ctx.tools),
         )
         user = self.prompts.render(
             REPLY_INPUT,
@@ -218,7 +228,9 @@ class LLMAnswerer:
             {"role": "system", "content": system},
             {"role": "user", "content": user},
         ]
-        output = await self.chat.structured(messages, REPLY_SPEC, meter)
+        output, tool_results = await self.tool_replies.structured(
+            messages, REPLY_SPEC, meter, ctx.tools
+        )
         text, leaked = strip_leaks(
             _strip_record_refs(output.reply),
             secret=[
@@ -231,6 +243,7 @@ class LLMAnswerer:
                 profile_answer or "",
                 *(hit.record.text for hit in hits),
                 *(_figures_line(hit) for hit in hits),
+                *tool_results,
             ],
         )
         if leaked:

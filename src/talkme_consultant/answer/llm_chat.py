@@ -13,6 +13,10 @@ Structured output, in order of preference:
    remembers that the server lacks schema mode, so later turns go straight to this.
 3. If the output still cannot be read or validated, ONE repair request that sends the error back.
    If that fails too, `MalformedOutput` (an `AnswererUnavailable`).
+
+A reply request may also offer function-calling `tools` (`offering_tools`, driven by
+`llm_tools.py`); a 400/422 to it is `ToolsRejected`, and the final reply is read with the same
+parse-and-repair rules (`read`).
 """
 
 from __future__ import annotations
@@ -50,6 +54,11 @@ class MalformedOutput(AnswererUnavailable):
 
 class _SchemaRejected(Exception):
     """The server answered 400/422 to a request with `response_format`."""
+
+
+class ToolsRejected(Exception):
+    """The server answered 400/422 to a request offering `tools` (it may also have meant the
+    `response_format` sent beside them: the caller tells the two apart)."""
 
 
 @dataclass
@@ -160,13 +169,53 @@ class StructuredChat:
                     return result
         return await self._text_mode(messages, spec, meter)
 
+    async def offering_tools(
+        self,
+        messages: Sequence[ChatCompletionMessageParam],
+        spec: OutputSpec[T],
+        meter: UsageMeter,
+        tools: list[dict[str, Any]],
+        *,
+        last: bool,
+    ) -> ChatCompletion:
+        """One completion that offers `tools` (`last`: offered but not to be called, so the
+        model gives its final reply). `response_format` goes along unless the server is known
+        to lack schema mode; then `messages` must already hold the JSON instruction
+        (`with_json_instruction`). Raises `ToolsRejected` on 400/422."""
+        return await self._complete(
+            messages,
+            meter,
+            response_format=spec.response_format() if self.schema_mode is not False else None,
+            tools=tools,
+            tool_choice="none" if last else "auto",
+        )
+
+    async def read(
+        self,
+        messages: Sequence[ChatCompletionMessageParam],
+        completion: ChatCompletion,
+        spec: OutputSpec[T],
+        meter: UsageMeter,
+    ) -> T:
+        """The final reply of `offering_tools`, parsed into `spec.model`, with one repair
+        request when it cannot be read (`MalformedOutput` after that)."""
+        content = _content(completion)
+        schema = self.schema_mode is not False
+        try:
+            result = parse_output(content, spec)
+        except OutputError as exc:
+            return await self._repair(messages, content, exc, spec, meter, schema=schema)
+        if schema:
+            self.schema_mode = True
+        return result
+
     async def _text_mode(
         self,
         messages: Sequence[ChatCompletionMessageParam],
         spec: OutputSpec[T],
         meter: UsageMeter,
     ) -> T:
-        instructed = self._with_json_instruction(messages, spec)
+        instructed = self.with_json_instruction(messages, spec)
         completion = await self._complete(instructed, meter)
         # The request went through without response_format, so the earlier 400 (or the ignored
         # schema) was about schema mode: remember it for later turns.
@@ -217,9 +266,10 @@ class StructuredChat:
             example=json.dumps(spec.example, ensure_ascii=False),
         )
 
-    def _with_json_instruction(
+    def with_json_instruction(
         self, messages: Sequence[ChatCompletionMessageParam], spec: OutputSpec[T]
     ) -> list[ChatCompletionMessageParam]:
+        """`messages` with the JSON instruction added to the system message (no schema mode)."""
         instruction = self.json_instruction(spec)
         result = list(messages)
         first = result[0] if result else None
@@ -235,11 +285,16 @@ class StructuredChat:
         meter: UsageMeter,
         *,
         response_format: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
     ) -> ChatCompletion:
         """One completion with bounded retries; raises `AnswererUnavailable` when they run out."""
         extra: dict[str, Any] = {}
         if response_format is not None:
             extra["response_format"] = response_format
+        if tools is not None:
+            extra["tools"] = tools
+            extra["tool_choice"] = tool_choice or "auto"
         if self.temperature is not None:
             extra["temperature"] = self.temperature
         attempts = self.retry.max_retries + 1
@@ -256,6 +311,8 @@ class StructuredChat:
                 reason = "malformed response body"  # a proxy's error page, a truncated body
             except openai.APIStatusError as exc:
                 status = exc.status_code
+                if tools is not None and status in _SCHEMA_REJECTED_STATUS:
+                    raise ToolsRejected from None
                 if response_format is not None and status in _SCHEMA_REJECTED_STATUS:
                     raise _SchemaRejected from None
                 if status not in _RETRYABLE_STATUS and status < 500:

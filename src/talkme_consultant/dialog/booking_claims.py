@@ -1,9 +1,10 @@
 """A model's reply that says the visitor is booked, when no record was made.
 
-Only the booking dialogue books (`booking.py`, after a successful `book_record`); a model's reply
-runs outside it, so any claim of a made booking in one is untrue. The engine sends such a reply
-back once with `CLAIM_FEEDBACK`, then falls back to the offline answerer, as for any value the
-guard refuses.
+Only the booking dialogue (`booking.py`) and the model's own `make_booking` call
+(`booking_tools.py`) book, each after a successful `book_record`. A model's claim of a made
+booking is therefore true only when its `make_booking` made a record in the same turn; any other
+is untrue, and the engine sends such a reply back once with `CLAIM_FEEDBACK`, then falls back to
+the offline answerer, as for any value the guard refuses.
 """
 
 from __future__ import annotations

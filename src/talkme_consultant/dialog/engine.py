@@ -26,6 +26,8 @@ from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.booking import BookingInput, BookingTurns
 from talkme_consultant.dialog.booking_claims import CLAIM_FEEDBACK, claims_booking
+from talkme_consultant.dialog.booking_state import BOOKING_META
+from talkme_consultant.dialog.booking_tools import BookingTools, tools_for
 from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, OperatorsNow, open_offer
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
@@ -188,6 +190,7 @@ class DialogEngine:
             [m.message for m in turn.memory][-self._options.recent_messages :],
             self._options.history_token_budget,
         )
+        tools = self._tools(turn, visitor_text)
         ctx = TurnContext(
             conversation_key=turn.conversation_key,
             text=visitor_text,
@@ -196,6 +199,7 @@ class DialogEngine:
             visitor_name=turn.visitor_name,
             phone=phone,
             topic=_last_topic(turn.memory),
+            tools=tools,
         )
         options = _pending_clarification(turn.memory)
         listed = _pending_list(turn.memory)
@@ -209,9 +213,31 @@ class DialogEngine:
         outcome.visitor_name = draft.visitor_name or None
         outcome.phone = draft.phone or (phones[0] if phones else None)
         self._apply(draft, ctx, outcome)
+        if tools is not None:
+            # A record the model made is kept as the dialogue keeps one; its reply is sent only
+            # when it is the model's own, passed the checks and tells of the booking.
+            told = draft.answerer == self._primary.name and claims_booking(draft.text)
+            tools.settle(outcome, keep_reply=told and not outcome.handed_off)
         if draft.reason == HandoffReason.UNCLEAR_CHOICE:
             _note_first_question(outcome, turn.memory)
         return outcome
+
+    def _tools(self, turn: TurnInput, visitor_text: str) -> BookingTools | None:
+        """The booking tools the model may call in this turn: with a model and a calendar."""
+        if self._booking is None or self._primary is self._offline:
+            return None
+        last = turn.memory[-1] if turn.memory else None
+        given = BookingInput(
+            conversation_key=turn.conversation_key,
+            text=visitor_text,
+            last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
+            visitor_name=turn.visitor_name,
+            phone=turn.phone,
+            position=len(turn.memory),
+        )
+        # The visitor's own words only: a booking's phone must be one the visitor wrote.
+        said = [m.message.text for m in turn.memory if m.message.role == MessageRole.VISITOR]
+        return tools_for(self._booking, given, [*said, visitor_text])
 
     async def _after_clarification(
         self, ctx: TurnContext, options: list[ClarifyOption], outcome: TurnOutcome
@@ -280,22 +306,23 @@ class DialogEngine:
         if self._primary is self._offline:
             return await self._offline.answer(ctx)
         try:
-            draft = await self._primary.answer(ctx)
+            draft = _booking_by_tools(await self._primary.answer(ctx), ctx)
         except AnswererUnavailable as error:
             outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             log.warning("answerer unavailable, using the offline answerer: %s", error)
             return await self._offline.answer(ctx)
-        feedback = self._problems(draft, ctx.text)
+        feedback = self._problems(draft, ctx)
         if not feedback:
             return draft
         outcome.add_event(EventKind.GUARD, attempt=1, problems=feedback)
         add_draft_usage(outcome, draft, self._options.prices)
         try:
-            retry = await self._primary.answer(ctx.model_copy(update={"guard_feedback": feedback}))
+            again = ctx.model_copy(update={"guard_feedback": feedback})
+            retry = _booking_by_tools(await self._primary.answer(again), ctx)
         except AnswererUnavailable as error:
             outcome.add_event(EventKind.LLM_OUTAGE, error=str(error))
             return await self._offline.answer(ctx)
-        feedback = self._problems(retry, ctx.text)
+        feedback = self._problems(retry, ctx)
         if not feedback:
             return retry
         outcome.add_event(EventKind.GUARD, attempt=2, problems=feedback, fallback=True)
@@ -303,20 +330,24 @@ class DialogEngine:
         fallback = self._offline.draft_from_hits(retry.found or draft.found, query=ctx.text)
         return fallback
 
-    def _problems(self, draft: Draft, visitor_text: str) -> str:
+    def _problems(self, draft: Draft, ctx: TurnContext) -> str:
         """What is wrong with a model's draft, as feedback for a second try ("" when nothing):
-        values its sources do not hold, a neighbour presented as the answer to a thing no
-        record mentions (a draft without records presents no neighbour), and a booking claimed
-        that no record was made for."""
+        values its sources do not hold (the booking tools' results are sources too), a
+        neighbour presented as the answer to a thing no record mentions (a draft without
+        records presents no neighbour), and a booking claimed that no record was made for."""
         if draft.intent is Intent.BOOKING and self._booking is not None:
             return ""  # the booking dialogue takes the turn: this reply is never sent
-        problems = describe_problems(_ungrounded(draft, visitor_text, self._options.profile_facts))
+        tools = ctx.tools if isinstance(ctx.tools, BookingTools) else None
+        facts = [self._options.profile_facts, *(tools.facts if tools else [])]
+        problems = describe_problems(_ungrounded(draft, ctx.text, facts))
         unsaid: list[str] = []
         records = draft.found or draft.used_records
         if draft.intent is Intent.ANSWER and records:
             unsaid = unacknowledged(draft.text, records, self._options.profile_facts)
-        # Only the booking dialogue books: a model's «вы записаны» is never true.
-        claim = CLAIM_FEEDBACK if claims_booking(draft.text) else ""
+        # A model's «вы записаны» is true only after its `make_booking` made a record in this
+        # very turn; otherwise only the booking dialogue books.
+        booked = tools is not None and tools.booked is not None
+        claim = CLAIM_FEEDBACK if claims_booking(draft.text) and not booked else ""
         parts = (problems, describe_unacknowledged(unsaid), claim)
         return " ".join(part for part in parts if part)
 
@@ -402,9 +433,29 @@ class DialogEngine:
 
 
 def _answerer_heard_booking(outcome: TurnOutcome) -> bool:
-    """True when an answerer, not the booking dialogue, decided the turn is a wish to book."""
+    """True when an answerer, not the booking dialogue, decided the turn is a wish to book
+    (and no booking tool already booked it)."""
     meta = outcome.meta
-    return meta.get("intent") == Intent.BOOKING.value and meta.get("answerer") != "booking"
+    return (
+        meta.get("intent") == Intent.BOOKING.value
+        and meta.get("answerer") != "booking"
+        and BOOKING_META not in meta
+    )
+
+
+def _booking_by_tools(draft: Draft, ctx: TurnContext) -> Draft:
+    """A model that called the booking tools in this turn is booking by itself: its wish to
+    book is its reply, sent as an answer, not a turn for the booking dialogue. Without a call
+    (or when the calendar failed) the wish goes to the dialogue as without tools."""
+    tools = ctx.tools
+    if (
+        draft.intent is not Intent.BOOKING
+        or not isinstance(tools, BookingTools)
+        or not tools.used
+        or tools.calendar_failed
+    ):
+        return draft
+    return draft.model_copy(update={"intent": Intent.ANSWER, "reason": "booking through tools"})
 
 
 def _with_spend_of(outcome: TurnOutcome, spent: TurnOutcome) -> TurnOutcome:
@@ -418,10 +469,11 @@ def _with_spend_of(outcome: TurnOutcome, spent: TurnOutcome) -> TurnOutcome:
     return outcome
 
 
-def _ungrounded(draft: Draft, visitor_text: str, profile_facts: str) -> list[Any]:
-    """The draft's prices, phones and numbers found in none of its records nor the profile."""
+def _ungrounded(draft: Draft, visitor_text: str, facts: Sequence[str]) -> list[Any]:
+    """The draft's prices, phones and numbers found in none of its records nor `facts` (the
+    profile's, and what the booking tools returned in this turn)."""
     sources = [hit.record.text for hit in (draft.used_records or draft.found)]
-    sources.append(profile_facts)
+    sources.extend(facts)
     # The visitor's own phone may be repeated back ("we will call you on …").
     return list(check_grounding(draft.text, sources, visitor_texts=[visitor_text]))
 

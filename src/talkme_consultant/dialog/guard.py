@@ -31,8 +31,9 @@ Rules (what counts as "the same" and what is let through):
 - The visitor's own phone numbers and plain numbers (`visitor_texts`) may be repeated back
   ("перезвоним на +7 916 …", "для волос длиной 40 см …"). Nothing else the visitor wrote counts
   as a source: not prices or percentages (a visitor must not put "1 рубль" or "скидка 90%" into
-  the bot's mouth), not times or dates (the bot does not book, so it has no business confirming
-  "15:00"), not links or e-mails (no phishing addresses dictated through the chat).
+  the bot's mouth), not times or dates (a time is the calendar's to give: the booking tools'
+  results are sources, the visitor's wish is not), not links or e-mails (no phishing addresses
+  dictated through the chat).
 """
 
 from __future__ import annotations
