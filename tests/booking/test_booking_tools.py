@@ -25,6 +25,7 @@ from talkme_consultant.dialog.booking_tools import (
     MAKE_BOOKING,
     TOOL_DEFINITIONS,
     BookingTools,
+    model_is_booking,
 )
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnOutcome
@@ -240,3 +241,17 @@ async def test_a_made_record_is_kept_as_the_dialogue_keeps_one(
     assert event["status"] == "booked" and event["record_id"] == made["record_id"]
     assert outcome.replies[0].startswith("Иван, вы записаны: «Мужская модельная стрижка», завтра")
     assert ADDRESS in outcome.replies[0]
+
+
+async def test_a_turn_that_used_the_tools_without_booking_leaves_the_next_message_to_the_model(
+    client: YclientsClient,
+) -> None:
+    box = tools(client)
+    await call(box, FIND_FREE_TIMES, service="мужская стрижка", when="завтра")
+    outcome = TurnOutcome(visitor_text="Есть время завтра?", replies=["Есть: 12:00, 13:00."])
+
+    box.settle(outcome, keep_reply=True)
+
+    assert model_is_booking(outcome.meta)
+    assert outcome.replies == ["Есть: 12:00, 13:00."] and outcome.lead is None
+    assert not model_is_booking({"intent": "answer"})

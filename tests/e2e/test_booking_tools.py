@@ -27,6 +27,8 @@ REPLY_TIMEOUT = 30.0
 ASK = "А завтра в 16:00 получится на мужскую стрижку попасть?"
 CONTACTS = "Иван, +7 926 111-22-33"
 BOTH = f"{CONTACTS}. {ASK}"
+# A booking request in the dialogue's words, yet the model began this booking: the model ends it.
+BOOK_ME = f"Запишите меня, пожалуйста: {CONTACTS}"
 
 
 @pytest.fixture
@@ -133,7 +135,7 @@ async def test_the_model_finds_a_free_time_and_books_it(
         assert found["service"] == "Мужская модельная стрижка"
         assert at_four(found["times"])["datetime"] == tomorrow_at(calendar, 16).isoformat()
 
-        confirmation = await say(service, sim, visitor, CONTACTS, 2)
+        confirmation = await say(service, sim, visitor, BOOK_ME, 2)
 
         [record] = calendar.state.records
         assert record["datetime"] == tomorrow_at(calendar, 16).isoformat()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -52,6 +52,9 @@ from talkme_consultant.helpers.phones import extract_phones, normalize_phone
 
 log = logging.getLogger(__name__)
 
+# A bot message's meta flag: the model used the booking tools in that turn, so the next message
+# («запишите на 16:00, Иван, +7…») goes to the model, not to a new booking dialogue.
+TOOLS_META = "booking_tools"
 FIND_FREE_TIMES = "find_free_times"
 MAKE_BOOKING = "make_booking"
 MAX_NAME_CHARS = 60
@@ -416,6 +419,8 @@ class BookingTools:
         confirmation: a record was made, and the visitor must hear it."""
         outcome.events.extend(self.events)
         done = self.booked
+        if self.used and done is None:
+            outcome.meta[TOOLS_META] = True
         if done is None:
             return
         assert done.chosen is not None
@@ -434,6 +439,11 @@ class BookingTools:
                 self._options.address,
             )
             outcome.replies = split_message(text, self._options.max_message_chars)
+
+
+def model_is_booking(meta: Mapping[str, Any] | None) -> bool:
+    """True when a bot message's turn was the model booking with its tools, not yet booked."""
+    return bool(meta and meta.get(TOOLS_META) is True)
 
 
 def _done(state: BookingState, record_id: int) -> BookingState:

@@ -27,7 +27,7 @@ from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.dialog.booking import BookingInput, BookingTurns
 from talkme_consultant.dialog.booking_claims import CLAIM_FEEDBACK, claims_booking
 from talkme_consultant.dialog.booking_state import BOOKING_META
-from talkme_consultant.dialog.booking_tools import BookingTools, tools_for
+from talkme_consultant.dialog.booking_tools import BookingTools, model_is_booking, tools_for
 from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, OperatorsNow, open_offer
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
@@ -158,10 +158,15 @@ class DialogEngine:
         if self._booking is None or turn.attachments_only:
             return None
         last = turn.memory[-1] if turn.memory else None
+        last_meta = last.meta if last and last.message.role == MessageRole.BOT else None
+        if not force and self._primary is not self._offline and model_is_booking(last_meta):
+            # The model is booking with its tools: «запишите, Иван, +7…» in reply is its to
+            # finish, not a new dialogue that asks for the service again.
+            return None
         given = BookingInput(
             conversation_key=turn.conversation_key,
             text=keep_end(merge_texts(turn.texts), self._options.max_turn_chars),
-            last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
+            last_bot_meta=last_meta,
             visitor_name=turn.visitor_name,
             phone=turn.phone,
             position=len(turn.memory),
