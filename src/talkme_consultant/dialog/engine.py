@@ -157,20 +157,13 @@ class DialogEngine:
         offer: the lead it keeps already holds the phone."""
         if self._booking is None or turn.attachments_only:
             return None
-        last = turn.memory[-1] if turn.memory else None
-        last_meta = last.meta if last and last.message.role == MessageRole.BOT else None
-        if not force and self._primary is not self._offline and model_is_booking(last_meta):
+        text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
+        given = _booking_input(turn, text)
+        model = self._primary is not self._offline
+        if not force and model and model_is_booking(given.last_bot_meta):
             # The model is booking with its tools: «запишите, Иван, +7…» in reply is its to
             # finish, not a new dialogue that asks for the service again.
             return None
-        given = BookingInput(
-            conversation_key=turn.conversation_key,
-            text=keep_end(merge_texts(turn.texts), self._options.max_turn_chars),
-            last_bot_meta=last_meta,
-            visitor_name=turn.visitor_name,
-            phone=turn.phone,
-            position=len(turn.memory),
-        )
         return await self._booking.turn(given, force=force)
 
     async def _run_turn(self, turn: TurnInput) -> TurnOutcome:
@@ -221,7 +214,7 @@ class DialogEngine:
         if tools is not None:
             # A record the model made is kept as the dialogue keeps one; its reply is sent only
             # when it is the model's own, passed the checks and tells of the booking.
-            told = draft.answerer == self._primary.name and claims_booking(draft.text)
+            told = draft.answerer != self._offline.name and claims_booking(draft.text)
             tools.settle(outcome, keep_reply=told and not outcome.handed_off)
         if draft.reason == HandoffReason.UNCLEAR_CHOICE:
             _note_first_question(outcome, turn.memory)
@@ -231,18 +224,9 @@ class DialogEngine:
         """The booking tools the model may call in this turn: with a model and a calendar."""
         if self._booking is None or self._primary is self._offline:
             return None
-        last = turn.memory[-1] if turn.memory else None
-        given = BookingInput(
-            conversation_key=turn.conversation_key,
-            text=visitor_text,
-            last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
-            visitor_name=turn.visitor_name,
-            phone=turn.phone,
-            position=len(turn.memory),
-        )
         # The visitor's own words only: a booking's phone must be one the visitor wrote.
         said = [m.message.text for m in turn.memory if m.message.role == MessageRole.VISITOR]
-        return tools_for(self._booking, given, [*said, visitor_text])
+        return tools_for(self._booking, _booking_input(turn, visitor_text), [*said, visitor_text])
 
     async def _after_clarification(
         self, ctx: TurnContext, options: list[ClarifyOption], outcome: TurnOutcome
@@ -435,6 +419,20 @@ class DialogEngine:
         outcome.handed_off = True
         outcome.finish_code = self._options.finish_codes.operator or None
         outcome.add_event(EventKind.HANDOFF, reason=reason)
+
+
+def _booking_input(turn: TurnInput, visitor_text: str) -> BookingInput:
+    """The part of the turn the booking dialogue (and its tools) read."""
+    last = turn.memory[-1] if turn.memory else None
+    return BookingInput(
+        conversation_key=turn.conversation_key,
+        text=visitor_text,
+        last_bot_meta=last.meta if last and last.message.role == MessageRole.BOT else None,
+        visitor_name=turn.visitor_name,
+        phone=turn.phone,
+        # A turn retried after a crash has the same memory, so the position names the turn.
+        position=len(turn.memory),
+    )
 
 
 def _answerer_heard_booking(outcome: TurnOutcome) -> bool:
