@@ -140,3 +140,21 @@ async def test_with_tools_the_prompt_says_to_book_only_through_them(
 
     system = llm_server.requests[-1].system
     assert "только через инструменты" in system and "make_booking" in system
+
+
+async def test_an_unreadable_reply_after_tool_calls_is_repaired_with_the_tools_still_listed(
+    llm_server: ScriptedOpenAIServer, make_answerer: AnswererFactory
+) -> None:
+    llm_server.push(
+        queries("стрижка"),
+        Reply.calls(find()),
+        Reply.json({"text": "не тот формат"}),
+        reply("Завтра в 16:00 свободно.", used_record_ids=[]),
+    )
+
+    draft = await make_answerer().answer(turn(RecordingTools()))
+
+    repair = llm_server.requests[-1]
+    assert repair.tools == ["find_free_times"] and repair.tool_choice == "none"
+    assert "call_1" in repair.tool_results, "the repair keeps what the tools said"
+    assert draft.text == "Завтра в 16:00 свободно."

@@ -196,6 +196,7 @@ class StructuredChat:
         completion: ChatCompletion,
         spec: OutputSpec[T],
         meter: UsageMeter,
+        tools: list[dict[str, Any]],
     ) -> T:
         """The final reply of `offering_tools`, parsed into `spec.model`, with one repair
         request when it cannot be read (`MalformedOutput` after that)."""
@@ -204,7 +205,9 @@ class StructuredChat:
         try:
             result = parse_output(content, spec)
         except OutputError as exc:
-            return await self._repair(messages, content, exc, spec, meter, schema=schema)
+            return await self._repair(
+                messages, content, exc, spec, meter, schema=schema, tools=tools
+            )
         if schema:
             self.schema_mode = True
         return result
@@ -235,7 +238,10 @@ class StructuredChat:
         meter: UsageMeter,
         *,
         schema: bool,
+        tools: list[dict[str, Any]] | None = None,
     ) -> T:
+        """One request that sends the error back; `tools` (not to be called) when the
+        conversation holds tool calls, which some servers refuse to read without them."""
         log.info(
             "LLM output unreadable (%s); one repair attempt",
             "not JSON" if error.not_json else "wrong shape",
@@ -246,14 +252,15 @@ class StructuredChat:
             {"role": "user", "content": self.prompts.render(JSON_REPAIR, error=str(error))},
         ]
         try:
-            if schema:
-                completion = await self._complete(
-                    repair, meter, response_format=spec.response_format()
-                )
-            else:
-                completion = await self._complete(repair, meter)
+            completion = await self._complete(
+                repair,
+                meter,
+                response_format=spec.response_format() if schema else None,
+                tools=tools,
+                tool_choice="none" if tools is not None else None,
+            )
             return parse_output(_content(completion), spec)
-        except (OutputError, _SchemaRejected) as exc:
+        except (OutputError, _SchemaRejected, ToolsRejected) as exc:
             raise MalformedOutput(
                 f"LLM output for {spec.name} unreadable after one repair: {exc}"
             ) from None

@@ -84,7 +84,7 @@ class ToolReplies:
             message = completion.choices[0].message if completion.choices else None
             calls = _function_calls(message)
             if last or message is None or not calls:
-                return await self.chat.read(talk, completion, spec, meter), results
+                return await self.chat.read(talk, completion, spec, meter, definitions), results
             talk.append(_assistant_turn(message, calls))
             for number, call in enumerate(calls):
                 if number < MAX_CALLS:
