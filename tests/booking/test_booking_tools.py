@@ -255,3 +255,17 @@ async def test_a_turn_that_used_the_tools_without_booking_leaves_the_next_messag
     assert model_is_booking(outcome.meta)
     assert outcome.replies == ["Есть: 12:00, 13:00."] and outcome.lead is None
     assert not model_is_booking({"intent": "answer"})
+
+
+async def test_the_visitors_phone_never_reaches_the_log(
+    calendar: RunningStandIn, client: YclientsClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    box = tools(client)
+
+    await call(box, MAKE_BOOKING, **booking(tomorrow_at(calendar, 16)))
+    await call(box, MAKE_BOOKING, **booking(tomorrow_at(calendar, 17), phone="+7 999 000-00-00"))
+
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "booking tool make_booking: ok" in logged
+    assert "926" not in logged and "999" not in logged
