@@ -126,6 +126,31 @@ async def test_an_owners_answer_far_ahead_of_the_rest_is_answered_below_the_thre
     assert draft.text == "Татуировки мы не делаем."
 
 
+CLOAKROOM = Record(
+    text="Вопрос: Есть ли у вас гардероб?\nОтвет: Да, верхнюю одежду можно оставить в гардеробе.",
+    title="Есть ли у вас гардероб?",
+    answer="Да, верхнюю одежду можно оставить в гардеробе.",
+    source=Source(file=OWNER_FAQ_SOURCE, row=2),
+)
+
+
+async def test_an_owners_answer_far_ahead_serves_words_no_record_speaks_of() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.06, ["куртку"]), found(GEL, 0.01, ["куртку"]))
+
+    draft = await bot.answer(ctx("куда деть куртку"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == CLOAKROOM.answer
+
+
+async def test_an_owners_answer_missing_a_word_another_record_speaks_of_is_handed_over() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.06, ["маникюр"]), found(GEL, 0.01))
+
+    draft = await bot.answer(ctx("куда деть куртку на время маникюра"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
 async def test_an_owners_answer_in_a_crowded_field_below_the_threshold_is_handed_over() -> None:
     bot, _ = answerer(found(TATTOO, 0.39), found(GEL, 0.3))
 
