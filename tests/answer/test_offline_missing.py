@@ -126,6 +126,31 @@ async def test_an_owners_answer_far_ahead_of_the_rest_is_answered_below_the_thre
     assert draft.text == "Татуировки мы не делаем."
 
 
+CLOAKROOM = Record(
+    text="Вопрос: Есть ли у вас гардероб?\nОтвет: Да, верхнюю одежду можно оставить в гардеробе.",
+    title="Есть ли у вас гардероб?",
+    answer="Да, верхнюю одежду можно оставить в гардеробе.",
+    source=Source(file=OWNER_FAQ_SOURCE, row=2),
+)
+
+
+async def test_an_owners_answer_far_ahead_serves_words_no_record_speaks_of() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.06, ["куртку"]), found(GEL, 0.01, ["куртку"]))
+
+    draft = await bot.answer(ctx("куда деть куртку"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == CLOAKROOM.answer
+
+
+async def test_an_owners_answer_missing_a_word_another_record_speaks_of_is_handed_over() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.06, ["маникюр"]), found(GEL, 0.01))
+
+    draft = await bot.answer(ctx("куда деть куртку на время маникюра"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
 async def test_an_owners_answer_in_a_crowded_field_below_the_threshold_is_handed_over() -> None:
     bot, _ = answerer(found(TATTOO, 0.39), found(GEL, 0.3))
 
@@ -134,10 +159,37 @@ async def test_an_owners_answer_in_a_crowded_field_below_the_threshold_is_handed
     assert draft.intent is Intent.UNKNOWN
 
 
-async def test_a_file_record_far_ahead_below_the_threshold_is_still_handed_over() -> None:
-    bot, _ = answerer(found(GEL, 0.39), found(CLASSIC, 0.01))
+async def test_a_file_record_on_a_one_word_question_far_ahead_is_still_handed_over() -> None:
+    bot, _ = answerer(found(GEL, 0.39), found(CLASSIC, 0.01, ["гель"]))
 
     draft = await bot.answer(ctx("гель"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
+async def test_the_only_record_speaking_of_all_that_is_asked_far_ahead_is_answered() -> None:
+    bot, _ = answerer(
+        found(GEL, 0.23), found(CLASSIC, 0.02, ["гель"]), found(FRENCH, 0.01, ["гель"])
+    )
+
+    draft = await bot.answer(ctx("маникюр гель почем"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.used_records[0].record_id == GEL.record_id
+
+
+async def test_a_record_far_ahead_with_another_speaking_of_all_asked_is_handed_over() -> None:
+    bot, _ = answerer(found(GEL, 0.23), found(CLASSIC, 0.02))
+
+    draft = await bot.answer(ctx("маникюр гель почем"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
+async def test_a_record_far_ahead_below_the_floor_is_handed_over() -> None:
+    bot, _ = answerer(found(GEL, 0.1), found(CLASSIC, 0.01, ["гель"]))
+
+    draft = await bot.answer(ctx("маникюр гель почем"))
 
     assert draft.intent is Intent.UNKNOWN
 
@@ -170,3 +222,42 @@ async def test_options_that_each_cover_the_question_are_a_choice() -> None:
     draft = await bot.answer(ctx("ботокс делаете?"))
 
     assert draft.intent is Intent.CLARIFY
+
+
+SEASON_TICKETS = faq(
+    "Есть ли у вас абонементы?",
+    "Да, есть абонементы на маникюр со скидкой 10%. Полный список — в прайс-листе.",
+    11,
+)
+TICKET = Record(
+    text="Название: Абонемент «5 маникюров»\nЦена, руб.: 13050",
+    title="Абонемент «5 маникюров»",
+    source=Source(file="prices.xlsx", sheet="Абонементы", row=2),
+    fields={"Название": "Абонемент «5 маникюров»", "Цена, руб.": "13050"},
+)
+
+
+async def test_a_price_asked_is_answered_by_the_row_holding_it_not_by_an_faq_without_it() -> None:
+    bot, _ = answerer(found(SEASON_TICKETS, 0.91), found(TICKET, 0.36))
+
+    draft = await bot.answer(ctx("абонемент на маникюр сколько стоит"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.used_records[0].record_id == TICKET.record_id
+    assert "13 050" in draft.text
+
+
+async def test_a_row_holding_the_price_but_missing_a_word_asked_does_not_take_over() -> None:
+    bot, _ = answerer(found(SEASON_TICKETS, 0.91), found(TICKET, 0.36, ["педикюр"]))
+
+    draft = await bot.answer(ctx("абонемент на педикюр сколько стоит"))
+
+    assert draft.used_records[0].record_id == SEASON_TICKETS.record_id
+
+
+async def test_a_question_asking_no_figure_keeps_the_best_record() -> None:
+    bot, _ = answerer(found(SEASON_TICKETS, 0.91), found(TICKET, 0.36))
+
+    draft = await bot.answer(ctx("абонементы на маникюр есть?"))
+
+    assert draft.used_records[0].record_id == SEASON_TICKETS.record_id

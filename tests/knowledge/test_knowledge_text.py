@@ -13,6 +13,14 @@ def test_normalize_removes_pasted_junk() -> None:
     assert tokenize(text) == ["маникюр", "елк"]
 
 
+def test_a_name_written_in_cyrillic_or_latin_letters_is_one_word() -> None:
+    assert tokenize("вай фай есть у вас?") == tokenize("Есть ли у вас Wi-Fi?")
+    assert tokenize("а вайфая нет") == tokenize("а wifi нет")
+    assert tokenize("напишу в ватсап") == tokenize("напишу в WhatsApp")
+    assert tokenize("ваш телеграмм-канал") == tokenize("ваш Telegram-канал")
+    assert normalize("вайбер") == "вайбер"  # another messenger is left as written
+
+
 def test_clean_display_keeps_words_and_links() -> None:
     assert clean_display("  Цена\u00a0\u00a01500\u200b ₽\n\nсм. https://x.ru ") == (
         "Цена 1500 ₽ см. https://x.ru"

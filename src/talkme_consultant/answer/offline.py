@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from talkme_consultant.answer.attributes import attribute_lines, attribute_sentence, states
+from talkme_consultant.answer.attributes import (
+    Attribute,
+    attribute_lines,
+    attribute_sentence,
+    attributes_asked,
+    states,
+)
 from talkme_consultant.answer.base import (
     ClarifyOption,
     DialogueTopic,
@@ -69,6 +75,19 @@ _OPTIONS_SPREAD = 0.25
 # bench/paraphrase_bench.py.
 _DOMINANT_FLOOR = 0.05
 _DOMINANT_SHARE = 0.25
+# Any other record leads alone from this confidence up, when it is the only record found that
+# speaks of every one of at least two thing-naming words of the question: «шугаринг подмышек
+# почем» finds its row at 0.23 and the next one at 0.02, every other row missing «подмышек».
+# One word is too little to tell the subject from a word in passing («есть б/у телефоны?» finds
+# how to sign in with a phone number).
+_DOMINANT_FLOOR_ANY = 0.15
+_DOMINANT_TERMS_ANY = 2
+# A question asking a price or a duration, whose best record does not hold it, is answered by a
+# price-list row that does, speaks of everything asked and is at least this confident
+# («абонемент на маникюр сколько стоит»: the FAQ on season tickets first, the ticket's row
+# second at 0.36; «сколько длится маникюр с покрытием»: how long the polish lasts first).
+_FIGURE_ROW_FLOOR = 0.2
+_FIGURE_ROW_RANKS = 4
 # A follow-up's answer is another record than the one already given when it is at most this much
 # less confident.
 _NEW_RECORD_MARGIN = 0.02
@@ -128,14 +147,61 @@ def _close_rows_of(hits: list[Hit]) -> list[Hit]:
 
 
 def _dominant(hits: list[Hit], query: str) -> bool:
-    """An owner's answer far ahead of every other record, speaking of all the question names."""
+    """A record far ahead of every other, speaking of all the question names; an owner's answer
+    from a lower confidence than others."""
     top = hits[0]
-    if not top.record.by_owner or top.missing or top.confidence < _DOMINANT_FLOOR:
+    floor = _DOMINANT_FLOOR if top.record.by_owner else _DOMINANT_FLOOR_ANY
+    if top.confidence < floor or (top.missing and not _own_words(hits)):
         return False
-    if not thing_terms(query):
+    terms = thing_terms(query)
+    if not terms:
         return False  # «а вы что?» names nothing the answer could be checked against
+    if not top.record.by_owner and not _alone_in_speaking_of_all(hits, len(terms)):
+        return False
     runner_up = hits[1].confidence if len(hits) > 1 else 0.0
     return runner_up <= _DOMINANT_SHARE * top.confidence
+
+
+def _own_words(hits: list[Hit]) -> bool:
+    """Whether the words an owner's answer misses are the visitor's own for its subject: no
+    record found speaks of them either («куда деть куртку» for the cloakroom the owner wrote
+    about, «внутриротовой массаж» for buccal massage), so no other record is about them."""
+    top = hits[0]
+    return top.record.by_owner and all(set(top.missing) <= set(hit.missing) for hit in hits[1:])
+
+
+def _alone_in_speaking_of_all(hits: list[Hit], terms: int) -> bool:
+    """Whether the best hit is the only one, among others, that speaks of each of enough words."""
+    others = hits[1:]
+    return terms >= _DOMINANT_TERMS_ANY and bool(others) and all(hit.missing for hit in others)
+
+
+def _figure_row_first(hits: list[Hit], query: str) -> list[Hit]:
+    """The hits with a price-list row that holds the asked price or duration first, when the
+    best record does not hold it; the row takes the best record's confidence, as the search
+    found the question's subject with it. Otherwise the hits as they are."""
+    if len(hits) < 2 or hits[0].missing:
+        return hits
+    asked = [a for a in attributes_asked(query) if a in (Attribute.PRICE, Attribute.DURATION)]
+    if not asked or any(_holds(hits[0].record, attribute) for attribute in asked):
+        return hits
+    for index, hit in enumerate(hits[1:_FIGURE_ROW_RANKS], start=1):
+        if (
+            hit.confidence >= _FIGURE_ROW_FLOOR
+            and not hit.missing
+            and _has_figures(hit.record)
+            and all(_holds(hit.record, attribute) for attribute in asked)
+        ):
+            row = hit.model_copy(update={"confidence": hits[0].confidence})
+            return [row, *hits[:index], *hits[index + 1 :]]
+    return hits
+
+
+def _holds(record: Record, attribute: Attribute) -> bool:
+    """Whether a record says the attribute: a row's figure, or a price or time in its prose."""
+    if _has_figures(record):
+        return attribute_sentence(record, attribute) is not None
+    return states(record, attribute)
 
 
 def _has_figures(record: Record) -> bool:
@@ -241,7 +307,9 @@ class OfflineAnswerer:
         if reading.rows and (from_rows := await self._from_rows(reading)) is not None:
             return from_rows, reading
         query, hits = await self._most_confident(reading)
-        draft = self.draft_from_hits(hits, greeting=talk.greeting, query=query)
+        draft = self.draft_from_hits(
+            _figure_row_first(hits, query), greeting=talk.greeting, query=query
+        )
         return draft, replace(reading, text=query, candidates=())
 
     def _small_talk(self, talk: SmallTalk) -> Draft | None:

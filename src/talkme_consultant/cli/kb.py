@@ -175,6 +175,7 @@ async def _search(settings: Settings, query: str | None, k: int, as_json: bool) 
                             {
                                 "score": round(hit.score, 6),
                                 "confidence": round(hit.confidence, 4),
+                                "missing": hit.missing,
                                 "text": hit.record.text,
                                 "source": {
                                     "file": hit.record.source.file,

@@ -30,6 +30,18 @@ _SPACE_RE = re.compile(r"\s+")
 # halves can match, while "1500" or "2018" stay whole.
 _TOKEN_RE = re.compile(r"[^\W\d_]+|\d+")
 _CYRILLIC_RE = re.compile(r"[а-я]")
+# Names visitors write in Cyrillic or in Latin letters, with or without a hyphen («вай фай»,
+# «Wi-Fi», «ватсап», «WhatsApp»): each is folded to one Latin word so a question in one spelling
+# finds a record in the other. Only names common in chats with a business are listed.
+_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"(?<![^\W\d_]){pattern}(?![^\W\d_])"), word)
+    for pattern, word in (
+        (r"(?:wi[- ]?fi|вай[- ]?фа[йяюе]\w*)", "wifi"),
+        (r"(?:whats[- ]?app|ватсап\w*|вотсап\w*|вацап\w*|вотс[ао]п\w*)", "whatsapp"),
+        (r"(?:телеграмм?\w*)", "telegram"),
+        (r"(?:инстаграмм?\w*)", "instagram"),
+    )
+)
 
 # Kept deliberately small: BM25's idf already discounts frequent words. Listed are the words that
 # carry no topic at all in a chat message (greetings, politeness, fillers, pronouns, prepositions)
@@ -60,6 +72,8 @@ def normalize(text: str) -> str:
     text = _URL_RE.sub(" ", text)
     text = _EMAIL_RE.sub(" ", text)
     text = text.lower().replace("ё", "е")
+    for spelling, word in _SPELLINGS:
+        text = spelling.sub(word, text)
     return _SPACE_RE.sub(" ", text).strip()
 
 
