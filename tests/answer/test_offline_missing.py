@@ -137,10 +137,21 @@ CLOAKROOM = Record(
 async def test_an_owners_answer_far_ahead_serves_words_no_record_speaks_of() -> None:
     bot, _ = answerer(found(CLOAKROOM, 0.06, ["куртку"]), found(GEL, 0.01, ["куртку"]))
 
-    draft = await bot.answer(ctx("куда деть куртку"))
+    draft = await bot.answer(ctx("куда деть куртку, гардероб есть?"))
 
     assert draft.intent is Intent.ANSWER
     assert draft.text == CLOAKROOM.answer
+
+
+async def test_an_owners_answer_far_ahead_speaking_of_nothing_asked_is_handed_over() -> None:
+    bot, _ = answerer(
+        found(TATTOO, 0.3, ["пирсинг", "ушей"]), found(GEL, 0.01, ["пирсинг", "ушей"])
+    )
+
+    draft = await bot.answer(ctx("Делаете ли вы пирсинг ушей?"))
+
+    assert draft.intent is Intent.UNKNOWN
+    assert draft.missing == ["пирсинг", "ушей"]
 
 
 async def test_an_owners_answer_missing_a_word_another_record_speaks_of_is_handed_over() -> None:

@@ -151,23 +151,29 @@ def _dominant(hits: list[Hit], query: str) -> bool:
     from a lower confidence than others."""
     top = hits[0]
     floor = _DOMINANT_FLOOR if top.record.by_owner else _DOMINANT_FLOOR_ANY
-    if top.confidence < floor or (top.missing and not _own_words(hits)):
-        return False
     terms = thing_terms(query)
     if not terms:
         return False  # «а вы что?» names nothing the answer could be checked against
+    if top.confidence < floor or (top.missing and not _own_words(hits, len(terms))):
+        return False
     if not top.record.by_owner and not _alone_in_speaking_of_all(hits, len(terms)):
         return False
     runner_up = hits[1].confidence if len(hits) > 1 else 0.0
     return runner_up <= _DOMINANT_SHARE * top.confidence
 
 
-def _own_words(hits: list[Hit]) -> bool:
-    """Whether the words an owner's answer misses are the visitor's own for its subject: no
-    record found speaks of them either («куда деть куртку» for the cloakroom the owner wrote
-    about, «внутриротовой массаж» for buccal massage), so no other record is about them."""
+def _own_words(hits: list[Hit], terms: int) -> bool:
+    """Whether the words an owner's answer misses are the visitor's own for its subject: the
+    answer speaks of something else the question names, and no record found speaks of the
+    missing words either («выписку из амбулаторной карты» for the owner's answer on copies of
+    the card). An answer that speaks of nothing asked is about something else: the owner's
+    «Татуировки не делаем» is no answer to «пирсинг ушей делаете?»."""
     top = hits[0]
-    return top.record.by_owner and all(set(top.missing) <= set(hit.missing) for hit in hits[1:])
+    return (
+        top.record.by_owner
+        and len(top.missing) < terms
+        and all(set(top.missing) <= set(hit.missing) for hit in hits[1:])
+    )
 
 
 def _alone_in_speaking_of_all(hits: list[Hit], terms: int) -> bool:
