@@ -129,24 +129,28 @@ class TurnRunner:
                     await worker
 
     async def _schedule(self) -> None:
+        # One look per wake-up: a stored message, a finished turn, or the next due time (at the
+        # latest `poll_seconds`, the safety net for wake-ups lost between processes).
         while True:
+            delay = self._settings.poll_seconds
             try:
-                keys = await self._conversations.due_keys(now(), limit=self._settings.workers * 4)
-                for key in keys:
+                schedule = await self._conversations.schedule(
+                    now(), limit=self._settings.workers * 4
+                )
+                for key in schedule.due:
                     if key not in self._in_flight:
                         self._in_flight.add(key)
                         self._queue.put_nowait(key)
-                next_due = await self._conversations.next_due_at()
+                if schedule.next_at is not None:
+                    delay = min(delay, max(0.0, schedule.next_at - now()))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("turn scheduler iteration failed")
-                next_due = None
-            delay = self._settings.poll_seconds
-            if next_due is not None:
-                delay = min(delay, max(0.0, next_due - now()))
-            if delay > 0 or not self._queue.empty():
-                await self._wakeup.wait(delay if delay > 0 else 0.05)
+            # Conversations due now are queued (a worker wakes this loop when it is done with
+            # one), so only a later due time sets the sleep; a time already reached is looked
+            # at again after a short pause rather than in a busy loop.
+            await self._wakeup.wait(delay if delay > 0 else 0.01)
 
     async def _worker(self) -> None:
         while True:

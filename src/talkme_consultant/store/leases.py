@@ -16,12 +16,13 @@ import secrets
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.models import Conversation, OutboxCall
-from talkme_consultant.store.upsert import lock_row
+from talkme_consultant.store.models import Conversation, OutboxCall, table_of
+from talkme_consultant.store.upsert import lock_row_on
 
 # `lease_owner` columns are String(64); the random suffix takes 13 of them.
 OWNER_MAX_CHARS = 64
@@ -70,7 +71,9 @@ async def release_held(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def lease_free(lease_until: InstrumentedAttribute[float | None], now: float) -> ColumnElement[bool]:
+def lease_free(
+    lease_until: InstrumentedAttribute[float | None] | ColumnElement[float | None], now: float
+) -> ColumnElement[bool]:
     """Rows whose lease is not held at `now`: never taken, or run out."""
     return (lease_until.is_(None)) | (lease_until < now)
 
@@ -79,30 +82,41 @@ class LeaseNotHeld(Exception):
     """Raised inside a write to roll it back: another worker holds the conversation now."""
 
 
-async def hold_lease(session: AsyncSession, key: str, owner: str) -> Conversation:
-    """Lock the conversation's row and return it; `LeaseNotHeld` (rolling the write back) when
-    `owner` no longer holds its lease or it was forgotten."""
-    conversation: Conversation | None = await lock_row(
-        session, select(Conversation).where(Conversation.key == key)
+_CONVERSATIONS = table_of(Conversation)
+
+
+async def hold_lease(connection: AsyncConnection, key: str, owner: str) -> Row[Any]:
+    """Lock the conversation's row and return what a turn's end reads of it (its budget
+    count); `LeaseNotHeld` (rolling the write back) when `owner` no longer holds its lease or
+    it was forgotten."""
+    columns = _CONVERSATIONS.c
+    row = await lock_row_on(
+        connection,
+        select(columns.lease_owner, columns.budget_day, columns.budget_tokens).where(
+            columns.key == key
+        ),
     )
-    if conversation is None or conversation.lease_owner != owner:
+    if row is None or row.lease_owner != owner:
         raise LeaseNotHeld
-    return conversation
+    return row
 
 
 async def claim_in(
-    session: AsyncSession, key: str, owner: str, *, now: float, lease_seconds: float
+    connection: AsyncConnection, key: str, owner: str, *, now: float, lease_seconds: float
 ) -> Conversation | None:
-    """Take the conversation's lease in `session` if it is due and free; None otherwise."""
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.key == key)
-        .where(Conversation.due_at <= now)
-        .where(lease_free(Conversation.lease_until, now))
+    """Take the conversation's lease in `connection`'s transaction if it is due and free; the
+    row (detached) or None."""
+    columns = _CONVERSATIONS.c
+    result = await connection.execute(
+        update(_CONVERSATIONS)
+        .where(columns.key == key)
+        .where(columns.due_at <= now)
+        .where(lease_free(columns.lease_until, now))
         .values(lease_owner=owner, lease_until=now + lease_seconds)
-        .returning(Conversation)
+        .returning(*_CONVERSATIONS.c)
     )
-    return result.scalar_one_or_none()
+    row = result.first()
+    return Conversation(**row._mapping) if row is not None else None
 
 
 class ConversationLeases:
@@ -115,18 +129,19 @@ class ConversationLeases:
         self, key: str, owner: str, *, now: float, lease_seconds: float
     ) -> Conversation | None:
         """Take the conversation's lease if it is due and free; the winner gets the row."""
-        async with self._sessions.write() as session:
-            return await claim_in(session, key, owner, now=now, lease_seconds=lease_seconds)
+        async with self._sessions.write_connection() as connection:
+            return await claim_in(connection, key, owner, now=now, lease_seconds=lease_seconds)
 
     async def extend_lease(self, key: str, owner: str, until: float) -> bool:
         """Keep a long turn's lease alive; False when another worker has taken it over."""
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key, Conversation.lease_owner == owner)
+        async with self._sessions.write_connection() as connection:
+            columns = _CONVERSATIONS.c
+            result = await connection.execute(
+                update(_CONVERSATIONS)
+                .where(columns.key == key, columns.lease_owner == owner)
                 .values(lease_until=until)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     async def release(self, key: str, owner: str, *, retry_at: float | None = None) -> None:
         """Give the lease back without finishing the turn (e.g. after an unexpected error)."""

@@ -6,13 +6,23 @@ from typing import Any
 
 from sqlalchemy import Text, func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+# The hot path's Core statements run on plain connections, everything else on sessions.
+Bind = AsyncSession | AsyncConnection
 
 
-def insert_for(session: AsyncSession, table: Any) -> Any:
-    """An `insert()` of the session's dialect, which has `on_conflict_do_*`."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+def dialect_name(bind: Bind) -> str:
+    """ "sqlite" or "postgresql"."""
+    if isinstance(bind, AsyncConnection):
+        return bind.dialect.name
+    return bind.get_bind().dialect.name
+
+
+def insert_for(bind: Bind, table: Any) -> Any:
+    """An `insert()` of the bind's dialect, which has `on_conflict_do_*`."""
+    if dialect_name(bind) == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -22,6 +32,13 @@ async def lock_row(session: AsyncSession, statement: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_row_on(connection: AsyncConnection, statement: Any) -> Row[Any] | None:
+    """`lock_row` with Core on a plain connection: the first row, or None."""
+    if connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return (await connection.execute(statement)).first()
 
 
 def greatest(session: AsyncSession, *values: Any) -> Any:
@@ -38,8 +55,8 @@ def least(session: AsyncSession, *values: Any) -> Any:
     return func.least(*values)
 
 
-def last_chars(session: AsyncSession, column: Any, count: int) -> Any:
+def last_chars(bind: Bind, column: Any, count: int) -> Any:
     """SQL: the last `count` characters of a text column (SQLite `substr(x, -n)`, PG `right`)."""
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect_name(bind) == "sqlite":
         return func.substr(column, -count, type_=Text)
     return func.right(column, count, type_=Text)
