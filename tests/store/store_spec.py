@@ -28,7 +28,7 @@ from talkme_consultant.helpers.outcome import LeadInfo, TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.logs import JsonFormatter
 from talkme_consultant.store.browse import ConversationFilter
-from talkme_consultant.store.conversations import TurnPlan
+from talkme_consultant.store.conversations import TurnEnd, TurnPlan
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
@@ -584,7 +584,8 @@ class StoreSpec:
             summary="Спрашивала про стрижку",
             summarized_upto=3,
         )
-        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 3)
+        ended = await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 3)
+        assert ended == TurnEnd(still_due=False)
 
         assert await store.conversations.pending_messages("visitor-1") == []
         conversation = await store.conversations.get("visitor-1")
@@ -624,7 +625,8 @@ class StoreSpec:
         ids = await pending_ids(store, "visitor-1")
         # The visitor writes again while the turn is being answered.
         assert await accept(store, incoming(number=2, text="второе"), T0 + 1.5)
-        assert await store.conversations.finish_turn("visitor-1", "a", turn(ids), now=T0 + 2)
+        ended = await store.conversations.finish_turn("visitor-1", "a", turn(ids), now=T0 + 2)
+        assert ended == TurnEnd(still_due=True), "the scheduler is told to look again"
 
         assert [m.text for m in await store.conversations.pending_messages("visitor-1")] == [
             "второе"
@@ -651,7 +653,7 @@ class StoreSpec:
             handed_off=True,
             prompt_tokens=50,
         )
-        assert await store.conversations.finish_turn("visitor-1", "a", late, now=T0 + 11) is False
+        assert await store.conversations.finish_turn("visitor-1", "a", late, now=T0 + 11) is None
 
         assert await pending_ids(store, "visitor-1") == ids
         assert await store.conversations.history("visitor-1") == []
@@ -666,7 +668,7 @@ class StoreSpec:
         assert await store.conversations.finish_turn("visitor-1", "b", turn(ids), now=T0 + 12)
 
     async def test_finish_turn_for_an_unknown_conversation_is_refused(self, store: Store) -> None:
-        assert await store.conversations.finish_turn("nobody", "a", turn([]), now=T0) is False
+        assert await store.conversations.finish_turn("nobody", "a", turn([]), now=T0) is None
 
     async def test_usage_adds_up_over_turns_and_a_lead_is_recorded_once_per_phone(
         self, store: Store

@@ -8,7 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, case, delete, func, literal, null, select, union_all, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -88,7 +102,16 @@ class Schedule:
     next_at: float | None
 
 
+@dataclass(frozen=True)
+class TurnEnd:
+    """A committed turn; `still_due` when messages came while it ran, so its conversation
+    waits for another turn."""
+
+    still_due: bool
+
+
 CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
+_NO_CAP = 2**31 - 1  # a `max_chars` no text reaches (PostgreSQL's text is at most 1 GB)
 
 
 class ConversationRepository(ConversationLeases):
@@ -113,7 +136,7 @@ class ConversationRepository(ConversationLeases):
         trip. Conversations due now are left out of `next_at`, so one the scheduler has queued
         but not yet claimed never makes it look again at once."""
         async with self._sessions.read_connection() as connection:
-            rows = (await connection.execute(_schedule_query(now, limit))).all()
+            rows = (await connection.execute(_SCHEDULE, {"now": now, "limit": limit})).all()
         # Sorted here: a UNION promises no order of its rows.
         due = sorted((float(row[1]), str(row[0])) for row in rows if row[0] is not None)
         later = [float(row[1]) for row in rows if row[0] is None and row[1] is not None]
@@ -227,16 +250,18 @@ class ConversationRepository(ConversationLeases):
         except LeaseNotHeld:
             return False
 
-    async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
+    async def finish_turn(
+        self, key: str, owner: str, result: TurnResult, *, now: float
+    ) -> TurnEnd | None:
         """Commit the turn (see `store.turn_writes`): consume its messages, remember the
-        dialogue, queue the calls. Returns False (and writes nothing) when the lease was lost
+        dialogue, queue the calls. Returns None (and writes nothing) when the lease was lost
         to another worker."""
         try:
             async with self._sessions.write_connection() as connection:
-                await write_turn(connection, key, owner, result, now=now)
-                return True
+                still_due = await write_turn(connection, key, owner, result, now=now)
+                return TurnEnd(still_due)
         except LeaseNotHeld:
-            return False
+            return None
 
     async def delete(self, key: str, *, now: float) -> bool:
         """Forget a visitor: the conversation and everything stored about it (memory, every
@@ -278,13 +303,21 @@ class ConversationRepository(ConversationLeases):
             session.add(event_row(key, TurnEvent(kind, data), now))
 
 
-def _schedule_query(now: float, limit: int) -> Any:
+def _schedule_query() -> Any:
     """Rows of (key, due_at) for the due and free conversations, then one (NULL, time): the
-    earliest time any other waiting conversation becomes due (`Schedule.next_at`)."""
+    earliest time any other waiting conversation becomes due (`Schedule.next_at`). Built once,
+    with bound parameters (`now`, `limit`): it runs after every stored message and turn."""
     table = table_of(Conversation)
     due_at, lease_until = table.c.due_at, table.c.lease_until
+    now = bindparam("now", type_=Float)
     due_now = (due_at <= now) & ((lease_until.is_(None)) | (lease_until < now))
-    due = select(table.c.key, due_at).where(due_now).order_by(due_at).limit(limit).subquery("due")
+    due = (
+        select(table.c.key, due_at)
+        .where(due_now)
+        .order_by(due_at)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("due")
+    )
     lease = func.coalesce(lease_until, 0.0)
     # max(due_at, lease end) in SQL both dialects share (SQLite has no `greatest`).
     becomes_due = case((due_at > lease, due_at), else_=lease)
@@ -294,21 +327,63 @@ def _schedule_query(now: float, limit: int) -> Any:
     return union_all(select(due.c.key, due.c.due_at.label("at")), later)
 
 
+_SCHEDULE = _schedule_query()
+
+
+def _pending_query() -> Any:
+    """A conversation's waiting messages (`p_key`): each id, whether it is an attachment, and
+    its text when the newer messages' text is shorter than `p_chars` (summed by the database)."""
+    inbound = table_of(InboundMessage).c
+    newer = func.sum(func.length(inbound.text)).over(order_by=inbound.id.desc(), rows=(None, -1))
+    max_chars = bindparam("p_chars", type_=Integer)
+    text = case((func.coalesce(newer, 0) < max_chars, inbound.text), else_=null())
+    return (
+        select(inbound.id, inbound.is_attachment, text)
+        .where(inbound.conversation_key == bindparam("p_key", type_=String))
+        .where(inbound.processed_at.is_(None))
+        .order_by(inbound.id)
+    )
+
+
+def _history_query(dialect: str) -> Any:
+    """The newest `p_limit` remembered messages of `p_key` after `p_after`, newest first, a text
+    longer than `p_chars` read as its end led by the cut mark."""
+    dialog = table_of(DialogMessage).c
+    max_chars = bindparam("p_chars", type_=Integer)
+    end = last_chars(dialect, dialog.text, max_chars - len(CUT_MARK))
+    text = case(
+        (func.length(dialog.text) > max_chars, literal(CUT_MARK, Text) + end),
+        else_=dialog.text,
+    )
+    columns = [
+        dialog.id,
+        dialog.conversation_key,
+        dialog.role,
+        text.label("text"),
+        dialog.created_at,
+        dialog.meta,
+    ]
+    return (
+        select(*columns)
+        .where(
+            dialog.conversation_key == bindparam("p_key", type_=String),
+            dialog.id > bindparam("p_after", type_=Integer),
+        )
+        .order_by(dialog.id.desc())
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+
+
+# A turn's reads, built once with bound parameters: they run for every answer.
+_PENDING = _pending_query()
+_HISTORY = {dialect: _history_query(dialect) for dialect in ("sqlite", "postgresql")}
+
+
 async def _pending(connection: AsyncConnection, key: str, max_chars: int) -> PendingTurn:
     """The conversation's waiting messages in one statement: every id, and the text of only the
     newest ones whose text, with the message that crosses `max_chars`, covers it (the length of
     the newer messages is summed by the database)."""
-    inbound = table_of(InboundMessage).c
-    newer = func.sum(func.length(inbound.text)).over(order_by=inbound.id.desc(), rows=(None, -1))
-    text = case((func.coalesce(newer, 0) < max_chars, inbound.text), else_=null())
-    rows = (
-        await connection.execute(
-            select(inbound.id, inbound.is_attachment, text)
-            .where(inbound.conversation_key == key)
-            .where(inbound.processed_at.is_(None))
-            .order_by(inbound.id)
-        )
-    ).all()
+    rows = (await connection.execute(_PENDING, {"p_key": key, "p_chars": max_chars})).all()
     return PendingTurn(
         ids=[int(row[0]) for row in rows],
         texts=[str(row[2]) for row in rows if row[2] is not None],
@@ -320,29 +395,11 @@ async def _history(
     connection: AsyncConnection, key: str, after_id: int, limit: int, max_chars: int | None
 ) -> list[DialogMessage]:
     """See `ConversationRepository.history`."""
-    dialog = table_of(DialogMessage).c
-    text: Any = dialog.text
-    if max_chars is not None:
-        end = last_chars(connection, dialog.text, max_chars - len(CUT_MARK))
-        text = case(
-            (func.length(dialog.text) > max_chars, literal(CUT_MARK, Text) + end),
-            else_=dialog.text,
-        )
-    columns = [
-        dialog.id,
-        dialog.conversation_key,
-        dialog.role,
-        text.label("text"),
-        dialog.created_at,
-        dialog.meta,
-    ]
-    query = (
-        select(*columns)
-        .where(dialog.conversation_key == key, dialog.id > after_id)
-        .order_by(dialog.id.desc())
-        .limit(limit)
-    )
-    found = await connection.execute(query)
+    # Without a cap, no remembered text is longer than the longest a text column holds.
+    values = {"p_key": key, "p_after": after_id, "p_limit": limit, "p_chars": max_chars}
+    if max_chars is None:
+        values["p_chars"] = _NO_CAP
+    found = await connection.execute(_HISTORY[connection.dialect.name], values)
     # Detached copies: the cut text must never be written back.
     return [
         DialogMessage(

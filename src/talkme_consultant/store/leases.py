@@ -15,14 +15,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Float, String, bindparam, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from talkme_consultant.store.database import Sessions
 from talkme_consultant.store.models import Conversation, OutboxCall, table_of
-from talkme_consultant.store.upsert import lock_row_on
 
 # `lease_owner` columns are String(64); the random suffix takes 13 of them.
 OWNER_MAX_CHARS = 64
@@ -72,7 +71,8 @@ async def release_held(
 
 
 def lease_free(
-    lease_until: InstrumentedAttribute[float | None] | ColumnElement[float | None], now: float
+    lease_until: InstrumentedAttribute[float | None] | ColumnElement[float | None],
+    now: float | ColumnElement[float],
 ) -> ColumnElement[bool]:
     """Rows whose lease is not held at `now`: never taken, or run out."""
     return (lease_until.is_(None)) | (lease_until < now)
@@ -85,17 +85,29 @@ class LeaseNotHeld(Exception):
 _CONVERSATIONS = table_of(Conversation)
 
 
+# A turn's lease statements, built once with bound parameters (they run for every answer).
+_LOCKED = select(
+    _CONVERSATIONS.c.lease_owner, _CONVERSATIONS.c.budget_day, _CONVERSATIONS.c.budget_tokens
+).where(_CONVERSATIONS.c.key == bindparam("p_key", type_=String))
+# PostgreSQL locks the row; SQLite's BEGIN IMMEDIATE already holds the whole database.
+_LOCKED_FOR_UPDATE = _LOCKED.with_for_update()
+_NOW = bindparam("p_now", type_=Float)
+_CLAIM = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.key == bindparam("p_key", type_=String))
+    .where(_CONVERSATIONS.c.due_at <= _NOW)
+    .where(lease_free(_CONVERSATIONS.c.lease_until, _NOW))
+    .values(lease_owner=bindparam("p_owner", type_=String), lease_until=bindparam("p_until"))
+    .returning(*_CONVERSATIONS.c)
+)
+
+
 async def hold_lease(connection: AsyncConnection, key: str, owner: str) -> Row[Any]:
     """Lock the conversation's row and return what a turn's end reads of it (its budget
     count); `LeaseNotHeld` (rolling the write back) when `owner` no longer holds its lease or
     it was forgotten."""
-    columns = _CONVERSATIONS.c
-    row = await lock_row_on(
-        connection,
-        select(columns.lease_owner, columns.budget_day, columns.budget_tokens).where(
-            columns.key == key
-        ),
-    )
+    locking: Any = _LOCKED_FOR_UPDATE if connection.dialect.name == "postgresql" else _LOCKED
+    row = (await connection.execute(locking, {"p_key": key})).first()
     if row is None or row.lease_owner != owner:
         raise LeaseNotHeld
     return row
@@ -106,16 +118,8 @@ async def claim_in(
 ) -> Conversation | None:
     """Take the conversation's lease in `connection`'s transaction if it is due and free; the
     row (detached) or None."""
-    columns = _CONVERSATIONS.c
-    result = await connection.execute(
-        update(_CONVERSATIONS)
-        .where(columns.key == key)
-        .where(columns.due_at <= now)
-        .where(lease_free(columns.lease_until, now))
-        .values(lease_owner=owner, lease_until=now + lease_seconds)
-        .returning(*_CONVERSATIONS.c)
-    )
-    row = result.first()
+    values = {"p_key": key, "p_now": now, "p_owner": owner, "p_until": now + lease_seconds}
+    row = (await connection.execute(_CLAIM, values)).first()
     return Conversation(**row._mapping) if row is not None else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Float, Integer, String, Text, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from talkme_consultant.helpers.kinds import CallStatus
@@ -102,14 +102,8 @@ class OutboxRepository:
     ) -> Claimed | None:
         """The call succeeded (`SENT`) or was recorded in test mode (`RECORDED`); with
         `then_claim`, the next calls are claimed in the same transaction."""
-        values = {
-            "status": status,
-            "done_at": now,
-            "lease_until": None,
-            "attempts": _OUTBOX.c.attempts + 1,
-            "last_error": None,
-        }
-        return await self._end_attempt(call_id, values, now, then_claim)
+        values = {"call_id": call_id, "p_status": status, "p_now": now}
+        return await self._end_attempt(_MARK_DONE, values, now, then_claim)
 
     async def mark_retry(
         self,
@@ -123,34 +117,21 @@ class OutboxRepository:
         """Try again later; with `then_claim`, claim the next calls as of `now`."""
         if then_claim is not None and now is None:
             raise ValueError("a claim needs the time it is made at")
-        values = {
-            "attempts": _OUTBOX.c.attempts + 1,
-            "last_error": error,
-            "next_attempt_at": next_attempt_at,
-            "lease_until": None,
-        }
-        return await self._end_attempt(call_id, values, now or 0.0, then_claim)
+        values = {"call_id": call_id, "p_error": error, "p_next": next_attempt_at}
+        return await self._end_attempt(_MARK_RETRY, values, now or 0.0, then_claim)
 
     async def mark_failed(
         self, call_id: int, error: str, now: float, *, then_claim: ClaimRequest | None = None
     ) -> Claimed | None:
         """Give up on the call; it stays visible with its error and is counted in stats."""
-        values = {
-            "status": CallStatus.FAILED,
-            "attempts": _OUTBOX.c.attempts + 1,
-            "last_error": error,
-            "lease_until": None,
-            "done_at": now,
-        }
-        return await self._end_attempt(call_id, values, now, then_claim)
+        values = {"call_id": call_id, "p_error": error, "p_now": now}
+        return await self._end_attempt(_MARK_FAILED, values, now, then_claim)
 
     async def _end_attempt(
-        self, call_id: int, values: dict[str, Any], now: float, then_claim: ClaimRequest | None
+        self, mark: Any, values: dict[str, Any], now: float, then_claim: ClaimRequest | None
     ) -> Claimed | None:
         async with self._sessions.write_connection() as connection:
-            await connection.execute(
-                update(_OUTBOX).where(_OUTBOX.c.id == call_id).values(**values)
-            )
+            await connection.execute(mark, values)
             if then_claim is None:
                 return None
             return await _claim_in(connection, now, then_claim)
@@ -175,32 +156,82 @@ def _heads() -> Any:
     )
 
 
+# The dispatcher's statements are built once, with bound parameters: building a statement and
+# its cache key anew for each call cost more Python than SQLite took to run it.
+_NOW = bindparam("now", type_=Float)
+_READY = (
+    select(_OUTBOX.c.id)
+    .where(_OUTBOX.c.id.in_(_heads()))
+    .where(_OUTBOX.c.next_attempt_at <= _NOW)
+    .where(lease_free(_OUTBOX.c.lease_until, _NOW))
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+# Status and lease are checked again on each row as the update finds it: another process may
+# have claimed, sent and finished a call since the subquery read it, and a finished call has no
+# lease either. Without the status, it would be sent a second time.
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(_READY))
+    .where(_OUTBOX.c.status == CallStatus.PENDING)
+    .where(lease_free(_OUTBOX.c.lease_until, _NOW))
+    .values(lease_owner=bindparam("owner", type_=String), lease_until=bindparam("until"))
+    .returning(*_OUTBOX.c)
+)
+_LEASE_END = func.coalesce(_OUTBOX.c.lease_until, 0.0)
+# When the next call can go: max(next attempt, lease end) of the heads, in SQL both dialects
+# share.
+_NEXT_AT = select(
+    func.min(
+        case((_OUTBOX.c.next_attempt_at > _LEASE_END, _OUTBOX.c.next_attempt_at), else_=_LEASE_END)
+    )
+).where(_OUTBOX.c.id.in_(_heads()))
+_BY_ID = _OUTBOX.c.id == bindparam("call_id", type_=Integer)
+_MARK_DONE = (
+    update(_OUTBOX)
+    .where(_BY_ID)
+    .values(
+        status=bindparam("p_status", type_=String),
+        done_at=bindparam("p_now", type_=Float),
+        lease_until=None,
+        attempts=_OUTBOX.c.attempts + 1,
+        last_error=None,
+    )
+)
+_MARK_RETRY = (
+    update(_OUTBOX)
+    .where(_BY_ID)
+    .values(
+        attempts=_OUTBOX.c.attempts + 1,
+        last_error=bindparam("p_error", type_=Text),
+        next_attempt_at=bindparam("p_next", type_=Float),
+        lease_until=None,
+    )
+)
+_MARK_FAILED = (
+    update(_OUTBOX)
+    .where(_BY_ID)
+    .values(
+        status=CallStatus.FAILED,
+        attempts=_OUTBOX.c.attempts + 1,
+        last_error=bindparam("p_error", type_=Text),
+        lease_until=None,
+        done_at=bindparam("p_now", type_=Float),
+    )
+)
+
+
 async def _claim_in(connection: AsyncConnection, now: float, request: ClaimRequest) -> Claimed:
     """Claim in one UPDATE; when it leased nothing, read when the next call can go."""
-    ready = (
-        select(_OUTBOX.c.id)
-        .where(_OUTBOX.c.id.in_(_heads()))
-        .where(_OUTBOX.c.next_attempt_at <= now)
-        .where(lease_free(_OUTBOX.c.lease_until, now))
-        .order_by(_OUTBOX.c.id)
-        .limit(request.limit)
-    )
-    # Status and lease are checked again on each row as the update finds it: another process
-    # may have claimed, sent and finished a call since the subquery read it, and a finished
-    # call has no lease either. Without the status, it would be sent a second time.
-    claimed = await connection.execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(ready))
-        .where(_OUTBOX.c.status == CallStatus.PENDING)
-        .where(lease_free(_OUTBOX.c.lease_until, now))
-        .values(lease_owner=request.owner, lease_until=now + request.lease_seconds)
-        .returning(*_OUTBOX.c)
-    )
+    values = {
+        "now": now,
+        "limit": request.limit,
+        "owner": request.owner,
+        "until": now + request.lease_seconds,
+    }
+    claimed = await connection.execute(_CLAIM, values)
     calls = sorted((OutboxCall(**row._mapping) for row in claimed), key=lambda call: call.id)
     if calls:
         return Claimed(calls)
-    lease = func.coalesce(_OUTBOX.c.lease_until, 0.0)
-    # max(next attempt, lease end) in SQL both dialects share.
-    due = case((_OUTBOX.c.next_attempt_at > lease, _OUTBOX.c.next_attempt_at), else_=lease)
-    value = await connection.scalar(select(func.min(due)).where(_OUTBOX.c.id.in_(_heads())))
+    value = await connection.scalar(_NEXT_AT)
     return Claimed([], float(value) if value is not None else None)

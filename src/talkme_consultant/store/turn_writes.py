@@ -52,6 +52,17 @@ from talkme_consultant.store.upsert import insert_for
 # Ids per UPDATE when a turn consumes its messages: under every database's parameter limit.
 _CONSUME_CHUNK = 500
 _OUTBOX = table_of(OutboxCall)
+# The statements every turn runs are built once: building one anew cost more Python than SQLite
+# took to run it.
+_INBOUND = table_of(InboundMessage)
+_CONSUME = (
+    update(_INBOUND)
+    .where(_INBOUND.c.id.in_(bindparam("p_ids", expanding=True)))
+    .values(processed_at=bindparam("p_now", type_=Float))
+)
+_INSERT_CALLS = insert(_OUTBOX)
+_INSERT_MESSAGES = insert(table_of(DialogMessage))
+_INSERT_EVENTS = insert(table_of(Event))
 
 
 @dataclass(frozen=True)
@@ -80,10 +91,11 @@ class TurnResult:
 
 async def write_turn(
     connection: AsyncConnection, key: str, owner: str, result: TurnResult, *, now: float
-) -> None:
+) -> bool:
     """Write the turn in `connection`'s transaction (Core statements: this runs after every
-    answer); `LeaseNotHeld` when `owner` holds no lease on `key` (any more), and the caller
-    rolls the whole write back.
+    answer); True when messages came while it ran, so the conversation is still due.
+    `LeaseNotHeld` when `owner` holds no lease on `key` (any more), and the caller rolls the
+    whole write back.
 
     The row is locked only at the end, after everything else is written: a webhook for this
     visitor updates the same row, and waits for the lock only while the few statements that
@@ -101,7 +113,7 @@ async def write_turn(
     # Under the lock, a new statement sees every message committed so far; a webhook still
     # writing one waits, and schedules the turn again after this commit.
     locked = await hold_lease(connection, key, owner)
-    await _settle(connection, key, locked, result)
+    return await _settle(connection, key, locked, result)
 
 
 async def add_calls(
@@ -114,7 +126,7 @@ async def add_calls(
     """Queue `calls` in the outbox, each due now (one statement for them all)."""
     if calls:
         await connection.execute(
-            insert(_OUTBOX), [_call_row(key, call, now, token=token) for call in calls]
+            _INSERT_CALLS, [_call_row(key, call, now, token=token) for call in calls]
         )
 
 
@@ -126,10 +138,21 @@ async def _add_turn_calls(
     holds the lease, else nothing is queued (and `hold_lease` rolls the turn back)."""
     if not calls:
         return
+    rows = []
+    for call in calls:
+        row = _call_row(key, call, now, token="")
+        del row["token"]
+        rows.append({**row, "account": call.lane == LANE_ACCOUNT, "p_owner": owner})
+    await connection.execute(_INSERT_TURN_CALL, rows)
+
+
+def _insert_turn_call() -> Any:
+    """INSERT … SELECT of one call (see `_add_turn_calls`), built once."""
     conversations = table_of(Conversation).c
     stored_token = case((bindparam("account", type_=Boolean), ""), else_=conversations.token)
+    key = bindparam("conversation_key", type_=String)
     columns = [
-        bindparam("conversation_key", type_=String),
+        key,
         bindparam("method", type_=String),
         bindparam("body", type_=Text),
         stored_token,
@@ -139,15 +162,13 @@ async def _add_turn_calls(
         bindparam("next_attempt_at", type_=Float),
         bindparam("created_at", type_=Float),
     ]
+    owner = bindparam("p_owner", type_=String)
     source = select(*columns).where(conversations.key == key, conversations.lease_owner == owner)
     names = ["conversation_key", "method", "body", "token", "lane", "status", "attempts"]
-    statement = insert(_OUTBOX).from_select([*names, "next_attempt_at", "created_at"], source)
-    rows = []
-    for call in calls:
-        row = _call_row(key, call, now, token="")
-        del row["token"]
-        rows.append({**row, "account": call.lane == LANE_ACCOUNT})
-    await connection.execute(statement, rows)
+    return insert(_OUTBOX).from_select([*names, "next_attempt_at", "created_at"], source)
+
+
+_INSERT_TURN_CALL = _insert_turn_call()
 
 
 def _call_row(key: str, call: PlannedCall, now: float, *, token: str) -> dict[str, Any]:
@@ -185,19 +206,15 @@ async def _add_events(
 ) -> None:
     if events:
         rows = [_event_values(key, event, now) for event in events]
-        await connection.execute(insert(table_of(Event)), rows)
+        await connection.execute(_INSERT_EVENTS, rows)
 
 
 async def _consume(connection: AsyncConnection, ids: Sequence[int], now: float) -> None:
     """Mark the turn's messages answered."""
     consumed = list(ids)
-    table = table_of(InboundMessage)
     for start in range(0, len(consumed), _CONSUME_CHUNK):
-        await connection.execute(
-            update(table)
-            .where(table.c.id.in_(consumed[start : start + _CONSUME_CHUNK]))
-            .values(processed_at=now)
-        )
+        chunk = consumed[start : start + _CONSUME_CHUNK]
+        await connection.execute(_CONSUME, {"p_ids": chunk, "p_now": now})
 
 
 async def _remember(
@@ -231,7 +248,7 @@ async def _remember(
             )
         )
     if rows:
-        await connection.execute(insert(table_of(DialogMessage)), rows)
+        await connection.execute(_INSERT_MESSAGES, rows)
 
 
 def _message(key: str, role: MessageRole, text: str, now: float, **columns: Any) -> dict[str, Any]:
@@ -289,10 +306,10 @@ async def _add_lead(connection: AsyncConnection, key: str, lead: LeadInfo, now: 
 
 async def _settle(
     connection: AsyncConnection, key: str, locked: Row[Any], result: TurnResult
-) -> None:
+) -> bool:
     """Give the lease back, add the turn's spend and keep what it learned; the conversation
     stays due only when messages came while the turn ran (asked in the same statement, under
-    the row lock). Runs under the row lock."""
+    the row lock; True then). Runs under the row lock."""
     conversations = table_of(Conversation)
     values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "turn_attempts": 0}
     values.update(_spend(locked, result.outcome, result.budget_day))
@@ -303,9 +320,13 @@ async def _settle(
     values["first_pending_at"] = case(
         (still_pending, conversations.c.first_pending_at), else_=null()
     )
-    await connection.execute(
-        update(conversations).where(conversations.c.key == key).values(**values)
+    settled = await connection.execute(
+        update(conversations)
+        .where(conversations.c.key == key)
+        .values(**values)
+        .returning(conversations.c.due_at)
     )
+    return settled.scalar() is not None
 
 
 def _spend(locked: Row[Any], outcome: TurnOutcome, day: str | None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import Text, func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 # The hot path's Core statements run on plain connections, everything else on sessions.
@@ -34,13 +33,6 @@ async def lock_row(session: AsyncSession, statement: Any) -> Any:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def lock_row_on(connection: AsyncConnection, statement: Any) -> Row[Any] | None:
-    """`lock_row` with Core on a plain connection: the first row, or None."""
-    if connection.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return (await connection.execute(statement)).first()
-
-
 def greatest(session: AsyncSession, *values: Any) -> Any:
     """SQL max of the values (SQLite's scalar `max`, PostgreSQL's `greatest`)."""
     if session.get_bind().dialect.name == "sqlite":
@@ -55,8 +47,9 @@ def least(session: AsyncSession, *values: Any) -> Any:
     return func.least(*values)
 
 
-def last_chars(bind: Bind, column: Any, count: int) -> Any:
-    """SQL: the last `count` characters of a text column (SQLite `substr(x, -n)`, PG `right`)."""
-    if dialect_name(bind) == "sqlite":
+def last_chars(bind: Bind | str, column: Any, count: Any) -> Any:
+    """SQL: the last `count` characters of a text column (SQLite `substr(x, -n)`, PG `right`);
+    `bind` may be the dialect's name."""
+    if (bind if isinstance(bind, str) else dialect_name(bind)) == "sqlite":
         return func.substr(column, -count, type_=Text)
     return func.right(column, count, type_=Text)
