@@ -113,8 +113,26 @@ class OutboxDispatcher:
         one's mark claims the next calls in its transaction. The others' marks are committed
         first, so a call they freed (the next of their conversation) is in that claim."""
         batch = _Batch(len(calls))
-        results = await asyncio.gather(*(self._deliver(call, batch) for call in calls))
-        return next((claimed for claimed in results if claimed is not None), Claimed([]))
+        # Every call runs to its end even when another's mark fails: the last one's claim
+        # leases calls, which must not be dropped (they would wait for their lease to run out).
+        results = await asyncio.gather(
+            *(self._deliver(call, batch) for call in calls), return_exceptions=True
+        )
+        claimed = Claimed([])
+        for call, result in zip(calls, results, strict=True):
+            if isinstance(result, Claimed):
+                claimed = result
+            elif isinstance(result, asyncio.CancelledError):
+                raise result
+            elif isinstance(result, BaseException):
+                # The call stays leased and is made again once its lease runs out.
+                log.error(
+                    "could not record the attempt of TalkMe %s for conversation %s: %s",
+                    call.method,
+                    call.conversation_key,
+                    type(result).__name__,
+                )
+        return claimed
 
     async def _deliver(self, call: OutboxCall, batch: _Batch) -> Claimed | None:
         attempt = call.attempts + 1
