@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -91,11 +93,15 @@ class OutboxDispatcher:
         self._poll_seconds = poll_seconds
         self.wakeup = Wakeup()
         self.failures = 0
+        # When the retries this dispatcher set are due (a heap): see `run`.
+        self._retries: list[float] = []
 
     async def run(self) -> None:
         """Loop forever (until cancelled)."""
         while True:
             try:
+                self._forget_retries_due(now())
+                self.wakeup.clear()
                 claimed = await self._outbox.claim(now(), self._request)
                 while claimed.calls:
                     claimed = await self._deliver_all(claimed.calls)
@@ -105,8 +111,18 @@ class OutboxDispatcher:
             except Exception:
                 log.exception("outbox dispatcher iteration failed")
                 next_at = None
+            # A chain of claims made with marks ends without asking the store when the next
+            # call can go: what it could learn is a retry set here, kept in `_retries`. Other
+            # processes' retries and leases are theirs to keep; the poll is the safety net.
+            if self._retries:
+                next_at = min(next_at or math.inf, self._retries[0])
             delay = self._poll_seconds if next_at is None else max(0.0, next_at - now())
             await self.wakeup.wait(min(delay, self._poll_seconds))
+
+    def _forget_retries_due(self, at: float) -> None:
+        """Retries whose time has come are the claim's to find now."""
+        while self._retries and self._retries[0] <= at:
+            heapq.heappop(self._retries)
 
     async def _deliver_all(self, calls: list[OutboxCall]) -> Claimed:
         """Make the claimed calls at once; each is marked as soon as it is made, and the last
@@ -125,12 +141,13 @@ class OutboxDispatcher:
             elif isinstance(result, asyncio.CancelledError):
                 raise result
             elif isinstance(result, BaseException):
-                # The call stays leased and is made again once its lease runs out.
+                # The call stays leased and is made again once its lease runs out. Logged with
+                # its traceback like any failed iteration (the engine hides SQL parameters).
                 log.error(
-                    "could not record the attempt of TalkMe %s for conversation %s: %s",
+                    "could not record the attempt of TalkMe %s for conversation %s",
                     call.method,
                     call.conversation_key,
-                    type(result).__name__,
+                    exc_info=result,
                 )
         return claimed
 
@@ -147,6 +164,9 @@ class OutboxDispatcher:
         else:
             failed = None
         then_claim = await batch.last_to_end()
+        if then_claim:
+            # This claim sees every call queued so far: a wake-up for one of them is stale.
+            self.wakeup.clear()
         try:
             if failed is None:
                 return await self._outbox.mark_done(
@@ -181,6 +201,7 @@ class OutboxDispatcher:
                 error,
             )
             at = now()
+            heapq.heappush(self._retries, at + delay)
             return await self._outbox.mark_retry(
                 call.id, error, at + delay, now=at, then_claim=then_claim
             )

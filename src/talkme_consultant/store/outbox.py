@@ -34,7 +34,9 @@ class ClaimRequest:
 @dataclass(frozen=True)
 class Claimed:
     """The calls a claim leased, oldest first; when it leased none, `next_at` says when the next
-    call can go (None: nothing is waiting), so the dispatcher needs no second look to sleep."""
+    call can go (None: nothing is waiting), so the dispatcher needs no second look to sleep. A
+    claim made with a call's mark does not ask (`next_at` None): the one time it could learn
+    there is a retry its own dispatcher set, which that dispatcher keeps in mind."""
 
     calls: list[OutboxCall]
     next_at: float | None = None
@@ -134,7 +136,7 @@ class OutboxRepository:
             await connection.execute(mark, values)
             if then_claim is None:
                 return None
-            return await _claim_in(connection, now, then_claim)
+            return await _claim_in(connection, now, then_claim, ask_next=False)
 
     async def list_calls(
         self, *, status: CallStatus | None = None, limit: int = 100
@@ -221,8 +223,11 @@ _MARK_FAILED = (
 )
 
 
-async def _claim_in(connection: AsyncConnection, now: float, request: ClaimRequest) -> Claimed:
-    """Claim in one UPDATE; when it leased nothing, read when the next call can go."""
+async def _claim_in(
+    connection: AsyncConnection, now: float, request: ClaimRequest, *, ask_next: bool = True
+) -> Claimed:
+    """Claim in one UPDATE; when it leased nothing (and `ask_next`), read when the next call
+    can go."""
     values = {
         "now": now,
         "limit": request.limit,
@@ -231,7 +236,7 @@ async def _claim_in(connection: AsyncConnection, now: float, request: ClaimReque
     }
     claimed = await connection.execute(_CLAIM, values)
     calls = sorted((OutboxCall(**row._mapping) for row in claimed), key=lambda call: call.id)
-    if calls:
+    if calls or not ask_next:
         return Claimed(calls)
     value = await connection.scalar(_NEXT_AT)
     return Claimed([], float(value) if value is not None else None)
