@@ -334,7 +334,9 @@ def start_simulator(port: int, log_path: Path) -> subprocess.Popen[bytes]:
 
 def service_env(data_dir: Path, sim_port: int, port: int) -> dict[str, str]:
     """A clean environment: only what the service needs (no OPENAI_* or DATABASE_URL leaks)."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+    # PYTHONPATH too: the service must run the tree under test, not whichever one the
+    # virtualenv's editable install points at (several worktrees share one .venv).
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "PYTHONPATH")
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env.update(
         DATA_DIR=str(data_dir),

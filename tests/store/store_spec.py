@@ -23,17 +23,18 @@ from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from talkme_consultant.helpers.kinds import EventKind
+from talkme_consultant.helpers.kinds import CallStatus, EventKind
 from talkme_consultant.helpers.outcome import LeadInfo, TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.logs import JsonFormatter
 from talkme_consultant.store.browse import ConversationFilter
-from talkme_consultant.store.conversations import TurnPlan
+from talkme_consultant.store.conversations import TurnEnd, TurnPlan
 from talkme_consultant.store.database import MIGRATIONS_DIR, migrate
 from talkme_consultant.store.inbox import IncomingMessage
 from talkme_consultant.store.knowledge import FileUpdate
 from talkme_consultant.store.leads import LeadStatus
 from talkme_consultant.store.models import Base, Conversation, DialogMessage, Lead, OutboxCall
+from talkme_consultant.store.outbox import Claimed, ClaimRequest
 from talkme_consultant.store.owner_records import OWNER_FAQ_SOURCE
 from talkme_consultant.store.questions import GroupCount, MarkOutcome
 from talkme_consultant.store.store import Store
@@ -502,6 +503,24 @@ class StoreSpec:
         assert await accept(store, incoming("visitor-2"), T0 + 5)
         assert await store.conversations.next_due_at() == T0 + 5 + DEBOUNCE
 
+    async def test_one_look_gives_the_due_conversations_and_when_the_next_is_due(
+        self, store: Store
+    ) -> None:
+        nothing = await store.conversations.schedule(T0, limit=10)
+        assert (nothing.due, nothing.next_at) == ([], None)
+        assert await accept(store, incoming("visitor-1"), T0)
+        assert await accept(store, incoming("visitor-2"), T0 + 0.5)
+        early = await store.conversations.schedule(T0, limit=10)
+        assert (early.due, early.next_at) == ([], T0 + DEBOUNCE)
+        due = await store.conversations.schedule(T0 + 2, limit=10)
+        # Due now, oldest first; what is due now is not a later due time to wake for.
+        assert (due.due, due.next_at) == (["visitor-1", "visitor-2"], None)
+        assert (await store.conversations.schedule(T0 + 2, limit=1)).due == ["visitor-1"]
+        assert await store.conversations.claim("visitor-1", "a", now=T0 + 2, lease_seconds=60)
+        leased = await store.conversations.schedule(T0 + 3, limit=10)
+        # Leased: due again only when its lease runs out.
+        assert (leased.due, leased.next_at) == (["visitor-2"], T0 + 62)
+
     # -- conversations: starting a turn ---------------------------------------------------
 
     async def test_begin_turn_claims_and_reads_the_turn_in_one_go_typing_once(
@@ -565,7 +584,8 @@ class StoreSpec:
             summary="Спрашивала про стрижку",
             summarized_upto=3,
         )
-        assert await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 3)
+        ended = await store.conversations.finish_turn("visitor-1", "a", result, now=T0 + 3)
+        assert ended == TurnEnd(still_due=False)
 
         assert await store.conversations.pending_messages("visitor-1") == []
         conversation = await store.conversations.get("visitor-1")
@@ -605,7 +625,8 @@ class StoreSpec:
         ids = await pending_ids(store, "visitor-1")
         # The visitor writes again while the turn is being answered.
         assert await accept(store, incoming(number=2, text="второе"), T0 + 1.5)
-        assert await store.conversations.finish_turn("visitor-1", "a", turn(ids), now=T0 + 2)
+        ended = await store.conversations.finish_turn("visitor-1", "a", turn(ids), now=T0 + 2)
+        assert ended == TurnEnd(still_due=True), "the scheduler is told to look again"
 
         assert [m.text for m in await store.conversations.pending_messages("visitor-1")] == [
             "второе"
@@ -632,7 +653,7 @@ class StoreSpec:
             handed_off=True,
             prompt_tokens=50,
         )
-        assert await store.conversations.finish_turn("visitor-1", "a", late, now=T0 + 11) is False
+        assert await store.conversations.finish_turn("visitor-1", "a", late, now=T0 + 11) is None
 
         assert await pending_ids(store, "visitor-1") == ids
         assert await store.conversations.history("visitor-1") == []
@@ -647,7 +668,7 @@ class StoreSpec:
         assert await store.conversations.finish_turn("visitor-1", "b", turn(ids), now=T0 + 12)
 
     async def test_finish_turn_for_an_unknown_conversation_is_refused(self, store: Store) -> None:
-        assert await store.conversations.finish_turn("nobody", "a", turn([]), now=T0) is False
+        assert await store.conversations.finish_turn("nobody", "a", turn([]), now=T0) is None
 
     async def test_usage_adds_up_over_turns_and_a_lead_is_recorded_once_per_phone(
         self, store: Store
@@ -921,6 +942,33 @@ class StoreSpec:
         await store.outbox.mark_done(a3.id, "sent", T0 + 3)
         assert await claim(T0 + 4) == []
         assert {c.status for c in await outbox_rows(store)} == {"sent"}
+
+    async def test_a_claim_that_leases_nothing_says_when_the_next_call_can_go(
+        self, store: Store
+    ) -> None:
+        request = ClaimRequest(LEASE, 10, "dispatcher")
+        assert await store.outbox.claim(T0, request) == Claimed([], None)
+        await self._queue(store, [("A", "a1"), ("A", "a2")])
+        [a1] = (await store.outbox.claim(T0, request)).calls
+        leased = await store.outbox.claim(T0 + 1, request)
+        assert (leased.calls, leased.next_at) == ([], T0 + LEASE), "the head's lease end"
+        assert await store.outbox.mark_retry(a1.id, "busy", T0 + 5) is None
+        later = await store.outbox.claim(T0 + 2, request)
+        assert (later.calls, later.next_at) == ([], T0 + 5), "a2 waits for its head's retry"
+
+    async def test_a_calls_mark_can_claim_the_next_calls_in_its_transaction(
+        self, store: Store
+    ) -> None:
+        request = ClaimRequest(LEASE, 10, "dispatcher")
+        await self._queue(store, [("A", "a1"), ("A", "a2")])
+        [a1] = (await store.outbox.claim(T0, request)).calls
+        then = await store.outbox.mark_done(a1.id, CallStatus.SENT, T0 + 1, then_claim=request)
+        assert then is not None
+        assert [json_text(call) for call in then.calls] == ["a2"], "freed by the mark itself"
+        [a2] = then.calls
+        failed = await store.outbox.mark_failed(a2.id, "gone", T0 + 2, then_claim=request)
+        assert failed == Claimed([], None), "nothing left to go"
+        assert [c.status for c in await outbox_rows(store)] == ["sent", "failed"]
 
     async def test_claim_ready_honours_its_limit(self, store: Store) -> None:
         await self._queue(store, [("A", "a1"), ("B", "b1"), ("C", "c1")])

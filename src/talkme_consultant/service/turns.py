@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
@@ -28,7 +28,12 @@ from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
-from talkme_consultant.store.conversations import ConversationRepository, TurnPlan, TurnStart
+from talkme_consultant.store.conversations import (
+    ConversationRepository,
+    TurnEnd,
+    TurnPlan,
+    TurnStart,
+)
 from talkme_consultant.store.models import Conversation, DialogMessage
 from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
@@ -108,6 +113,12 @@ class TurnRunner:
         self._wakeup = Wakeup()
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._in_flight: set[str] = set()
+        # Conversations whose turn just ended with nothing waiting (see `_note_end`), those a
+        # look found due while they were in flight, and whether the scheduler's last look found
+        # as many due as it may take: a worker wakes the scheduler only for these.
+        self._quiet_ends: set[str] = set()
+        self._due_in_flight: set[str] = set()
+        self._full_look = False
 
     def notify(self) -> None:
         """A message was stored: look for due work now."""
@@ -129,24 +140,37 @@ class TurnRunner:
                     await worker
 
     async def _schedule(self) -> None:
+        # One look per wake-up: a stored message, a finished turn, or the next due time (at the
+        # latest `poll_seconds`, the safety net for wake-ups lost between processes).
         while True:
+            delay = self._settings.poll_seconds
             try:
-                keys = await self._conversations.due_keys(now(), limit=self._settings.workers * 4)
-                for key in keys:
-                    if key not in self._in_flight:
-                        self._in_flight.add(key)
-                        self._queue.put_nowait(key)
-                next_due = await self._conversations.next_due_at()
+                limit = self._settings.workers * 4
+                schedule = await self._conversations.schedule(now(), limit=limit)
+                self._full_look = len(schedule.due) >= limit
+                for key in schedule.due:
+                    if key in self._in_flight:
+                        # Due again while its turn is queued or ending: look once it is done.
+                        self._due_in_flight.add(key)
+                        continue
+                    self._in_flight.add(key)
+                    self._queue.put_nowait(key)
+                if schedule.next_at is not None:
+                    delay = min(delay, max(0.0, schedule.next_at - now()))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("turn scheduler iteration failed")
-                next_due = None
-            delay = self._settings.poll_seconds
-            if next_due is not None:
-                delay = min(delay, max(0.0, next_due - now()))
-            if delay > 0 or not self._queue.empty():
-                await self._wakeup.wait(delay if delay > 0 else 0.05)
+            # Conversations due now are queued (a worker wakes this loop when one is done and
+            # anything may be left: see `_worker`), so only a later due time sets the sleep; a
+            # time already reached is looked at again after a short pause, not in a busy loop.
+            await self._wakeup.wait(delay if delay > 0 else 0.01)
+
+    def _note_end(self, key: str, ended: TurnEnd | None) -> None:
+        """Remember a turn that left its conversation with nothing waiting: its worker need not
+        wake the scheduler (a message stored later wakes it, or the safety poll finds it)."""
+        if ended is not None and not ended.still_due:
+            self._quiet_ends.add(key)
 
     async def _worker(self) -> None:
         while True:
@@ -166,8 +190,13 @@ class TurnRunner:
             finally:
                 self._in_flight.discard(key)
                 self._queue.task_done()
-                # Messages may have arrived during the turn; look again right away.
-                self._wakeup.set()
+                quiet = key in self._quiet_ends and key not in self._due_in_flight
+                self._quiet_ends.discard(key)
+                self._due_in_flight.discard(key)
+                # Messages arrived during the turn (or it did not end cleanly), or the last look
+                # may have left due conversations behind: look again right away.
+                if not quiet or self._full_look:
+                    self._wakeup.set()
 
     async def run_conversation(self, key: str) -> bool:
         """Claim the conversation and run one turn if it is due; False if not ours to run.
@@ -273,7 +302,8 @@ class TurnRunner:
         if not pending.ids:
             # Nothing is waiting any more (e.g. the conversation was reset): nothing to hand over.
             empty = TurnResult(consumed_ids=[])
-            return await self._conversations.finish_turn(key, self._owner, empty, now=now())
+            ended = await self._conversations.finish_turn(key, self._owner, empty, now=now())
+            return ended is not None
         outcome = self._engine_provider().hand_over_after_failure(
             [clean_text(text) for text in pending.texts], reason
         )
@@ -295,7 +325,8 @@ class TurnRunner:
         if not pending.ids:
             heartbeat.mark_committing()
             nothing = TurnResult(consumed_ids=[])
-            await self._conversations.finish_turn(key, self._owner, nothing, now=now())
+            ended = await self._conversations.finish_turn(key, self._owner, nothing, now=now())
+            self._note_end(key, ended)
             return True
         day = local_day(started, self._settings.timezone)
         turn = TurnInput(
@@ -316,8 +347,10 @@ class TurnRunner:
         result.outcome.meta["latency_ms"] = round((now() - started) * 1000, 1)
         result.budget_day = day
         heartbeat.mark_committing()
-        if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
+        ended = await self._conversations.finish_turn(key, self._owner, result, now=now())
+        if ended is None:
             raise LeaseLost
+        self._note_end(key, ended)
         self._on_calls_queued()
         if self._on_turn_done is not None:
             await self._on_turn_done(outcome)
@@ -368,11 +401,38 @@ def _memory(history: list[DialogMessage]) -> list[MemoryMessage]:
         MemoryMessage(
             m.id,
             HistoryMessage.model_validate({"role": m.role, "text": m.text}),
-            _stored_meta(m.meta) if m.role == MessageRole.BOT else None,
+            _StoredMeta(m.meta) if m.role == MessageRole.BOT and m.meta else None,
         )
         for m in history
         if m.role in _HISTORY_ROLES
     ]
+
+
+class _StoredMeta(Mapping[str, Any]):
+    """A remembered bot message's meta, read from its JSON only when the engine looks at it:
+    the engine mostly reads the last bot message's, and decoding all of a dialogue's (up to
+    `memory_messages`) on every turn was a few percent of an answer's CPU. Unreadable meta
+    reads as empty, which the engine takes as none."""
+
+    __slots__ = ("_raw", "_value")
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._value: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._value is None:
+            self._value = _stored_meta(self._raw) or {}
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def _stored_meta(raw: str | None) -> dict[str, Any] | None:

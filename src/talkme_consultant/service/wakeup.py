@@ -16,6 +16,11 @@ class Wakeup:
         """Wake the loop now."""
         self._event.set()
 
+    def clear(self) -> None:
+        """Forget a wake-up the work about to be looked for covers: the look sees everything
+        stored before it begins, and a wake-up after this call is kept."""
+        self._event.clear()
+
     async def wait(self, seconds: float) -> None:
         """Sleep until woken or `seconds` have passed, then clear the signal."""
         if seconds > 0:

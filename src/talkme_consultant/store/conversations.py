@@ -8,9 +8,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, case, delete, func, literal, select, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnEvent
@@ -27,6 +41,7 @@ from talkme_consultant.store.models import (
     Conversation,
     DialogMessage,
     InboundMessage,
+    table_of,
 )
 from talkme_consultant.store.turn_writes import (
     PlannedCall,
@@ -77,7 +92,26 @@ class TurnStart:
     typing: bool
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """What the turn scheduler learns in one look: the conversations due now and free, oldest
+    first, and when the next of the others may become due (a live lease counts as due when it
+    runs out; None: nothing waits)."""
+
+    due: list[str]
+    next_at: float | None
+
+
+@dataclass(frozen=True)
+class TurnEnd:
+    """A committed turn; `still_due` when messages came while it ran, so its conversation
+    waits for another turn."""
+
+    still_due: bool
+
+
 CUT_MARK = "…"  # marks text cut to its end (as the dialog engine marks it)
+_NO_CAP = 2**31 - 1  # a `max_chars` no text reaches (PostgreSQL's text is at most 1 GB)
 
 
 class ConversationRepository(ConversationLeases):
@@ -95,6 +129,18 @@ class ConversationRepository(ConversationLeases):
                 .limit(limit)
             )
             return list(rows.scalars())
+
+    async def schedule(self, now: float, limit: int) -> Schedule:
+        """`due_keys` and the next due time of the conversations not due now, in one statement:
+        the scheduler looks after every stored message and every turn, so a look is one round
+        trip. Conversations due now are left out of `next_at`, so one the scheduler has queued
+        but not yet claimed never makes it look again at once."""
+        async with self._sessions.read_connection() as connection:
+            rows = (await connection.execute(_SCHEDULE, {"now": now, "limit": limit})).all()
+        # Sorted here: a UNION promises no order of its rows.
+        due = sorted((float(row[1]), str(row[0])) for row in rows if row[0] is not None)
+        later = [float(row[1]) for row in rows if row[0] is None and row[1] is not None]
+        return Schedule(due=[key for _, key in due], next_at=min(later, default=None))
 
     async def next_due_at(self) -> float | None:
         """The earliest due time of any waiting conversation (leased ones included)."""
@@ -135,8 +181,8 @@ class ConversationRepository(ConversationLeases):
 
     async def pending_turn(self, key: str, *, max_chars: int) -> PendingTurn:
         """The unanswered messages for one turn: all their ids, the text of only the newest."""
-        async with self._sessions.read() as session:
-            return await _pending(session, key, max_chars)
+        async with self._sessions.read_connection() as connection:
+            return await _pending(connection, key, max_chars)
 
     async def history(
         self, key: str, *, after_id: int = 0, limit: int = 50, max_chars: int | None = None
@@ -146,8 +192,8 @@ class ConversationRepository(ConversationLeases):
         With `max_chars`, a longer text is read as its end led by "…" (the database cuts it), so
         a turn never loads a huge message remembered before the turn's text was capped.
         """
-        async with self._sessions.read() as session:
-            return await _history(session, key, after_id, limit, max_chars)
+        async with self._sessions.read_connection() as connection:
+            return await _history(connection, key, after_id, limit, max_chars)
 
     async def begin_turn(
         self, key: str, owner: str, plan: TurnPlan, *, now: float
@@ -156,21 +202,21 @@ class ConversationRepository(ConversationLeases):
         waiting messages, the remembered dialogue and, on a turn's first attempt with messages
         waiting, the typing indicator queued. None when the conversation is not due or another
         worker holds it. Four round trips in one: each costs the store a transaction."""
-        async with self._sessions.write() as session:
+        async with self._sessions.write_connection() as connection:
             conversation = await claim_in(
-                session, key, owner, now=now, lease_seconds=plan.lease_seconds
+                connection, key, owner, now=now, lease_seconds=plan.lease_seconds
             )
             if conversation is None:
                 return None
             if conversation.turn_attempts >= plan.max_attempts:
                 return TurnStart(conversation, PendingTurn([], [], False), [], typing=False)
-            pending = await _pending(session, key, plan.max_chars)
+            pending = await _pending(connection, key, plan.max_chars)
             typing = bool(pending.ids) and conversation.turn_attempts == 0 and bool(plan.typing)
             if typing:
-                typing = await _queue_typing(session, key, conversation.token, plan.typing, now)
+                typing = await _queue_typing(connection, key, conversation.token, plan.typing, now)
             history = (
                 await _history(
-                    session,
+                    connection,
                     key,
                     conversation.summarized_upto,
                     plan.memory_messages,
@@ -196,24 +242,26 @@ class ConversationRepository(ConversationLeases):
         again by a turn that was already running.
         """
         try:
-            async with self._sessions.write() as session:
-                add_calls(session, key, token, calls, now)
-                await session.flush()
+            async with self._sessions.write_connection() as connection:
+                await add_calls(connection, key, token, calls, now)
                 # Locked after the calls are written: see `write_turn`.
-                await hold_lease(session, key, owner)
+                await hold_lease(connection, key, owner)
                 return True
         except LeaseNotHeld:
             return False
 
-    async def finish_turn(self, key: str, owner: str, result: TurnResult, *, now: float) -> bool:
+    async def finish_turn(
+        self, key: str, owner: str, result: TurnResult, *, now: float
+    ) -> TurnEnd | None:
         """Commit the turn (see `store.turn_writes`): consume its messages, remember the
-        dialogue, queue the calls. Returns False (and writes nothing) when the lease was lost
+        dialogue, queue the calls. Returns None (and writes nothing) when the lease was lost
         to another worker."""
         try:
-            async with self._sessions.write() as session:
-                return await write_turn(session, key, owner, result, now=now)
+            async with self._sessions.write_connection() as connection:
+                still_due = await write_turn(connection, key, owner, result, now=now)
+                return TurnEnd(still_due)
         except LeaseNotHeld:
-            return False
+            return None
 
     async def delete(self, key: str, *, now: float) -> bool:
         """Forget a visitor: the conversation and everything stored about it (memory, every
@@ -255,67 +303,103 @@ class ConversationRepository(ConversationLeases):
             session.add(event_row(key, TurnEvent(kind, data), now))
 
 
-async def _pending(session: AsyncSession, key: str, max_chars: int) -> PendingTurn:
-    """The conversation's waiting messages: every id, the text of only the newest ones."""
-    rows = (
-        await session.execute(
-            select(
-                InboundMessage.id,
-                InboundMessage.is_attachment,
-                func.length(InboundMessage.text),
-            )
-            .where(InboundMessage.conversation_key == key)
-            .where(InboundMessage.processed_at.is_(None))
-            .order_by(InboundMessage.id)
+def _schedule_query() -> Any:
+    """Rows of (key, due_at) for the due and free conversations, then one (NULL, time): the
+    earliest time any other waiting conversation becomes due (`Schedule.next_at`). Built once,
+    with bound parameters (`now`, `limit`): it runs after every stored message and turn."""
+    table = table_of(Conversation)
+    due_at, lease_until = table.c.due_at, table.c.lease_until
+    now = bindparam("now", type_=Float)
+    due_now = (due_at <= now) & ((lease_until.is_(None)) | (lease_until < now))
+    due = (
+        select(table.c.key, due_at)
+        .where(due_now)
+        .order_by(due_at)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("due")
+    )
+    lease = func.coalesce(lease_until, 0.0)
+    # max(due_at, lease end) in SQL both dialects share (SQLite has no `greatest`).
+    becomes_due = case((due_at > lease, due_at), else_=lease)
+    later = select(null().label("key"), func.min(becomes_due).label("at")).where(
+        due_at.is_not(None), ~due_now
+    )
+    return union_all(select(due.c.key, due.c.due_at.label("at")), later)
+
+
+_SCHEDULE = _schedule_query()
+
+
+def _pending_query() -> Any:
+    """A conversation's waiting messages (`p_key`): each id, whether it is an attachment, and
+    its text when the newer messages' text is shorter than `p_chars` (summed by the database)."""
+    inbound = table_of(InboundMessage).c
+    newer = func.sum(func.length(inbound.text)).over(order_by=inbound.id.desc(), rows=(None, -1))
+    max_chars = bindparam("p_chars", type_=Integer)
+    text = case((func.coalesce(newer, 0) < max_chars, inbound.text), else_=null())
+    return (
+        select(inbound.id, inbound.is_attachment, text)
+        .where(inbound.conversation_key == bindparam("p_key", type_=String))
+        .where(inbound.processed_at.is_(None))
+        .order_by(inbound.id)
+    )
+
+
+def _history_query(dialect: str) -> Any:
+    """The newest `p_limit` remembered messages of `p_key` after `p_after`, newest first, a text
+    longer than `p_chars` read as its end led by the cut mark."""
+    dialog = table_of(DialogMessage).c
+    max_chars = bindparam("p_chars", type_=Integer)
+    end = last_chars(dialect, dialog.text, max_chars - len(CUT_MARK))
+    text = case(
+        (func.length(dialog.text) > max_chars, literal(CUT_MARK, Text) + end),
+        else_=dialog.text,
+    )
+    columns = [
+        dialog.id,
+        dialog.conversation_key,
+        dialog.role,
+        text.label("text"),
+        dialog.created_at,
+        dialog.meta,
+    ]
+    return (
+        select(*columns)
+        .where(
+            dialog.conversation_key == bindparam("p_key", type_=String),
+            dialog.id > bindparam("p_after", type_=Integer),
         )
-    ).all()
-    tail: list[int] = []
-    covered = 0
-    for row in reversed(rows):
-        if covered >= max_chars:
-            break
-        tail.append(row[0])
-        covered += int(row[2] or 0)
-    texts: dict[int, str] = {}
-    if tail:
-        found = await session.execute(
-            select(InboundMessage.id, InboundMessage.text).where(InboundMessage.id.in_(tail))
-        )
-        texts = {int(row[0]): row[1] for row in found}
+        .order_by(dialog.id.desc())
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+
+
+# A turn's reads, built once with bound parameters: they run for every answer.
+_PENDING = _pending_query()
+_HISTORY = {dialect: _history_query(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+async def _pending(connection: AsyncConnection, key: str, max_chars: int) -> PendingTurn:
+    """The conversation's waiting messages in one statement: every id, and the text of only the
+    newest ones whose text, with the message that crosses `max_chars`, covers it (the length of
+    the newer messages is summed by the database)."""
+    rows = (await connection.execute(_PENDING, {"p_key": key, "p_chars": max_chars})).all()
     return PendingTurn(
         ids=[int(row[0]) for row in rows],
-        texts=[texts[i] for i in reversed(tail) if i in texts],
+        texts=[str(row[2]) for row in rows if row[2] is not None],
         attachments_only=bool(rows) and all(row[1] for row in rows),
     )
 
 
 async def _history(
-    session: AsyncSession, key: str, after_id: int, limit: int, max_chars: int | None
+    connection: AsyncConnection, key: str, after_id: int, limit: int, max_chars: int | None
 ) -> list[DialogMessage]:
     """See `ConversationRepository.history`."""
-    query = (
-        select(DialogMessage)
-        .where(DialogMessage.conversation_key == key, DialogMessage.id > after_id)
-        .order_by(DialogMessage.id.desc())
-        .limit(limit)
-    )
+    # Without a cap, no remembered text is longer than the longest a text column holds.
+    values = {"p_key": key, "p_after": after_id, "p_limit": limit, "p_chars": max_chars}
     if max_chars is None:
-        rows = await session.execute(query)
-        return list(reversed(list(rows.scalars())))
-    end = last_chars(session, DialogMessage.text, max_chars - len(CUT_MARK))
-    text = case(
-        (func.length(DialogMessage.text) > max_chars, literal(CUT_MARK, Text) + end),
-        else_=DialogMessage.text,
-    )
-    columns = [
-        DialogMessage.id,
-        DialogMessage.conversation_key,
-        DialogMessage.role,
-        text.label("text"),
-        DialogMessage.created_at,
-        DialogMessage.meta,
-    ]
-    found = await session.execute(query.with_only_columns(*columns))
+        values["p_chars"] = _NO_CAP
+    found = await connection.execute(_HISTORY[connection.dialect.name], values)
     # Detached copies: the cut text must never be written back.
     return [
         DialogMessage(
@@ -331,15 +415,15 @@ async def _history(
 
 
 async def _queue_typing(
-    session: AsyncSession, key: str, token: str, calls: Sequence[PlannedCall], now: float
+    connection: AsyncConnection, key: str, token: str, calls: Sequence[PlannedCall], now: float
 ) -> bool:
     """Queue the typing indicator in its own savepoint; False when the store refused it. The
     claim stands either way: the turn then runs, and a store that keeps failing fails its final
     write, which counts the attempt, so the visitor is handed over in the end instead of the
     claim being retried for ever."""
     try:
-        async with session.begin_nested():
-            add_calls(session, key, token, calls, now)
+        async with connection.begin_nested():
+            await add_calls(connection, key, token, calls, now)
     except SQLAlchemyError as error:
         # The type only: the statement's parameters hold the visitor's token.
         log.warning("could not queue the typing indicator for %s: %s", key, type(error).__name__)

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -141,9 +142,15 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 
 
 class Sessions:
-    """Read sessions and write transactions; on SQLite, writers queue at one in-process gate."""
+    """Read sessions and write transactions; on SQLite, writers queue at one in-process gate.
+
+    The turn workers' hot path (scheduling, a turn's start and end, the outbox) uses the plain
+    connections of `read_connection` / `write_connection` with Core statements: an ORM session
+    costs more Python per statement than the statement itself takes SQLite to run.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._factory = async_sessionmaker(engine, expire_on_commit=False)
         self.sqlite = engine.dialect.name == "sqlite"
         self.gate = WriteGate()
@@ -151,6 +158,12 @@ class Sessions:
     def read(self) -> AsyncSession:
         """A session for reading (use as `async with`)."""
         return self._factory()
+
+    @contextlib.asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A plain connection for reading; its transaction is rolled back when the block ends."""
+        async with self._engine.connect() as connection:
+            yield connection
 
     @contextlib.asynccontextmanager
     async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
@@ -166,6 +179,23 @@ class Sessions:
                     raise
                 await session.commit()
 
+    @contextlib.asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A plain connection inside one write transaction (as `write`), committed when the
+        block ends."""
+        gate = self.gate.hold() if self.sqlite else contextlib.nullcontext()
+        async with gate:
+            connection = await self._begin_write_connection()
+            try:
+                try:
+                    yield connection
+                except BaseException:
+                    await connection.rollback()
+                    raise
+                await connection.commit()
+            finally:
+                await connection.close()
+
     async def _begin_write(self) -> AsyncSession:
         """A session holding the write lock (BEGIN IMMEDIATE on SQLite). The in-process gate
         does not span processes: a worker process may hold SQLite's lock longer than the busy
@@ -180,14 +210,42 @@ class Sessions:
             except OperationalError as error:
                 await session.close()
                 retries += 1
-                if not self.sqlite or not is_sqlite_busy(error) or retries > SQLITE_BUSY_RETRIES:
+                if not self._busy_again(error, retries):
                     raise
-                log.warning("SQLite is busy in another process; beginning the write again")
             except BaseException:
                 await session.close()
                 raise
             await asyncio.sleep(pause)
             pause *= 2
+
+    async def _begin_write_connection(self) -> AsyncConnection:
+        """A connection holding the write lock, begun again while SQLite is busy (see
+        `_begin_write`)."""
+        pause = SQLITE_BUSY_PAUSE_SECONDS
+        retries = 0
+        while True:
+            connection = await self._engine.connect()
+            try:
+                await connection.execution_options(**{WRITE_OPTION: True})
+                await connection.begin()
+                return connection
+            except OperationalError as error:
+                await connection.close()
+                retries += 1
+                if not self._busy_again(error, retries):
+                    raise
+            except BaseException:
+                await connection.close()
+                raise
+            await asyncio.sleep(pause)
+            pause *= 2
+
+    def _busy_again(self, error: OperationalError, retries: int) -> bool:
+        """Whether a failed BEGIN is worth beginning again: SQLite busy, retries left."""
+        if not self.sqlite or not is_sqlite_busy(error) or retries > SQLITE_BUSY_RETRIES:
+            return False
+        log.warning("SQLite is busy in another process; beginning the write again")
+        return True
 
 
 def _alembic_config(url: str) -> Config:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Float, String, bindparam, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from talkme_consultant.store.database import Sessions
-from talkme_consultant.store.models import Conversation, OutboxCall
-from talkme_consultant.store.upsert import lock_row
+from talkme_consultant.store.models import Conversation, OutboxCall, table_of
 
 # `lease_owner` columns are String(64); the random suffix takes 13 of them.
 OWNER_MAX_CHARS = 64
@@ -70,7 +70,10 @@ async def release_held(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def lease_free(lease_until: InstrumentedAttribute[float | None], now: float) -> ColumnElement[bool]:
+def lease_free(
+    lease_until: InstrumentedAttribute[float | None] | ColumnElement[float | None],
+    now: float | ColumnElement[float],
+) -> ColumnElement[bool]:
     """Rows whose lease is not held at `now`: never taken, or run out."""
     return (lease_until.is_(None)) | (lease_until < now)
 
@@ -79,30 +82,45 @@ class LeaseNotHeld(Exception):
     """Raised inside a write to roll it back: another worker holds the conversation now."""
 
 
-async def hold_lease(session: AsyncSession, key: str, owner: str) -> Conversation:
-    """Lock the conversation's row and return it; `LeaseNotHeld` (rolling the write back) when
-    `owner` no longer holds its lease or it was forgotten."""
-    conversation: Conversation | None = await lock_row(
-        session, select(Conversation).where(Conversation.key == key)
-    )
-    if conversation is None or conversation.lease_owner != owner:
+_CONVERSATIONS = table_of(Conversation)
+
+
+# A turn's lease statements, built once with bound parameters (they run for every answer).
+_LOCKED = select(
+    _CONVERSATIONS.c.lease_owner, _CONVERSATIONS.c.budget_day, _CONVERSATIONS.c.budget_tokens
+).where(_CONVERSATIONS.c.key == bindparam("p_key", type_=String))
+# PostgreSQL locks the row; SQLite's BEGIN IMMEDIATE already holds the whole database.
+_LOCKED_FOR_UPDATE = _LOCKED.with_for_update()
+_NOW = bindparam("p_now", type_=Float)
+_CLAIM = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.key == bindparam("p_key", type_=String))
+    .where(_CONVERSATIONS.c.due_at <= _NOW)
+    .where(lease_free(_CONVERSATIONS.c.lease_until, _NOW))
+    .values(lease_owner=bindparam("p_owner", type_=String), lease_until=bindparam("p_until"))
+    .returning(*_CONVERSATIONS.c)
+)
+
+
+async def hold_lease(connection: AsyncConnection, key: str, owner: str) -> Row[Any]:
+    """Lock the conversation's row and return what a turn's end reads of it (its budget
+    count); `LeaseNotHeld` (rolling the write back) when `owner` no longer holds its lease or
+    it was forgotten."""
+    locking: Any = _LOCKED_FOR_UPDATE if connection.dialect.name == "postgresql" else _LOCKED
+    row = (await connection.execute(locking, {"p_key": key})).first()
+    if row is None or row.lease_owner != owner:
         raise LeaseNotHeld
-    return conversation
+    return row
 
 
 async def claim_in(
-    session: AsyncSession, key: str, owner: str, *, now: float, lease_seconds: float
+    connection: AsyncConnection, key: str, owner: str, *, now: float, lease_seconds: float
 ) -> Conversation | None:
-    """Take the conversation's lease in `session` if it is due and free; None otherwise."""
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.key == key)
-        .where(Conversation.due_at <= now)
-        .where(lease_free(Conversation.lease_until, now))
-        .values(lease_owner=owner, lease_until=now + lease_seconds)
-        .returning(Conversation)
-    )
-    return result.scalar_one_or_none()
+    """Take the conversation's lease in `connection`'s transaction if it is due and free; the
+    row (detached) or None."""
+    values = {"p_key": key, "p_now": now, "p_owner": owner, "p_until": now + lease_seconds}
+    row = (await connection.execute(_CLAIM, values)).first()
+    return Conversation(**row._mapping) if row is not None else None
 
 
 class ConversationLeases:
@@ -115,18 +133,19 @@ class ConversationLeases:
         self, key: str, owner: str, *, now: float, lease_seconds: float
     ) -> Conversation | None:
         """Take the conversation's lease if it is due and free; the winner gets the row."""
-        async with self._sessions.write() as session:
-            return await claim_in(session, key, owner, now=now, lease_seconds=lease_seconds)
+        async with self._sessions.write_connection() as connection:
+            return await claim_in(connection, key, owner, now=now, lease_seconds=lease_seconds)
 
     async def extend_lease(self, key: str, owner: str, until: float) -> bool:
         """Keep a long turn's lease alive; False when another worker has taken it over."""
-        async with self._sessions.write() as session:
-            result = await session.execute(
-                update(Conversation)
-                .where(Conversation.key == key, Conversation.lease_owner == owner)
+        async with self._sessions.write_connection() as connection:
+            columns = _CONVERSATIONS.c
+            result = await connection.execute(
+                update(_CONVERSATIONS)
+                .where(columns.key == key, columns.lease_owner == owner)
                 .values(lease_until=until)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     async def release(self, key: str, owner: str, *, retry_at: float | None = None) -> None:
         """Give the lease back without finishing the turn (e.g. after an unexpected error)."""

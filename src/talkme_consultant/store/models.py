@@ -10,6 +10,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -20,6 +21,15 @@ from talkme_consultant.helpers.kinds import CallStatus, ConversationState
 
 class Base(DeclarativeBase):
     """Declarative base for every table."""
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for the statements of the turn workers' hot path (see
+    `store.database.Sessions`)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.

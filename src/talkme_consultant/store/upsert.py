@@ -6,13 +6,22 @@ from typing import Any
 
 from sqlalchemy import Text, func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+# The hot path's Core statements run on plain connections, everything else on sessions.
+Bind = AsyncSession | AsyncConnection
 
 
-def insert_for(session: AsyncSession, table: Any) -> Any:
-    """An `insert()` of the session's dialect, which has `on_conflict_do_*`."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+def dialect_name(bind: Bind) -> str:
+    """ "sqlite" or "postgresql"."""
+    if isinstance(bind, AsyncConnection):
+        return bind.dialect.name
+    return bind.get_bind().dialect.name
+
+
+def insert_for(bind: Bind, table: Any) -> Any:
+    """An `insert()` of the bind's dialect, which has `on_conflict_do_*`."""
+    if dialect_name(bind) == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -38,8 +47,9 @@ def least(session: AsyncSession, *values: Any) -> Any:
     return func.least(*values)
 
 
-def last_chars(session: AsyncSession, column: Any, count: int) -> Any:
-    """SQL: the last `count` characters of a text column (SQLite `substr(x, -n)`, PG `right`)."""
-    if session.get_bind().dialect.name == "sqlite":
+def last_chars(bind: Bind | str, column: Any, count: Any) -> Any:
+    """SQL: the last `count` characters of a text column (SQLite `substr(x, -n)`, PG `right`);
+    `bind` may be the dialect's name."""
+    if (bind if isinstance(bind, str) else dialect_name(bind)) == "sqlite":
         return func.substr(column, -count, type_=Text)
     return func.right(column, count, type_=Text)
