@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,12 @@ import pytest
 from talkme_consultant.booking.standin import RunningStandIn, running_standin
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
+from tests.support.booking import tomorrow_at
+from tests.support.chat import replies, say
 from tests.support.console_client import signed_in_client
 from tests.support.eventually import eventually
 from tests.support.service import RunningService, running_service, service_settings
 
-REPLY_TIMEOUT = 30.0
 ADDRESS = "г. Москва, Малый Вересковый переулок, д. 7, стр. 1"
 
 
@@ -32,30 +32,8 @@ def booking_settings(data_dir: Path, sim: RunningSimulator, calendar: RunningSta
     return service_settings(data_dir, sim, **calendar.settings(), yclients_timeout_seconds=1.0)
 
 
-async def replies(sim: RunningSimulator, visitor: Visitor, count: int) -> list[str]:
-    """Wait for `count` delivered replies to this visitor and return their texts."""
-    await sim.state.wait_for_calls(
-        count, method="send", token=visitor.token, delivered=True, timeout=REPLY_TIMEOUT
-    )
-    calls = sim.state.calls_matching(method="send", token=visitor.token, delivered=True)
-    return [c.text for c in calls if c.text is not None]
-
-
-async def say(
-    service: RunningService, sim: RunningSimulator, visitor: Visitor, text: str, number: int
-) -> str:
-    """Send the visitor's `number`-th message and return the bot's reply to it."""
-    await service.post_message(visitor, text, number)
-    return (await replies(sim, visitor, number))[-1]
-
-
 def finish_codes(sim: RunningSimulator, visitor: Visitor) -> list[str]:
     return [c.code for c in sim.state.calls_matching(token=visitor.token) if c.code]
-
-
-def tomorrow_at(calendar: RunningStandIn, hour: int) -> datetime:
-    day = calendar.state.today() + timedelta(days=1)
-    return datetime.combine(day, time(hour), tzinfo=calendar.state.zone)
 
 
 async def leads_of(service: RunningService) -> list[Any]:

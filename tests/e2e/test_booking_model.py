@@ -14,10 +14,10 @@ from talkme_consultant.booking.standin import RunningStandIn, running_standin
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
+from tests.support.chat import say
 from tests.support.openai_server import RecordedRequest, Reply, ScriptedOpenAIServer
-from tests.support.service import RunningService, model_settings, running_service, service_settings
+from tests.support.service import model_settings, running_service, service_settings
 
-REPLY_TIMEOUT = 30.0
 # Words the booking dialogue does not read as a request; the model does.
 UNHEARD = "А завтра в 16:00 получится на мужскую стрижку попасть?"
 
@@ -37,17 +37,6 @@ def scripted(reply: str, **flags: object) -> Callable[[RecordedRequest], Reply]:
         return Reply.text("Посетитель хочет на стрижку.")
 
     return handle
-
-
-async def say(
-    service: RunningService, sim: RunningSimulator, visitor: Visitor, text: str, number: int
-) -> str:
-    await service.post_message(visitor, text, number)
-    await sim.state.wait_for_calls(
-        number, method="send", token=visitor.token, delivered=True, timeout=REPLY_TIMEOUT
-    )
-    calls = sim.state.calls_matching(method="send", token=visitor.token, delivered=True)
-    return [c.text for c in calls if c.text is not None][-1]
 
 
 async def test_a_wish_the_model_hears_is_booked_by_the_booking_dialogue(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,12 @@ from talkme_consultant.booking.standin import RunningStandIn, running_standin
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
+from tests.support.booking import tomorrow_at
+from tests.support.chat import say
 from tests.support.console_client import signed_in_client
 from tests.support.openai_server import RecordedRequest, Reply, ScriptedOpenAIServer, ToolCall
-from tests.support.service import RunningService, model_settings, running_service, service_settings
+from tests.support.service import model_settings, running_service, service_settings
 
-REPLY_TIMEOUT = 30.0
 # Neither message is a booking request in the booking dialogue's words: the model takes them.
 ASK = "А завтра в 16:00 получится на мужскую стрижку попасть?"
 CONTACTS = "Иван, +7 926 111-22-33"
@@ -37,28 +37,12 @@ async def calendar() -> AsyncIterator[RunningStandIn]:
         yield running
 
 
-def tomorrow_at(calendar: RunningStandIn, hour: int) -> datetime:
-    day = calendar.state.today() + timedelta(days=1)
-    return datetime.combine(day, time(hour), tzinfo=calendar.state.zone)
-
-
 def settings_for(
     data_dir: Path, sim: RunningSimulator, llm: ScriptedOpenAIServer, calendar: RunningStandIn
 ) -> Any:
     return service_settings(
         data_dir, sim, **model_settings(llm.base_url, llm_max_retries=0), **calendar.settings()
     )
-
-
-async def say(
-    service: RunningService, sim: RunningSimulator, visitor: Visitor, text: str, number: int
-) -> str:
-    await service.post_message(visitor, text, number)
-    await sim.state.wait_for_calls(
-        number, method="send", token=visitor.token, delivered=True, timeout=REPLY_TIMEOUT
-    )
-    calls = sim.state.calls_matching(method="send", token=visitor.token, delivered=True)
-    return [c.text for c in calls if c.text is not None][-1]
 
 
 def visitor_message(request: RecordedRequest) -> str:

@@ -1,9 +1,18 @@
 """The booking ledger kept in memory, for specs and benches that run the booking dialogue
-without a store (`helpers.calendar.BookingLedger`)."""
+without a store (`helpers.calendar.BookingLedger`), and a time in the stand-in calendar."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
+from talkme_consultant.booking.standin import RunningStandIn
 from talkme_consultant.helpers.calendar import PriorBooking
+
+
+def tomorrow_at(calendar: RunningStandIn, hour: int) -> datetime:
+    """Tomorrow at `hour` o'clock in the stand-in calendar's time zone."""
+    day = calendar.state.today() + timedelta(days=1)
+    return datetime.combine(day, time(hour), tzinfo=calendar.state.zone)
 
 
 class MemoryLedger:

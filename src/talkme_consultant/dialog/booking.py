@@ -220,15 +220,7 @@ class BookingTurns:
         assert state.service_id is not None and state.chosen is not None
         assert state.name is not None and state.phone is not None
         api_id = turn.api_id
-        request = BookingRequest(
-            service_id=state.service_id,
-            staff_id=state.staff_id or ANY_MASTER,
-            at=state.chosen,
-            phone=state.phone,
-            fullname=state.name,
-            api_id=api_id,
-            comment="Запись из онлайн-чата",
-        )
+        request = booking_request(state, api_id)
         if self._ledger is not None:
             details = state.model_dump_json()
             prior = await self._ledger.begin(api_id, turn.given.conversation_key, details)
@@ -349,6 +341,21 @@ class _Turn:
         }
         self.outcome.visitor_name = state.name
         self.outcome.phone = state.phone
+
+
+def booking_request(state: BookingState, api_id: str) -> BookingRequest:
+    """The calendar request for a state with its service, time, name and phone chosen."""
+    assert state.service_id is not None and state.chosen is not None
+    assert state.name is not None and state.phone is not None
+    return BookingRequest(
+        service_id=state.service_id,
+        staff_id=state.staff_id or ANY_MASTER,
+        at=state.chosen,
+        phone=state.phone,
+        fullname=state.name,
+        api_id=api_id,
+        comment="Запись из онлайн-чата",
+    )
 
 
 def booking_api_id(conversation_key: str, position: int, attempt: int = 0) -> str:

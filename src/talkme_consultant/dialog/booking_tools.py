@@ -30,6 +30,7 @@ from talkme_consultant.dialog.booking import (
     BookingOptions,
     BookingTurns,
     booking_api_id,
+    booking_request,
     free_times,
     record_booked,
 )
@@ -40,7 +41,6 @@ from talkme_consultant.dialog.when import read_wish
 from talkme_consultant.helpers.calendar import (
     ANY_MASTER,
     BookingLedger,
-    BookingRequest,
     Calendar,
     CalendarError,
     CalendarFailure,
@@ -293,15 +293,7 @@ class BookingTools:
             raise _Refusal(self._not_free(state.chosen, free, taken=False), "not_free")
         # Each booking tried in a turn has an id of its own: a time taken, then another.
         self._attempts += 1
-        request = BookingRequest(
-            service_id=state.service_id,
-            staff_id=state.staff_id or ANY_MASTER,
-            at=state.chosen,
-            phone=state.phone,
-            fullname=state.name,
-            api_id=api_id,
-            comment="Запись из онлайн-чата",
-        )
+        request = booking_request(state, api_id)
         if self._ledger is not None:
             prior = await self._ledger.begin(
                 api_id, self._given.conversation_key, state.model_dump_json()
