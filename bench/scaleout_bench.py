@@ -4,6 +4,7 @@
     .venv/bin/python bench/scaleout_bench.py --quick     # 500/s for 4 s, 300 answers
     .venv/bin/python bench/scaleout_bench.py --only sqlite
     .venv/bin/python bench/scaleout_bench.py --worker-nice 0   # workers at the web's priority
+    .venv/bin/python bench/scaleout_bench.py --closed-loop      # 40 visitors, kill -9 halfway
 
 Two set-ups, each with its own processes (the commands of the README's deployment guide):
 
@@ -29,6 +30,21 @@ Phases per set-up:
    (the others stay stopped), once with two;
 3. RSS of every process at the end.
 
+With ``--closed-loop`` only the postgres set-up runs, and only this phase instead:
+
+* **closed loop through kill -9**: ``--visitors`` (40) visitors each send ``--messages`` (10)
+  messages, one at a time: a message is sent, and the next one only once the bot's reply to it
+  has reached the simulator (a delivered ``customBot/send`` for the visitor's token after the
+  message was sent). A webhook refused (503) or not connected is sent again, to the other web
+  process, as TalkMe would. When half of all messages are answered, one web and one worker
+  process get ``kill -9`` and are started again (same name, same port). Prints the reply
+  latency p50/p95/max (webhook first sent -> reply delivered to the simulator), messages sent,
+  acknowledged, answered, lost (no reply within 120 s), answered twice (a reply delivered again
+  right after itself, as when a killed worker had sent a call but not marked it done) and any
+  other send no message waited for. Here the service keeps its own debounce window
+  (``DEBOUNCE_SECONDS`` unset: 1.5 s by default, or ``--debounce``), since this measures the
+  latency a visitor sees, debounce included, not the workers' worst case.
+
 Prints a table and asserts nothing.
 """
 
@@ -37,6 +53,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import math
 import os
 import secrets
@@ -47,12 +64,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
+import orjson
 from sqlalchemy.engine import make_url
 
 from service_bench import (
@@ -120,6 +140,8 @@ class Setup:
     pool_size: int = 5
     max_overflow: int = 5
     worker_nice: int | None = None
+    # DEBOUNCE_SECONDS; None keeps the service's default.
+    debounce: float | None = 0.0
     procs: list[Proc] = field(default_factory=list)
 
     def env(self, name: str, data_dir: Path, port: int | None) -> dict[str, str]:
@@ -131,6 +153,10 @@ class Setup:
         env.update(DB_POOL_SIZE=str(self.pool_size), DB_MAX_OVERFLOW=str(self.max_overflow))
         if self.worker_nice is not None:
             env["WORKER_NICE"] = str(self.worker_nice)
+        if self.debounce is None:
+            del env["DEBOUNCE_SECONDS"]
+        else:
+            env["DEBOUNCE_SECONDS"] = str(self.debounce)
         if "PYTHONPATH" in os.environ:
             # Run the checkout this bench was started from, not whatever is installed.
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
@@ -142,8 +168,8 @@ class Setup:
         # SQLite processes share the file in one DATA_DIR; PostgreSQL ones need only their own.
         return self.data_root if self.database_url is None else self.data_root / name
 
-    def start_web(self, name: str) -> Proc:
-        port = free_port()
+    def start_web(self, name: str, port: int | None = None) -> Proc:
+        port = port or free_port()
         log = self.data_root.parent / f"{self.name}-{name}.log"
         data_dir = self.data_dir(name)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -336,6 +362,199 @@ async def saturation_phase(
         rows.append(Row(setup.name, "webhooks refused while loading", str(refused)))
 
 
+LOST_AFTER = 120.0  # seconds after its webhook without a reply: the message counts as lost
+
+
+@dataclass
+class Sent:
+    """One closed-loop message: when first sent, the last call seq seen before it, its reply."""
+
+    posted_at: float
+    since: int
+    acked: bool = False
+    replied_at: float | None = None
+
+
+async def post_until_acked(
+    http: httpx.AsyncClient, setup: Setup, first: int, body: bytes, refused: Counter[str]
+) -> bool:
+    """As TalkMe does: a refusal or a failed connection is sent again to the next web process."""
+    started = time.perf_counter()
+    attempt = 0
+    while time.perf_counter() - started < LOST_AFTER:
+        webs = setup.webs
+        web = webs[(first + attempt) % len(webs)]
+        attempt += 1
+        try:
+            response = await http.post(
+                web.url + WEBHOOK_PATH, content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.TransportError:
+            refused["connection"] += 1
+        else:
+            if response.status_code == 200:
+                return True
+            refused[str(response.status_code)] += 1
+        await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+    return False
+
+
+async def delivered_sends(
+    http: httpx.AsyncClient, sim_url: str, token: str, since: int, wait: float | None = None
+) -> list[dict[str, Any]]:
+    """The simulator's delivered ``customBot/send`` calls for ``token`` after ``since``; with
+    ``wait``, first wait up to that long for one."""
+    params: dict[str, str | int | float] = {
+        "method": "customBot/send",
+        "token": token,
+        "since": since,
+        "delivered": "true",
+    }
+    if wait is not None:
+        params.update(min_count=1, timeout=wait)
+    response = await http.get(sim_url + "/_sim/calls", params=params, timeout=(wait or 0) + 30)
+    response.raise_for_status()
+    calls: list[dict[str, Any]] = response.json()
+    return calls
+
+
+async def latest_seq(http: httpx.AsyncClient, sim_url: str, token: str, since: int) -> int:
+    response = await http.get(sim_url + "/_sim/calls", params={"token": token, "since": since})
+    response.raise_for_status()
+    return max((int(call["seq"]) for call in response.json()), default=since)
+
+
+async def kill_and_restart(setup: Setup, http: httpx.AsyncClient) -> float:
+    """``kill -9`` of the first web and the first worker, both started again; seconds down."""
+    web, worker = setup.webs[0], setup.workers[0]
+    killed_at = time.perf_counter()
+    for proc in (web, worker):
+        proc.process.kill()
+        proc.process.wait()
+        setup.procs.remove(proc)
+        proc.log.rename(proc.log.with_suffix(".killed.log"))
+    restarted = [setup.start_web(web.name, web.port), setup.start_worker(worker.name)]
+    await asyncio.gather(*(wait_ready(http, proc) for proc in restarted))
+    return time.perf_counter() - killed_at
+
+
+async def closed_loop_phase(
+    setup: Setup, http: httpx.AsyncClient, visitors: int, messages: int, rows: list[Row]
+) -> None:
+    sim_url = f"http://127.0.0.1:{setup.sim_port}"
+    conversations = [Conversation.new() for _ in range(visitors)]
+    sent: list[list[Sent]] = [[] for _ in conversations]
+    refused: Counter[str] = Counter()
+    answered = 0
+    halfway = asyncio.Event()
+    limits = httpx.Limits(max_connections=2 * visitors + 8, max_keepalive_connections=visitors)
+
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def visitor(index: int) -> None:
+            nonlocal answered
+            conversation = conversations[index]
+            token = conversation.visitor.token
+            since = 0
+            last_reply = b""
+            for _ in range(messages):
+                body = conversation.next_body()
+                message = Sent(time.time(), since)
+                sent[index].append(message)
+                message.acked = await post_until_acked(client, setup, index, body, refused)
+                if not message.acked:
+                    continue
+                deadline = message.posted_at + LOST_AFTER
+                sends: list[dict[str, Any]] = []
+                while not sends and time.time() < deadline:
+                    wait = min(60.0, max(0.1, deadline - time.time()))
+                    sends = await delivered_sends(client, sim_url, token, since, wait)
+                    # The last reply sent again (its worker was killed before it marked the call
+                    # done) is no reply to this message: counted as a repeat below, skipped here.
+                    repeats = [c for c in sends if orjson.dumps(c["body"]) == last_reply]
+                    if repeats:
+                        since = max(int(c["seq"]) for c in repeats)
+                        sends = [c for c in sends if c not in repeats]
+                if not sends:
+                    continue  # lost; the visitor writes its next message anyway
+                first = min(sends, key=lambda call: int(call["seq"]))
+                message.replied_at = float(first["at"])
+                last_reply = orjson.dumps(first["body"])
+                since = await latest_seq(client, sim_url, token, since)
+                answered += 1
+                if answered >= visitors * messages // 2:
+                    halfway.set()
+
+        async def fault() -> float:
+            await halfway.wait()
+            return await kill_and_restart(setup, http)
+
+        started = time.perf_counter()
+        killer = asyncio.create_task(fault())
+        await asyncio.gather(*(visitor(i) for i in range(visitors)))
+        elapsed = time.perf_counter() - started
+        if halfway.is_set():
+            down = await killer
+        else:
+            killer.cancel()
+            down = math.nan
+
+        # Every delivered send at the end: a reply is either the one a message waited for, a
+        # repeat of the send before it (the same reply twice), or something else (extra).
+        await wait_drained(http, setup.webs[0])
+        await asyncio.sleep(3.0)
+        delivered = repeated = extra = 0
+        for index, conversation in enumerate(conversations):
+            calls = await delivered_sends(client, sim_url, conversation.visitor.token, 0)
+            bodies = [orjson.dumps(c["body"]) for c in sorted(calls, key=lambda c: int(c["seq"]))]
+            delivered += len(bodies)
+            again = sum(1 for a, b in itertools.pairwise(bodies) if a == b)
+            repeated += again
+            replied = sum(1 for message in sent[index] if message.replied_at is not None)
+            extra += len(bodies) - again - replied
+
+    all_sent = [message for messages_of in sent for message in messages_of]
+    latencies = sorted(m.replied_at - m.posted_at for m in all_sent if m.replied_at is not None)
+    acked = sum(1 for m in all_sent if m.acked)
+    lost = len(all_sent) - len(latencies)
+    label = f"{len(setup.webs)} web + {len(setup.workers)} worker"
+    debounce = "service default" if setup.debounce is None else f"{setup.debounce:g} s"
+    rows += [
+        Row(
+            setup.name,
+            f"closed loop ({label}, {visitors} visitors x {messages}, debounce {debounce})",
+            f"{elapsed:.1f} s",
+        ),
+        Row(
+            setup.name,
+            "reply p50 / p95 / max (ms)",
+            " / ".join(
+                ms(v)
+                for v in (
+                    quantile(latencies, 0.5),
+                    quantile(latencies, 0.95),
+                    latencies[-1] if latencies else math.nan,
+                )
+            ),
+        ),
+        Row(
+            setup.name,
+            "sent / acknowledged / answered",
+            f"{len(all_sent)} / {acked} / {len(latencies)}",
+        ),
+        Row(setup.name, f"lost (no reply within {LOST_AFTER:.0f} s)", str(lost)),
+        Row(setup.name, "sends delivered to the simulator", str(delivered)),
+        Row(setup.name, "answered twice (the same reply delivered again)", str(repeated)),
+        Row(setup.name, "other sends (late or unexplained replies)", str(extra)),
+        Row(setup.name, "kill -9 web-1 + worker-1 -> both ready again (s)", f"{down:.1f}"),
+        Row(
+            setup.name,
+            "webhooks refused and sent again",
+            ", ".join(f"{k}: {v}" for k, v in sorted(refused.items())) or "none",
+        ),
+    ]
+
+
 async def run_setup(
     setup: Setup, webs: int, workers: int, args: argparse.Namespace, rows: list[Row]
 ) -> None:
@@ -347,13 +566,16 @@ async def run_setup(
                 setup.start_worker(f"worker-{n + 1}")
             await asyncio.gather(*(wait_ready(http, proc) for proc in setup.procs))
             await wait_quiet(setup.procs)
-            await ack_phase(setup, http, args.rate, args.seconds, rows)
-            await saturation_phase(setup, http, 1, args.answers, rows)
-            if len(setup.workers) < 2:
-                second = setup.start_worker("worker-2")
-                await wait_ready(http, second)
-                await wait_quiet(setup.procs)
-            await saturation_phase(setup, http, 2, args.answers, rows)
+            if args.closed_loop:
+                await closed_loop_phase(setup, http, args.visitors, args.messages, rows)
+            else:
+                await ack_phase(setup, http, args.rate, args.seconds, rows)
+                await saturation_phase(setup, http, 1, args.answers, rows)
+                if len(setup.workers) < 2:
+                    second = setup.start_worker("worker-2")
+                    await wait_ready(http, second)
+                    await wait_quiet(setup.procs)
+                await saturation_phase(setup, http, 2, args.answers, rows)
             for proc in setup.procs:
                 rss, peak = process_memory(proc.process.pid)
                 rows.append(
@@ -422,7 +644,7 @@ async def bench(args: argparse.Namespace) -> None:
             template.mkdir(parents=True)
             print("embedding the sample knowledge base once…", flush=True)
             await warm_template(template, sim_port)
-            if args.only in (None, "sqlite"):
+            if args.only in (None, "sqlite") and not args.closed_loop:
                 print("sqlite: one web + one worker process…", flush=True)
                 data = root / "sqlite" / "data"
                 shutil.copytree(template, data)
@@ -440,6 +662,7 @@ async def bench(args: argparse.Namespace) -> None:
                         pool_size=args.pool_size,
                         max_overflow=args.max_overflow,
                         worker_nice=args.worker_nice,
+                        debounce=args.debounce if args.closed_loop else 0.0,
                     )
                     await run_setup(setup, 2, 2, args, rows)
                 finally:
@@ -462,6 +685,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=600, help="questions per saturation run")
     parser.add_argument("--quick", action="store_true", help="4 s of load, 300 answers")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument(
+        "--closed-loop", action="store_true", help="postgres only: visitors in closed loop, kill -9"
+    )
+    parser.add_argument("--visitors", type=int, default=40, help="closed-loop visitors")
+    parser.add_argument("--messages", type=int, default=10, help="messages per closed-loop visitor")
+    parser.add_argument(
+        "--debounce", type=float, help="closed loop's DEBOUNCE_SECONDS (default: the service's)"
+    )
     parser.add_argument("--pool-size", type=int, default=5, help="DB_POOL_SIZE per process")
     parser.add_argument("--max-overflow", type=int, default=5, help="DB_MAX_OVERFLOW")
     parser.add_argument(
