@@ -1,15 +1,17 @@
-"""Shared fixtures: a warm sample store built once per run, and the order specs run in."""
+"""Shared fixtures: a warm sample store built once per run, the YCLIENTS stand-in, and the
+order specs run in."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from talkme_consultant.booking.standin import RunningStandIn, running_standin
 from tests.support.template import sample_template, start_builder
 
 TEMPLATE_DIR = "TALKME_TEST_TEMPLATE_DIR"
@@ -83,3 +85,10 @@ def data_dir(sample_store_template: Path, tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "data"
     shutil.copytree(sample_store_template, target)
     yield target
+
+
+@pytest.fixture
+async def calendar() -> AsyncIterator[RunningStandIn]:
+    """The YCLIENTS stand-in over real HTTP, with its own calendar."""
+    async with running_standin() as running:
+        yield running

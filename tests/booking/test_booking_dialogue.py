@@ -15,7 +15,6 @@ from talkme_consultant.booking.standin import (
     COMPANY_ID,
     PARTNER_TOKEN,
     RunningStandIn,
-    running_standin,
 )
 from talkme_consultant.booking.yclients import YclientsClient
 from talkme_consultant.dialog.booking import BookingInput, BookingOptions, BookingTurns
@@ -40,12 +39,6 @@ class Dialogue:
             self.meta = outcome.meta
             self.position += 2
         return outcome
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RunningStandIn]:
-    async with running_standin() as running:
-        yield running
 
 
 @pytest.fixture

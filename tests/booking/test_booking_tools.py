@@ -16,7 +16,6 @@ from talkme_consultant.booking.standin import (
     COMPANY_ID,
     PARTNER_TOKEN,
     RunningStandIn,
-    running_standin,
 )
 from talkme_consultant.booking.yclients import YclientsClient
 from talkme_consultant.dialog.booking import BookingInput, BookingOptions
@@ -34,12 +33,6 @@ from tests.support.booking import MemoryLedger
 ZONE = ZoneInfo("Europe/Moscow")
 PHONE = "+7 926 111-22-33"
 ADDRESS = "г. Москва, ул. Примерная, д. 1"
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RunningStandIn]:
-    async with running_standin() as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from talkme_consultant.booking.standin import RunningStandIn, running_standin
+from talkme_consultant.booking.standin import RunningStandIn
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.eventually import eventually
 from tests.support.processes import ServiceProcess
 
 AT_ONCE = "Запишите меня на мужскую стрижку завтра в 16:00, Иван, +7 926 111-22-33"
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RunningStandIn]:
-    async with running_standin() as running:
-        yield running
 
 
 @pytest.fixture

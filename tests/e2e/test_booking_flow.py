@@ -4,13 +4,12 @@ YCLIENTS stand-in keeps the calendar (issue 21's «Done when»)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from talkme_consultant.booking.standin import RunningStandIn, running_standin
+from talkme_consultant.booking.standin import RunningStandIn
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.support.booking import tomorrow_at
@@ -20,12 +19,6 @@ from tests.support.eventually import eventually
 from tests.support.service import RunningService, running_service, service_settings
 
 ADDRESS = "г. Москва, Малый Вересковый переулок, д. 7, стр. 1"
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RunningStandIn]:
-    async with running_standin() as running:
-        yield running
 
 
 def booking_settings(data_dir: Path, sim: RunningSimulator, calendar: RunningStandIn) -> Any:

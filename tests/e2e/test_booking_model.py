@@ -5,12 +5,10 @@ dialogue (the same code and checks as without a model), and a reply that claims 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from talkme_consultant.booking.standin import RunningStandIn, running_standin
+from talkme_consultant.booking.standin import RunningStandIn
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
@@ -20,12 +18,6 @@ from tests.support.service import model_settings, running_service, service_setti
 
 # Words the booking dialogue does not read as a request; the model does.
 UNHEARD = "А завтра в 16:00 получится на мужскую стрижку попасть?"
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RunningStandIn]:
-    async with running_standin() as running:
-        yield running
 
 
 def scripted(reply: str, **flags: object) -> Callable[[RecordedRequest], Reply]:

@@ -7,13 +7,11 @@ the booking dialogue, as before tools."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from talkme_consultant.booking.standin import RunningStandIn, running_standin
+from talkme_consultant.booking.standin import RunningStandIn
 from talkme_consultant.talkme.simulator import RunningSimulator
 from talkme_consultant.talkme.visitor import Visitor
 from tests.answer.llm_helpers import reply_payload
@@ -29,12 +27,6 @@ CONTACTS = "Иван, +7 926 111-22-33"
 BOTH = f"{CONTACTS}. {ASK}"
 # A booking request in the dialogue's words, yet the model began this booking: the model ends it.
 BOOK_ME = f"Запишите меня, пожалуйста: {CONTACTS}"
-
-
-@pytest.fixture
-async def calendar() -> AsyncIterator[RunningStandIn]:
-    async with running_standin() as running:
-        yield running
 
 
 def settings_for(
