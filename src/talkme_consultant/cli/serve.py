@@ -43,7 +43,12 @@ def serve(
     setup_logging(settings.log_level, settings.secret_values(), settings.log_format)
     check_profile(settings)
     try:
-        app_ = create_app(settings, role="web" if no_workers else "all", migrate=not no_migrate)
+        app_ = create_app(
+            settings,
+            role="web" if no_workers else "all",
+            migrate=not no_migrate,
+            freeze_startup=True,
+        )
     except WebhookSecretMissing as error:
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -91,6 +96,7 @@ def worker(no_migrate: NoMigrate = False) -> None:
 async def _work(settings: Settings, *, migrate: bool) -> None:
     import signal
 
+    from talkme_consultant.helpers.collector import freeze_startup_objects
     from talkme_consultant.service.runtime import Runtime
 
     stop = asyncio.Event()
@@ -100,6 +106,7 @@ async def _work(settings: Settings, *, migrate: bool) -> None:
     runtime = await Runtime.open(settings, migrate=migrate)
     try:
         await runtime.start_background("worker")
+        freeze_startup_objects()
         # The line process supervisors and the multi-process specs wait for.
         typer.echo(f"worker ready: {runtime.owner}", err=True)
         await stop.wait()

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from talkme_consultant import __version__
 from talkme_consultant.config import Settings
+from talkme_consultant.helpers.collector import freeze_startup_objects
 from talkme_consultant.service.runtime import ProcessRole, Runtime
 from talkme_consultant.web import admin_api, monitoring, questions_api, webhook, webhook_schema
 from talkme_consultant.web.auth import resolve_admin_token
@@ -27,12 +28,18 @@ from talkme_consultant.web.webhook_access import announce_webhook_access, requir
 
 
 def create_app(
-    settings: Settings | None = None, *, role: ProcessRole = "all", migrate: bool = True
+    settings: Settings | None = None,
+    *,
+    role: ProcessRole = "all",
+    migrate: bool = True,
+    freeze_startup: bool = False,
 ) -> FastAPI:
     """Build the app; the runtime (store, knowledge base, workers) starts with the lifespan.
 
     `role="web"` serves HTTP only (turns and the outbox run in `worker` processes); `migrate`
-    False leaves the schema to `talkme-consultant db upgrade`.
+    False leaves the schema to `talkme-consultant db upgrade`; `freeze_startup`, for the app
+    that is its process's whole life (`serve`), keeps what start-up built out of the garbage
+    collector's later passes (see `helpers/collector.py`).
 
     Raises `WebhookSecretMissing` for production settings without WEBHOOK_SECRET.
     """
@@ -57,6 +64,8 @@ def create_app(
             )
             announce_webhook_access(settings)
             await runtime.start_background(role)
+            if freeze_startup:
+                freeze_startup_objects()
             yield
         finally:
             await runtime.close()
