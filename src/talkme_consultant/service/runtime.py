@@ -213,11 +213,13 @@ class Runtime:
         False when it was a duplicate. Other processes hear of it through the store (see
         `store/inbox_postgres.py`)."""
         debounce = self.settings.debounce_seconds
-        accepted = await self.store.inbox.accept(
-            message, now=now(), debounce=debounce, max_wait=debounce * MAX_WAIT_WINDOWS
-        )
-        if accepted and self._workers is not None:
-            self._workers.message_stored()
+        workers = self._workers
+        with workers.storing() if workers is not None else contextlib.nullcontext():
+            accepted = await self.store.inbox.accept(
+                message, now=now(), debounce=debounce, max_wait=debounce * MAX_WAIT_WINDOWS
+            )
+        if accepted and workers is not None:
+            workers.message_stored()
         return accepted
 
     async def start_background(self, role: ProcessRole = "all") -> None:

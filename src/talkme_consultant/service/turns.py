@@ -28,6 +28,7 @@ from talkme_consultant.service.client_card import card_update
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.wakeup import Wakeup
+from talkme_consultant.service.webhooks_first import WebhooksFirst
 from talkme_consultant.store.conversations import (
     ConversationRepository,
     TurnEnd,
@@ -90,10 +91,14 @@ class TurnRunner:
         on_turn_done: Callable[[TurnOutcome], Awaitable[None]] | None = None,
         presence: Callable[[], Awaitable[OperatorsNow | None]] | None = None,
         account_calls: bool = False,
+        webhooks_first: WebhooksFirst | None = None,
     ) -> None:
         """`presence` says before each turn whether an operator is online (None: unknown);
         with `account_calls`, turns update the visitor's TalkMe card and keep handed-over
-        questions for the operator's answers to be read (both need the account API key)."""
+        questions for the operator's answers to be read (both need the account API key);
+        `webhooks_first`, where this process also acknowledges webhooks, holds turns back
+        behind a burst of them."""
+        self._webhooks_first = webhooks_first
         self._presence = presence
         self._account_calls = account_calls
         self._conversations = conversations
@@ -176,7 +181,11 @@ class TurnRunner:
         while True:
             key = await self._queue.get()
             try:
-                await self.run_conversation(key)
+                if self._webhooks_first is None:
+                    await self.run_conversation(key)
+                else:
+                    async with self._webhooks_first.turn():
+                        await self.run_conversation(key)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -30,6 +30,7 @@ from talkme_consultant.service.dispatcher import (
 )
 from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
 from talkme_consultant.service.turns import TurnRunner, TurnSettings
+from talkme_consultant.service.webhooks_first import WebhooksFirst
 from talkme_consultant.store.notifications import (
     INBOX_CHANNEL,
     ChangeListener,
@@ -95,6 +96,7 @@ class Workers:
     account: AccountServices | None  # None without TALKME_ACCOUNT_API_KEY
     listener: ChangeListener | None  # None without NOTIFY (SQLite): turns poll instead
     http: httpx.AsyncClient | None  # TalkMe's connection pool; None in test mode
+    webhooks_first: WebhooksFirst | None  # None where webhooks are acknowledged elsewhere
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
     @classmethod
@@ -134,6 +136,7 @@ class Workers:
         # A worker of its own hears of new messages only through the database: by NOTIFY where
         # there is one, else by polling often (SQLite shared by a web and a worker process).
         poll = FALLBACK_POLL_SECONDS if webhooks_here or notified else settings.worker_poll_seconds
+        webhooks_first = WebhooksFirst() if webhooks_here else None
         turns = TurnRunner(
             store.conversations,
             engine,
@@ -152,9 +155,10 @@ class Workers:
             on_turn_done=on_turn_done,
             presence=account.presence.now if account is not None else None,
             account_calls=account is not None,
+            webhooks_first=webhooks_first,
         )
         listener = ChangeListener(url, {INBOX_CHANNEL: turns.notify}) if notified else None
-        workers = cls(turns, dispatcher, account, listener, http)
+        workers = cls(turns, dispatcher, account, listener, http, webhooks_first)
         workers._launch()
         return workers
 
@@ -167,6 +171,16 @@ class Workers:
             self._tasks.append(asyncio.create_task(self.account.harvester.run(), name="harvest"))
         if self.listener is not None:
             self._tasks.append(asyncio.create_task(self.listener.run(), name="wakeups"))
+
+    @contextlib.contextmanager
+    def storing(self) -> Iterator[None]:
+        """Around storing a webhook of this process: turns give way to it (see
+        `service/webhooks_first.py`)."""
+        if self.webhooks_first is None:
+            yield
+            return
+        with self.webhooks_first.storing():
+            yield
 
     def message_stored(self) -> None:
         """A webhook of this process stored a message: look for due turns now."""
