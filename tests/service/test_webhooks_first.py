@@ -1,11 +1,12 @@
 """Where one process acknowledges webhooks and runs turns, a burst of webhooks holds turns back to
-one at a time; at an ordinary pace turns run side by side, and no turn ever waits for nothing."""
+`BURST_TURNS` at a time (two: "a" and "b" below), first come first served; at an ordinary pace
+turns run side by side, and no turn ever waits for nothing."""
 
 from __future__ import annotations
 
 import asyncio
 
-from talkme_consultant.service.webhooks_first import WebhooksFirst
+from talkme_consultant.service.webhooks_first import BURST_TURNS, WebhooksFirst
 from tests.support.eventually import eventually
 
 
@@ -17,13 +18,21 @@ class Turns:
         self.log: list[str] = []
         self.running: set[str] = set()
         self._release: dict[str, asyncio.Event] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, name: str) -> asyncio.Task[None]:
         self._release[name] = asyncio.Event()
-        return asyncio.create_task(self._turn(name))
+        self._tasks[name] = asyncio.create_task(self._turn(name))
+        return self._tasks[name]
 
     def finish(self, name: str) -> None:
         self._release[name].set()
+
+    async def done(self, name: str) -> None:
+        await self._tasks[name]
+
+    async def all_done(self) -> None:
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _turn(self, name: str) -> None:
         async with self.first.turn():
@@ -32,6 +41,14 @@ class Turns:
             await self._release[name].wait()
             self.running.discard(name)
             self.log.append(f"{name} out")
+
+
+async def _two_running(turns: Turns) -> None:
+    """Start "a" and "b" and wait until both run: as many as a burst lets run."""
+    assert BURST_TURNS == 2, "the specs start this many turns before the one that must wait"
+    turns.start("a")
+    turns.start("b")
+    await eventually(lambda: _true(turns.running == {"a", "b"}), what="two turns running")
 
 
 async def _let_the_loop_run() -> None:
@@ -48,40 +65,41 @@ async def test_without_webhooks_turns_run_side_by_side() -> None:
     await asyncio.gather(*tasks)
 
 
-async def test_while_a_webhook_is_stored_the_next_turn_waits_for_the_running_one() -> None:
+async def test_while_a_webhook_is_stored_the_next_turn_waits_for_a_running_one() -> None:
     first = WebhooksFirst()
     turns = Turns(first)
     with first.storing():
-        a = turns.start("a")
-        await eventually(lambda: _true("a" in turns.running), what="the first turn running")
-        b = turns.start("b")
+        await _two_running(turns)
+        turns.start("c")
         await _let_the_loop_run()
-        assert turns.running == {"a"}
+        assert turns.running == {"a", "b"}
         turns.finish("a")
-        await eventually(lambda: _true("b" in turns.running), what="the second turn running")
+        await eventually(lambda: _true("c" in turns.running), what="the third turn running")
         turns.finish("b")
-        await asyncio.gather(a, b)
-    assert turns.log == ["a in", "a out", "b in", "b out"]
+        turns.finish("c")
+        await turns.all_done()
+    assert turns.log.index("c in") > turns.log.index("a out")
 
 
 async def test_a_turn_that_just_ended_does_not_let_its_next_overtake_those_in_line() -> None:
     first = WebhooksFirst()
     turns = Turns(first)
     with first.storing():
-        a = turns.start("a")
-        await eventually(lambda: _true("a" in turns.running), what="the first turn running")
-        b = turns.start("b")
+        await _two_running(turns)
+        turns.start("c")
         await _let_the_loop_run()
         turns.finish("a")
-        await a
-        c = turns.start("c")  # the same worker's next turn, at once
-        await eventually(lambda: _true("b" in turns.running), what="the waiting turn running")
+        await turns.done("a")
+        turns.start("d")  # the same worker's next turn, at once
+        await eventually(lambda: _true("c" in turns.running), what="the waiting turn running")
         await _let_the_loop_run()
+        assert "d" not in turns.running
         turns.finish("b")
-        await eventually(lambda: _true("c" in turns.running), what="the newest turn running")
+        await eventually(lambda: _true("d" in turns.running), what="the newest turn running")
         turns.finish("c")
-        await asyncio.gather(b, c)
-    assert turns.log == ["a in", "a out", "b in", "b out", "c in", "c out"]
+        turns.finish("d")
+        await turns.all_done()
+    assert turns.log.index("d in") > turns.log.index("c in")
 
 
 async def test_a_turn_alone_starts_even_while_webhooks_keep_coming() -> None:
@@ -94,37 +112,37 @@ async def test_a_turn_alone_starts_even_while_webhooks_keep_coming() -> None:
         await a
 
 
-async def test_once_webhooks_pause_waiting_turns_start_beside_the_running_one() -> None:
+async def test_once_webhooks_pause_waiting_turns_start_beside_the_running_ones() -> None:
     first = WebhooksFirst()
     turns = Turns(first)
     with first.storing():
-        a = turns.start("a")
-        await eventually(lambda: _true("a" in turns.running), what="the first turn running")
-        b = turns.start("b")
+        await _two_running(turns)
+        turns.start("c")
         await _let_the_loop_run()
-    # The last webhook is stored; after a short pause "b" goes while "a" still runs.
-    await eventually(lambda: _true(turns.running == {"a", "b"}), what="both turns running")
-    turns.finish("a")
-    turns.finish("b")
-    await asyncio.gather(a, b)
+    # The last webhook is stored; after a short pause "c" goes while "a" and "b" still run.
+    await eventually(lambda: _true(turns.running == {"a", "b", "c"}), what="all turns running")
+    for name in ("a", "b", "c"):
+        turns.finish(name)
+    await turns.all_done()
 
 
 async def test_a_cancelled_waiting_turn_leaves_the_others_unharmed() -> None:
     first = WebhooksFirst()
     turns = Turns(first)
     with first.storing():
-        a = turns.start("a")
-        await eventually(lambda: _true("a" in turns.running), what="the first turn running")
-        b = turns.start("b")
-        c = turns.start("c")
+        await _two_running(turns)
+        cancelled = turns.start("c")
+        turns.start("d")
         await _let_the_loop_run()
-        b.cancel()
+        cancelled.cancel()
         turns.finish("a")
-        await eventually(lambda: _true("c" in turns.running), what="the third turn running")
-        turns.finish("c")
-        await asyncio.gather(a, c)
-    assert b.cancelled()
-    assert "b in" not in turns.log
+        await eventually(lambda: _true("d" in turns.running), what="the fourth turn running")
+        for name in ("b", "d"):
+            turns.finish(name)
+        await eventually(lambda: _true(cancelled.done()), what="the cancelled turn ended")
+        await turns.all_done()
+    assert cancelled.cancelled()
+    assert "c in" not in turns.log
 
 
 async def _true(value: bool) -> bool:
