@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
 
     debounce_seconds: float = Field(default=1.5, ge=0)
+    # A message that reads as a whole question waits only this long (never longer than above).
+    debounce_question_seconds: float = Field(default=0.3, ge=0)
     typing_ttl_seconds: int = Field(default=5, ge=1, le=60)
     max_message_chars: int = Field(default=4000, ge=200)
     # Cost bounds of one conversation: the visitor's text per turn (its end is kept), the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from talkme_consultant.answer.intents import normalize, read_small_talk
+from talkme_consultant.answer.intents import normalize, read_small_talk, reads_whole
 
 
 @pytest.mark.parametrize(
@@ -169,3 +169,46 @@ def test_asking_how_to_reach_staff_is_a_question_not_a_request_for_a_person(text
 
 def test_asking_to_be_connected_by_phone_still_calls_a_person() -> None:
     assert read_small_talk("Соедините с администратором по телефону").wants_person
+
+
+# -- whether a message is whole, so its turn need not wait for more ---------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "сколько стоит маникюр?",
+        "Сколько стоит маникюр",
+        "Добрый день! Почём стрижка",
+        "а педикюр?",
+        "есть запись на завтра",
+        "хочу записаться на маникюр",
+        "где вы находитесь",
+        "2",
+    ],
+)
+def test_a_question_a_request_or_a_choice_reads_whole(text: str) -> None:
+    assert reads_whole(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Здравствуйте",
+        "Подскажите пожалуйста",
+        "У меня вопрос:",
+        "Можно вопрос?",
+        "хотела уточнить",
+        "Здравствуйте, подскажите,",
+        "маникюр",
+        "у меня сломался ноготь",
+        "Спасибо",
+    ],
+)
+def test_an_opening_a_statement_or_a_single_word_may_go_on(text: str) -> None:
+    assert not reads_whole(text)
+
+
+def test_only_the_end_of_a_long_message_is_read() -> None:
+    assert reads_whole("бла " * 5000 + "сколько стоит маникюр?")
+    assert not reads_whole("сколько стоит маникюр? " + "бла " * 5000 + "и ещё:")

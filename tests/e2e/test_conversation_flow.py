@@ -196,6 +196,37 @@ async def test_a_burst_within_the_debounce_window_becomes_one_turn(
         ]
 
 
+async def test_a_whole_question_goes_without_waiting_out_the_window(
+    data_dir: Path, sim: RunningSimulator
+) -> None:
+    # The window is far longer than the wait for the reply: only the question's own short
+    # wait can let the turn go in time.
+    settings = service_settings(data_dir, sim, debounce_seconds=600, debounce_question_seconds=0.3)
+    async with running_service(settings) as service:
+        visitor = Visitor.new()
+        await service.post_message(visitor, "Здравствуйте", 1)
+        await service.post_message(visitor, "сколько стоит маникюр с покрытием гель-лак?", 2)
+        calls = await replies_for(sim, visitor)
+        assert "Маникюр с покрытием гель-лак" in texts(calls)[0]
+        transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
+        visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
+        assert visitor_turns == ["Здравствуйте\nсколько стоит маникюр с покрытием гель-лак?"]
+
+
+async def test_words_that_go_on_after_a_question_hold_its_turn_for_the_whole_window(
+    data_dir: Path, sim: RunningSimulator
+) -> None:
+    settings = service_settings(data_dir, sim, debounce_seconds=3, debounce_question_seconds=1)
+    async with running_service(settings) as service:
+        visitor = Visitor.new()
+        await service.post_message(visitor, "Сколько стоит маникюр с покрытием гель-лак?", 1)
+        await service.post_message(visitor, "и педикюр тоже", 2)
+        await replies_for(sim, visitor)
+        transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
+        visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
+        assert visitor_turns == ["Сколько стоит маникюр с покрытием гель-лак?\nи педикюр тоже"]
+
+
 async def test_concurrent_conversations_are_answered_in_order_one_turn_at_a_time(
     service: RunningService, sim: RunningSimulator
 ) -> None:

@@ -62,7 +62,14 @@ def server_errors(base_url: str) -> list[str]:
 
 async def fuzz_service(data_dir: Path, **overrides: Any) -> None:
     # Keyword search only: uploads and rebuilds the fuzzer triggers then cost next to nothing.
-    settings_ = service_settings(data_dir, None, embedder="none", debounce_seconds=600, **overrides)
+    settings_ = service_settings(
+        data_dir,
+        None,
+        embedder="none",
+        debounce_seconds=600,
+        debounce_question_seconds=600,
+        **overrides,
+    )
     async with running_service(settings_) as service:
         schema = (await service.http.get(service.url + "/openapi.json")).json()
         assert len(schema["paths"]) >= 15

@@ -116,7 +116,13 @@ async def run_with_trigger(
     install_trigger: Callable[[], Awaitable[None]],
 ) -> None:
     # A long debounce keeps the turns from running: this test is about the webhook's answers.
-    settings = service_settings(data_dir, None, debounce_seconds=600, **settings_overrides)
+    settings = service_settings(
+        data_dir,
+        None,
+        debounce_seconds=600,
+        debounce_question_seconds=600,
+        **settings_overrides,
+    )
     # Installed before the service starts, so no background write of its start-up competes.
     await install_trigger()
     async with running_service(settings) as service:

@@ -41,6 +41,25 @@ _FILLER = re.compile(
     r"а|и|ну|вы|мне|я)\b"
 )
 
+# What opens a question without asking it yet: the question itself is still being typed.
+_OPENING = re.compile(
+    r"^(у меня |есть |такой |еще |ещё )*(вопрос\w*|можно (задать )?вопрос\w*|"
+    r"хотел\w* (бы )?(спросить|узнать|уточнить)|хочу (спросить|узнать|уточнить)|"
+    r"(подскажите|скажите|уточните)( пожалуйста)?)( пожалуйста)?$"
+)
+# Words that make a message a question or a request without a question mark.
+_ASKING = re.compile(
+    r"^(сколько|почем|когда|где|куда|откуда|как|какой|какая|какое|какие|каких|каким|кто|"
+    r"что|чем|зачем|почему|можно|ли|есть|работаете|хочу|хотим|хотела?|хотели|запишите|"
+    r"записаться|записать|нужно|нужен|нужна|надо|цена|цены|стоимость|прайс)$"
+)
+# A message ending like this goes on in the next one.
+_GOES_ON = re.compile(r"(,|:|;|-|—|–|\.\.\.|…)\s*$")
+# Only a message's end is read for that: a long message is a question or a story either way.
+WHOLE_READ_CHARS = 500
+# The number of an offered choice, a reply that is whole by itself.
+_CHOICE = re.compile(r"^\s*\d{1,2}\s*[.)]?\s*$")
+
 
 def normalize(text: str) -> str:
     """Lower-case, ё→е, punctuation dropped, single spaces."""
@@ -74,3 +93,20 @@ def read_small_talk(text: str) -> SmallTalk:
         acknowledgement=bool(plain) and not remainder,
         question=text.strip() if has_question else "",
     )
+
+
+def reads_whole(text: str) -> bool:
+    """Whether a visitor's message reads as a whole question, request or reply, so its turn
+    need not wait long for more: «сколько стоит маникюр?», «есть запись на завтра», «2».
+    Openings («Здравствуйте», «подскажите», «у меня вопрос:»), statements («у меня сломался
+    ноготь»), single words and a message ending in a comma, colon or dash may go on."""
+    text = text[-WHOLE_READ_CHARS:]
+    if _GOES_ON.search(text):
+        return False
+    if _CHOICE.match(text):
+        return True
+    plain = normalize(text)
+    remainder = _SPACE.sub(" ", _FILLER.sub(" ", plain)).strip()
+    if not remainder or _OPENING.match(plain) or _OPENING.match(remainder):
+        return False
+    return "?" in text or any(_ASKING.match(word) for word in remainder.split())

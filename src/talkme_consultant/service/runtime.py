@@ -16,6 +16,7 @@ from typing import Literal
 
 from talkme_consultant.answer.base import Answerer
 from talkme_consultant.answer.basics import ProfileBasics
+from talkme_consultant.answer.intents import reads_whole
 from talkme_consultant.answer.llm import LLMAnswerer
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
@@ -212,11 +213,16 @@ class Runtime:
         """Store a visitor's message durably (deduplicated) and wake this process's turns;
         False when it was a duplicate. Other processes hear of it through the store (see
         `store/inbox_postgres.py`)."""
-        debounce = self.settings.debounce_seconds
+        window = self.settings.debounce_seconds
+        debounce = window
+        if not message.is_attachment and reads_whole(message.text):
+            # The question is here: wait only for a quick correction or addition. A message
+            # that goes on afterwards («и педикюр») pushes the turn back by the whole window.
+            debounce = min(window, self.settings.debounce_question_seconds)
         workers = self._workers
         with workers.storing() if workers is not None else contextlib.nullcontext():
             accepted = await self.store.inbox.accept(
-                message, now=now(), debounce=debounce, max_wait=debounce * MAX_WAIT_WINDOWS
+                message, now=now(), debounce=debounce, max_wait=window * MAX_WAIT_WINDOWS
             )
         if accepted and workers is not None:
             workers.message_stored()
