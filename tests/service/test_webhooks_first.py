@@ -1,12 +1,14 @@
 """Where one process acknowledges webhooks and runs turns, a burst of webhooks holds turns back to
 `BURST_TURNS` at a time (two: "a" and "b" below), first come first served; at an ordinary pace
-turns run side by side, and no turn ever waits for nothing."""
+turns run side by side, and no turn ever waits for nothing. Most specs count a single webhook
+being stored as a burst (`burst_webhooks=1`), so that they can hold one open."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
-from talkme_consultant.service.webhooks_first import BURST_TURNS, WebhooksFirst
+from talkme_consultant.service.webhooks_first import BURST_TURNS, BURST_WEBHOOKS, WebhooksFirst
 from tests.support.eventually import eventually
 
 
@@ -65,8 +67,26 @@ async def test_without_webhooks_turns_run_side_by_side() -> None:
     await asyncio.gather(*tasks)
 
 
-async def test_while_a_webhook_is_stored_the_next_turn_waits_for_a_running_one() -> None:
+async def test_a_webhook_now_and_then_holds_no_turn_back_but_a_burst_does() -> None:
     first = WebhooksFirst()
+    turns = Turns(first)
+    with first.storing():
+        for name in ("a", "b", "c"):
+            turns.start(name)
+        await eventually(lambda: _true(len(turns.running) == 3), what="three turns running")
+    with contextlib.ExitStack() as burst:
+        for _ in range(BURST_WEBHOOKS):
+            burst.enter_context(first.storing())
+        turns.start("d")
+        await _let_the_loop_run()
+        assert "d" not in turns.running, "a burst lets no turn start beside the three running"
+    for name in ("a", "b", "c", "d"):
+        turns.finish(name)
+    await turns.all_done()
+
+
+async def test_while_a_webhook_is_stored_the_next_turn_waits_for_a_running_one() -> None:
+    first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
         await _two_running(turns)
@@ -82,7 +102,7 @@ async def test_while_a_webhook_is_stored_the_next_turn_waits_for_a_running_one()
 
 
 async def test_a_turn_that_just_ended_does_not_let_its_next_overtake_those_in_line() -> None:
-    first = WebhooksFirst()
+    first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
         await _two_running(turns)
@@ -103,7 +123,7 @@ async def test_a_turn_that_just_ended_does_not_let_its_next_overtake_those_in_li
 
 
 async def test_a_turn_alone_starts_even_while_webhooks_keep_coming() -> None:
-    first = WebhooksFirst()
+    first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
         a = turns.start("a")
@@ -113,7 +133,7 @@ async def test_a_turn_alone_starts_even_while_webhooks_keep_coming() -> None:
 
 
 async def test_once_webhooks_pause_waiting_turns_start_beside_the_running_ones() -> None:
-    first = WebhooksFirst()
+    first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
         await _two_running(turns)
@@ -127,7 +147,7 @@ async def test_once_webhooks_pause_waiting_turns_start_beside_the_running_ones()
 
 
 async def test_a_cancelled_waiting_turn_leaves_the_others_unharmed() -> None:
-    first = WebhooksFirst()
+    first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
         await _two_running(turns)

@@ -3,10 +3,10 @@
 TalkMe waits for a webhook's acknowledgement; a visitor does not notice an answer a few
 milliseconds later. In the all-in-one layout both share one event loop, and at a few hundred
 webhooks a second eight turns interleaving their steps with the acknowledgements made each
-acknowledgement wait behind all of them. So while webhooks keep arriving, a turn starts only
-when no other turn is running: under a burst, turns go one at a time (an answer is CPU work on
-the same cores anyway). A pause of `QUIET_SECONDS` without a webhook lets every waiting turn
-start, so at an ordinary pace (a few webhooks a second) turns run side by side as before.
+acknowledgement wait behind all of them. So during a burst of webhooks (`BURST_WEBHOOKS` stored
+within `BURST_WINDOW_SECONDS`, about a hundred a second) at most `BURST_TURNS` turns run and
+the others wait in line; an answer is CPU work on the same cores anyway. Below that rate,
+turns run side by side as before.
 """
 
 from __future__ import annotations
@@ -16,20 +16,23 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 
-# How long after the last stored webhook turns are still held back.
-QUIET_SECONDS = 0.05
-# How many turns run side by side meanwhile: two, so that while one composes its answer on the
-# event loop another's query embedding can use the second core.
+# A burst: this many webhooks stored or being stored within the window.
+BURST_WEBHOOKS = 10
+BURST_WINDOW_SECONDS = 0.1
+# How many turns run side by side during a burst: two, so that while one composes its answer on
+# the event loop another's query embedding can use the second core.
 BURST_TURNS = 2
 
 
 class WebhooksFirst:
-    """Counts webhooks being stored and turns running; turns wait in line behind webhooks."""
+    """Counts webhooks being stored and turns running; turns wait in line behind a burst."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, burst_webhooks: int = BURST_WEBHOOKS) -> None:
+        self._burst_webhooks = burst_webhooks
         self._storing = 0
+        # When the latest webhooks were stored, as many as make a burst.
+        self._stored: deque[float] = deque(maxlen=burst_webhooks)
         self._turns = 0
-        self._last_stored = -QUIET_SECONDS
         # Turns waiting, first come first served: a worker that has just ended a turn must not
         # overtake them with its next one, or a few fast conversations would starve the rest.
         self._waiting: deque[asyncio.Future[None]] = deque()
@@ -42,11 +45,11 @@ class WebhooksFirst:
             yield
         finally:
             self._storing -= 1
-            self._last_stored = asyncio.get_running_loop().time()
+            self._stored.append(asyncio.get_running_loop().time())
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        """Around one turn: enters when no other turn runs, or once webhooks have paused."""
+        """Around one turn: enters at once unless a burst of webhooks holds it in line."""
         if self._quiet_in() <= 0 or (self._turns < BURST_TURNS and not self._waiting):
             self._turns += 1
         else:
@@ -82,13 +85,18 @@ class WebhooksFirst:
             raise
 
     def _quiet_in(self) -> float:
-        """Seconds until webhooks count as paused; 0 or less once they have."""
-        if self._storing:
-            return QUIET_SECONDS
-        return self._last_stored + QUIET_SECONDS - asyncio.get_running_loop().time()
+        """Seconds until webhooks stop coming as a burst; 0 or less when they do not."""
+        if self._storing >= self._burst_webhooks:
+            return BURST_WINDOW_SECONDS
+        needed = self._burst_webhooks - self._storing
+        if len(self._stored) < needed:
+            return 0.0
+        # The burst lasts until the oldest of the webhooks that make it leaves the window.
+        oldest = self._stored[-needed]
+        return oldest + BURST_WINDOW_SECONDS - asyncio.get_running_loop().time()
 
     def _hand_on(self) -> None:
-        # No turn runs: the first in line goes (counted in here, so nobody overtakes it).
+        # Room for a turn: the first in line goes (counted in here, so nobody overtakes it).
         while self._turns < BURST_TURNS and self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
