@@ -203,9 +203,18 @@ def test_a_question_a_request_or_a_choice_reads_whole(text: str) -> None:
         "маникюр",
         "у меня сломался ноготь",
         "Спасибо",
+        "Можно спросить?",
+        "Девушка, можно вопрос?",
+        "Вопрос можно?",
+        "Сколько стоит",
+        "А можно",
+        "хочу записаться на",
+        "Сколько стоит маникюр и",
     ],
 )
-def test_an_opening_a_statement_or_a_single_word_may_go_on(text: str) -> None:
+def test_an_opening_a_statement_a_bare_asking_or_an_unfinished_phrase_may_go_on(
+    text: str,
+) -> None:
     assert not reads_whole(text)
 
 

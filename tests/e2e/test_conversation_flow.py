@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -216,12 +217,17 @@ async def test_a_whole_question_goes_without_waiting_out_the_window(
 async def test_words_that_go_on_after_a_question_hold_its_turn_for_the_whole_window(
     data_dir: Path, sim: RunningSimulator
 ) -> None:
-    settings = service_settings(data_dir, sim, debounce_seconds=3, debounce_question_seconds=1)
+    window = 3.0
+    settings = service_settings(data_dir, sim, debounce_seconds=window, debounce_question_seconds=1)
     async with running_service(settings) as service:
         visitor = Visitor.new()
         await service.post_message(visitor, "Сколько стоит маникюр с покрытием гель-лак?", 1)
         await service.post_message(visitor, "и педикюр тоже", 2)
+        added_at = time.monotonic()
         await replies_for(sim, visitor)
+        # Stored within the question's short wait, the words that go on moved the turn to a
+        # whole window after them: no reply can come sooner.
+        assert time.monotonic() - added_at >= window - 0.1
         transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
         visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
         assert visitor_turns == ["Сколько стоит маникюр с покрытием гель-лак?\nи педикюр тоже"]

@@ -43,7 +43,8 @@ _FILLER = re.compile(
 
 # What opens a question without asking it yet: the question itself is still being typed.
 _OPENING = re.compile(
-    r"^(у меня |есть |такой |еще |ещё )*(вопрос\w*|можно (задать )?вопрос\w*|"
+    r"^(извините |простите |девушка |а |у меня |есть |такой |еще |ещё )*"
+    r"(вопрос\w*( можно)?|можно (задать |вас )?(вопрос\w*|спросить|узнать|уточнить)|"
     r"хотел\w* (бы )?(спросить|узнать|уточнить)|хочу (спросить|узнать|уточнить)|"
     r"(подскажите|скажите|уточните)( пожалуйста)?)( пожалуйста)?$"
 )
@@ -51,10 +52,15 @@ _OPENING = re.compile(
 _ASKING = re.compile(
     r"^(сколько|почем|когда|где|куда|откуда|как|какой|какая|какое|какие|каких|каким|кто|"
     r"что|чем|зачем|почему|можно|ли|есть|работаете|хочу|хотим|хотела?|хотели|запишите|"
-    r"записаться|записать|нужно|нужен|нужна|надо|цена|цены|стоимость|прайс)$"
+    r"записаться|записать|нужно|нужен|нужна|надо|цена|цены|стоимость|стоит|стоят|прайс)$"
 )
-# A message ending like this goes on in the next one.
-_GOES_ON = re.compile(r"(,|:|;|-|—|–|\.\.\.|…)\s*$")
+# A message ending like this goes on in the next one: a comma or a dash, or a preposition or a
+# conjunction with nothing after it («хочу записаться на», «маникюр и»).
+_GOES_ON = re.compile(
+    r"((,|:|;|-|—|–|\.\.\.|…)|\b(на|в|во|к|ко|с|со|у|о|об|про|для|по|за|до|от|из|и|а|или|но|"
+    r"чтобы|что))\s*$",
+    re.IGNORECASE,
+)
 # Only a message's end is read for that: a long message is a question or a story either way.
 WHOLE_READ_CHARS = 500
 # The number of an offered choice, a reply that is whole by itself.
@@ -96,7 +102,7 @@ def read_small_talk(text: str) -> SmallTalk:
 
 
 def reads_whole(text: str) -> bool:
-    """Whether a visitor's message reads as a whole question, request or reply, so its turn
+    """Whether a visitor's message reads as a whole question, request or choice, so its turn
     need not wait long for more: «сколько стоит маникюр?», «есть запись на завтра», «2».
     Openings («Здравствуйте», «подскажите», «у меня вопрос:»), statements («у меня сломался
     ноготь»), single words and a message ending in a comma, colon or dash may go on."""
@@ -109,4 +115,9 @@ def reads_whole(text: str) -> bool:
     remainder = _SPACE.sub(" ", _FILLER.sub(" ", plain)).strip()
     if not remainder or _OPENING.match(plain) or _OPENING.match(remainder):
         return False
-    return "?" in text or any(_ASKING.match(word) for word in remainder.split())
+    if "?" in text:
+        return True
+    # Without a question mark, asking words and something asked about: «сколько стоит
+    # маникюр», not «сколько стоит» or «а можно».
+    asking = [bool(_ASKING.match(word)) for word in remainder.split()]
+    return any(asking) and not all(asking)

@@ -217,7 +217,8 @@ class Runtime:
         debounce = window
         if not message.is_attachment and reads_whole(message.text):
             # The question is here: wait only for a quick correction or addition. A message
-            # that goes on afterwards («и педикюр») pushes the turn back by the whole window.
+            # that goes on («и педикюр») stored while the turn still waits pushes it back by
+            # the whole window; one typed after the answer has gone gets an answer of its own.
             debounce = min(window, self.settings.debounce_question_seconds)
         workers = self._workers
         with workers.storing() if workers is not None else contextlib.nullcontext():
