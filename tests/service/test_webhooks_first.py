@@ -165,5 +165,28 @@ async def test_a_cancelled_waiting_turn_leaves_the_others_unharmed() -> None:
     assert "c in" not in turns.log
 
 
+async def test_a_turn_cancelled_just_as_it_was_let_in_passes_its_place_on() -> None:
+    first = WebhooksFirst(burst_webhooks=1)
+    turns = Turns(first)
+    with first.storing():
+        await _two_running(turns)
+        handed = turns.start("c")
+        turns.start("d")
+        await _let_the_loop_run()
+        turns.finish("a")
+        await turns.done("a")  # "a" let "c" in; "c" has not run yet
+        handed.cancel()
+        await eventually(lambda: _true("d" in turns.running), what="the next in line running")
+        assert turns.running == {"b", "d"}
+        turns.finish("b")
+        turns.start("e")
+        await eventually(lambda: _true("e" in turns.running), what="a later turn let in")
+        for name in ("d", "e"):
+            turns.finish(name)
+        await turns.all_done()
+    assert handed.cancelled()
+    assert "c in" not in turns.log
+
+
 async def _true(value: bool) -> bool:
     return value

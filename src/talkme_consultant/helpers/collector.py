@@ -4,7 +4,9 @@ The knowledge index, the tokenizer's vocabulary, the loaded libraries and the ap
 of thousands of long-lived objects. Every full collection walked them all: about 140 ms on
 2 cores, dozens of times a minute under load, during which the event loop that acknowledges
 webhooks stood still (most of the slowest acknowledgements). Frozen after start-up, they are
-skipped; whatever is made later is collected as before.
+skipped; whatever is made later is collected as before. Frozen objects are still freed when
+nothing refers to them: an index replaced by a rebuild holds no reference cycles, so it goes
+(`tests/service/test_frozen_rebuild.py`).
 """
 
 from __future__ import annotations

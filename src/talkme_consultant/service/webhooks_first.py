@@ -5,8 +5,10 @@ milliseconds later. In the all-in-one layout both share one event loop, and at a
 webhooks a second eight turns interleaving their steps with the acknowledgements made each
 acknowledgement wait behind all of them. So during a burst of webhooks (`BURST_WEBHOOKS` stored
 within `BURST_WINDOW_SECONDS`, about two hundred a second) at most `BURST_TURNS` turns run
-and the others wait in line; an answer is CPU work on the same cores anyway. Below that rate,
-turns run side by side as before: ten visitors writing at the same moment are no flood.
+and the others wait in line. With the offline answerer an answer is CPU work on the same cores
+anyway; with a model, whose turns mostly wait for it, the turns held back start once the burst
+is over (the gate opens as soon as the rate falls below it). Below that rate turns run side by
+side as before: ten visitors writing at the same moment are no flood.
 """
 
 from __future__ import annotations
