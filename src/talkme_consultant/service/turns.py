@@ -31,11 +31,12 @@ from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.service.webhooks_first import WebhooksFirst
 from talkme_consultant.store.conversations import (
     ConversationRepository,
+    RememberedMessage,
     TurnEnd,
     TurnPlan,
     TurnStart,
 )
-from talkme_consultant.store.models import Conversation, DialogMessage
+from talkme_consultant.store.models import Conversation
 from talkme_consultant.store.turn_writes import PlannedCall, TurnResult
 from talkme_consultant.talkme.calls import finish_call, send_call, typing_call
 
@@ -404,7 +405,7 @@ def _with_outcome(outcome: TurnOutcome) -> dict[str, Any]:
     return meta
 
 
-def _memory(history: list[DialogMessage]) -> list[MemoryMessage]:
+def _memory(history: list[RememberedMessage]) -> list[MemoryMessage]:
     """The remembered dialogue as the engine reads it, a bot message with its meta."""
     return [
         MemoryMessage(
