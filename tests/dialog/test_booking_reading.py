@@ -31,6 +31,8 @@ SERVICES = [
         "есть окошко завтра вечером?",
         "Хочу на японский маникюр к Ольге завтра вечером",
         "как записаться на маникюр в субботу?",
+        "хочу записать сына на стрижку",
+        "можно записать маму к Ольге на субботу?",
     ],
 )
 def test_a_request_to_be_booked_starts_a_booking(text: str) -> None:
@@ -51,6 +53,9 @@ def test_a_request_to_be_booked_starts_a_booking(text: str) -> None:
         "со своим лаком можно прийти?",
         # a price asked beside a wish to book is answered first, from the price list
         "добрый день, хочу записаться на наращивание ресниц классика, сколько по деньгам?",
+        # «записать» without «на» or «к» is a recording, not a booking
+        "хотела записать стрим, как гуляю по городу, это можно в приложении?",
+        "можно записать видео процедуры?",
     ],
 )
 def test_a_question_about_booking_is_not_a_booking(text: str) -> None:

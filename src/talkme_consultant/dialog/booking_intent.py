@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 
+# «Записать» books someone only on or to something («записать сына на стрижку», «записать маму к
+# Ольге»); «хотела записать стрим» is a recording.
+_BOOK_SOMEONE = r"записать(?=\s+(?:\w+\s+){0,2}(?:на|к|ко)\b)"
 # A request: the visitor asks us to book them, or asks for a free time.
 _REQUESTS = (
     r"\b(?:хочу|хотела?|хотим|хотелось\s+бы|нужно|надо|планирую|давайте)\s+"
-    r"(?:\w+\s+){0,3}(?:записаться|записать|запис[ьи]|попасть|прийти|придти|подойти)",
+    r"(?:\w+\s+){0,3}(?:записаться|" + _BOOK_SOMEONE + r"|запис[ьи]|попасть|прийти|придти|подойти)",
     r"\bзапиш(?:ите|и|ешь|ете)\b",
     r"\bзаписаться\s+(?:на|к|в|во)\b",
     r"\b(?:есть|будет|найд[её]тся|осталось|остались)\s+(?:\w+\s+){0,2}"
@@ -31,7 +34,9 @@ _ABOUT = re.compile(
 # «можно … записаться / прийти» asks whether one may; it is a request only with a day or time
 # («можно записаться на завтра?»), not in «можно с собакой прийти?».
 _MAY = re.compile(
-    r"\b(?:можно|могу)\s+(?:\w+\s+){0,4}(?:записаться|записать|попасть|прийти|придти|подойти)"
+    r"\b(?:можно|могу)\s+(?:\w+\s+){0,4}(?:записаться|"
+    + _BOOK_SOMEONE
+    + r"|попасть|прийти|придти|подойти)"
 )
 # A question of price is answered first, from the price list, even beside a wish to book.
 _PRICE = re.compile(
