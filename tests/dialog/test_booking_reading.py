@@ -33,6 +33,7 @@ SERVICES = [
         "как записаться на маникюр в субботу?",
         "хочу записать сына на стрижку",
         "можно записать маму к Ольге на субботу?",
+        "хочу запись на субботу к Ольге",
     ],
 )
 def test_a_request_to_be_booked_starts_a_booking(text: str) -> None:
@@ -56,6 +57,7 @@ def test_a_request_to_be_booked_starts_a_booking(text: str) -> None:
         # «записать» without «на» or «к» is a recording, not a booking
         "хотела записать стрим, как гуляю по городу, это можно в приложении?",
         "можно записать видео процедуры?",
+        "хочу себе запись трансляции, чтобы подмонтировать потом, как сделать?",
     ],
 )
 def test_a_question_about_booking_is_not_a_booking(text: str) -> None:
