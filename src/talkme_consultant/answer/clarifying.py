@@ -8,6 +8,7 @@ title carries; it knows nothing about any particular business.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from talkme_consultant.answer.base import ClarifyOption
@@ -45,15 +46,23 @@ def option_title(record: Record) -> str | None:
     return title[:120] or None
 
 
-def _content_stems(text: str) -> set[str]:
-    return {stem for stem in tokenize(text) if stem not in _GENERIC}
+# Records' titles and answers are read again for every question that finds them: each is
+# tokenised or folded once (the question itself costs one entry too).
+@functools.lru_cache(maxsize=8192)
+def _content_stems(text: str) -> frozenset[str]:
+    return frozenset(stem for stem in tokenize(text) if stem not in _GENERIC)
 
 
-def _matches(stem: str, others: set[str]) -> bool:
+@functools.lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    return normalize(text.strip())
+
+
+def _matches(stem: str, others: frozenset[str]) -> bool:
     return any(same_word(stem, other) for other in others)
 
 
-def _shared(query: set[str], record: Record) -> frozenset[str]:
+def _shared(query: frozenset[str], record: Record) -> frozenset[str]:
     """The question's words that the record's title carries."""
     title = _content_stems(option_title(record) or "")
     return frozenset(stem for stem in query if _matches(stem, title))
@@ -65,8 +74,7 @@ def _near_duplicate(a: Record, b: Record) -> bool:
     title_a, title_b = _content_stems(option_title(a) or ""), _content_stems(option_title(b) or "")
     if title_a and title_a == title_b:
         return True
-    answer_a, answer_b = (a.answer or a.text).strip(), (b.answer or b.text).strip()
-    return normalize(answer_a) == normalize(answer_b)
+    return _folded(a.answer or a.text) == _folded(b.answer or b.text)
 
 
 def close_records(hits: Sequence[Hit], query: str, *, threshold: float) -> list[Hit]:
