@@ -33,6 +33,12 @@ async def replies_for(sim: RunningSimulator, visitor: Visitor, count: int = 1) -
     return sim.state.calls_matching(token=visitor.token, delivered=True)
 
 
+async def visitor_turns(service: RunningService, visitor: Visitor) -> list[str]:
+    """The visitor's turns as the transcript remembers them (a burst's messages joined)."""
+    transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
+    return [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
+
+
 def texts(calls: list[SimCall]) -> list[str]:
     return [c.text for c in calls if c.text is not None]
 
@@ -190,9 +196,7 @@ async def test_a_burst_within_the_debounce_window_becomes_one_turn(
         assert [c.method for c in calls].count("customBot/simulateTyping") == 1
         assert len(texts(calls)) == 1
         assert "Маникюр с покрытием гель-лак" in texts(calls)[0]
-        transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
-        visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
-        assert visitor_turns == [
+        assert await visitor_turns(service, visitor) == [
             "Здравствуйте\nподскажите\nсколько стоит маникюр с покрытием гель-лак?"
         ]
 
@@ -209,9 +213,9 @@ async def test_a_whole_question_goes_without_waiting_out_the_window(
         await service.post_message(visitor, "сколько стоит маникюр с покрытием гель-лак?", 2)
         calls = await replies_for(sim, visitor)
         assert "Маникюр с покрытием гель-лак" in texts(calls)[0]
-        transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
-        visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
-        assert visitor_turns == ["Здравствуйте\nсколько стоит маникюр с покрытием гель-лак?"]
+        assert await visitor_turns(service, visitor) == [
+            "Здравствуйте\nсколько стоит маникюр с покрытием гель-лак?"
+        ]
 
 
 async def test_words_that_go_on_after_a_question_hold_its_turn_for_the_whole_window(
@@ -228,9 +232,9 @@ async def test_words_that_go_on_after_a_question_hold_its_turn_for_the_whole_win
         # Stored within the question's short wait, the words that go on moved the turn to a
         # whole window after them: no reply can come sooner.
         assert time.monotonic() - added_at >= window - 0.1
-        transcript = await service.admin_get(f"/admin/conversations/{visitor.client_id}")
-        visitor_turns = [m["text"] for m in transcript["messages"] if m["role"] == "visitor"]
-        assert visitor_turns == ["Сколько стоит маникюр с покрытием гель-лак?\nи педикюр тоже"]
+        assert await visitor_turns(service, visitor) == [
+            "Сколько стоит маникюр с покрытием гель-лак?\nи педикюр тоже"
+        ]
 
 
 async def test_concurrent_conversations_are_answered_in_order_one_turn_at_a_time(

@@ -30,6 +30,9 @@ class Turns:
     def finish(self, name: str) -> None:
         self._release[name].set()
 
+    async def until_running(self, name: str) -> None:
+        await eventually(lambda: _true(name in self.running), what=f"turn {name!r} running")
+
     async def done(self, name: str) -> None:
         await self._tasks[name]
 
@@ -51,6 +54,13 @@ async def _two_running(turns: Turns) -> None:
     turns.start("a")
     turns.start("b")
     await eventually(lambda: _true(turns.running == {"a", "b"}), what="two turns running")
+
+
+async def _c_in_line(turns: Turns) -> None:
+    """ "a" and "b" running, "c" started after them."""
+    await _two_running(turns)
+    turns.start("c")
+    await _let_the_loop_run()
 
 
 async def _let_the_loop_run() -> None:
@@ -89,12 +99,10 @@ async def test_while_a_webhook_is_stored_the_next_turn_waits_for_a_running_one()
     first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
-        await _two_running(turns)
-        turns.start("c")
-        await _let_the_loop_run()
+        await _c_in_line(turns)
         assert turns.running == {"a", "b"}
         turns.finish("a")
-        await eventually(lambda: _true("c" in turns.running), what="the third turn running")
+        await turns.until_running("c")
         turns.finish("b")
         turns.finish("c")
         await turns.all_done()
@@ -105,17 +113,15 @@ async def test_a_turn_that_just_ended_does_not_let_its_next_overtake_those_in_li
     first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
-        await _two_running(turns)
-        turns.start("c")
-        await _let_the_loop_run()
+        await _c_in_line(turns)
         turns.finish("a")
         await turns.done("a")
         turns.start("d")  # the same worker's next turn, at once
-        await eventually(lambda: _true("c" in turns.running), what="the waiting turn running")
+        await turns.until_running("c")
         await _let_the_loop_run()
         assert "d" not in turns.running
         turns.finish("b")
-        await eventually(lambda: _true("d" in turns.running), what="the newest turn running")
+        await turns.until_running("d")
         turns.finish("c")
         turns.finish("d")
         await turns.all_done()
@@ -127,7 +133,7 @@ async def test_a_turn_alone_starts_even_while_webhooks_keep_coming() -> None:
     turns = Turns(first)
     with first.storing():
         a = turns.start("a")
-        await eventually(lambda: _true("a" in turns.running), what="the lone turn running")
+        await turns.until_running("a")
         turns.finish("a")
         await a
 
@@ -136,9 +142,7 @@ async def test_once_webhooks_pause_waiting_turns_start_beside_the_running_ones()
     first = WebhooksFirst(burst_webhooks=1)
     turns = Turns(first)
     with first.storing():
-        await _two_running(turns)
-        turns.start("c")
-        await _let_the_loop_run()
+        await _c_in_line(turns)
     # The last webhook is stored; after a short pause "c" goes while "a" and "b" still run.
     await eventually(lambda: _true(turns.running == {"a", "b", "c"}), what="all turns running")
     for name in ("a", "b", "c"):
@@ -156,7 +160,7 @@ async def test_a_cancelled_waiting_turn_leaves_the_others_unharmed() -> None:
         await _let_the_loop_run()
         cancelled.cancel()
         turns.finish("a")
-        await eventually(lambda: _true("d" in turns.running), what="the fourth turn running")
+        await turns.until_running("d")
         for name in ("b", "d"):
             turns.finish(name)
         await eventually(lambda: _true(cancelled.done()), what="the cancelled turn ended")
@@ -176,11 +180,11 @@ async def test_a_turn_cancelled_just_as_it_was_let_in_passes_its_place_on() -> N
         turns.finish("a")
         await turns.done("a")  # "a" let "c" in; "c" has not run yet
         handed.cancel()
-        await eventually(lambda: _true("d" in turns.running), what="the next in line running")
+        await turns.until_running("d")
         assert turns.running == {"b", "d"}
         turns.finish("b")
         turns.start("e")
-        await eventually(lambda: _true("e" in turns.running), what="a later turn let in")
+        await turns.until_running("e")
         for name in ("d", "e"):
             turns.finish(name)
         await turns.all_done()
