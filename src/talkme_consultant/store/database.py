@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +30,9 @@ from talkme_consultant.helpers.private_files import (
 )
 from talkme_consultant.store.gate import WriteGate
 from talkme_consultant.store.locks import LOCK_MIGRATIONS, exclusive
+
+# What a write begins: an ORM session or a plain connection.
+_Begun = TypeVar("_Begun", AsyncSession, AsyncConnection)
 
 log = logging.getLogger(__name__)
 
@@ -197,46 +200,50 @@ class Sessions:
                 await connection.close()
 
     async def _begin_write(self) -> AsyncSession:
-        """A session holding the write lock (BEGIN IMMEDIATE on SQLite). The in-process gate
-        does not span processes: a worker process may hold SQLite's lock longer than the busy
-        timeout, so a busy BEGIN is tried again after a pause (nothing was written yet)."""
-        pause = SQLITE_BUSY_PAUSE_SECONDS
-        retries = 0
-        while True:
+        """A session holding the write lock (BEGIN IMMEDIATE on SQLite), begun again while
+        SQLite is busy (see `_while_busy`)."""
+
+        async def begin() -> AsyncSession:
             session = self._factory()
             try:
                 await session.connection(execution_options={WRITE_OPTION: True})
-                return session
-            except OperationalError as error:
-                await session.close()
-                retries += 1
-                if not self._busy_again(error, retries):
-                    raise
             except BaseException:
                 await session.close()
                 raise
-            await asyncio.sleep(pause)
-            pause *= 2
+            return session
+
+        return await self._while_busy(begin)
 
     async def _begin_write_connection(self) -> AsyncConnection:
         """A connection holding the write lock, begun again while SQLite is busy (see
-        `_begin_write`)."""
-        pause = SQLITE_BUSY_PAUSE_SECONDS
-        retries = 0
-        while True:
+        `_while_busy`)."""
+
+        async def begin() -> AsyncConnection:
             connection = await self._engine.connect()
             try:
                 await connection.execution_options(**{WRITE_OPTION: True})
                 await connection.begin()
-                return connection
-            except OperationalError as error:
-                await connection.close()
-                retries += 1
-                if not self._busy_again(error, retries):
-                    raise
             except BaseException:
                 await connection.close()
                 raise
+            return connection
+
+        return await self._while_busy(begin)
+
+    async def _while_busy(self, begin: Callable[[], Awaitable[_Begun]]) -> _Begun:
+        """`begin()` (which closes what it opened when it fails), tried again after a growing
+        pause while SQLite is busy. The in-process gate does not span processes: a worker
+        process may hold SQLite's lock longer than the busy timeout, and nothing was written
+        yet."""
+        pause = SQLITE_BUSY_PAUSE_SECONDS
+        retries = 0
+        while True:
+            try:
+                return await begin()
+            except OperationalError as error:
+                retries += 1
+                if not self._busy_again(error, retries):
+                    raise
             await asyncio.sleep(pause)
             pause *= 2
 
