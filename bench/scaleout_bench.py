@@ -105,6 +105,12 @@ DRAIN_TIMEOUT = 300.0
 QUIET_SECONDS = 1.0
 
 
+def spread(latencies: Sequence[float], upper: float) -> str:
+    """«p50 / p<upper> / max» of sorted latencies, in milliseconds."""
+    last = latencies[-1] if latencies else math.nan
+    return " / ".join(ms(v) for v in (quantile(latencies, 0.5), quantile(latencies, upper), last))
+
+
 @dataclass
 class Proc:
     """One process of the set-up under test."""
@@ -307,14 +313,7 @@ async def ack_phase(
         Row(
             setup.name,
             "ack p50 / p99 / max (ms)",
-            " / ".join(
-                ms(v)
-                for v in (
-                    quantile(latencies, 0.5),
-                    quantile(latencies, 0.99),
-                    latencies[-1] if latencies else math.nan,
-                )
-            ),
+            spread(latencies, 0.99),
         ),
         Row(setup.name, "ack errors", str(result.errors or "none")),
         Row(setup.name, "answered everything after the load (s)", f"{drained:.1f}"),
@@ -528,14 +527,7 @@ async def closed_loop_phase(
         Row(
             setup.name,
             "reply p50 / p95 / max (ms)",
-            " / ".join(
-                ms(v)
-                for v in (
-                    quantile(latencies, 0.5),
-                    quantile(latencies, 0.95),
-                    latencies[-1] if latencies else math.nan,
-                )
-            ),
+            spread(latencies, 0.95),
         ),
         Row(
             setup.name,
