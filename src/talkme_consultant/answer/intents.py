@@ -73,6 +73,11 @@ def normalize(text: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(" ", lowered)).strip()
 
 
+def _without_filler(plain: str) -> str:
+    """What is left of normalised text once greetings, politeness and fillers are removed."""
+    return _SPACE.sub(" ", _FILLER.sub(" ", plain)).strip()
+
+
 @dataclass(frozen=True)
 class SmallTalk:
     """What a message says besides (or instead of) a question."""
@@ -88,7 +93,7 @@ class SmallTalk:
 def read_small_talk(text: str) -> SmallTalk:
     """Classify greetings, thanks, goodbyes and requests for a person in `text`."""
     plain = normalize(text)
-    remainder = _SPACE.sub(" ", _FILLER.sub(" ", plain)).strip()
+    remainder = _without_filler(plain)
     has_question = "?" in text or len(remainder.split()) >= 2
     return SmallTalk(
         greeting=bool(_GREETING.search(plain)),
@@ -112,7 +117,7 @@ def reads_whole(text: str) -> bool:
     if _CHOICE.match(text):
         return True
     plain = normalize(text)
-    remainder = _SPACE.sub(" ", _FILLER.sub(" ", plain)).strip()
+    remainder = _without_filler(plain)
     if not remainder or _OPENING.match(plain) or _OPENING.match(remainder):
         return False
     if "?" in text:
