@@ -154,8 +154,17 @@ async def test_an_owners_answer_far_ahead_speaking_of_nothing_asked_is_handed_ov
     assert draft.missing == ["пирсинг", "ушей"]
 
 
-async def test_an_owners_answer_missing_a_word_another_record_speaks_of_is_handed_over() -> None:
+async def test_an_owners_answer_far_ahead_of_one_speaking_of_another_word_is_answered() -> None:
     bot, _ = answerer(found(CLOAKROOM, 0.06, ["маникюр"]), found(GEL, 0.01))
+
+    draft = await bot.answer(ctx("куда деть куртку на время маникюра"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == CLOAKROOM.answer
+
+
+async def test_an_owners_answer_near_a_record_speaking_of_another_word_is_handed_over() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.06, ["маникюр"]), found(GEL, 0.03))
 
     draft = await bot.answer(ctx("куда деть куртку на время маникюра"))
 

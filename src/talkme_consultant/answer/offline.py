@@ -164,16 +164,14 @@ def _dominant(hits: list[Hit], query: str) -> bool:
 
 def _own_words(hits: list[Hit], terms: int) -> bool:
     """Whether the words an owner's answer misses are the visitor's own for its subject: the
-    answer speaks of something else the question names, and no record found speaks of the
-    missing words either («выписку из амбулаторной карты» for the owner's answer on copies of
-    the card). An answer that speaks of nothing asked is about something else: the owner's
-    «Татуировки не делаем» is no answer to «пирсинг ушей делаете?»."""
+    answer speaks of something else the question names («выписку из амбулаторной карты» for
+    the owner's answer on copies of the card; «частичная предоплата» for paying part now and
+    part to the courier). A record speaking of the missing words may be found too, far behind
+    (`_DOMINANT_SHARE`): «предоплата» alone is another matter. An answer that speaks of nothing
+    asked is about something else: the owner's «Татуировки не делаем» is no answer to «пирсинг
+    ушей делаете?»."""
     top = hits[0]
-    return (
-        top.record.by_owner
-        and len(top.missing) < terms
-        and all(set(top.missing) <= set(hit.missing) for hit in hits[1:])
-    )
+    return top.record.by_owner and len(top.missing) < terms
 
 
 def _alone_in_speaking_of_all(hits: list[Hit], terms: int) -> bool:
