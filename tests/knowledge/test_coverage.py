@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from talkme_consultant.knowledge.coverage import missing_terms, phrase_of, thing_terms
+from talkme_consultant.knowledge.coverage import (
+    missing_terms,
+    phrase_of,
+    thing_terms,
+)
 from talkme_consultant.knowledge.text import tokenize
 
 
@@ -54,3 +58,12 @@ def test_the_asked_phrase_is_quoted_in_the_visitors_words() -> None:
     assert phrase_of("маникюр для ребёнка сколько", thing_terms("маникюр для ребёнка")) == (
         "маникюр для ребёнка"
     )
+
+
+def test_a_word_is_not_spoken_of_through_another_word_of_the_question() -> None:
+    record = frozenset(tokenize("Наращивание ногтей — 4 800 ₽"))
+
+    missing = missing_terms(thing_terms("можно у вас нарастить ногти на ногах?"), record, no_typos)
+
+    assert [term.word for term in missing] == ["ногах"]
+

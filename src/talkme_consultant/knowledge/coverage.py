@@ -142,21 +142,29 @@ def same_word(a: str, b: str) -> bool:
     return common >= _LONG_PREFIX
 
 
-def speaks_of(term: Term, stems: frozenset[str], typos: Callable[[str], Iterable[str]]) -> bool:
+def speaks_of(
+    term: Term,
+    stems: frozenset[str],
+    typos: Callable[[str], Iterable[str]],
+    taken: frozenset[str] = frozenset(),
+) -> bool:
     """Whether a record whose stems are `stems` mentions the term: the same stem, a stem of the
-    same word, or (for a word the knowledge does not know) a stem one typo away."""
+    same word, or (for a word the knowledge does not know) a stem one typo away. A stem in
+    `taken` is another word of the question: it can only be itself, so «ногах» is not spoken of
+    by a record saying «ногти» for «нарастить ногти на ногах»."""
     if term.stem in stems:
         return True
-    if any(same_word(term.stem, other) for other in stems):
+    if any(same_word(term.stem, other) for other in stems if other not in taken):
         return True
-    return any(match in stems for match in typos(term.stem))
+    return any(match in stems and match not in taken for match in typos(term.stem))
 
 
 def missing_terms(
     terms: Sequence[Term], stems: frozenset[str], typos: Callable[[str], Iterable[str]]
 ) -> list[Term]:
     """The terms a record with `stems` does not speak of, in the question's order."""
-    return [term for term in terms if not speaks_of(term, stems, typos)]
+    own = frozenset(term.stem for term in terms)
+    return [term for term in terms if not speaks_of(term, stems, typos, own - {term.stem})]
 
 
 def phrase_of(query: str, terms: Sequence[Term]) -> str:
