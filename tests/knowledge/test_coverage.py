@@ -5,6 +5,7 @@ from __future__ import annotations
 from talkme_consultant.knowledge.coverage import (
     missing_terms,
     phrase_of,
+    taught_heads,
     thing_terms,
 )
 from talkme_consultant.knowledge.text import tokenize
@@ -67,3 +68,11 @@ def test_a_word_is_not_spoken_of_through_another_word_of_the_question() -> None:
 
     assert [term.word for term in missing] == ["ногах"]
 
+
+def test_a_taught_questions_head_the_query_does_not_name_is_told() -> None:
+    taught = "Сколько стоит снятие брекетов?"
+
+    assert [t.word for t in taught_heads(taught, frozenset(tokenize("брекеты сколько стоят")))] == [
+        "снятие"
+    ]
+    assert taught_heads(taught, frozenset(tokenize("снятие брекетов почем"))) == []

@@ -167,6 +167,14 @@ def missing_terms(
     return [term for term in terms if not speaks_of(term, stems, typos, own - {term.stem})]
 
 
+def taught_heads(title: str, query_stems: frozenset[str]) -> list[Term]:
+    """The nouns heading what a question (`title`) asks about that a query with
+    `query_stems` does not speak of: «снятие» of «Сколько стоит снятие брекетов?» for «брекеты
+    сколько стоят»; «брекетов» is a complement, not a head."""
+    heads = [term for term in thing_terms(title) if word_kind(term.word) is WordKind.HEAD]
+    return missing_terms(heads, query_stems, _no_typos)
+
+
 def phrase_of(query: str, terms: Sequence[Term]) -> str:
     """The part of the visitor's question that names what was asked, in their own words: from
     the first thing-naming word to the last («наращивание волос», «маникюр для ребёнка»)."""

@@ -14,8 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkme_consultant.knowledge.cache import EmbeddingCache, text_hash
-from talkme_consultant.knowledge.confidence import DENSE_MODEL, KEYWORD_MODEL, Features
-from talkme_consultant.knowledge.coverage import Term, missing_terms, thing_terms
+from talkme_consultant.knowledge.confidence import (
+    CONFIDENCE_THRESHOLD,
+    DENSE_MODEL,
+    KEYWORD_MODEL,
+    Features,
+)
+from talkme_consultant.knowledge.coverage import Term, missing_terms, taught_heads, thing_terms
 from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
 from talkme_consultant.knowledge.query import strip_pleasantries
@@ -197,8 +202,11 @@ class KnowledgeIndex:
             np.maximum.at(best, self._extra_owner, taught)
         return best
 
-    def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
-        """The top `k` records with their fused scores and confidence features (no `Hit`s)."""
+    def rank(
+        self, query: str, query_vector: np.ndarray | None, k: int, *, without: int | None = None
+    ) -> list[Ranked]:
+        """The top `k` records with their fused scores and confidence features (no `Hit`s);
+        `without` is a record position left out, as if it were not in the index."""
         if not self._records or k <= 0:
             return []
         query = strip_pleasantries(query)
@@ -208,6 +216,10 @@ class KnowledgeIndex:
         if query_vector is not None and self._vectors is not None:
             dense = self.dense_scores(query_vector)
         candidates = _candidates(keyword, dense)
+        if without is not None:
+            candidates = candidates[candidates != without]
+            if not len(candidates):
+                return []
         terms = thing_terms(query)
         keyword_norm = _minmax(keyword[candidates])
         if dense is None:
@@ -286,6 +298,15 @@ class KnowledgeIndex:
         model = (
             DENSE_MODEL if query_vector is not None and self._vectors is not None else KEYWORD_MODEL
         )
+        ranked = self.rank(query, query_vector, k)
+        if ranked and self._about_something_else(query, ranked[0].index):
+            without = self.rank(query, query_vector, k, without=ranked[0].index)
+            if (
+                without
+                and not without[0].missing
+                and model.confidence(without[0].features) >= CONFIDENCE_THRESHOLD
+            ):
+                ranked = without
         return [
             Hit(
                 record_id=self._ids[r.index],
@@ -294,8 +315,24 @@ class KnowledgeIndex:
                 confidence=model.confidence(r.features),
                 missing=list(r.missing),
             )
-            for r in self.rank(query, query_vector, k)
+            for r in ranked
         ]
+
+    def _about_something_else(self, query: str, index: int) -> bool:
+        """Whether the record is an owner's answer whose taught question is about a thing the
+        query does not speak of: «снятие» of «Сколько стоит снятие брекетов?» for «брекеты
+        сколько стоят».
+
+        Such an answer first is searched again without it, and the files' record is served
+        when it answers confidently and speaks of everything asked (the braces' row): teaching
+        one question must not take away an answer the files gave to another. When nothing
+        answers that way, the owner's answer stays first, as a paraphrase of the taught
+        question may name its subject in other words («раздевалка» for «гардероб»).
+        """
+        record = self._records[index]
+        if not record.by_owner or not record.title:
+            return False
+        return bool(taught_heads(record.title, frozenset(tokenize(query))))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""Teaching the owner's answer to one question leaves the files' answers to others in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from talkme_consultant.config import Settings
+from talkme_consultant.service.answer_eval import AnswerCase, evaluate_answers
+from talkme_consultant.service.runtime import Runtime
+
+CLINIC = Path(__file__).parent / "clinic"
+TAUGHT = "Сколько стоит снятие брекетов?"
+TAUGHT_ANSWER = "Снятие брекетов с одной челюсти вместе с полировкой зубов стоит 6000 рублей."
+# The braces' own row in the clinic's price list.
+BRACES_PRICE = "38000"
+
+
+async def test_a_taught_question_about_another_thing_does_not_take_a_rows_question(
+    data_dir: Path,
+) -> None:
+    runtime = await Runtime.open(
+        Settings(
+            data_dir=data_dir,
+            knowledge_dir=CLINIC / "knowledge",
+            profile_path=CLINIC / "profile.yaml",
+            admin_token="unused-admin-token-24-chars",
+            openai_api_key=None,
+        )
+    )
+    try:
+        await runtime.lessons.add_answer(TAUGHT, TAUGHT_ANSWER)
+        await runtime.knowledge.wait_idle()
+        report = await evaluate_answers(
+            runtime.engine,
+            [
+                AnswerCase(question="брекеты сколько стоят", expect_all=[BRACES_PRICE]),
+                AnswerCase(question="почем снятие брекетов", expect_all=[TAUGHT_ANSWER]),
+            ],
+        )
+    finally:
+        await runtime.close()
+
+    assert report.counts["right"] == 2, report.misses
