@@ -134,6 +134,23 @@ CLOAKROOM = Record(
 )
 
 
+async def test_an_owners_answer_naming_all_asked_far_ahead_serves_a_low_score() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.045), found(GEL, 0.003, ["гордероб"]))
+
+    draft = await bot.answer(ctx("есть ли у вас гордероб?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == CLOAKROOM.answer
+
+
+async def test_an_owners_answer_missing_a_word_needs_more_than_a_low_score() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.045, ["куртку"]), found(GEL, 0.003, ["куртку"]))
+
+    draft = await bot.answer(ctx("куда деть куртку, гардероб есть?"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
 async def test_an_owners_answer_far_ahead_serves_words_no_record_speaks_of() -> None:
     bot, _ = answerer(found(CLOAKROOM, 0.06, ["куртку"]), found(GEL, 0.01, ["куртку"]))
 
