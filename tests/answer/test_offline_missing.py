@@ -134,6 +134,32 @@ CLOAKROOM = Record(
 )
 
 
+RENT = Record(
+    text="Вопрос: Сдаёте ли вы кабинет в аренду?\nОтвет: Кабинеты в аренду не сдаём.",
+    title="Сдаёте ли вы кабинет в аренду?",
+    answer="Кабинеты в аренду не сдаём: в них работают наши мастера.",
+    source=Source(file=OWNER_FAQ_SOURCE, row=3),
+)
+
+
+async def test_a_refusal_without_a_no_is_not_given_for_a_thing_it_does_not_name() -> None:
+    bot, _ = answerer(found(RENT, 0.72, ["кресло"]), found(GEL, 0.001, ["кресло"]))
+
+    draft = await bot.answer(ctx("Можно ли у вас арендовать кресло?"))
+
+    assert draft.intent is Intent.UNKNOWN
+    assert draft.missing == ["кресло"]
+
+
+async def test_a_refusal_without_a_no_answers_what_it_names() -> None:
+    bot, _ = answerer(found(RENT, 0.72), found(GEL, 0.001, ["кабинет"]))
+
+    draft = await bot.answer(ctx("Можно ли у вас арендовать кабинет?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == RENT.answer
+
+
 async def test_an_owners_answer_naming_all_asked_far_ahead_serves_a_low_score() -> None:
     bot, _ = answerer(found(CLOAKROOM, 0.045), found(GEL, 0.003, ["гордероб"]))
 

@@ -289,4 +289,7 @@ async def test_the_owner_leaves_a_wording_out_edits_the_question_and_removes_a_p
     )
     await expect(taught.get_by_test_id("taught-phrasing")).to_have_count(1)
     await answered_with(service, sim, RENT, RENT_ANSWER)
+    # The wording left out names a thing the refusal does not: it is not refused with it.
+    _, reply = await ask(service, sim, RENT_CHAIR)
+    assert RENT_ANSWER not in reply
     assert watched.errors == []

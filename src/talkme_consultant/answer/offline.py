@@ -9,6 +9,7 @@ a completed question is searched beside the message itself, the more confident r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -90,6 +91,12 @@ _DOMINANT_TERMS_ANY = 2
 # second at 0.36; «сколько длится маникюр с покрытием»: how long the polish lasts first).
 _FIGURE_ROW_FLOOR = 0.2
 _FIGURE_ROW_RANKS = 4
+# «не» before a verb in the present or future, first or third person («не делаем», «не сдаём»,
+# «не проводятся»): the first sentence of an answer that refuses. «не только» is no refusal.
+_REFUSAL = re.compile(
+    r"\bне\s+(?!только\b)(?:\w+\s+)?\w+(?:ем|ём|им|ют|ут|ят|ат|ется|ются|ится|ятся)\b"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 # A follow-up's answer is another record than the one already given when it is at most this much
 # less confident.
 _NEW_RECORD_MARGIN = 0.02
@@ -224,10 +231,17 @@ def _again_a_row(hits: list[Hit], given: tuple[str, ...]) -> bool:
 
 
 def says_no(record: Record) -> bool:
-    """Whether a record's answer is a refusal («Нет, инъекции не делаем»): it answers only what
-    it is about, so a question about anything else must not get its «нет»."""
-    first = words(normalize(record.answer or record.text))[:2]
-    return bool(first) and (first[0] == "нет" or first == ["к", "сожалению"])
+    """Whether a record's answer is a refusal («Нет, инъекции не делаем», «Татуировки мы не
+    делаем», «Кабинеты в аренду не сдаём»): it answers only what it is about, so a question
+    about anything else must not get its «нет»."""
+    answer = record.answer or record.text
+    first = words(normalize(answer))[:2]
+    if first and (first[0] == "нет" or first == ["к", "сожалению"]):
+        return True
+    if first and first[0] == "да":
+        return False
+    sentence = _SENTENCE_END.split(answer.strip(), maxsplit=1)[0]
+    return _REFUSAL.search(normalize(sentence)) is not None
 
 
 def _top(hits: list[Hit]) -> float:
