@@ -6,8 +6,10 @@ bench/data/lesson_paraphrases.jsonl the way the console does (`Lessons.add_answe
 question as first asked), then asks every paraphrase in a fresh dialogue (other words, other
 word order, typos, very short, long, colloquial) and counts how many get the owner's answer.
 It also asks bench/data/lesson_bystanders.jsonl, questions the knowledge answers that share a
-word with a taught one, and the base's answer cases, before and after teaching: a short new
-record must not steal unrelated questions. Prints figures and asserts nothing:
+word with a taught one, the base's answer cases, and the questions its knowledge cannot answer
+(tests/answer_eval/<base>/unanswerable_*.jsonl), before and after teaching: a short new record
+must not steal unrelated questions, nor answer what nobody taught. Prints figures and asserts
+nothing:
 
     .venv/bin/python bench/paraphrase_bench.py
 """
@@ -65,6 +67,11 @@ async def run(base: str) -> Counter[str]:
         for text in item["paraphrases"]  # type: ignore[attr-defined]
     ]
     cases = load_answer_cases(answers)
+    unanswerable = [
+        case
+        for name in ("unanswerable_check.jsonl", "unanswerable_fit.jsonl")
+        for case in load_answer_cases(SETS / base / name)
+    ]
     totals: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="paraphrase-bench-") as folder:
         settings = Settings(
@@ -77,12 +84,14 @@ async def run(base: str) -> Counter[str]:
         try:
             before_cases = await evaluate_answers(runtime.engine, cases)
             before_by = await evaluate_answers(runtime.engine, bystanders)
+            before_unanswerable = await evaluate_answers(runtime.engine, unanswerable)
             for item in taught:
                 await runtime.lessons.add_answer(str(item["taught"]), str(item["answer"]))
             await runtime.knowledge.wait_idle()
             served = await evaluate_answers(runtime.engine, paraphrases)
             after_by = await evaluate_answers(runtime.engine, bystanders)
             after_cases = await evaluate_answers(runtime.engine, cases)
+            after_unanswerable = await evaluate_answers(runtime.engine, unanswerable)
         finally:
             await runtime.close()
     print(f"{base}: {len(taught)} owner's answers taught")
@@ -93,6 +102,11 @@ async def run(base: str) -> Counter[str]:
     print(f"  bystanders after     {after_by.summary()}")
     print(f"  answer cases before  {before_cases.summary()}")
     print(f"  answer cases after   {after_cases.summary()}")
+    print(f"  no answer before     {before_unanswerable.summary()}")
+    print(f"  no answer after      {after_unanswerable.summary()}")
+    for miss in after_unanswerable.misses:
+        if miss.question not in {m.question for m in before_unanswerable.misses}:
+            print(f"    guessed once taught: {miss.question!r}")
     totals["paraphrases"] += served.total
     totals["served"] += served.counts["right"]
     return totals
