@@ -97,6 +97,7 @@ _REFUSAL = re.compile(
     r"\bне\s+(?!только\b)(?:\w+\s+)?\w+(?:ем|ём|им|ют|ут|ят|ат|ется|ются|ится|ятся)\b"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_NO = re.compile(r"\bнет\b")
 # A follow-up's answer is another record than the one already given when it is at most this much
 # less confident.
 _NEW_RECORD_MARGIN = 0.02
@@ -240,8 +241,45 @@ def says_no(record: Record) -> bool:
         return True
     if first and first[0] == "да":
         return False
-    sentence = _SENTENCE_END.split(answer.strip(), maxsplit=1)[0]
-    return _REFUSAL.search(normalize(sentence)) is not None
+    return _REFUSAL.search(normalize(_first_sentence(record))) is not None
+
+
+def _first_sentence(record: Record) -> str:
+    return _SENTENCE_END.split((record.answer or record.text).strip(), maxsplit=1)[0]
+
+
+def _asked_again(hits: list[Hit], threshold: float) -> list[Hit]:
+    """The runner-up when its file asks the best hit's question again with another answer
+    that agrees with it (neither refuses alone), and it is confident and speaks of everything
+    asked: a support FAQ answers «Как посмотреть аналитику видео в приложении?» twice, one
+    row for each phone system, and either alone is half the answer. Answers that disagree
+    («Да, можно» and «Пока такой возможности нет») are not put side by side."""
+    if len(hits) < 2:
+        return []
+    top, other = hits[0].record, hits[1].record
+    if (
+        hits[1].confidence < threshold
+        or hits[1].missing
+        or not top.title
+        or not other.title
+        or top.source.file != other.source.file
+        or _has_figures(top)
+        or _has_figures(other)
+        or _folded_title(top.title) != _folded_title(other.title)
+        or _negative(top) != _negative(other)
+    ):
+        return []
+    return [hits[1]]
+
+
+def _negative(record: Record) -> bool:
+    """Whether an answer says no anywhere in its first sentence: a refusal, or «такой
+    возможности нет»."""
+    return says_no(record) or _NO.search(normalize(_first_sentence(record))) is not None
+
+
+def _folded_title(title: str) -> str:
+    return " ".join(title.casefold().replace("ё", "е").split())
 
 
 def _top(hits: list[Hit]) -> float:
@@ -495,13 +533,14 @@ class OfflineAnswerer:
                 answerer=self.name,
                 missing=hits[0].missing,
             )
-        text = render_record(hits[0].record)
+        used = [hits[0], *_asked_again(hits, self._threshold)]
+        text = "\n\n".join(render_record(hit.record) for hit in used)
         if greeting:
             text = f"Здравствуйте! {text}"
         return Draft(
             text=text,
             intent=Intent.ANSWER,
-            used_records=[hits[0]],
+            used_records=used,
             found=hits,
             answerer=self.name,
         )
