@@ -5,6 +5,7 @@ from __future__ import annotations
 from talkme_consultant.knowledge.coverage import (
     missing_terms,
     phrase_of,
+    same_word,
     taught_heads,
     thing_terms,
 )
@@ -76,3 +77,10 @@ def test_a_taught_questions_head_the_query_does_not_name_is_told() -> None:
         "снятие"
     ]
     assert taught_heads(taught, frozenset(tokenize("снятие брекетов почем"))) == []
+
+
+def test_a_three_letter_stem_starts_only_short_words() -> None:
+    assert same_word("утр", "утрен")
+    assert same_word("мин", "минут")
+    assert not same_word("мин", "миндал")
+    assert not same_word("руб", "рубашк")

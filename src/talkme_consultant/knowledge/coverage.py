@@ -39,6 +39,9 @@ _GENERIC_TEXT = """
 # one; «монетизац», «монетизирова» is).
 _LONG_PREFIX = 6
 _MIN_PREFIX = 4
+# A three-letter stem is the start of words at most this long: «утр» of «утрен», «мин» of
+# «минут», but not «мин» of «миндал» nor «руб» of «рубашк».
+_SHORT_REACH = 5
 # Words this short are too ambiguous to count as evidence either way.
 _MIN_LETTERS = 3
 _LATIN = re.compile(r"^[a-z]+$")
@@ -134,7 +137,11 @@ def same_word(a: str, b: str) -> bool:
     long start («монетизац», «монетизирова»), which the stemmer leaves apart."""
     if a == b:
         return True
-    if min(len(a), len(b)) >= _MIN_PREFIX - 1 and (a.startswith(b) or b.startswith(a)):
+    shorter, longer = sorted((a, b), key=len)
+    if longer.startswith(shorter) and (
+        len(shorter) >= _MIN_PREFIX
+        or (len(shorter) == _MIN_PREFIX - 1 and len(longer) <= _SHORT_REACH)
+    ):
         return True
     common = next(
         (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
