@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.answer.test_offline import CLASSIC, FRENCH, GEL, PHRASES, answerer, ctx
 
 from talkme_consultant.answer.base import Intent
+from talkme_consultant.answer.offline import says_no
 from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
 from talkme_consultant.knowledge.search import Hit
 
@@ -324,3 +326,42 @@ async def test_a_question_asking_no_figure_keeps_the_best_record() -> None:
     draft = await bot.answer(ctx("абонементы на маникюр есть?"))
 
     assert draft.used_records[0].record_id == SEASON_TICKETS.record_id
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Нет, инъекционные процедуры в салоне не проводятся.",
+        "К сожалению, такой услуги пока нет.",
+        "Татуировки мы не делаем, но делаем перманентный макияж.",
+        "Кабинеты в аренду не сдаём: в них работают наши мастера.",
+        "Ремонтом техники мы не занимаемся.",
+        "Амальгамные пломбы у нас не ставятся.",
+    ],
+)
+def test_an_answer_that_refuses_says_no(answer: str) -> None:
+    assert says_no(faq_answer(answer))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Да, ограничений нет.",
+        "Предоплата не требуется, оплата на месте.",
+        "Мы не только стрижём, но и красим.",
+        "Мы не просто стрижём: подбираем форму под лицо.",
+        "Не переживайте, вернём деньги за 3 дня.",
+        "Если не успеем закончить, перенесём визит.",
+        "Запишитесь не позднее чем за день.",
+        "Это не совсем так: мастер подскажет.",
+        "Бронь держим 15 минут.\nЕсли не придёте, отменяем её.",
+    ],
+)
+def test_an_answer_that_does_not_refuse_does_not_say_no(answer: str) -> None:
+    assert not says_no(faq_answer(answer))
+
+
+def faq_answer(answer: str) -> Record:
+    return Record(
+        text=f"Вопрос?\n{answer}", title="Вопрос?", answer=answer, source=Source(file="faq.csv")
+    )

@@ -73,7 +73,8 @@ _OPTIONS_SPREAD = 0.25
 # wrote it for «этот вопрос и похожие», and a paraphrase ranks it first by far with a modest
 # score (0.39 against 0.01 for the next record) that the threshold alone would hand over. One
 # that speaks of every thing asked leads from `_DOMINANT_FLOOR_SPOKEN` (a typo like «гордероб»
-# gives 0.045 against 0.003); one that misses words the visitor added needs `_DOMINANT_FLOOR`.
+# gives 0.045 against 0.003; a few thousandths are noise, where a quarter of the score cannot
+# tell a runner-up from none); one that misses words the visitor added needs `_DOMINANT_FLOOR`.
 # Measured with bench/paraphrase_bench.py.
 _DOMINANT_FLOOR = 0.05
 _DOMINANT_FLOOR_SPOKEN = 0.01
@@ -91,12 +92,16 @@ _DOMINANT_TERMS_ANY = 2
 # second at 0.36; «сколько длится маникюр с покрытием»: how long the polish lasts first).
 _FIGURE_ROW_FLOOR = 0.2
 _FIGURE_ROW_RANKS = 4
-# «не» before a verb in the present or future, first or third person («не делаем», «не сдаём»,
-# «не проводятся»): the first sentence of an answer that refuses. «не только» is no refusal.
+# «не» right before a verb in the first or third person plural, present or future («не делаем»,
+# «не занимаемся», «не проводятся»): the first sentence of an answer that refuses. The third
+# person singular is left out («не требуется», «не взимается» say no fee, not no service), and
+# so are words that only end like a verb («не совсем», «не позднее чем»).
 _REFUSAL = re.compile(
-    r"\bне\s+(?!только\b)(?:\w+\s+)?\w+(?:ем|ём|им|ют|ут|ят|ат|ется|ются|ится|ятся)\b"
+    r"\bне\s+(?!(?:совсем|всем|чем|тем|кем)\b)(\w{3,}(?:ем|им|емся|имся|ют|ут|ят|ат|ются|ятся|утся|атся))\b"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+# A «не» after these is a condition or a purpose, not a refusal («Если не успеем…»).
+_CONDITION = re.compile(r"\b(?:если|когда|чтобы|пока|иначе)\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n")
 _NO = re.compile(r"\bнет\b")
 # A follow-up's answer is another record than the one already given when it is at most this much
 # less confident.
@@ -157,8 +162,9 @@ def _close_rows_of(hits: list[Hit]) -> list[Hit]:
 
 
 def _dominant(hits: list[Hit], query: str) -> bool:
-    """A record far ahead of every other, speaking of all the question names; an owner's answer
-    from a lower confidence than others."""
+    """A record far ahead of every other: an owner's answer speaking of something asked (see
+    `_speaks_of_something_asked`), or another record that alone speaks of all the question names
+    (see `_alone_in_speaking_of_all`), each from its floor."""
     top = hits[0]
     if top.record.by_owner:
         floor = _DOMINANT_FLOOR if top.missing else _DOMINANT_FLOOR_SPOKEN
@@ -167,7 +173,7 @@ def _dominant(hits: list[Hit], query: str) -> bool:
     terms = thing_terms(query)
     if not terms:
         return False  # «а вы что?» names nothing the answer could be checked against
-    if top.confidence < floor or (top.missing and not _own_words(hits, len(terms))):
+    if top.confidence < floor or (top.missing and not _speaks_of_something_asked(hits, len(terms))):
         return False
     if not top.record.by_owner and not _alone_in_speaking_of_all(hits, len(terms)):
         return False
@@ -175,16 +181,15 @@ def _dominant(hits: list[Hit], query: str) -> bool:
     return runner_up <= _DOMINANT_SHARE * top.confidence
 
 
-def _own_words(hits: list[Hit], terms: int) -> bool:
-    """Whether the words an owner's answer misses are the visitor's own for its subject: the
-    answer speaks of something else the question names («выписку из амбулаторной карты» for
-    the owner's answer on copies of the card; «частичная предоплата» for paying part now and
-    part to the courier). A record speaking of the missing words may be found too, far behind
-    (`_DOMINANT_SHARE`): «предоплата» alone is another matter. An answer that speaks of nothing
-    asked is about something else: the owner's «Татуировки не делаем» is no answer to «пирсинг
-    ушей делаете?»."""
-    top = hits[0]
-    return top.record.by_owner and len(top.missing) < terms
+def _speaks_of_something_asked(hits: list[Hit], terms: int) -> bool:
+    """Whether an owner's answer missing some words of the question speaks of another thing it
+    names: the missing words are then the visitor's own for its subject («выписку из
+    амбулаторной карты» for the owner's answer on copies of the card; «частичная предоплата»
+    for paying part now and part to the courier), even when a record far behind
+    (`_DOMINANT_SHARE`) speaks of them. An answer that speaks of nothing asked is about
+    something else: the owner's «Татуировки не делаем» is no answer to «пирсинг ушей
+    делаете?»."""
+    return hits[0].record.by_owner and len(hits[0].missing) < terms
 
 
 def _alone_in_speaking_of_all(hits: list[Hit], terms: int) -> bool:
@@ -241,7 +246,9 @@ def says_no(record: Record) -> bool:
         return True
     if first and first[0] == "да":
         return False
-    return _REFUSAL.search(normalize(_first_sentence(record))) is not None
+    sentence = normalize(_first_sentence(record))
+    refusal = _REFUSAL.search(sentence)
+    return refusal is not None and not _CONDITION.search(sentence, 0, refusal.start())
 
 
 def _first_sentence(record: Record) -> str:

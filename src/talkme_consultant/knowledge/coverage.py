@@ -133,8 +133,9 @@ def thing_terms(query: str) -> list[Term]:
 
 
 def same_word(a: str, b: str) -> bool:
-    """Two stems of one word: equal, one the start of the other («утр», «утрен»), or sharing a
-    long start («монетизац», «монетизирова»), which the stemmer leaves apart."""
+    """Two stems of one word: equal, one the start of the other («утр», «утрен»; a three-letter
+    one only of a stem of up to `_SHORT_REACH` letters), or sharing a long start («монетизац»,
+    «монетизирова»), which the stemmer leaves apart."""
     if a == b:
         return True
     shorter, longer = sorted((a, b), key=len)
@@ -169,7 +170,9 @@ def speaks_of(
 def missing_terms(
     terms: Sequence[Term], stems: frozenset[str], typos: Callable[[str], Iterable[str]]
 ) -> list[Term]:
-    """The terms a record with `stems` does not speak of, in the question's order."""
+    """The terms a record with `stems` does not speak of, in the question's order. Each term is
+    matched past the others' stems (see `speaks_of`), so a question naming two forms of one
+    word («маникюрный набор и маникюр») needs each form in the record."""
     own = frozenset(term.stem for term in terms)
     return [term for term in terms if not speaks_of(term, stems, typos, own - {term.stem})]
 

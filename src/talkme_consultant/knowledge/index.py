@@ -80,6 +80,7 @@ class KnowledgeIndex:
             self._vectors = np.ascontiguousarray(rep_vectors, np.float32)
             self._rep_starts = _group_starts(rep_owner, len(self._records))
         taught = phrasings or {}
+        self._taught = taught
         # Extra phrasings are more representations of their record: each is scored on its own
         # and the record keeps its best cosine, as with its built-in ones.
         owners = [idx for _, idx in phrasing_texts(self._records, taught)]
@@ -303,6 +304,7 @@ class KnowledgeIndex:
             without = self.rank(query, query_vector, k, without=ranked[0].index)
             if (
                 without
+                and not self._records[without[0].index].by_owner
                 and not without[0].missing
                 and model.confidence(without[0].features) >= CONFIDENCE_THRESHOLD
             ):
@@ -319,20 +321,24 @@ class KnowledgeIndex:
         ]
 
     def _about_something_else(self, query: str, index: int) -> bool:
-        """Whether the record is an owner's answer whose taught question is about a thing the
-        query does not speak of: «снятие» of «Сколько стоит снятие брекетов?» for «брекеты
-        сколько стоят».
+        """Whether the record is an owner's answer whose taught question, and each wording the
+        owner linked to it, is about a thing the query does not speak of: «снятие» of «Сколько
+        стоит снятие брекетов?» for «брекеты сколько стоят».
 
-        Such an answer first is searched again without it, and the files' record is served
-        when it answers confidently and speaks of everything asked (the braces' row): teaching
-        one question must not take away an answer the files gave to another. When nothing
-        answers that way, the owner's answer stays first, as a paraphrase of the taught
-        question may name its subject in other words («раздевалка» for «гардероб»).
+        Such an answer first is searched again without it, and a files' record is served when
+        it answers at the default threshold (`CONFIDENCE_THRESHOLD`) and speaks of everything
+        asked (the braces' row): teaching one question must not take away an answer the files
+        gave to another. A business whose own threshold is higher then hands the question over,
+        as it did before the lesson. When nothing answers that way, the owner's answer stays
+        first, as a paraphrase of the taught question may name its subject in other words
+        («раздевалка» for «гардероб»).
         """
         record = self._records[index]
         if not record.by_owner or not record.title:
             return False
-        return bool(taught_heads(record.title, frozenset(tokenize(query))))
+        stems = frozenset(tokenize(query))
+        wordings = [record.title, *self._taught.get(record.record_id, ())]
+        return all(taught_heads(wording, stems) for wording in wordings)
 
 
 @dataclass(frozen=True)
