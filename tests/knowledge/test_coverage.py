@@ -5,7 +5,6 @@ from __future__ import annotations
 from talkme_consultant.knowledge.coverage import (
     missing_terms,
     phrase_of,
-    same_word,
     taught_heads,
     thing_terms,
 )
@@ -79,8 +78,15 @@ def test_a_taught_questions_head_the_query_does_not_name_is_told() -> None:
     assert taught_heads(taught, frozenset(tokenize("снятие брекетов почем"))) == []
 
 
-def test_a_three_letter_stem_starts_only_short_words() -> None:
-    assert same_word("утр", "утрен")
-    assert same_word("мин", "минут")
-    assert not same_word("мин", "миндал")
-    assert not same_word("руб", "рубашк")
+def test_a_records_three_letter_stem_does_not_speak_of_a_long_word_it_starts() -> None:
+    row = frozenset(tokenize("Наращивание ногтей. Длительность, мин: 180. Цена, руб.: 4800"))
+
+    missing = missing_terms(thing_terms("нарастить ногти миндаль"), row, no_typos)
+
+    assert [term.word for term in missing] == ["миндаль"]
+
+
+def test_a_short_word_asked_still_finds_the_long_one() -> None:
+    record = frozenset(tokenize("Татуировки мы не делаем."))
+
+    assert missing_terms(thing_terms("тату делаете?"), record, no_typos) == []

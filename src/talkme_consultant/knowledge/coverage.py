@@ -39,8 +39,8 @@ _GENERIC_TEXT = """
 # one; «монетизац», «монетизирова» is).
 _LONG_PREFIX = 6
 _MIN_PREFIX = 4
-# A three-letter stem is the start of words at most this long: «утр» of «утрен», «мин» of
-# «минут», but not «мин» of «миндал» nor «руб» of «рубашк».
+# A record's three-letter stem is the start of words asked at most this long: «утр» of
+# «утрен», «мин» of «минут», but not «мин» of «миндал» nor «руб» of «рубашк».
 _SHORT_REACH = 5
 # Words this short are too ambiguous to count as evidence either way.
 _MIN_LETTERS = 3
@@ -133,21 +133,23 @@ def thing_terms(query: str) -> list[Term]:
 
 
 def same_word(a: str, b: str) -> bool:
-    """Two stems of one word: equal, one the start of the other («утр», «утрен»; a three-letter
-    one only of a stem of up to `_SHORT_REACH` letters), or sharing a long start («монетизац»,
-    «монетизирова»), which the stemmer leaves apart."""
+    """Two stems of one word: equal, one the start of the other («утр», «утрен»), or sharing a
+    long start («монетизац», «монетизирова»), which the stemmer leaves apart."""
     if a == b:
         return True
-    shorter, longer = sorted((a, b), key=len)
-    if longer.startswith(shorter) and (
-        len(shorter) >= _MIN_PREFIX
-        or (len(shorter) == _MIN_PREFIX - 1 and len(longer) <= _SHORT_REACH)
-    ):
+    if min(len(a), len(b)) >= _MIN_PREFIX - 1 and (a.startswith(b) or b.startswith(a)):
         return True
     common = next(
         (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
     )
     return common >= _LONG_PREFIX
+
+
+def _cut_short(record_stem: str, asked: str) -> bool:
+    """Whether a three-letter stem of a record only starts a longer word asked: «мин» (the
+    minutes of a price row) is not «миндаль», «руб» is not «рубашка». The visitor's own short
+    word still finds the long one («тату» in «татуировки»)."""
+    return len(record_stem) < _MIN_PREFIX and len(asked) > _SHORT_REACH
 
 
 def speaks_of(
@@ -162,7 +164,11 @@ def speaks_of(
     by a record saying «ногти» for «нарастить ногти на ногах»."""
     if term.stem in stems:
         return True
-    if any(same_word(term.stem, other) for other in stems if other not in taken):
+    if any(
+        same_word(term.stem, other)
+        for other in stems
+        if other not in taken and not _cut_short(other, term.stem)
+    ):
         return True
     return any(match in stems and match not in taken for match in typos(term.stem))
 
