@@ -246,13 +246,14 @@ def says_no(record: Record) -> bool:
         return True
     if first and first[0] == "да":
         return False
-    sentence = normalize(_first_sentence(record))
+    sentence = _first_sentence(record)
     refusal = _REFUSAL.search(sentence)
     return refusal is not None and not _CONDITION.search(sentence, 0, refusal.start())
 
 
 def _first_sentence(record: Record) -> str:
-    return _SENTENCE_END.split((record.answer or record.text).strip(), maxsplit=1)[0]
+    """The answer's first sentence (up to a full stop or a line break), normalised."""
+    return normalize(_SENTENCE_END.split((record.answer or record.text).strip(), maxsplit=1)[0])
 
 
 def _asked_again(hits: list[Hit], threshold: float) -> list[Hit]:
@@ -272,7 +273,7 @@ def _asked_again(hits: list[Hit], threshold: float) -> list[Hit]:
         or top.source.file != other.source.file
         or _has_figures(top)
         or _has_figures(other)
-        or _folded_title(top.title) != _folded_title(other.title)
+        or not _same_title(top, other.title)
         or _negative(top) != _negative(other)
     ):
         return []
@@ -282,11 +283,7 @@ def _asked_again(hits: list[Hit], threshold: float) -> list[Hit]:
 def _negative(record: Record) -> bool:
     """Whether an answer says no anywhere in its first sentence: a refusal, or «такой
     возможности нет»."""
-    return says_no(record) or _NO.search(normalize(_first_sentence(record))) is not None
-
-
-def _folded_title(title: str) -> str:
-    return " ".join(title.casefold().replace("ё", "е").split())
+    return says_no(record) or _NO.search(_first_sentence(record)) is not None
 
 
 def _top(hits: list[Hit]) -> float:

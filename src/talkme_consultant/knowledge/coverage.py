@@ -174,21 +174,23 @@ def speaks_of(
 
 
 def missing_terms(
-    terms: Sequence[Term], stems: frozenset[str], typos: Callable[[str], Iterable[str]]
+    terms: Sequence[Term],
+    stems: frozenset[str],
+    typos: Callable[[str], Iterable[str]] | None = None,
 ) -> list[Term]:
-    """The terms a record with `stems` does not speak of, in the question's order. Each term is
-    matched past the others' stems (see `speaks_of`), so a question naming two forms of one
-    word («маникюрный набор и маникюр») needs each form in the record."""
+    """The terms a record with `stems` does not speak of, in the question's order (`typos`
+    finds stems one typo away; none by default). Each term is matched past the others' stems
+    (see `speaks_of`), so a question naming two forms of one word («маникюрный набор и
+    маникюр») needs each form in the record."""
+    find_typos = typos or _no_typos
     own = frozenset(term.stem for term in terms)
-    return [term for term in terms if not speaks_of(term, stems, typos, own - {term.stem})]
+    return [term for term in terms if not speaks_of(term, stems, find_typos, own - {term.stem})]
 
 
-def taught_heads(title: str, query_stems: frozenset[str]) -> list[Term]:
-    """The nouns heading what a question (`title`) asks about that a query with
-    `query_stems` does not speak of: «снятие» of «Сколько стоит снятие брекетов?» for «брекеты
-    сколько стоят»; «брекетов» is a complement, not a head."""
-    heads = [term for term in thing_terms(title) if word_kind(term.word) is WordKind.HEAD]
-    return missing_terms(heads, query_stems, _no_typos)
+def question_heads(question: str) -> list[Term]:
+    """The nouns heading what a question asks about: «снятие» of «Сколько стоит снятие
+    брекетов?»; «брекетов» is a complement, not a head."""
+    return [term for term in thing_terms(question) if word_kind(term.word) is WordKind.HEAD]
 
 
 def phrase_of(query: str, terms: Sequence[Term]) -> str:

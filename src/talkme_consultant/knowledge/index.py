@@ -20,7 +20,7 @@ from talkme_consultant.knowledge.confidence import (
     KEYWORD_MODEL,
     Features,
 )
-from talkme_consultant.knowledge.coverage import Term, missing_terms, taught_heads, thing_terms
+from talkme_consultant.knowledge.coverage import Term, missing_terms, question_heads, thing_terms
 from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
 from talkme_consultant.knowledge.query import strip_pleasantries
@@ -80,7 +80,6 @@ class KnowledgeIndex:
             self._vectors = np.ascontiguousarray(rep_vectors, np.float32)
             self._rep_starts = _group_starts(rep_owner, len(self._records))
         taught = phrasings or {}
-        self._taught = taught
         # Extra phrasings are more representations of their record: each is scored on its own
         # and the record keeps its best cosine, as with its built-in ones.
         owners = [idx for _, idx in phrasing_texts(self._records, taught)]
@@ -113,6 +112,13 @@ class KnowledgeIndex:
             )
             for r in self._records
         ]
+        # The heads of each owner's answer's taught question and linked wordings, one list per
+        # wording (`_about_something_else`); a question without a head is never about else.
+        self._owner_heads = {
+            i: [question_heads(w) for w in (r.title, *taught.get(r.record_id, ()))]
+            for i, r in enumerate(self._records)
+            if r.by_owner and r.title
+        }
         self._stem_records: dict[str, int] = {}
         for record_stems in self._stems:
             for record_stem in record_stems:
@@ -203,25 +209,30 @@ class KnowledgeIndex:
             np.maximum.at(best, self._extra_owner, taught)
         return best
 
-    def rank(
-        self, query: str, query_vector: np.ndarray | None, k: int, *, without: int | None = None
-    ) -> list[Ranked]:
-        """The top `k` records with their fused scores and confidence features (no `Hit`s);
-        `without` is a record position left out, as if it were not in the index."""
+    def rank(self, query: str, query_vector: np.ndarray | None, k: int) -> list[Ranked]:
+        """The top `k` records with their fused scores and confidence features (no `Hit`s)."""
         if not self._records or k <= 0:
             return []
+        return self._rank(self._scores(query, query_vector), k)
+
+    def _scores(self, query: str, query_vector: np.ndarray | None) -> _Scores:
+        """Both sides' scores of every record for one query, ready to rank (more than once)."""
         query = strip_pleasantries(query)
-        match = self.keyword_scores(query)
-        keyword = match.scores
         dense = None
         if query_vector is not None and self._vectors is not None:
             dense = self.dense_scores(query_vector)
+        return _Scores(self.keyword_scores(query), dense, thing_terms(query))
+
+    def _rank(self, scores: _Scores, k: int, *, without: int | None = None) -> list[Ranked]:
+        """`rank` from scores already computed; `without` is a record position left out, as if
+        it were not in the index."""
+        match, dense, terms = scores.keyword, scores.dense, scores.terms
+        keyword = match.scores
         candidates = _candidates(keyword, dense)
         if without is not None:
             candidates = candidates[candidates != without]
             if not len(candidates):
                 return []
-        terms = thing_terms(query)
         keyword_norm = _minmax(keyword[candidates])
         if dense is None:
             fused = keyword_norm
@@ -299,9 +310,12 @@ class KnowledgeIndex:
         model = (
             DENSE_MODEL if query_vector is not None and self._vectors is not None else KEYWORD_MODEL
         )
-        ranked = self.rank(query, query_vector, k)
+        if not self._records or k <= 0:
+            return []
+        scores = self._scores(query, query_vector)
+        ranked = self._rank(scores, k)
         if ranked and self._about_something_else(query, ranked[0].index):
-            without = self.rank(query, query_vector, k, without=ranked[0].index)
+            without = self._rank(scores, k, without=ranked[0].index)
             if (
                 without
                 and not self._records[without[0].index].by_owner
@@ -333,12 +347,21 @@ class KnowledgeIndex:
         first, as a paraphrase of the taught question may name its subject in other words
         («раздевалка» for «гардероб»).
         """
-        record = self._records[index]
-        if not record.by_owner or not record.title:
+        heads = self._owner_heads.get(index)
+        if heads is None:
             return False
         stems = frozenset(tokenize(query))
-        wordings = [record.title, *self._taught.get(record.record_id, ())]
-        return all(taught_heads(wording, stems) for wording in wordings)
+        return all(missing_terms(wording, stems) for wording in heads)
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """One query's scores over the index: the keyword side, the meaning side (None without
+    vectors) and the question's thing-naming words."""
+
+    keyword: KeywordMatch
+    dense: np.ndarray | None
+    terms: list[Term]
 
 
 @dataclass(frozen=True)
