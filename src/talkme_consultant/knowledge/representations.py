@@ -80,6 +80,25 @@ def representations(record: Record) -> list[Representation]:
     return reps
 
 
+def question_title(record: Record) -> str | None:
+    """The record's title when it is a question a visitor asks: an FAQ row's question (a row of
+    two columns, the title and the answer), an owner's taught question, or any title ending in
+    «?». None for a price row, a heading or a record without an answer.
+
+    Visitors ask in the FAQ question's words far more than in its answer's, and the more so
+    the less their wording was written by whoever wrote the answers (see `TITLE_WEIGHT` in the
+    index, where this question's own cosine is blended in).
+    """
+    title = (record.title or "").strip()
+    if not title or not (record.answer or "").strip():
+        return None
+    values = set(record.fields.values())
+    faq_row = len(record.fields) == 2 and record.title in values and record.answer in values
+    if faq_row or record.by_owner or title.endswith("?"):
+        return title
+    return None
+
+
 def keyword_documents(record: Record, phrasings: Sequence[str] = ()) -> list[list[str]]:
     """The stem lists BM25 indexes for a record, one per document; the record scores its best.
 
