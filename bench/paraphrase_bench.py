@@ -102,8 +102,9 @@ async def run(base: str) -> Counter[str]:
     print(f"  bystanders after     {after_by.summary()}")
     print(f"  answer cases before  {before_cases.summary()}")
     print(f"  answer cases after   {after_cases.summary()}")
+    missed_before = {m.question for m in before_cases.misses}
     for miss in after_cases.misses:
-        if miss.question not in {m.question for m in before_cases.misses}:
+        if miss.question not in missed_before:
             print(f"    lost once taught ({miss.kind}): {miss.question!r}")
     print(f"  no answer before     {before_unanswerable.summary()}")
     print(f"  no answer after      {after_unanswerable.summary()}")

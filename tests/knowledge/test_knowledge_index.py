@@ -172,8 +172,11 @@ FAQ = [
 FAQ_CASES = [
     Case("почём ноготочки", "1500 рублей"),  # only the meaning side knows the synonym
     Case("хочу попасть к вам, как это сделать", "по телефону или на сайте"),
-    # Only the keyword side tells E42 from E17; the meaning side sees an error. (A question
-    # it sees nothing in is scored by vector lengths alone in this toy model.)
+    # Only the keyword side tells E42 from E17; the meaning side sees an error. «e42 что это»,
+    # which this toy model sees nothing in, now finds the parking row: since a question title's
+    # cosine counts (`TITLE_WEIGHT`), its one-concept title leads the two-concept error titles
+    # by vector length alone, enough to outweigh the keyword side (the real model reads meaning
+    # in «что это» and stays within the error rows).
     Case("e42 что за ошибка", "нет связи"),
     Case("выскакивает E17", "неверный пароль"),
 ]
@@ -222,7 +225,8 @@ async def test_fusion_keeps_up_with_both_sides_on_messy_support_questions(
     assert fused_report.recall_at_1 > keyword_report.recall_at_1
     assert fused_report.recall_at_1 >= dense_report.recall_at_1
     # Since an FAQ question's own cosine counts (`TITLE_WEIGHT`), the meaning side alone finds
-    # one question more within five (43 of 44 against 42); fusion keeps the better first hit.
+    # one question more within five (meaning side 43 of 44, fused 42); fusion keeps the better
+    # first hit.
     assert fused_report.recall_at_5 >= keyword_report.recall_at_5
     assert fused_report.recall_at_5 >= 0.95
 
@@ -240,8 +244,8 @@ async def test_confidence_separates_in_domain_from_off_topic(
 
     assert all(0.0 <= c <= 1.0 for c in in_domain + outside)
     # 32 of 44 since an FAQ question's own cosine counts (35 before, 36 before the model learnt
-    # questions each base cannot answer): two colloquial questions («зарегаться», «промик»)
-    # now rank a row with a similar-sounding question first and hand over.
+    # questions each base cannot answer); two of the three are colloquial («зарегаться»,
+    # «промик») and now rank a row with a similar-sounding question first.
     assert np.mean([c >= CONFIDENCE_THRESHOLD for c in in_domain]) >= 0.7
     assert np.mean([c < CONFIDENCE_THRESHOLD for c in outside]) >= 0.8
     for query in ("расскажи анекдот", "купить айфон"):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from knowledge_fakes import ConceptEmbedder
 
+from pathlib import Path
+
 from talkme_consultant.knowledge import index as index_module
 from talkme_consultant.knowledge.cache import MemoryEmbeddingCache
 from talkme_consultant.knowledge.evaluation import qa_record
+from talkme_consultant.knowledge.loaders import load_file
 from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
 from talkme_consultant.knowledge.representations import question_title
 
@@ -78,6 +81,23 @@ def test_an_faq_rows_question_is_its_question_title() -> None:
 def test_a_price_rows_service_name_is_not_a_question() -> None:
     row = _record("Маникюр", "Маникюр — 1500 руб.", Услуга="Маникюр", Цена="1500", Время="60")
     assert question_title(row) is None
+
+
+def test_a_two_column_price_lists_rows_are_not_questions(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.csv"
+    prices.write_text("Услуга;Цена, руб.\nМаникюр;1500\nПедикюр;2200\n", encoding="utf-8")
+    rows = load_file(prices)
+    assert [r.title for r in rows] == ["Маникюр", "Педикюр"]
+    assert [question_title(r) for r in rows] == [None, None]
+
+
+def test_an_faq_sheet_with_a_category_column_is_searched_by_its_questions(tmp_path: Path) -> None:
+    faq = tmp_path / "faq.csv"
+    faq.write_text(
+        "Категория;Вопрос;Ответ\nОплата;Можно оплатить картой;Да, любой картой.\n",
+        encoding="utf-8",
+    )
+    assert [question_title(r) for r in load_file(faq)] == ["Можно оплатить картой"]
 
 
 def test_a_heading_asks_a_question_only_when_it_ends_with_a_question_mark() -> None:

@@ -13,7 +13,9 @@ class Features:
     """What the index knows about one hit when it scores it."""
 
     fused: float  # the fused ranking score
-    dense: float  # best cosine over the record's representations (0 without embeddings)
+    # best cosine over the record's representations, moved by its question's own cosine
+    # (`index.TITLE_WEIGHT`); 0 without embeddings
+    dense: float
     dense_margin: float  # dense minus the best other record's dense (negative below the best)
     keyword: float  # BM25 score divided by the query's best BM25 score
     coverage: float  # share of the query's stems known to the index (typo matches count less)
@@ -66,7 +68,8 @@ class LogisticModel:
 # before the FAQ question's own cosine (`TITLE_WEIGHT`): 0.69, 0.93, 0.06; before `missing` and
 # the unanswerable questions: 0.75, 0.92, 0.10). Variants of `missing`
 # (any word missing, every word missing, its product with the cosine) did not move these
-# figures. Refit whenever fusion, representations or coverage change.
+# figures. `keyword` fits slightly negative: what it says, `matched` already says. Refit
+# whenever fusion, representations or coverage change.
 DENSE_MODEL = LogisticModel(
     bias=-28.146,
     dense=30.752,

