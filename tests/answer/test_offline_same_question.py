@@ -53,3 +53,13 @@ async def test_another_question_or_a_weak_second_answer_is_left_out() -> None:
         draft = await bot.answer(ctx("как в приложении глянуть аналитику по видео"))
 
         assert draft.text == ANDROID.answer
+
+
+async def test_the_same_question_written_with_other_punctuation_is_one_question() -> None:
+    dashed = faq(IOS.answer or "", 7, question="Как посмотреть аналитику видео — в приложении?")
+
+    bot, _ = answerer(found(ANDROID, 0.8), found(dashed, 0.78))
+
+    draft = await bot.answer(ctx("как в приложении глянуть аналитику по видео"))
+
+    assert draft.text == f"{ANDROID.answer}\n\n{IOS.answer}"

@@ -305,10 +305,13 @@ def _something_new(hits: list[Hit], given: tuple[str, ...]) -> list[Hit]:
 
 
 def _same_title(record: Record, title: str) -> bool:
-    return (
-        " ".join((record.title or record.source.heading or "").split()).casefold()
-        == " ".join(title.split()).casefold()
-    )
+    """Whether the record is titled `title`, whatever the case, ё, punctuation and spacing: an
+    FAQ may ask «… (не совпадают звук и видео)» in one row and «… — не совпадают …» in another."""
+    return _folded(record.title or record.source.heading or "") == _folded(title)
+
+
+def _folded(text: str) -> str:
+    return " ".join(words(normalize(text)))
 
 
 class OfflineAnswerer:
