@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from knowledge_fakes import ConceptEmbedder
-
-from pathlib import Path
 
 from talkme_consultant.knowledge import index as index_module
 from talkme_consultant.knowledge.cache import MemoryEmbeddingCache
