@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 
 # The script's own folder is first on the path when it is run as a file.
@@ -29,10 +28,7 @@ from talkme_consultant.knowledge.loaders import load_file
 
 def real_users_base(folder: Path) -> fit_confidence.Base:
     """The set `bench/real_users_set.py` wrote: its FAQ and its users' questions."""
-    questions = [
-        fit_confidence.Question(case["question"], tuple(case["expect_any"]))
-        for case in map(json.loads, (folder / "answers.jsonl").read_text().splitlines())
-    ]
+    questions = fit_confidence._answer_questions(folder / "answers.jsonl")
     return fit_confidence.Base("real users", load_file(folder / "knowledge" / "faq.csv"), questions)
 
 

@@ -44,6 +44,7 @@ from talkme_consultant.answer.tables import (
     row_sentence,
 )
 from talkme_consultant.helpers.kinds import HandoffReason, MessageRole
+from talkme_consultant.knowledge.conflicts import subject_key
 from talkme_consultant.knowledge.coverage import absent_from_all, phrase_of, thing_terms
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
@@ -307,11 +308,7 @@ def _something_new(hits: list[Hit], given: tuple[str, ...]) -> list[Hit]:
 def _same_title(record: Record, title: str) -> bool:
     """Whether the record is titled `title`, whatever the case, ё, punctuation and spacing: an
     FAQ may ask «… (не совпадают звук и видео)» in one row and «… — не совпадают …» in another."""
-    return _folded(record.title or record.source.heading or "") == _folded(title)
-
-
-def _folded(text: str) -> str:
-    return " ".join(words(normalize(text)))
+    return subject_key(record.title or record.source.heading or "") == subject_key(title)
 
 
 class OfflineAnswerer:

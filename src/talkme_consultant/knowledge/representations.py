@@ -83,9 +83,9 @@ def representations(record: Record) -> list[Representation]:
 
 
 def question_title(record: Record) -> str | None:
-    """The record's title when it is a question a visitor asks: an FAQ row's question (a row of
-    two columns, the title and the answer), an owner's taught question, or any title ending in
-    «?». None for a price row, a heading or a record without an answer.
+    """The record's title when it is a question a visitor asks: an FAQ row's question (its title
+    and its answer are both cells of the row), an owner's taught question, or any title ending
+    in «?». None for a price row, a heading or a record without an answer.
 
     Visitors ask in the FAQ question's words far more than in its answer's, and the more so
     the less their wording was written by whoever wrote the answers (see `TITLE_WEIGHT` in the
