@@ -3,9 +3,10 @@
 Prints figures and the constants; asserts nothing. Run from the repository root:
 
     PYTHONPATH=src .venv/bin/python bench/fit_confidence.py          # fit, report, print constants
-    PYTHONPATH=src .venv/bin/python bench/fit_confidence.py --check  # exit 1 if code differs
+    PYTHONPATH=src .venv/bin/python bench/fit_confidence.py --check  # exit 1 if code is stale
 
-Every knowledge base below is in the repository, so the constants are reproduced exactly:
+Every knowledge base below is in the repository, so the constants are reproduced (to their
+decisions: `--check` allows `CHECK_TOLERANCE`, see there):
 
 - school:  tests/knowledge/data/faq_school.csv (a public admissions FAQ with paraphrases, the
            DeepPavlov FAQ set) plus faq_school_messy.jsonl
@@ -65,6 +66,12 @@ ANSWER_SETS = ROOT / "tests" / "answer_eval"
 
 NEGATIVE_WEIGHT = 2.0
 L2 = 1.0
+# `--check` passes while the code's constants and a refit answer the same first hits, all but
+# this share. The embedding engine rounds a little differently from one processor to another
+# (the same code fits bias -28.1 on one machine and -27.1 on another, along a valley where the
+# bias and the cosine's weight trade off), so equal constants to the third decimal cannot be
+# asked of every machine; equal decisions can.
+CHECK_TOLERANCE = 0.01
 # Also tried, and left out because leave-one-base-out figures did not move (held out, all: 0.74
 # answered, 0.92 right either way): the cosine minus the candidates' mean cosine, agreement of
 # the keyword and meaning winners, the query's coverage and the fused score.
@@ -272,6 +279,17 @@ def total(scores: Sequence[Score]) -> Score:
     return Score(*(sum(getattr(s, f.name) for s in scores) for f in fields(Score)))
 
 
+def disagreement(samples: Sequence[Samples], one: LogisticModel, other: LogisticModel) -> float:
+    """The share of first hits one model answers at the threshold and the other does not."""
+    decided = [
+        (one.confidence(f) >= CONFIDENCE_THRESHOLD, other.confidence(f) >= CONFIDENCE_THRESHOLD)
+        for s in samples
+        for f, is_first in zip(s.features, s.first, strict=True)
+        if is_first
+    ]
+    return sum(a != b for a, b in decided) / len(decided) if decided else 0.0
+
+
 def code(name: str, model: LogisticModel) -> str:
     parts = [
         f"{f.name}={getattr(model, f.name)!r}" for f in fields(model) if getattr(model, f.name)
@@ -300,7 +318,7 @@ async def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--check", action="store_true", help="exit 1 if the code's constants differ"
+        "--check", action="store_true", help="exit 1 if the code's constants are stale"
     )
     args = parser.parse_args()
     off_topic = [q for q in (DATA / "off_topic.txt").read_text("utf-8").splitlines() if q.strip()]
@@ -313,8 +331,16 @@ async def main() -> int:
     keyword_model = report("Keyword-only index", keyword, KEYWORD_FEATURES, KEYWORD_MODEL)
     print(code("DENSE_MODEL", dense_model))
     print(code("KEYWORD_MODEL", keyword_model))
-    if args.check and (dense_model, keyword_model) != (DENSE_MODEL, KEYWORD_MODEL):
-        print("the constants in knowledge/confidence.py differ from this fit")
+    stale = False
+    for name, samples, refit, current in (
+        ("DENSE_MODEL", dense, dense_model, DENSE_MODEL),
+        ("KEYWORD_MODEL", keyword, keyword_model, KEYWORD_MODEL),
+    ):
+        share = disagreement(samples, refit, current)
+        print(f"{name}: the code and this fit decide {share:.1%} of the first hits otherwise")
+        stale = stale or share > CHECK_TOLERANCE
+    if args.check and stale:
+        print(f"the constants in knowledge/confidence.py are stale (over {CHECK_TOLERANCE:.0%})")
         return 1
     return 0
 
