@@ -83,10 +83,13 @@ _DOMINANT_SHARE = 0.25
 # Any other record leads alone from this confidence up, when it is the only record found that
 # speaks of every one of at least two thing-naming words of the question: «шугаринг подмышек
 # почем» finds its row at 0.23 and the next one at 0.02, every other row missing «подмышек».
-# One word is too little to tell the subject from a word in passing («есть б/у телефоны?» finds
-# how to sign in with a phone number).
 _DOMINANT_FLOOR_ANY = 0.15
 _DOMINANT_TERMS_ANY = 2
+# With one such word a low score is too little to tell the subject from a word in passing («есть
+# б/у телефоны?» finds how to sign in with a phone number), so the record alone in speaking of it
+# leads from this higher confidence: the clinic's «элайнеры почем» finds the aligners' row at
+# 0.50, right at the threshold, and the next record at 0.004.
+_DOMINANT_FLOOR_ONE = 0.4
 # A question asking a price or a duration, whose best record does not hold it, is answered by a
 # price-list row that does, speaks of everything asked and is at least this confident
 # («абонемент на маникюр сколько стоит»: the FAQ on season tickets first, the ticket's row
@@ -167,16 +170,18 @@ def _dominant(hits: list[Hit], query: str) -> bool:
     `_speaks_of_something_asked`), or another record that alone speaks of all the question names
     (see `_alone_in_speaking_of_all`), each from its floor."""
     top = hits[0]
-    if top.record.by_owner:
-        floor = _DOMINANT_FLOOR if top.missing else _DOMINANT_FLOOR_SPOKEN
-    else:
-        floor = _DOMINANT_FLOOR_ANY
     terms = thing_terms(query)
     if not terms:
         return False  # «а вы что?» names nothing the answer could be checked against
+    if top.record.by_owner:
+        floor = _DOMINANT_FLOOR if top.missing else _DOMINANT_FLOOR_SPOKEN
+    elif len(terms) < _DOMINANT_TERMS_ANY:
+        floor = _DOMINANT_FLOOR_ONE
+    else:
+        floor = _DOMINANT_FLOOR_ANY
     if top.confidence < floor or (top.missing and not _speaks_of_something_asked(hits, len(terms))):
         return False
-    if not top.record.by_owner and not _alone_in_speaking_of_all(hits, len(terms)):
+    if not top.record.by_owner and not _alone_in_speaking_of_all(hits):
         return False
     runner_up = hits[1].confidence if len(hits) > 1 else 0.0
     return runner_up <= _DOMINANT_SHARE * top.confidence
@@ -193,10 +198,10 @@ def _speaks_of_something_asked(hits: list[Hit], terms: int) -> bool:
     return hits[0].record.by_owner and len(hits[0].missing) < terms
 
 
-def _alone_in_speaking_of_all(hits: list[Hit], terms: int) -> bool:
-    """Whether the best hit is the only one, among others, that speaks of each of enough words."""
+def _alone_in_speaking_of_all(hits: list[Hit]) -> bool:
+    """Whether the best hit is the only one, among others, that speaks of every word asked."""
     others = hits[1:]
-    return terms >= _DOMINANT_TERMS_ANY and bool(others) and all(hit.missing for hit in others)
+    return bool(others) and all(hit.missing for hit in others)
 
 
 def _figure_row_first(hits: list[Hit], query: str) -> list[Hit]:
