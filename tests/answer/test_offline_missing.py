@@ -171,6 +171,34 @@ async def test_an_owners_answer_naming_all_asked_far_ahead_serves_a_low_score() 
     assert draft.text == CLOAKROOM.answer
 
 
+async def test_an_owners_answer_leads_alone_with_the_runner_up_at_under_a_third_of_it() -> None:
+    # «можно влажить в заказ откритку?»: the owner's answer at 0.37, the next record at 0.10.
+    bot, _ = answerer(found(CLOAKROOM, 0.37), found(GEL, 0.10, ["гордероб"]))
+
+    draft = await bot.answer(ctx("есть ли у вас гордероб?"))
+
+    assert draft.intent is Intent.ANSWER
+    assert draft.text == CLOAKROOM.answer
+
+
+async def test_an_owners_answer_with_a_runner_up_at_half_of_it_is_handed_over() -> None:
+    bot, _ = answerer(found(CLOAKROOM, 0.37), found(GEL, 0.19, ["гордероб"]))
+
+    draft = await bot.answer(ctx("есть ли у вас гордероб?"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
+async def test_a_file_record_needs_its_runner_up_under_a_quarter_of_it() -> None:
+    bot, _ = answerer(
+        found(GEL, 0.23), found(CLASSIC, 0.064, ["гель"]), found(FRENCH, 0.01, ["гель"])
+    )
+
+    draft = await bot.answer(ctx("маникюр гель почем"))
+
+    assert draft.intent is Intent.UNKNOWN
+
+
 async def test_an_owners_answer_missing_a_word_needs_more_than_a_low_score() -> None:
     bot, _ = answerer(found(CLOAKROOM, 0.045, ["куртку"]), found(GEL, 0.003, ["куртку"]))
 
