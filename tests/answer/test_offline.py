@@ -16,7 +16,7 @@ from talkme_consultant.answer.base import (
 )
 from talkme_consultant.answer.offline import OfflineAnswerer, render_record, render_row_line
 from talkme_consultant.answer.phrases import Phrases
-from talkme_consultant.knowledge.records import Record, Source
+from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
 from talkme_consultant.knowledge.search import Hit
 
 PHRASES = Phrases()
@@ -204,6 +204,54 @@ async def test_a_broad_question_lists_the_close_rows_of_one_table() -> None:
         FRENCH.record_id,
     ]
     assert draft.reason == "several close rows"
+
+
+async def test_a_visitor_asking_which_ones_there_are_gets_the_list_at_a_weaker_score() -> None:
+    # «какие массажи есть и почем» finds the massages at 0.197.
+    bot, _ = answerer(hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1))
+    draft = await bot.answer(ctx("Какие маникюры есть и почём?"))
+    assert draft.intent is Intent.ANSWER
+    assert [h.record_id for h in draft.used_records] == [
+        CLASSIC.record_id,
+        GEL.record_id,
+        FRENCH.record_id,
+    ]
+
+
+async def test_a_list_asked_for_is_given_past_a_weak_owners_answer_on_one_of_its_rows() -> None:
+    # The salon's «Делаете ли вы буккальный массаж?» first for «какие массажи есть и почем».
+    lesson = Record(
+        text="Вопрос: Делаете ли вы маникюр с дизайном?\nОтвет: Да, рисуем от руки.",
+        title="Делаете ли вы маникюр с дизайном?",
+        answer="Да, рисуем от руки.",
+        source=Source(file=OWNER_FAQ_SOURCE, row=1),
+    )
+    bot, _ = answerer(hit(lesson, 0.28), hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1))
+    draft = await bot.answer(ctx("Какие маникюры есть и почём?"))
+    assert draft.intent is Intent.ANSWER
+    assert [h.record_id for h in draft.used_records] == [
+        CLASSIC.record_id,
+        GEL.record_id,
+        FRENCH.record_id,
+    ]
+
+
+async def test_a_confident_owners_answer_to_a_list_question_is_the_answer() -> None:
+    lesson = Record(
+        text="Вопрос: Какие маникюры у вас есть?\nОтвет: Классический, аппаратный и японский.",
+        title="Какие маникюры у вас есть?",
+        answer="Классический, аппаратный и японский.",
+        source=Source(file=OWNER_FAQ_SOURCE, row=1),
+    )
+    bot, _ = answerer(hit(lesson, 0.9), hit(CLASSIC, 0.15), hit(GEL, 0.14))
+    draft = await bot.answer(ctx("Какие маникюры есть?"))
+    assert draft.text == "Классический, аппаратный и японский."
+
+
+async def test_a_broad_question_not_asking_for_the_list_needs_a_stronger_score() -> None:
+    bot, _ = answerer(hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1))
+    draft = await bot.answer(ctx("Сколько стоит маникюр?"))
+    assert draft.intent is Intent.UNKNOWN
 
 
 async def test_a_broad_question_with_a_greeting_lists_the_rows_after_a_greeting() -> None:

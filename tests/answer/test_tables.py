@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from talkme_consultant.answer.tables import (
+    asks_for_a_list,
     broad_rows,
     column_unit,
     format_amount,
@@ -201,6 +202,22 @@ def test_a_broad_question_gets_the_rows_of_one_section_that_share_its_words() ->
 def test_a_question_naming_what_sets_a_row_apart_is_specific() -> None:
     hits = [hit(AIRFLOW, 0.95), hit(CLEANING, 0.5), hit(WHITENING, 0.2)]
     assert broad_rows(hits, "сколько стоит чистка Air Flow", floor=0.3) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("какие массажи есть и почем", True),
+        ("Какие виды стрижек у вас есть?", True),
+        ("пришлите список услуг", True),
+        ("каких мастеров можно выбрать", True),
+        ("сколько стоит маникюр", False),
+        ("какой у вас адрес?", False),
+        ("RF-лифтинг лица делаете?", False),
+    ],
+)
+def test_a_visitor_asking_which_ones_there_are_asks_for_a_list(question: str, asks: bool) -> None:
+    assert asks_for_a_list(question) is asks
 
 
 def test_a_weak_best_row_gets_no_list() -> None:

@@ -36,6 +36,7 @@ from talkme_consultant.answer.intents import SmallTalk, read_small_talk
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.answer.tables import (
     LIST_MAX,
+    asks_for_a_list,
     broad_rows,
     list_reply,
     missing_list_reply,
@@ -67,6 +68,9 @@ _OPTIONS_FLOOR = 0.3
 # With the question's words in every listed row's name, a weaker best row is enough:
 # "Какие виды массажа у вас есть?" finds the massages at about 0.28.
 _BROAD_FLOOR = 0.2
+# A visitor who asks which ones there are («какие массажи есть и почем», at 0.197) asks for the
+# list itself, so it is given from a weaker best row still.
+_LIST_ASKED_FLOOR = 0.1
 _QUERY_CHARS = 500
 _OPTIONS_SPREAD = 0.25
 # An owner's answer is answered below the threshold when it leads the ranking alone: it speaks
@@ -87,13 +91,14 @@ _DOMINANT_SHARE_OWNER = 0.3
 # почем» finds its row at 0.23 and the next one at 0.02, every other row missing «подмышек».
 _DOMINANT_FLOOR_ANY = 0.15
 _DOMINANT_TERMS_ANY = 2
-# Its runner-up is at most this share of it: the owner's 0.3 answered one more of RUTUBE's real
-# users' questions wrongly.
-_DOMINANT_SHARE = 0.25
+# Such a record's runner-up is at most this share of it: the owner's 0.3 answered one more of
+# RUTUBE's real users' questions wrongly.
+_DOMINANT_SHARE_ANY = 0.25
 # With one such word a low score is too little to tell the subject from a word in passing («есть
 # б/у телефоны?» finds how to sign in with a phone number), so the record alone in speaking of it
 # leads from this higher confidence: the clinic's «элайнеры почем» finds the aligners' row at
-# 0.50, right at the threshold, and the next record at 0.004.
+# 0.508 and the next record at 0.004, and at 0.499, just under the threshold, once the owner has
+# taught six answers.
 _DOMINANT_FLOOR_ONE = 0.4
 # A question asking a price or a duration, whose best record does not hold it, is answered by a
 # price-list row that does, speaks of everything asked and is at least this confident
@@ -189,7 +194,7 @@ def _dominant(hits: list[Hit], query: str) -> bool:
     if not top.record.by_owner and not _alone_in_speaking_of_all(hits):
         return False
     runner_up = hits[1].confidence if len(hits) > 1 else 0.0
-    share = _DOMINANT_SHARE_OWNER if top.record.by_owner else _DOMINANT_SHARE
+    share = _DOMINANT_SHARE_OWNER if top.record.by_owner else _DOMINANT_SHARE_ANY
     return runner_up <= share * top.confidence
 
 
@@ -205,7 +210,8 @@ def _speaks_of_something_asked(hits: list[Hit], terms: int) -> bool:
 
 
 def _alone_in_speaking_of_all(hits: list[Hit]) -> bool:
-    """Whether the best hit is the only one, among others, that speaks of every word asked."""
+    """Whether every other hit misses a word asked (the caller has checked that the best one
+    misses none)."""
     others = hits[1:]
     return bool(others) and all(hit.missing for hit in others)
 
@@ -472,12 +478,23 @@ class OfflineAnswerer:
         # Not found by a search: its certainty is the dialogue's, not a retrieval score.
         return Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
 
+    def _listed_rows(self, hits: list[Hit], query: str) -> list[Hit]:
+        """The rows a broad question is answered with (`tables.broad_rows`). A visitor asking
+        which ones there are gets them from a weaker best row, and past an owner's answer that
+        ranks first below the threshold: it tells of one of them, not which ones there are
+        (the salon's «Делаете ли вы буккальный массаж?» for «какие массажи есть и почем»)."""
+        if not asks_for_a_list(query):
+            return broad_rows(hits, query, floor=_BROAD_FLOOR)
+        if hits and hits[0].record.by_owner and hits[0].confidence < self._threshold:
+            hits = [hit for hit in hits if not hit.record.by_owner]
+        return broad_rows(hits, query, floor=_LIST_ASKED_FLOOR)
+
     def draft_from_hits(self, hits: list[Hit], *, greeting: bool = False, query: str = "") -> Draft:
         """Answer with the best hit when it is confident enough; list the matching rows of one
         table when the question is broad ("сколько стоит маникюр?" matches ten services); else
         hand over. `query` is what the visitor asked: it tells a broad question from a specific
         one (see `tables.broad_rows`)."""
-        options = broad_rows(hits, query, floor=_BROAD_FLOOR) or _close_rows(hits, self._threshold)
+        options = self._listed_rows(hits, query) or _close_rows(hits, self._threshold)
         if options and not _has_figures(options[0].record):
             # A list of FAQ questions tells the visitor nothing: they are asked to choose, or
             # the best record answers, or a person does.

@@ -214,6 +214,16 @@ def _opposite(query: str, record: Record) -> bool:
     return bool(_after(query, _WITH) & _after(record.title or "", _WITHOUT))
 
 
+# «Какие массажи есть?», «виды стрижек», «список услуг»: the visitor asks which ones there are
+# (the singular «какой» asks of one thing as often: «какой у вас адрес?»).
+_LIST_ASKED = re.compile(r"\b(?:каки[ехм]|каких|виды|видов|список|перечень)\b")
+
+
+def asks_for_a_list(query: str) -> bool:
+    """Whether the visitor asks which ones there are, not about one of them."""
+    return bool(_LIST_ASKED.search(normalize(query)))
+
+
 def broad_rows(hits: Sequence[Hit], query: str, *, floor: float) -> list[Hit]:
     """The rows a broad question is about, best first; empty when the question is specific.
 
