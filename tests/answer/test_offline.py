@@ -206,50 +206,44 @@ async def test_a_broad_question_lists_the_close_rows_of_one_table() -> None:
     assert draft.reason == "several close rows"
 
 
+def owners_answer(question: str, answer: str) -> Record:
+    return Record(
+        text=f"Вопрос: {question}\nОтвет: {answer}",
+        title=question,
+        answer=answer,
+        source=Source(file=OWNER_FAQ_SOURCE, row=1),
+    )
+
+
+MANICURES = [hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1)]
+
+
 async def test_a_visitor_asking_which_ones_there_are_gets_the_list_at_a_weaker_score() -> None:
     # «какие массажи есть и почем» finds the massages at 0.197.
-    bot, _ = answerer(hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1))
+    bot, _ = answerer(*MANICURES)
     draft = await bot.answer(ctx("Какие маникюры есть и почём?"))
     assert draft.intent is Intent.ANSWER
-    assert [h.record_id for h in draft.used_records] == [
-        CLASSIC.record_id,
-        GEL.record_id,
-        FRENCH.record_id,
-    ]
+    assert draft.used_records == MANICURES
 
 
 async def test_a_list_asked_for_is_given_past_a_weak_owners_answer_on_one_of_its_rows() -> None:
     # The salon's «Делаете ли вы буккальный массаж?» first for «какие массажи есть и почем».
-    lesson = Record(
-        text="Вопрос: Делаете ли вы маникюр с дизайном?\nОтвет: Да, рисуем от руки.",
-        title="Делаете ли вы маникюр с дизайном?",
-        answer="Да, рисуем от руки.",
-        source=Source(file=OWNER_FAQ_SOURCE, row=1),
-    )
-    bot, _ = answerer(hit(lesson, 0.28), hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1))
+    lesson = owners_answer("Делаете ли вы маникюр с дизайном?", "Да, рисуем от руки.")
+    bot, _ = answerer(hit(lesson, 0.28), *MANICURES)
     draft = await bot.answer(ctx("Какие маникюры есть и почём?"))
     assert draft.intent is Intent.ANSWER
-    assert [h.record_id for h in draft.used_records] == [
-        CLASSIC.record_id,
-        GEL.record_id,
-        FRENCH.record_id,
-    ]
+    assert draft.used_records == MANICURES
 
 
 async def test_a_confident_owners_answer_to_a_list_question_is_the_answer() -> None:
-    lesson = Record(
-        text="Вопрос: Какие маникюры у вас есть?\nОтвет: Классический, аппаратный и японский.",
-        title="Какие маникюры у вас есть?",
-        answer="Классический, аппаратный и японский.",
-        source=Source(file=OWNER_FAQ_SOURCE, row=1),
-    )
-    bot, _ = answerer(hit(lesson, 0.9), hit(CLASSIC, 0.15), hit(GEL, 0.14))
+    lesson = owners_answer("Какие маникюры у вас есть?", "Классический, аппаратный и японский.")
+    bot, _ = answerer(hit(lesson, 0.9), *MANICURES)
     draft = await bot.answer(ctx("Какие маникюры есть?"))
     assert draft.text == "Классический, аппаратный и японский."
 
 
 async def test_a_broad_question_not_asking_for_the_list_needs_a_stronger_score() -> None:
-    bot, _ = answerer(hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1))
+    bot, _ = answerer(*MANICURES)
     draft = await bot.answer(ctx("Сколько стоит маникюр?"))
     assert draft.intent is Intent.UNKNOWN
 
