@@ -216,7 +216,7 @@ def _opposite(query: str, record: Record) -> bool:
 
 # «Какие массажи есть?», «виды стрижек», «список услуг»: the visitor asks which ones there are
 # (the singular «какой» asks of one thing as often: «какой у вас адрес?»).
-_LIST_ASKED = re.compile(r"\b(?:каки[ехм]|каких|виды|видов|список|перечень)\b")
+_LIST_ASKED = re.compile(r"\b(?:каки[ехм]|виды|видов|список|перечень)\b")
 
 
 def asks_for_a_list(query: str) -> bool:
