@@ -263,8 +263,7 @@ class Score:
 
 def score(model: LogisticModel, s: Samples, threshold: float = CONFIDENCE_THRESHOLD) -> Score:
     """What answering the first hit at `threshold` would do on one base."""
-    top = [f for f, is_first in zip(s.features, s.first, strict=True) if is_first]
-    confident = np.asarray([model.confidence(f) >= threshold for f in top], dtype=bool)
+    confident = np.asarray([model.confidence(f) >= threshold for f in first_hits([s])], dtype=bool)
     labels, in_base = s.labels[s.first], s.in_base[s.first]
     return Score(
         in_base=int(in_base.sum()),
@@ -299,6 +298,7 @@ def largest_difference(
 
 
 def first_hits(samples: Sequence[Samples]) -> list[Features]:
+    """The features of each question's first hit, base after base."""
     return [f for s in samples for f, is_first in zip(s.features, s.first, strict=True) if is_first]
 
 

@@ -218,18 +218,20 @@ def owners_answer(question: str, answer: str) -> Record:
 MANICURES = [hit(CLASSIC, 0.15), hit(GEL, 0.14), hit(FRENCH, 0.1)]
 
 
-async def test_a_visitor_asking_which_ones_there_are_gets_the_list_at_a_weaker_score() -> None:
-    # «какие массажи есть и почем» finds the massages at 0.197.
-    bot, _ = answerer(*MANICURES)
-    draft = await bot.answer(ctx("Какие маникюры есть и почём?"))
-    assert draft.intent is Intent.ANSWER
-    assert draft.used_records == MANICURES
-
-
-async def test_a_list_asked_for_is_given_past_a_weak_owners_answer_on_one_of_its_rows() -> None:
-    # The salon's «Делаете ли вы буккальный массаж?» first for «какие массажи есть и почем».
-    lesson = owners_answer("Делаете ли вы маникюр с дизайном?", "Да, рисуем от руки.")
-    bot, _ = answerer(hit(lesson, 0.28), *MANICURES)
+@pytest.mark.parametrize(
+    "first",
+    [
+        # «какие массажи есть и почем» finds the massages at 0.197.
+        [],
+        # The salon's «Делаете ли вы буккальный массаж?» first for «какие массажи есть и почем».
+        [hit(owners_answer("Делаете ли вы маникюр с дизайном?", "Да, рисуем от руки."), 0.28)],
+    ],
+    ids=["rows alone", "past a weak owner's answer on one of them"],
+)
+async def test_a_visitor_asking_which_ones_there_are_gets_the_list_at_a_weaker_score(
+    first: list[Hit],
+) -> None:
+    bot, _ = answerer(*first, *MANICURES)
     draft = await bot.answer(ctx("Какие маникюры есть и почём?"))
     assert draft.intent is Intent.ANSWER
     assert draft.used_records == MANICURES
