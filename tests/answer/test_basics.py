@@ -14,14 +14,14 @@ from talkme_consultant.answer.base import Intent, TurnContext
 from talkme_consultant.answer.basics import (
     BasicsQuestion,
     DayKind,
-    ProfileBasics,
     Topic,
     branches_named,
     lean_on,
     read_basics,
-    word_basics,
 )
+from talkme_consultant.answer.basics_wording import word_basics
 from talkme_consultant.answer.offline import OfflineAnswerer
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.config import SAMPLE_PROFILE_PATH
 from talkme_consultant.dialog.guard import check_grounding
 from talkme_consultant.knowledge.search import Hit

@@ -6,8 +6,9 @@ import pytest
 
 from talkme_consultant.answer.attributes import Attribute
 from talkme_consultant.answer.base import ClarifyOption, DialogueTopic, Draft, Intent
-from talkme_consultant.answer.basics import BasicsQuestion, DayKind, ProfileBasics, Topic
+from talkme_consultant.answer.basics import BasicsQuestion, DayKind, Topic
 from talkme_consultant.answer.followup import Reading, read_message, topic_after
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.config import SAMPLE_PROFILE_PATH
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.knowledge.search import Hit

@@ -10,7 +10,7 @@ from tests.answer.llm_helpers import MemoryRetriever, between, queries, reply
 from tests.support.openai_server import ScriptedOpenAIServer
 
 from talkme_consultant.answer.base import Intent, TurnContext
-from talkme_consultant.answer.basics import ProfileBasics
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.profile import BusinessProfile
 

@@ -6,7 +6,7 @@ import pytest
 from tests.answer.test_offline import CLASSIC, FRENCH, GEL, PHRASES, answerer, ctx
 
 from talkme_consultant.answer.base import Intent
-from talkme_consultant.answer.offline import says_no
+from talkme_consultant.answer.refusals import says_no
 from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
 from talkme_consultant.knowledge.search import Hit
 

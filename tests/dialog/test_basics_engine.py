@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.offline import OfflineAnswerer
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, TurnInput
 from talkme_consultant.dialog.guard import check_grounding
 from talkme_consultant.helpers.outcome import TurnOutcome

@@ -11,7 +11,8 @@ import itertools
 import pytest
 
 from talkme_consultant.answer.base import HistoryMessage
-from talkme_consultant.dialog.engine import MemoryMessage, TurnInput
+from talkme_consultant.dialog.engine import TurnInput
+from talkme_consultant.dialog.memory import MemoryMessage
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.service.runtime import Runtime

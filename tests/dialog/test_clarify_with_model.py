@@ -6,7 +6,8 @@ from __future__ import annotations
 from talkme_consultant.answer.base import ClarifyOption, Draft, HistoryMessage, Intent, TurnContext
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
-from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, MemoryMessage, TurnInput
+from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, TurnInput
+from talkme_consultant.dialog.memory import MemoryMessage
 from talkme_consultant.knowledge.records import Record, Source
 from talkme_consultant.knowledge.search import Hit
 

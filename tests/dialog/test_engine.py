@@ -29,9 +29,9 @@ from talkme_consultant.dialog.engine import (
     DialogEngine,
     EngineOptions,
     FinishCodes,
-    MemoryMessage,
     TurnInput,
 )
+from talkme_consultant.dialog.memory import MemoryMessage
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source

@@ -17,7 +17,8 @@ from tests.support.openai_server import RecordedRequest, Reply, ScriptedOpenAISe
 from tests.support.openai_server import scripted_openai_server as openai_server
 from tests.support.service import model_settings
 
-from talkme_consultant.answer.basics import ProfileBasics, day_name
+from talkme_consultant.answer.basics_wording import day_name
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.config import SAMPLE_KNOWLEDGE_DIR, Settings
 from talkme_consultant.dialog.local import LocalDialogue
 from talkme_consultant.helpers.kinds import EventKind

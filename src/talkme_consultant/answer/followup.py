@@ -28,8 +28,9 @@ from dataclasses import dataclass, replace
 
 from talkme_consultant.answer.attributes import Attribute, attributes_asked
 from talkme_consultant.answer.base import ClarifyOption, DialogueTopic, Draft, Intent
-from talkme_consultant.answer.basics import BasicsQuestion, ProfileBasics, continues
+from talkme_consultant.answer.basics import BasicsQuestion, continues
 from talkme_consultant.answer.clarifying import options_of
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.knowledge.coverage import WordKind, word_kind
 from talkme_consultant.knowledge.query import strip_pleasantries
 from talkme_consultant.knowledge.text import normalize

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -46,7 +45,6 @@ from openai.types.chat import ChatCompletionMessageParam
 from talkme_consultant.answer.attributes import Attribute
 from talkme_consultant.answer.base import (
     AnswererUnavailable,
-    ClarifyOption,
     DialogueTopic,
     Draft,
     HistoryMessage,
@@ -54,8 +52,8 @@ from talkme_consultant.answer.base import (
     TurnContext,
     Usage,
 )
-from talkme_consultant.answer.basics import ProfileBasics, day_name
-from talkme_consultant.answer.clarifying import MAX_OPTIONS, clarify_text, option_title, options_of
+from talkme_consultant.answer.basics_wording import day_name
+from talkme_consultant.answer.clarifying import clarify_text
 from talkme_consultant.answer.followup import Reading, read_message, topic_after
 from talkme_consultant.answer.leak import strip_leaks
 from talkme_consultant.answer.llm_chat import (
@@ -64,8 +62,20 @@ from talkme_consultant.answer.llm_chat import (
     StructuredChat,
     UsageMeter,
 )
-from talkme_consultant.answer.llm_schema import QUERIES_SPEC, REPLY_SPEC, ReplyOutput
+from talkme_consultant.answer.llm_output import (
+    clarify_options,
+    figures_line,
+    listed_rows,
+    reply_intent,
+    shortened,
+    shown_ids,
+    strip_record_refs,
+    used_records,
+    visitor_phone,
+)
+from talkme_consultant.answer.llm_schema import QUERIES_SPEC, REPLY_SPEC
 from talkme_consultant.answer.llm_tools import ToolReplies
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.answer.prompts import (
     QUERIES,
     QUERIES_INPUT,
@@ -75,8 +85,7 @@ from talkme_consultant.answer.prompts import (
     SYSTEM,
     PromptLoader,
 )
-from talkme_consultant.answer.tables import broad_rows, row_line, row_parts
-from talkme_consultant.helpers.phones import extract_phones, normalize_phone
+from talkme_consultant.answer.tables import broad_rows
 from talkme_consultant.knowledge.coverage import absent_from_all
 from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
 from talkme_consultant.profile import BusinessProfile
@@ -217,7 +226,7 @@ class LLMAnswerer:
         user = self.prompts.render(
             REPLY_INPUT,
             records=[(record_id, hit.record) for record_id, hit in shown.items()],
-            figures={record_id: _figures_line(hit) for record_id, hit in shown.items()},
+            figures={record_id: figures_line(hit) for record_id, hit in shown.items()},
             price_list=_price_list(shown, ctx.text),
             profile_answer=profile_answer,
             unspoken=[] if profile_answer else absent_from_all(hits),
@@ -232,7 +241,7 @@ class LLMAnswerer:
             messages, REPLY_SPEC, meter, ctx.tools
         )
         text, leaked = strip_leaks(
-            _strip_record_refs(output.reply),
+            strip_record_refs(output.reply),
             secret=[
                 system,
                 self.prompts.render(QUERIES, profile=self.profile),
@@ -242,7 +251,7 @@ class LLMAnswerer:
                 self.profile.facts_text(),
                 profile_answer or "",
                 *(hit.record.text for hit in hits),
-                *(_figures_line(hit) for hit in hits),
+                *(figures_line(hit) for hit in hits),
                 *tool_results,
             ],
         )
@@ -250,11 +259,11 @@ class LLMAnswerer:
             log.warning("LLM reply repeated the instructions; those sentences were dropped")
         if not text:
             text = self.profile.messages.off_topic
-        intent, reason = _intent(output)
+        intent, reason = reply_intent(output)
         if leaked:
             reason = f"{reason}; instructions removed from the reply".lstrip("; ")
-        used = _used_records(output, shown)
-        options = _clarify_options(output, shown) if intent in _MAY_CLARIFY else []
+        used = used_records(output, shown)
+        options = clarify_options(output, shown) if intent in _MAY_CLARIFY else []
         if options:
             # The numbered list is ours, built from the records' titles: the engine stores these
             # options and reads «второе» against exactly what the visitor saw.
@@ -262,7 +271,7 @@ class LLMAnswerer:
             text = clarify_text(options)
             if output.greeting:
                 text = f"Здравствуйте! {text}"
-            used = [shown[record_id] for record_id in _ids(output.clarify_record_ids, shown)]
+            used = [shown[record_id] for record_id in shown_ids(output.clarify_record_ids, shown)]
         latency_ms = (time.perf_counter() - started) * 1000
         log.info(
             "LLM turn: intent=%s hits=%d used=%d tokens=%d+%d requests=%d %.0fms",
@@ -281,10 +290,10 @@ class LLMAnswerer:
             used_records=used,
             found=hits,
             options=options,
-            listed=_listed_rows(text, list(shown.values())) if intent is Intent.ANSWER else [],
-            phone=_visitor_phone(ctx.text, output.phone),
-            visitor_name=_short(output.visitor_name, MAX_NAME_CHARS),
-            interest=_short(output.interest, MAX_INTEREST_CHARS),
+            listed=listed_rows(text, list(shown.values())) if intent is Intent.ANSWER else [],
+            phone=visitor_phone(ctx.text, output.phone),
+            visitor_name=shortened(output.visitor_name, MAX_NAME_CHARS),
+            interest=shortened(output.interest, MAX_INTEREST_CHARS),
             usage=Usage(
                 model=self.model,
                 prompt_tokens=meter.prompt_tokens,
@@ -409,112 +418,8 @@ class LLMAnswerer:
         return ranked[: self.max_hits]
 
 
-# --- mapping the model's output to a draft ------------------------------------------------------
-
-
-def _intent(output: ReplyOutput) -> tuple[Intent, str]:
-    """The draft's intent from the model's flags, most consequential first."""
-    if output.wants_person:
-        return Intent.OPERATOR, "the visitor needs a person"
-    if output.wants_booking:
-        return Intent.BOOKING, "the visitor wants to book"
-    if output.closing:
-        return Intent.GOODBYE, "the visitor is closing the conversation"
-    if output.off_topic:
-        return Intent.OFF_TOPIC, "the message is not about the business"
-    if output.not_found:
-        return Intent.UNKNOWN, "the records do not answer the question"
-    if output.greeting and not output.used_record_ids:
-        return Intent.GREETING, ""
-    if output.thanks and not output.used_record_ids:
-        return Intent.THANKS, ""
-    return Intent.ANSWER, ""
-
-
-def _ids(record_ids: Sequence[str], shown: dict[str, Hit]) -> list[str]:
-    """The ids the model gave that name shown records, each once, in its order."""
-    return list(dict.fromkeys(record_id for record_id in record_ids if record_id in shown))
-
-
-def _clarify_options(output: ReplyOutput, shown: dict[str, Hit]) -> list[ClarifyOption]:
-    """The options of the model's clarifying question: two to four shown records with titles."""
-    if not output.clarify:
-        return []
-    hits = [shown[record_id] for record_id in _ids(output.clarify_record_ids, shown)]
-    options = options_of([hit for hit in hits if option_title(hit.record)][:MAX_OPTIONS])
-    return options if len(options) >= 2 else []
-
-
-def _figures_line(hit: Hit) -> str:
-    """A price-list row as people say it ("Маникюр — 1 800 ₽, 60 мин"); "" for other records."""
-    record = hit.record
-    return row_line(record) if record.fields and row_parts(record).figures else ""
-
-
 def _price_list(shown: dict[str, Hit], question: str) -> list[tuple[str, str]]:
     """The rows a broad price question is about («сколько стоит маникюр»), as (id, line)."""
     ids = {hit.record_id: record_id for record_id, hit in shown.items()}
     rows = broad_rows(list(shown.values()), question, floor=BROAD_FLOOR)
-    return [(ids[hit.record_id], line) for hit in rows if (line := _figures_line(hit))]
-
-
-def _listed_rows(reply: str, hits: Sequence[Hit]) -> list[ClarifyOption]:
-    """The price-list rows a reply names, in the order it names them, when it names two or more:
-    the visitor may answer such a list with «второе»."""
-    folded = reply.casefold()
-    rows = [hit for hit in hits if option_title(hit.record) and _figures_line(hit)]
-    # Longer titles first: "Маникюр" inside "Маникюр с покрытием" is not a row of its own.
-    rows.sort(key=lambda hit: len(option_title(hit.record) or ""), reverse=True)
-    taken: list[tuple[int, int]] = []
-    named: list[tuple[int, Hit]] = []
-    for hit in rows:
-        title = (option_title(hit.record) or "").casefold()
-        start = folded.find(title)
-        while start >= 0 and any(a <= start < b for a, b in taken):
-            start = folded.find(title, start + 1)
-        if start >= 0:
-            taken.append((start, start + len(title)))
-            named.append((start, hit))
-    if len(named) < 2:
-        return []
-    named.sort(key=lambda item: item[0])
-    return options_of([hit for _, hit in named])
-
-
-def _used_records(output: ReplyOutput, shown: dict[str, Hit]) -> list[Hit]:
-    used: list[Hit] = []
-    for record_id in output.used_record_ids:
-        hit = shown.get(record_id)
-        if hit is not None and hit not in used:
-            used.append(hit)
-    return used
-
-
-def _visitor_phone(visitor_text: str, model_phone: str | None) -> str | None:
-    """The phone the visitor wrote: parsed by code; the model's reading only if the text has it."""
-    found = extract_phones(visitor_text)
-    if found:
-        return found[0]
-    if model_phone is None:
-        return None
-    phone = normalize_phone(model_phone)
-    digits = "".join(ch for ch in visitor_text if ch.isdigit())
-    # The model may assemble a number the visitor split oddly; never one the visitor did not write.
-    if phone is not None and phone[-10:] in digits:
-        return phone
-    return None
-
-
-# "(R1)", "[R1, R2]", "R3": the prompt's record ids mean nothing to a visitor.
-_RECORD_REFS = re.compile(r"\s*[\[(]\s*R\d+(?:\s*[,;]\s*R\d+)*\s*[\])]|\bR\d+\b\s?")
-
-
-def _strip_record_refs(reply: str) -> str:
-    return re.sub(r"[ \t]{2,}", " ", _RECORD_REFS.sub("", reply)).strip().lstrip(":;, ")
-
-
-def _short(value: str | None, limit: int) -> str | None:
-    if value is None:
-        return None
-    value = " ".join(value.split())
-    return value[:limit] or None
+    return [(ids[hit.record_id], line) for hit in rows if (line := figures_line(hit))]

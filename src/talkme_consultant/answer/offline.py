@@ -9,15 +9,12 @@ a completed question is searched beside the message itself, the more confident r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 
 from talkme_consultant.answer.attributes import (
-    Attribute,
     attribute_lines,
     attribute_sentence,
-    attributes_asked,
     states,
 )
 from talkme_consultant.answer.base import (
@@ -29,19 +26,25 @@ from talkme_consultant.answer.base import (
     TurnContext,
     Usage,
 )
-from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.clarifying import clarify_text, close_records, options_of
 from talkme_consultant.answer.followup import Reading, read_message, topic_after
 from talkme_consultant.answer.intents import SmallTalk, read_small_talk
+from talkme_consultant.answer.leading import dominant
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.answer.price_rows import (
+    close_rows,
+    close_rows_of,
+    figure_row_first,
+    has_figures,
+)
+from talkme_consultant.answer.profile_basics import ProfileBasics
+from talkme_consultant.answer.refusals import negative, refusal_elsewhere
 from talkme_consultant.answer.tables import (
-    LIST_MAX,
     asks_for_a_list,
     broad_rows,
     list_reply,
     missing_list_reply,
     row_line,
-    row_parts,
     row_sentence,
 )
 from talkme_consultant.helpers.kinds import HandoffReason, MessageRole
@@ -49,7 +52,6 @@ from talkme_consultant.knowledge.conflicts import subject_key
 from talkme_consultant.knowledge.coverage import absent_from_all, phrase_of, thing_terms
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
-from talkme_consultant.knowledge.text import normalize, words
 
 
 def render_record(record: Record) -> str:
@@ -62,61 +64,14 @@ def render_record(record: Record) -> str:
     return record.text.strip()
 
 
-# A broad question is answered with a list of table rows when the best row is at least this
-# confident; without the question's words, the listed rows must be within this much of it.
-_OPTIONS_FLOOR = 0.3
-# With the question's words in every listed row's name, a weaker best row is enough:
-# "Какие виды массажа у вас есть?" finds the massages at about 0.28.
+# A broad question is answered with a list of the rows that carry the question's words from a
+# best row this confident, weaker than the rows near it need without those words
+# (`price_rows.close_rows`): "Какие виды массажа у вас есть?" finds the massages at about 0.28.
 _BROAD_FLOOR = 0.2
 # A visitor who asks which ones there are («какие массажи есть и почем», at 0.197) asks for the
 # list itself, so it is given from a weaker best row still.
 _LIST_ASKED_FLOOR = 0.1
 _QUERY_CHARS = 500
-_OPTIONS_SPREAD = 0.25
-# An owner's answer is answered below the threshold when it leads the ranking alone: it speaks
-# of what the question names, and the runner-up is at most `_DOMINANT_SHARE_OWNER` of it. The
-# owner wrote it for «этот вопрос и похожие», and a paraphrase ranks it first by far with a modest
-# score (0.39 against 0.01 for the next record) that the threshold alone would hand over. One
-# that speaks of every thing asked leads from `_DOMINANT_FLOOR_SPOKEN` (a typo like «гордероб»
-# gives 0.045 against 0.003; a few thousandths are noise, where a share of the score cannot
-# tell a runner-up from none); one that misses words the visitor added needs `_DOMINANT_FLOOR`.
-# Measured with bench/paraphrase_bench.py: a share of 0.3 serves 98 of 108 paraphrases (0.25:
-# 94; «можно влажить в заказ откритку?» finds the owner's answer at 0.37 and the next at 0.10)
-# and guesses no more of the questions nobody taught; 0.35 guesses three more of them.
-_DOMINANT_FLOOR = 0.05
-_DOMINANT_FLOOR_SPOKEN = 0.01
-_DOMINANT_SHARE_OWNER = 0.3
-# Any other record leads alone from this confidence up, when it is the only record found that
-# speaks of every one of at least two thing-naming words of the question: «шугаринг подмышек
-# почем» finds its row at 0.23 and the next one at 0.02, every other row missing «подмышек».
-_DOMINANT_FLOOR_ANY = 0.15
-_DOMINANT_TERMS_ANY = 2
-# Such a record's runner-up is at most this share of it: the owner's 0.3 answered one more of
-# RUTUBE's real users' questions wrongly.
-_DOMINANT_SHARE_ANY = 0.25
-# With one such word a low score is too little to tell the subject from a word in passing («есть
-# б/у телефоны?» finds how to sign in with a phone number), so the record alone in speaking of it
-# leads from this higher confidence: the clinic's «элайнеры почем» finds the aligners' row at
-# 0.508 and the next record at 0.004, and at 0.499, just under the threshold, once the owner has
-# taught six answers.
-_DOMINANT_FLOOR_ONE = 0.4
-# A question asking a price or a duration, whose best record does not hold it, is answered by a
-# price-list row that does, speaks of everything asked and is at least this confident
-# («абонемент на маникюр сколько стоит»: the FAQ on season tickets first, the ticket's row
-# second at 0.36; «сколько длится маникюр с покрытием»: how long the polish lasts first).
-_FIGURE_ROW_FLOOR = 0.2
-_FIGURE_ROW_RANKS = 4
-# «не» right before a verb in the first or third person plural, present or future («не делаем»,
-# «не занимаемся», «не проводятся»): the first sentence of an answer that refuses. The third
-# person singular is left out («не требуется», «не взимается» say no fee, not no service), and
-# so are words that only end like a verb («не совсем», «не позднее чем»).
-_REFUSAL = re.compile(
-    r"\bне\s+(?!(?:совсем|всем|чем|тем|кем)\b)(\w{3,}(?:ем|им|емся|имся|ют|ут|ят|ат|ются|ятся|утся|атся))\b"
-)
-# A «не» after these is a condition or a purpose, not a refusal («Если не успеем…»).
-_CONDITION = re.compile(r"\b(?:если|когда|чтобы|пока|иначе)\b")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n")
-_NO = re.compile(r"\bнет\b")
 # A follow-up's answer is another record than the one already given when it is at most this much
 # less confident.
 _NEW_RECORD_MARGIN = 0.02
@@ -129,149 +84,9 @@ def render_row_line(record: Record) -> str:
     return row_line(record)
 
 
-def _close_rows(hits: list[Hit], threshold: float) -> list[Hit]:
-    """Rows of the top hit's table that are nearly as good as it, when none is confident alone.
-
-    Used when the question's words are not at hand (a fallback after a failed model draft)."""
-    if not hits or hits[0].confidence >= threshold or hits[0].confidence < _OPTIONS_FLOOR:
-        return []
-    top = hits[0]
-    if not top.record.fields:
-        return []
-    same_table = [
-        hit
-        for hit in hits
-        if hit.record.fields
-        and hit.record.source.file == top.record.source.file
-        and hit.record.source.sheet == top.record.source.sheet
-        and top.confidence - hit.confidence <= _OPTIONS_SPREAD
-    ]
-    return same_table[:LIST_MAX] if len(same_table) >= 2 else []
-
-
-def _refusal_elsewhere(hit: Hit, query: str) -> bool:
-    """A refusal whose record misses at least half of what the question names: «Нет, инъекции
-    не делаем» for «лазерная эпиляция». One extra word («металлические пломбы из амальгамы»
-    against «амальгамные пломбы не ставим») leaves the refusal about what was asked."""
-    if not hit.missing or not says_no(hit.record):
-        return False
-    asked = len(thing_terms(query))
-    if hit.record.by_owner:
-        # The owner wrote the refusal for this question and its kin («товар с Озона сдать
-        # можно?» for «возвраты заказов с Озона»): only one that names none of it is elsewhere.
-        return len(hit.missing) >= asked
-    return 2 * len(hit.missing) >= asked
-
-
-def _close_rows_of(hits: list[Hit]) -> list[Hit]:
-    """Other price rows of the top hit's table near it, to offer beside it (at most two)."""
-    top = hits[0]
-    return [
-        hit
-        for hit in hits[1:]
-        if _has_figures(hit.record)
-        and hit.record.source.file == top.record.source.file
-        and top.confidence - hit.confidence <= _OPTIONS_SPREAD
-    ][:2]
-
-
-def _dominant(hits: list[Hit], query: str) -> bool:
-    """A record far ahead of every other: an owner's answer speaking of something asked (see
-    `_speaks_of_something_asked`), or another record that alone speaks of all the question names
-    (see `_alone_in_speaking_of_all`), each from its floor."""
-    top = hits[0]
-    terms = thing_terms(query)
-    if not terms:
-        return False  # «а вы что?» names nothing the answer could be checked against
-    if top.record.by_owner:
-        floor = _DOMINANT_FLOOR if top.missing else _DOMINANT_FLOOR_SPOKEN
-    elif len(terms) < _DOMINANT_TERMS_ANY:
-        floor = _DOMINANT_FLOOR_ONE
-    else:
-        floor = _DOMINANT_FLOOR_ANY
-    if top.confidence < floor or (top.missing and not _speaks_of_something_asked(hits, len(terms))):
-        return False
-    if not top.record.by_owner and not _alone_in_speaking_of_all(hits):
-        return False
-    runner_up = hits[1].confidence if len(hits) > 1 else 0.0
-    share = _DOMINANT_SHARE_OWNER if top.record.by_owner else _DOMINANT_SHARE_ANY
-    return runner_up <= share * top.confidence
-
-
-def _speaks_of_something_asked(hits: list[Hit], terms: int) -> bool:
-    """Whether an owner's answer missing some words of the question speaks of another thing it
-    names: the missing words are then the visitor's own for its subject («выписку из
-    амбулаторной карты» for the owner's answer on copies of the card; «частичная предоплата»
-    for paying part now and part to the courier), even when a record far behind
-    (`_DOMINANT_SHARE_OWNER`) speaks of them. An answer that speaks of nothing asked is about
-    something else: the owner's «Татуировки не делаем» is no answer to «пирсинг ушей
-    делаете?»."""
-    return hits[0].record.by_owner and len(hits[0].missing) < terms
-
-
-def _alone_in_speaking_of_all(hits: list[Hit]) -> bool:
-    """Whether every other hit misses a word asked (the caller has checked that the best one
-    misses none)."""
-    others = hits[1:]
-    return bool(others) and all(hit.missing for hit in others)
-
-
-def _figure_row_first(hits: list[Hit], query: str) -> list[Hit]:
-    """The hits with a price-list row that holds the asked price or duration first, when the
-    best record does not hold it; the row takes the best record's confidence, as the search
-    found the question's subject with it. Otherwise the hits as they are."""
-    if len(hits) < 2 or hits[0].missing:
-        return hits
-    asked = [a for a in attributes_asked(query) if a in (Attribute.PRICE, Attribute.DURATION)]
-    if not asked or any(_holds(hits[0].record, attribute) for attribute in asked):
-        return hits
-    for index, hit in enumerate(hits[1:_FIGURE_ROW_RANKS], start=1):
-        if (
-            hit.confidence >= _FIGURE_ROW_FLOOR
-            and not hit.missing
-            and _has_figures(hit.record)
-            and all(_holds(hit.record, attribute) for attribute in asked)
-        ):
-            row = hit.model_copy(update={"confidence": hits[0].confidence})
-            return [row, *hits[:index], *hits[index + 1 :]]
-    return hits
-
-
-def _holds(record: Record, attribute: Attribute) -> bool:
-    """Whether a record says the attribute: a row's figure, or a price or time in its prose."""
-    if _has_figures(record):
-        return attribute_sentence(record, attribute) is not None
-    return states(record, attribute)
-
-
-def _has_figures(record: Record) -> bool:
-    """Whether a table row carries figures (a price-list row), not only words (an FAQ row)."""
-    return bool(record.fields) and bool(row_parts(record).figures)
-
-
 def _again_a_row(hits: list[Hit], given: tuple[str, ...]) -> bool:
     """Whether the best hit is a price-list row the dialogue has already given."""
-    return bool(hits) and hits[0].record_id in given and _has_figures(hits[0].record)
-
-
-def says_no(record: Record) -> bool:
-    """Whether a record's answer is a refusal («Нет, инъекции не делаем», «Татуировки мы не
-    делаем», «Кабинеты в аренду не сдаём»): it answers only what it is about, so a question
-    about anything else must not get its «нет»."""
-    answer = record.answer or record.text
-    first = words(normalize(answer))[:2]
-    if first and (first[0] == "нет" or first == ["к", "сожалению"]):
-        return True
-    if first and first[0] == "да":
-        return False
-    sentence = _first_sentence(record)
-    refusal = _REFUSAL.search(sentence)
-    return refusal is not None and not _CONDITION.search(sentence, 0, refusal.start())
-
-
-def _first_sentence(record: Record) -> str:
-    """The answer's first sentence (up to a full stop or a line break), normalised."""
-    return normalize(_SENTENCE_END.split((record.answer or record.text).strip(), maxsplit=1)[0])
+    return bool(hits) and hits[0].record_id in given and has_figures(hits[0].record)
 
 
 def _asked_again(hits: list[Hit], threshold: float) -> list[Hit]:
@@ -289,19 +104,13 @@ def _asked_again(hits: list[Hit], threshold: float) -> list[Hit]:
         or not top.title
         or not other.title
         or top.source.file != other.source.file
-        or _has_figures(top)
-        or _has_figures(other)
+        or has_figures(top)
+        or has_figures(other)
         or not _same_title(top, other.title)
-        or _negative(top) != _negative(other)
+        or negative(top) != negative(other)
     ):
         return []
     return [hits[1]]
-
-
-def _negative(record: Record) -> bool:
-    """Whether an answer says no anywhere in its first sentence: a refusal, or «такой
-    возможности нет»."""
-    return says_no(record) or _NO.search(_first_sentence(record)) is not None
 
 
 def _top(hits: list[Hit]) -> float:
@@ -390,7 +199,7 @@ class OfflineAnswerer:
             return from_rows, reading
         query, hits = await self._most_confident(reading)
         draft = self.draft_from_hits(
-            _figure_row_first(hits, query), greeting=talk.greeting, query=query
+            figure_row_first(hits, query), greeting=talk.greeting, query=query
         )
         return draft, replace(reading, text=query, candidates=())
 
@@ -452,7 +261,7 @@ class OfflineAnswerer:
         records = [hit.record for hit in hits]
         if len(hits) > 1:
             text = attribute_lines(records, attribute)
-        elif _has_figures(records[0]):
+        elif has_figures(records[0]):
             text = attribute_sentence(records[0], attribute)
         else:
             text = render_record(records[0]) if states(records[0], attribute) else None
@@ -494,8 +303,8 @@ class OfflineAnswerer:
         table when the question is broad ("сколько стоит маникюр?" matches ten services); else
         hand over. `query` is what the visitor asked: it tells a broad question from a specific
         one (see `tables.broad_rows`)."""
-        options = self._listed_rows(hits, query) or _close_rows(hits, self._threshold)
-        if options and not _has_figures(options[0].record):
+        options = self._listed_rows(hits, query) or close_rows(hits, self._threshold)
+        if options and not has_figures(options[0].record):
             # A list of FAQ questions tells the visitor nothing: they are asked to choose, or
             # the best record answers, or a person does.
             options = []
@@ -536,12 +345,12 @@ class OfflineAnswerer:
                 options=choices,
                 answerer=self.name,
             )
-        refusal_elsewhere = bool(hits) and _refusal_elsewhere(hits[0], query)
-        confident = bool(hits) and (hits[0].confidence >= self._threshold or _dominant(hits, query))
-        if not confident or refusal_elsewhere:
+        elsewhere = bool(hits) and refusal_elsewhere(hits[0], query)
+        confident = bool(hits) and (hits[0].confidence >= self._threshold or dominant(hits, query))
+        if not confident or elsewhere:
             best = f"{hits[0].confidence:.2f}" if hits else "none"
             missing = hits[0].missing if hits else [t.word for t in thing_terms(query)]
-            why = "refusal about something else" if refusal_elsewhere else "low_confidence"
+            why = "refusal about something else" if elsewhere else "low_confidence"
             return Draft(
                 text=self._phrases.unknown,
                 intent=Intent.UNKNOWN,
@@ -550,10 +359,10 @@ class OfflineAnswerer:
                 answerer=self.name,
                 missing=missing,
             )
-        if hits[0].missing and _has_figures(hits[0].record):
+        if hits[0].missing and has_figures(hits[0].record):
             # «Сколько стоит японский педикюр?» finds «Японский маникюр»: its price would answer
             # a question nobody asked. Say what is not in the list and offer what is near.
-            rows = [hits[0], *_close_rows_of(hits)]
+            rows = [hits[0], *close_rows_of(hits)]
             text = missing_list_reply(phrase_of(query, thing_terms(query)), rows)
             return Draft(
                 text=f"Здравствуйте! {text}" if greeting else text,

@@ -7,7 +7,7 @@ The engine knows nothing about HTTP, TalkMe or the database: it takes a `TurnInp
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +15,7 @@ from talkme_consultant.answer.base import (
     Answerer,
     AnswererUnavailable,
     ClarifyOption,
-    DialogueTopic,
     Draft,
-    HistoryMessage,
     Intent,
     TurnContext,
     Usage,
@@ -28,20 +26,25 @@ from talkme_consultant.dialog.booking import BookingInput, BookingTurns
 from talkme_consultant.dialog.booking_claims import CLAIM_FEEDBACK, claims_booking
 from talkme_consultant.dialog.booking_state import BOOKING_META
 from talkme_consultant.dialog.booking_tools import BookingTools, model_is_booking, tools_for
-from talkme_consultant.dialog.callback import CallbackTurns, OpenOffer, OperatorsNow, open_offer
+from talkme_consultant.dialog.callback import CallbackTurns, OperatorsNow
 from talkme_consultant.dialog.choice import (
     CLARIFY_META,
     LIST_META,
     TOPIC_META,
-    listed_options,
-    pending_options,
     read_choice,
-    topic_of,
 )
 from talkme_consultant.dialog.costs import Price, add_draft_usage, add_usage
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.honesty import describe_unacknowledged, unacknowledged
 from talkme_consultant.dialog.limits import keep_end, oldest_within, trim_history
+from talkme_consultant.dialog.memory import (
+    MemoryMessage,
+    last_topic,
+    note_first_question,
+    offer_open,
+    pending_clarification,
+    pending_list,
+)
 from talkme_consultant.dialog.splitting import split_message
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
@@ -62,16 +65,6 @@ class FinishCodes:
     success: str = "SUCCESS"
     irrelevant: str = "IRRELEVANT_MESSAGE"
     offline: str = "OPERATORS_OFFLINE"
-
-
-@dataclass(frozen=True)
-class MemoryMessage:
-    """A remembered message with its store id (the summary boundary is an id) and, for the
-    bot's messages, the turn's meta (a clarifying question keeps its options there)."""
-
-    id: int
-    message: HistoryMessage
-    meta: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -134,7 +127,7 @@ class DialogEngine:
         A handoff when no operator is online becomes a call-back offer; a phone number sent in
         answer to that offer becomes a lead and ends the bot's part with the offline code.
         """
-        offer = _open_offer(turn.memory)
+        offer = offer_open(turn.memory)
         if offer is not None and not turn.attachments_only:
             visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
             callback = self._callbacks.take_number(visitor_text, turn.visitor_name, offer)
@@ -196,11 +189,11 @@ class DialogEngine:
             summary=outcome.summary if outcome.summary is not None else turn.summary,
             visitor_name=turn.visitor_name,
             phone=phone,
-            topic=_last_topic(turn.memory),
+            topic=last_topic(turn.memory),
             tools=tools,
         )
-        options = _pending_clarification(turn.memory)
-        listed = _pending_list(turn.memory)
+        options = pending_clarification(turn.memory)
+        listed = pending_list(turn.memory)
         if options:
             draft = await self._after_clarification(ctx, options, outcome)
         elif listed:
@@ -217,7 +210,7 @@ class DialogEngine:
             told = draft.answerer != self._offline.name and claims_booking(draft.text)
             tools.settle(outcome, keep_reply=told and not outcome.handed_off)
         if draft.reason == HandoffReason.UNCLEAR_CHOICE:
-            _note_first_question(outcome, turn.memory)
+            note_first_question(outcome, turn.memory)
         return outcome
 
     def _tools(self, turn: TurnInput, visitor_text: str) -> BookingTools | None:
@@ -479,47 +472,6 @@ def _ungrounded(draft: Draft, visitor_text: str, facts: Sequence[str]) -> list[A
     sources.extend(facts)
     # The visitor's own phone may be repeated back ("we will call you on …").
     return list(check_grounding(draft.text, sources, visitor_texts=[visitor_text]))
-
-
-def _open_offer(memory: Sequence[MemoryMessage]) -> OpenOffer | None:
-    """Our call-back offer when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != MessageRole.BOT:
-        return None
-    return open_offer(memory[-1].meta)
-
-
-def _pending_clarification(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
-    """The options of our clarifying question when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != MessageRole.BOT:
-        return []
-    return pending_options(memory[-1].meta)
-
-
-def _last_topic(memory: Sequence[MemoryMessage]) -> DialogueTopic | None:
-    """What the dialogue was about after its last bot message that kept a topic."""
-    for message in reversed(memory):
-        if message.message.role == MessageRole.BOT and (topic := topic_of(message.meta)):
-            return topic
-    return None
-
-
-def _pending_list(memory: Sequence[MemoryMessage]) -> list[ClarifyOption]:
-    """The rows our last message listed, when it is the last message of the dialogue."""
-    if not memory or memory[-1].message.role != MessageRole.BOT:
-        return []
-    return listed_options(memory[-1].meta)
-
-
-def _note_first_question(outcome: TurnOutcome, memory: Sequence[MemoryMessage]) -> None:
-    """Name the question the clarification was about in the `unanswered` event: that is what
-    the owner has to answer, not the visitor's unclear reply to the options."""
-    meta = memory[-1].meta if memory else None
-    clarify = meta.get(CLARIFY_META) if meta else None
-    asked = clarify.get("question") if isinstance(clarify, Mapping) else None
-    if not isinstance(asked, str) or not asked.strip():
-        return
-    for data in outcome.events_of(EventKind.UNANSWERED):
-        data["asked"] = asked
 
 
 def merge_texts(texts: Sequence[str]) -> str:

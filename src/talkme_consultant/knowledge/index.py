@@ -22,13 +22,24 @@ from talkme_consultant.knowledge.confidence import (
 )
 from talkme_consultant.knowledge.coverage import Term, missing_terms, question_heads, thing_terms
 from talkme_consultant.knowledge.embedders import Embedder
+from talkme_consultant.knowledge.fusion import (
+    KeywordMatch,
+    Ranked,
+    dense_margin,
+    fusion_candidates,
+    group_starts,
+    inverse_frequency,
+    minmax,
+    top,
+)
 from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
 from talkme_consultant.knowledge.query import strip_pleasantries
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.representations import (
     content_key,
     keyword_documents,
-    question_title,
+    phrasing_texts,
+    question_titles,
     representations,
 )
 from talkme_consultant.knowledge.search import Hit
@@ -41,8 +52,6 @@ FUZZY_WEIGHT = 0.6
 # report) it beat reciprocal-rank fusion at every k tried (R@1 0.86 vs 0.82), because RRF throws
 # away how far ahead the winner of each side is; 0.2-0.25 was best, from the 0.1-0.5 tried.
 KEYWORD_WEIGHT = 0.2
-# Candidates per side that enter fusion; the rest cannot reach the top 10 in practice.
-CANDIDATES = 50
 EMBED_BATCH = 64
 # A taught phrasing counts only for near-identical questions: question-to-question cosines run
 # higher than question-to-record ones, so a looser phrasing would outrank other records' text.
@@ -93,7 +102,7 @@ class KnowledgeIndex:
         self._rep_starts = np.zeros(0, dtype=np.int64)
         if rep_vectors is not None and len(self._records):
             self._vectors = np.ascontiguousarray(rep_vectors, np.float32)
-            self._rep_starts = _group_starts(rep_owner, len(self._records))
+            self._rep_starts = group_starts(rep_owner, len(self._records))
         # The records titled by a question, and their questions' vectors (`TITLE_WEIGHT`).
         self._titled = np.asarray([i for i, _ in question_titles(self._records)], dtype=np.int64)
         self._title_vectors: np.ndarray | None = None
@@ -203,12 +212,13 @@ class KnowledgeIndex:
                 ids = [self._vocab[m] for m in self._fuzzy.close_matches(stem)]
                 weight = FUZZY_WEIGHT
             if not ids:
-                idf_total += _idf(0, n)  # a word the knowledge base never uses weighs most
+                # a word the knowledge base never uses weighs most
+                idf_total += inverse_frequency(0, n)
                 continue
             known += weight
             stem_scores = self._per_record(self._bm25.get_scores_from_ids(ids) / len(ids))
             present = stem_scores > 0
-            idf = _idf(int(present.sum()), n)
+            idf = inverse_frequency(int(present.sum()), n)
             idf_total += idf
             scores += weight * stem_scores
             matched += (weight * idf) * present
@@ -261,16 +271,16 @@ class KnowledgeIndex:
         it were not in the index."""
         match, dense, terms = scores.keyword, scores.dense, scores.terms
         keyword = match.scores
-        candidates = _candidates(keyword, dense)
+        candidates = fusion_candidates(keyword, dense)
         if without is not None:
             candidates = candidates[candidates != without]
             if not len(candidates):
                 return []
-        keyword_norm = _minmax(keyword[candidates])
+        keyword_norm = minmax(keyword[candidates])
         if dense is None:
             fused = keyword_norm
         else:
-            fused = _minmax(dense[candidates]) + KEYWORD_WEIGHT * keyword_norm
+            fused = minmax(dense[candidates]) + KEYWORD_WEIGHT * keyword_norm
         # At least two, so the top hit's margin (and so its confidence) does not depend on k.
         order = self._distinct(candidates, fused, max(k, 2))
         dense_sorted = self._best_two_contents(candidates, dense) if dense is not None else None
@@ -284,7 +294,7 @@ class KnowledgeIndex:
             features = Features(
                 fused=float(fused[position]),
                 dense=float(dense[idx]) if dense is not None else 0.0,
-                dense_margin=_dense_margin(float(dense[idx]), dense_sorted)
+                dense_margin=dense_margin(float(dense[idx]), dense_sorted)
                 if dense is not None and dense_sorted is not None
                 else 0.0,
                 keyword=float(keyword_norm[position]),
@@ -304,14 +314,14 @@ class KnowledgeIndex:
         if not missing:
             return 0.0
         n = len(self._records)
-        weight = {t.stem: _idf(self._stem_records.get(t.stem, 0), n) for t in terms}
+        weight = {t.stem: inverse_frequency(self._stem_records.get(t.stem, 0), n) for t in terms}
         total = sum(weight.values())
         return sum(weight[t.stem] for t in missing) / total if total else 0.0
 
     def _distinct(self, candidates: np.ndarray, fused: np.ndarray, k: int) -> list[int]:
         """Positions of the best `k` candidates by fused score, one per content (the best)."""
         if len(np.unique(self._content[candidates])) == len(candidates):
-            return _top(fused, k)
+            return top(fused, k)
         seen: set[int] = set()
         order: list[int] = []
         for position in np.argsort(-fused, kind="stable"):
@@ -397,80 +407,6 @@ class _Scores:
     terms: list[Term]
 
 
-@dataclass(frozen=True)
-class KeywordMatch:
-    """The keyword side's view of one query.
-
-    `matched[i]` is the idf-weighted share of the query's stems found in record i: low when the
-    record shares only a common word ("Москва") with a question about something else entirely.
-    `coverage` is the share of the query's stems the index knows at all.
-    """
-
-    scores: np.ndarray
-    matched: np.ndarray
-    coverage: float
-
-
-def _idf(document_frequency: int, documents: int) -> float:
-    return float(np.log(1.0 + (documents - document_frequency + 0.5) / (document_frequency + 0.5)))
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """A ranked record position with its fused score and the features its confidence uses."""
-
-    index: int
-    score: float
-    features: Features
-    missing: tuple[str, ...] = ()  # the question's thing-naming words the record never uses
-
-
-def _candidates(keyword: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
-    """Records that may enter the fused top: the best `CANDIDATES` of each side.
-
-    Normalising over these rather than the whole collection keeps the scale the same for a
-    15-row FAQ and a 100k-row catalogue, where the global minimum is a meaningless outlier.
-    """
-    parts = [_top_indices(keyword, CANDIDATES)]
-    if dense is not None:
-        parts.append(_top_indices(dense, CANDIDATES))
-    return np.unique(np.concatenate(parts))
-
-
-def _top_indices(scores: np.ndarray, n: int) -> np.ndarray:
-    if len(scores) <= n:
-        return np.arange(len(scores))
-    return np.argpartition(-scores, n - 1)[:n]
-
-
-def _minmax(values: np.ndarray) -> np.ndarray:
-    low = float(values.min())
-    span = float(values.max()) - low
-    if span <= 0:
-        return np.zeros_like(values, dtype=np.float32)
-    return ((values - low) / span).astype(np.float32)
-
-
-def _dense_margin(value: float, dense_sorted: np.ndarray) -> float:
-    """Cosine minus the best other record's cosine (positive only for the dense winner)."""
-    if len(dense_sorted) < 2:
-        return 0.0
-    best = float(dense_sorted[0])
-    return value - float(dense_sorted[1]) if value >= best else value - best
-
-
-def _group_starts(owner: np.ndarray, groups: int) -> np.ndarray:
-    """The first row of each owner's group in a sorted owner array (every owner has a row)."""
-    starts: np.ndarray = np.searchsorted(owner, np.arange(groups), side="left").astype(np.int64)
-    return starts
-
-
-def _top(scores: np.ndarray, k: int) -> list[int]:
-    k = min(k, len(scores))
-    candidates = _top_indices(scores, k)
-    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
-
-
 async def embed_representations(
     texts: Sequence[str],
     embedder: Embedder,
@@ -499,26 +435,6 @@ async def embed_representations(
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
-
-
-def phrasing_texts(
-    records: Sequence[Record], phrasings: Mapping[str, Sequence[str]]
-) -> list[tuple[str, int]]:
-    """Each taught phrasing with the position of the record it belongs to, in record order
-    (a record id found twice gets its phrasings on each copy)."""
-    if not phrasings:
-        return []
-    return [
-        (text, idx)
-        for idx, record in enumerate(records)
-        for text in phrasings.get(record.record_id, ())
-    ]
-
-
-def question_titles(records: Sequence[Record]) -> list[tuple[int, str]]:
-    """The position and question of each record titled by a question (`question_title`)."""
-    titled = ((idx, question_title(record)) for idx, record in enumerate(records))
-    return [(idx, title) for idx, title in titled if title is not None]
 
 
 async def build_index(

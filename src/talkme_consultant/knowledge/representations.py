@@ -8,7 +8,7 @@ its own as well (`question_title`); the keyword side sees the title more than on
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from talkme_consultant.knowledge.records import Record
@@ -131,3 +131,23 @@ def content_key(record: Record) -> str:
     if len(answer) >= SHORT_ANSWER_CHARS:
         return answer
     return " ".join(words(normalize(record.text)))
+
+
+def phrasing_texts(
+    records: Sequence[Record], phrasings: Mapping[str, Sequence[str]]
+) -> list[tuple[str, int]]:
+    """Each taught phrasing with the position of the record it belongs to, in record order
+    (a record id found twice gets its phrasings on each copy)."""
+    if not phrasings:
+        return []
+    return [
+        (text, idx)
+        for idx, record in enumerate(records)
+        for text in phrasings.get(record.record_id, ())
+    ]
+
+
+def question_titles(records: Sequence[Record]) -> list[tuple[int, str]]:
+    """The position and question of each record titled by a question (`question_title`)."""
+    titled = ((idx, question_title(record)) for idx, record in enumerate(records))
+    return [(idx, title) for idx, title in titled if title is not None]

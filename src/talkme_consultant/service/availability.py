@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from talkme_consultant.answer.basics import hours_on, is_closed, on_day
+from talkme_consultant.answer.basics_wording import hours_on, is_closed, on_day
 from talkme_consultant.dialog.callback import OperatorsNow
 from talkme_consultant.profile import BusinessProfile
 from talkme_consultant.talkme.account import AccountClient

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from talkme_consultant.answer.base import Answerer
-from talkme_consultant.answer.basics import ProfileBasics
 from talkme_consultant.answer.intents import reads_whole
 from talkme_consultant.answer.llm import LLMAnswerer
 from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.config import Settings
 from talkme_consultant.dialog.costs import parse_prices
 from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes

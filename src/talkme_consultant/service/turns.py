@@ -19,7 +19,8 @@ from typing import Any
 
 from talkme_consultant.answer.base import HistoryMessage
 from talkme_consultant.dialog.callback import OperatorsNow
-from talkme_consultant.dialog.engine import DialogEngine, MemoryMessage, TurnInput
+from talkme_consultant.dialog.engine import DialogEngine, TurnInput
+from talkme_consultant.dialog.memory import MemoryMessage
 from talkme_consultant.helpers.budget import local_day, spent_on
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
