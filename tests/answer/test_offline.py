@@ -14,8 +14,10 @@ from talkme_consultant.answer.base import (
     Intent,
     TurnContext,
 )
-from talkme_consultant.answer.offline import OfflineAnswerer, render_record, render_row_line
+from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.answer.rendering import render_record
+from talkme_consultant.answer.tables import row_line
 from talkme_consultant.knowledge.records import OWNER_FAQ_SOURCE, Record, Source
 from talkme_consultant.knowledge.search import Hit
 
@@ -338,7 +340,7 @@ def test_a_row_without_a_title_is_named_by_its_first_value() -> None:
         source=Source(file="p.csv", row=2),
         fields={"Услуга": "Укладка", "Цена": "900", "Примечание": ""},
     )
-    assert render_row_line(record) == "Укладка — 900 ₽"
+    assert row_line(record) == "Укладка — 900 ₽"
 
 
 # -- summaries ---------------------------------------------------------------------------------

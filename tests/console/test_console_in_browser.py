@@ -79,6 +79,9 @@ async def test_signing_out_ends_the_session_in_a_browser_holding_a_copy_of_its_c
     await elsewhere.page.context.add_cookies(copied)  # type: ignore[arg-type]
     await elsewhere.page.goto(seeded.service.url + "/console/leads")
     assert elsewhere.page.url.endswith("/console/leads"), "a copy works while the session lives"
+    # The page's own requests (the open-questions badge loads after the page) end first: one
+    # still under way at the sign-out would be refused with a 401 the browser reports.
+    await elsewhere.page.wait_for_load_state("networkidle")
 
     await laptop.page.get_by_test_id("logout").click()
     await laptop.page.get_by_test_id("login-token").wait_for()

@@ -22,8 +22,9 @@ from talkme_consultant.answer.base import (
     TurnContext,
     Usage,
 )
-from talkme_consultant.answer.offline import OfflineAnswerer, render_record
+from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
+from talkme_consultant.answer.rendering import render_record
 from talkme_consultant.dialog.costs import Price
 from talkme_consultant.dialog.engine import (
     DialogEngine,

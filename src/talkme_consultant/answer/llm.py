@@ -212,7 +212,7 @@ class LLMAnswerer:
             # The completion is searched whatever the model wrote: a weak rewrite of «а
             # сколько длится?» must not lose the service it is about.
             queries = [*queries, *reading.readings[:2]]
-        hits = self._with_rows(await self._search(queries), reading)
+        hits = _with_rows(await self._search(queries), reading, self.records, self.max_hits)
         shown = {f"R{number}": hit for number, hit in enumerate(hits, start=1)}
         profile_answer = self.basics.answer(reading.basics) if reading.basics else None
         system = self.prompts.render(
@@ -344,46 +344,8 @@ class LLMAnswerer:
             "history": ctx.history[-self.max_history :] if self.max_history else [],
             "known_name": ctx.visitor_name,
             "known_phone": ctx.phone,
-            "topic": self._topic_lines(ctx.topic, reading),
+            "topic": _topic_lines(ctx.topic, reading, self.profile),
         }
-
-    def _topic_lines(self, topic: DialogueTopic | None, reading: Reading) -> list[str]:
-        """What the dialogue is about, in words for the `<topic>` block (none in a new one)."""
-        if topic is None:
-            return []
-        lines = []
-        # A long story is no topic: the history's token budget already decided whether the
-        # model sees it, and the topic must not bring it back.
-        if topic.asked and len(topic.asked) <= MAX_TOPIC_QUESTION_CHARS:
-            lines.append(f"Предыдущий вопрос посетителя: «{topic.asked}»")
-        if topic.records:
-            titles = ", ".join(f"«{record.title}»" for record in topic.records)
-            shown = "Ответ был списком из" if topic.listed else "Ответ был по записи"
-            lines.append(f"{shown}: {titles}")
-        if topic.attribute is not None:
-            lines.append(f"Спрашивали: {_ATTRIBUTE_WORDS[topic.attribute]}")
-        branch = next((b for b in self.profile.branches if b.id == topic.branch), None)
-        if branch is not None:
-            lines.append(f"Филиал, о котором шла речь: {branch.name}")
-        if reading.leaned:
-            lines.append(f"Последнее сообщение, дополненное по разговору: «{reading.text}»")
-        return lines
-
-    def _with_rows(self, hits: list[Hit], reading: Reading) -> list[Hit]:
-        """The hits with the rows a follow-up asks about first, found by id: «а сколько
-        длится?» is answered from the row already given, whatever the search found."""
-        if self.records is None or not reading.rows:
-            return hits
-        rows = []
-        for option in reading.rows:
-            record = self.records.record(option.record_id)
-            if record is not None:
-                rows.append(
-                    Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
-                )
-        known = {hit.record_id for hit in rows}
-        others = [hit for hit in hits if hit.record_id not in known]
-        return [*rows, *others][: max(self.max_hits, len(rows))]
 
     async def _queries(
         self, ctx: TurnContext, dialogue: dict[str, object], meter: UsageMeter
@@ -423,3 +385,45 @@ def _price_list(shown: dict[str, Hit], question: str) -> list[tuple[str, str]]:
     ids = {hit.record_id: record_id for record_id, hit in shown.items()}
     rows = broad_rows(list(shown.values()), question, floor=BROAD_FLOOR)
     return [(ids[hit.record_id], line) for hit in rows if (line := figures_line(hit))]
+
+
+def _topic_lines(
+    topic: DialogueTopic | None, reading: Reading, profile: BusinessProfile
+) -> list[str]:
+    """What the dialogue is about, in words for the `<topic>` block (none in a new one)."""
+    if topic is None:
+        return []
+    lines = []
+    # A long story is no topic: the history's token budget already decided whether the
+    # model sees it, and the topic must not bring it back.
+    if topic.asked and len(topic.asked) <= MAX_TOPIC_QUESTION_CHARS:
+        lines.append(f"Предыдущий вопрос посетителя: «{topic.asked}»")
+    if topic.records:
+        titles = ", ".join(f"«{record.title}»" for record in topic.records)
+        shown = "Ответ был списком из" if topic.listed else "Ответ был по записи"
+        lines.append(f"{shown}: {titles}")
+    if topic.attribute is not None:
+        lines.append(f"Спрашивали: {_ATTRIBUTE_WORDS[topic.attribute]}")
+    branch = next((b for b in profile.branches if b.id == topic.branch), None)
+    if branch is not None:
+        lines.append(f"Филиал, о котором шла речь: {branch.name}")
+    if reading.leaned:
+        lines.append(f"Последнее сообщение, дополненное по разговору: «{reading.text}»")
+    return lines
+
+
+def _with_rows(
+    hits: list[Hit], reading: Reading, records: RecordLookup | None, max_hits: int
+) -> list[Hit]:
+    """The hits with the rows a follow-up asks about first, found by id: «а сколько
+    длится?» is answered from the row already given, whatever the search found."""
+    if records is None or not reading.rows:
+        return hits
+    rows = []
+    for option in reading.rows:
+        record = records.record(option.record_id)
+        if record is not None:
+            rows.append(Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0))
+    known = {hit.record_id for hit in rows}
+    others = [hit for hit in hits if hit.record_id not in known]
+    return [*rows, *others][: max(max_hits, len(rows))]

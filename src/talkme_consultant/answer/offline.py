@@ -12,11 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from talkme_consultant.answer.attributes import (
-    attribute_lines,
-    attribute_sentence,
-    states,
-)
 from talkme_consultant.answer.base import (
     ClarifyOption,
     DialogueTopic,
@@ -39,30 +34,19 @@ from talkme_consultant.answer.price_rows import (
 )
 from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.answer.refusals import negative, refusal_elsewhere
+from talkme_consultant.answer.rendering import render_record
+from talkme_consultant.answer.spoken_rows import SpokenRows
 from talkme_consultant.answer.tables import (
     asks_for_a_list,
     broad_rows,
     list_reply,
     missing_list_reply,
-    row_line,
-    row_sentence,
 )
 from talkme_consultant.helpers.kinds import HandoffReason, MessageRole
 from talkme_consultant.knowledge.conflicts import subject_key
 from talkme_consultant.knowledge.coverage import absent_from_all, phrase_of, thing_terms
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
-
-
-def render_record(record: Record) -> str:
-    """What the bot says for a record: the FAQ answer, a table row in a sentence or two, or the
-    text itself."""
-    if record.answer and record.answer.strip() and record.answer.strip() != record.text.strip():
-        return record.answer.strip()
-    if record.fields:
-        return row_sentence(record)
-    return record.text.strip()
-
 
 # A broad question is answered with a list of the rows that carry the question's words from a
 # best row this confident, weaker than the rows near it need without those words
@@ -75,13 +59,6 @@ _QUERY_CHARS = 500
 # A follow-up's answer is another record than the one already given when it is at most this much
 # less confident.
 _NEW_RECORD_MARGIN = 0.02
-
-
-def render_row_line(record: Record) -> str:
-    """One line for a table row: its name and figures ("Массаж спины — 2 800 ₽, 30 мин")."""
-    if not record.fields:
-        return (record.title or record.text).strip().replace("\n", " ")
-    return row_line(record)
 
 
 def _again_a_row(hits: list[Hit], given: tuple[str, ...]) -> bool:
@@ -137,6 +114,20 @@ def _same_title(record: Record, title: str) -> bool:
     return subject_key(record.title or record.source.heading or "") == subject_key(title)
 
 
+def _small_talk(talk: SmallTalk, phrases: Phrases, answerer: str) -> Draft | None:
+    """The fixed phrase for a message that asks nothing, or None."""
+    if talk.goodbye:
+        return Draft(text=phrases.goodbye, intent=Intent.GOODBYE, answerer=answerer)
+    if talk.thanks:
+        return Draft(text=phrases.thanks, intent=Intent.THANKS, answerer=answerer)
+    if talk.greeting:
+        return Draft(text=phrases.greeting, intent=Intent.GREETING, answerer=answerer)
+    if talk.acknowledgement:
+        # "ок", "понятно", "пока нет": nothing to look up and nothing to hand over.
+        return Draft(text=phrases.acknowledge, intent=Intent.THANKS, answerer=answerer)
+    return None
+
+
 class OfflineAnswerer:
     """Answers from the knowledge base by retrieval alone."""
 
@@ -154,7 +145,7 @@ class OfflineAnswerer:
         self._retriever = retriever
         # The rows a dialogue spoke of are read again by id; without a lookup (tests), by
         # searching their titles.
-        self._records = records
+        self._spoken = SpokenRows(retriever, records)
         self._phrases = phrases
         # A callable is asked on every turn: the live knowledge base recalibrates its threshold
         # on the business's cases after each rebuild.
@@ -184,7 +175,7 @@ class OfflineAnswerer:
                 answerer=self.name,
             )
             return handoff, reading
-        if not talk.question and (small := self._small_talk(talk)) is not None:
+        if not talk.question and (small := _small_talk(talk, self._phrases, self.name)) is not None:
             return small, reading
         basic = self._basics.answer(reading.basics) if self._basics and reading.basics else None
         if basic:
@@ -195,26 +186,13 @@ class OfflineAnswerer:
                 answerer=self.name,
             )
             return facts, reading
-        if reading.rows and (from_rows := await self._from_rows(reading)) is not None:
+        if reading.rows and (from_rows := await self._spoken.draft(reading, self.name)) is not None:
             return from_rows, reading
         query, hits = await self._most_confident(reading)
         draft = self.draft_from_hits(
             figure_row_first(hits, query), greeting=talk.greeting, query=query
         )
         return draft, replace(reading, text=query, candidates=())
-
-    def _small_talk(self, talk: SmallTalk) -> Draft | None:
-        """The fixed phrase for a message that asks nothing, or None."""
-        if talk.goodbye:
-            return Draft(text=self._phrases.goodbye, intent=Intent.GOODBYE, answerer=self.name)
-        if talk.thanks:
-            return Draft(text=self._phrases.thanks, intent=Intent.THANKS, answerer=self.name)
-        if talk.greeting:
-            return Draft(text=self._phrases.greeting, intent=Intent.GREETING, answerer=self.name)
-        if talk.acknowledgement:
-            # "ок", "понятно", "пока нет": nothing to look up and nothing to hand over.
-            return Draft(text=self._phrases.acknowledge, intent=Intent.THANKS, answerer=self.name)
-        return None
 
     async def _most_confident(self, reading: Reading) -> tuple[str, list[Hit]]:
         """The reading whose best hit is the most confident, with its hits: the message itself,
@@ -248,44 +226,6 @@ class OfflineAnswerer:
             best = new
         query, hits = best
         return query, _something_new(hits, reading.given)
-
-    async def _from_rows(self, reading: Reading) -> Draft | None:
-        """The attribute asked, said from the records the dialogue is about: a row's own figure,
-        each listed row's, or an answer that already says it again; None when a record is gone
-        or does not hold it (the question is then searched)."""
-        attribute = reading.attribute
-        found = [await self._row(option) for option in reading.rows]
-        hits = [hit for hit in found if hit is not None]
-        if attribute is None or not hits or len(hits) != len(reading.rows):
-            return None
-        records = [hit.record for hit in hits]
-        if len(hits) > 1:
-            text = attribute_lines(records, attribute)
-        elif has_figures(records[0]):
-            text = attribute_sentence(records[0], attribute)
-        else:
-            text = render_record(records[0]) if states(records[0], attribute) else None
-        if text is None:
-            return None
-        return Draft(
-            text=text,
-            intent=Intent.ANSWER,
-            reason=f"{attribute.value} of the records spoken of",
-            used_records=hits,
-            listed=list(reading.rows) if len(hits) > 1 else [],
-            answerer=self.name,
-        )
-
-    async def _row(self, option: ClarifyOption) -> Hit | None:
-        """A record the dialogue spoke of, as it is served now: by id, with no search."""
-        if self._records is None:
-            hits = await self._retriever.search(option.title, k=8)
-            return next((hit for hit in hits if hit.record_id == option.record_id), None)
-        record = self._records.record(option.record_id)
-        if record is None:
-            return None
-        # Not found by a search: its certainty is the dialogue's, not a retrieval score.
-        return Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
 
     def _listed_rows(self, hits: list[Hit], query: str) -> list[Hit]:
         """The rows a broad question is answered with (`tables.broad_rows`). A visitor asking

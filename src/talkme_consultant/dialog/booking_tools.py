@@ -19,7 +19,7 @@ import copy
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -215,8 +215,8 @@ class BookingTools:
     # --- the functions --------------------------------------------------------------------------
 
     async def _find(self, arguments: FindArguments) -> dict[str, Any]:
-        service = await self._service(arguments.service)
-        staff_id, master = await self._master(service, arguments.master)
+        service = await _service(self._calendar, arguments.service)
+        staff_id, master = await _master(self._calendar, service, arguments.master)
         wish = read_wish(arguments.when or "", self.today)
         state = BookingState(
             step=BookingStep.TIME,
@@ -242,9 +242,9 @@ class BookingTools:
         if self.booked is not None:
             # A second call in the same turn (a guard's second try): the record already made.
             return self._made(self.booked, note="Запись уже создана в этом разговоре.")
-        service = await self._service(arguments.service)
-        staff_id, master = await self._master(service, arguments.master)
-        at = self._datetime(arguments.datetime)
+        service = await _service(self._calendar, arguments.service)
+        staff_id, master = await _master(self._calendar, service, arguments.master)
+        at = _datetime(arguments.datetime, self._options.zone)
         phone = normalize_phone(arguments.phone)
         if phone is None:
             raise _Refusal(
@@ -290,7 +290,7 @@ class BookingTools:
             state.service_id, state.staff_id or ANY_MASTER, state.chosen.date()
         )
         if state.chosen not in free:
-            raise _Refusal(self._not_free(state.chosen, free, taken=False), "not_free")
+            raise _Refusal(_not_free(state.chosen, free, self.today, taken=False), "not_free")
         # Each booking tried in a turn has an id of its own: a time taken, then another.
         self._attempts += 1
         request = booking_request(state, api_id)
@@ -327,64 +327,17 @@ class BookingTools:
             free = await self._calendar.times(
                 state.service_id, request.staff_id, state.chosen.date()
             )
-            raise _Refusal(self._not_free(state.chosen, free, taken=True), "slot_taken") from None
+            raise _Refusal(
+                _not_free(state.chosen, free, self.today, taken=True), "slot_taken"
+            ) from None
         if self._ledger is not None:
             await self._ledger.made(api_id, made.record_id)
         return self._made(_done(state, made.record_id))
 
     # --- parts ----------------------------------------------------------------------------------
 
-    async def _service(self, words: str) -> CalendarService:
-        services = await self._calendar.services()
-        exact = [s for s in services if s.title.casefold() == words.strip().casefold()]
-        fits = exact or match_services(words, services)
-        if len(fits) == 1:
-            return fits[0]
-        if fits:
-            titles = "; ".join(f"«{s.title}»" for s in fits[: say.MAX_OFFERED])
-            raise _Refusal(
-                f"Подходят несколько услуг: {titles}. Уточни у посетителя, какая нужна.",
-                "which_service",
-            )
-        titles = "; ".join(f"«{s.title}»" for s in services)
-        raise _Refusal(f"Такой услуги нет в онлайн-записи. Есть: {titles}.", "no_service")
-
-    async def _master(self, service: CalendarService, words: str | None) -> tuple[int, str]:
-        if not words or not words.strip() or wants_any_master(words):
-            return ANY_MASTER, ""
-        masters = await self._calendar.masters(service.id)
-        master = read_master(words, masters)
-        if master is None:
-            names = ", ".join(m.name for m in masters) or "нет"
-            raise _Refusal(
-                f"Такого мастера на «{service.title}» нет. Мастера этой услуги: {names}.",
-                "no_master",
-            )
-        return master.id, master.name
-
-    def _datetime(self, text: str) -> datetime:
-        try:
-            at = datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise _Refusal(
-                "Время не прочитано: передай его так, как его вернул find_free_times.", "bad_time"
-            ) from None
-        zone = self._options.zone
-        return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
-
     def _time(self, at: datetime) -> dict[str, str]:
         return {"datetime": at.isoformat(), "label": say.time_line(at, self.today)}
-
-    def _not_free(self, at: datetime, free: Sequence[datetime], *, taken: bool) -> str:
-        label = say.time_line(at, self.today)
-        why = "только что заняли" if taken else "не свободно"
-        near = sorted(free, key=lambda other: abs((other - at).total_seconds()))
-        others = "; ".join(
-            f"{say.time_line(o, self.today)} ({o.isoformat()})"
-            for o in sorted(near[: say.MAX_OFFERED])
-        )
-        rest = f" Свободно в этот день: {others}." if others else " В этот день свободного нет."
-        return f"Время {label} {why}; запись не сделана.{rest}"
 
     def _made(self, done: BookingState, note: str = "") -> dict[str, Any]:
         assert done.chosen is not None
@@ -431,6 +384,63 @@ class BookingTools:
                 self._options.address,
             )
             outcome.replies = split_message(text, self._options.max_message_chars)
+
+
+async def _service(calendar: Calendar, words: str) -> CalendarService:
+    """The calendar's one service the model named; a refusal naming the choices otherwise."""
+    services = await calendar.services()
+    exact = [s for s in services if s.title.casefold() == words.strip().casefold()]
+    fits = exact or match_services(words, services)
+    if len(fits) == 1:
+        return fits[0]
+    if fits:
+        titles = "; ".join(f"«{s.title}»" for s in fits[: say.MAX_OFFERED])
+        raise _Refusal(
+            f"Подходят несколько услуг: {titles}. Уточни у посетителя, какая нужна.",
+            "which_service",
+        )
+    titles = "; ".join(f"«{s.title}»" for s in services)
+    raise _Refusal(f"Такой услуги нет в онлайн-записи. Есть: {titles}.", "no_service")
+
+
+async def _master(
+    calendar: Calendar, service: CalendarService, words: str | None
+) -> tuple[int, str]:
+    """The master named for the service (id and name), or any master when none was named."""
+    if not words or not words.strip() or wants_any_master(words):
+        return ANY_MASTER, ""
+    masters = await calendar.masters(service.id)
+    master = read_master(words, masters)
+    if master is None:
+        names = ", ".join(m.name for m in masters) or "нет"
+        raise _Refusal(
+            f"Такого мастера на «{service.title}» нет. Мастера этой услуги: {names}.",
+            "no_master",
+        )
+    return master.id, master.name
+
+
+def _datetime(text: str, zone: tzinfo) -> datetime:
+    """A time as `find_free_times` gave it, in the business's zone."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise _Refusal(
+            "Время не прочитано: передай его так, как его вернул find_free_times.", "bad_time"
+        ) from None
+    return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
+
+
+def _not_free(at: datetime, free: Sequence[datetime], today: date, *, taken: bool) -> str:
+    """Why no record was made at `at`, with the nearest free times of that day."""
+    label = say.time_line(at, today)
+    why = "только что заняли" if taken else "не свободно"
+    near = sorted(free, key=lambda other: abs((other - at).total_seconds()))
+    others = "; ".join(
+        f"{say.time_line(o, today)} ({o.isoformat()})" for o in sorted(near[: say.MAX_OFFERED])
+    )
+    rest = f" Свободно в этот день: {others}." if others else " В этот день свободного нет."
+    return f"Время {label} {why}; запись не сделана.{rest}"
 
 
 def model_is_booking(meta: Mapping[str, Any] | None) -> bool:

@@ -27,12 +27,7 @@ from talkme_consultant.dialog.booking_claims import CLAIM_FEEDBACK, claims_booki
 from talkme_consultant.dialog.booking_state import BOOKING_META
 from talkme_consultant.dialog.booking_tools import BookingTools, model_is_booking, tools_for
 from talkme_consultant.dialog.callback import CallbackTurns, OperatorsNow
-from talkme_consultant.dialog.choice import (
-    CLARIFY_META,
-    LIST_META,
-    TOPIC_META,
-    read_choice,
-)
+from talkme_consultant.dialog.choice import read_choice
 from talkme_consultant.dialog.costs import Price, add_draft_usage, add_usage
 from talkme_consultant.dialog.guard import check_grounding, describe_problems
 from talkme_consultant.dialog.honesty import describe_unacknowledged, unacknowledged
@@ -45,26 +40,13 @@ from talkme_consultant.dialog.memory import (
     pending_clarification,
     pending_list,
 )
-from talkme_consultant.dialog.splitting import split_message
+from talkme_consultant.dialog.replies import FinishCodes, ReplyWriter
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.kinds import EventKind, HandoffReason, MessageRole
-from talkme_consultant.helpers.outcome import LeadInfo, TurnOutcome
+from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.helpers.phones import extract_phones
 
 log = logging.getLogger(__name__)
-
-# How much of the visitor's question a clarifying message's meta keeps.
-_ASKED_CHARS = 500
-
-
-@dataclass(frozen=True)
-class FinishCodes:
-    """TalkMe finish codes; an empty code switches that finish off."""
-
-    operator: str = "OPERATOR_REQUEST"
-    success: str = "SUCCESS"
-    irrelevant: str = "IRRELEVANT_MESSAGE"
-    offline: str = "OPERATORS_OFFLINE"
 
 
 @dataclass
@@ -88,7 +70,7 @@ class TurnInput:
 class EngineOptions:
     """Tunables of the engine."""
 
-    finish_codes: FinishCodes = FinishCodes()
+    finish_codes: FinishCodes = field(default_factory=FinishCodes)
     max_message_chars: int = 4000
     # The visitor's text of one turn is cut to its last `max_turn_chars` characters.
     max_turn_chars: int = 3000
@@ -117,6 +99,7 @@ class DialogEngine:
         self._offline = offline
         self._phrases = phrases
         self._options = options
+        self._replies = ReplyWriter(options.finish_codes, phrases, options.max_message_chars)
         self._callbacks = CallbackTurns(
             options.max_message_chars, options.finish_codes.offline or None
         )
@@ -165,13 +148,13 @@ class DialogEngine:
         visitor_text = keep_end(merge_texts(turn.texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         if turn.attachments_only:
-            self._hand_over(outcome, self._phrases.attachment, HandoffReason.ATTACHMENT)
+            self._replies.hand_over(outcome, self._phrases.attachment, HandoffReason.ATTACHMENT)
             return outcome
         if self._budget_spent(turn):
             outcome.add_event(
                 EventKind.BUDGET, spent=turn.tokens_spent_today, limit=self._options.daily_tokens
             )
-            self._hand_over(outcome, self._phrases.handoff, HandoffReason.BUDGET)
+            self._replies.hand_over(outcome, self._phrases.handoff, HandoffReason.BUDGET)
             return outcome
 
         phones = extract_phones(visitor_text)
@@ -203,7 +186,7 @@ class DialogEngine:
         add_draft_usage(outcome, draft, self._options.prices)
         outcome.visitor_name = draft.visitor_name or None
         outcome.phone = draft.phone or (phones[0] if phones else None)
-        self._apply(draft, ctx, outcome)
+        self._replies.apply(draft, ctx, outcome)
         if tools is not None:
             # A record the model made is kept as the dialogue keeps one; its reply is sent only
             # when it is the model's own, passed the checks and tells of the booking.
@@ -333,68 +316,6 @@ class DialogEngine:
         parts = (problems, describe_unacknowledged(unsaid), claim)
         return " ".join(part for part in parts if part)
 
-    def _apply(self, draft: Draft, ctx: TurnContext, outcome: TurnOutcome) -> None:
-        """Turn the draft's intent into replies, finish codes, handoffs and leads."""
-        codes = self._options.finish_codes
-        outcome.meta = {
-            "intent": draft.intent.value,
-            "answerer": draft.answerer,
-            "records": [hit.record_id for hit in draft.used_records],
-            # Where each used record came from, so the owner can find it again.
-            "citations": [
-                {"id": hit.record_id, **hit.record.source.model_dump(exclude_none=True)}
-                for hit in draft.used_records
-            ],
-            "confidence": round(draft.found[0].confidence, 3) if draft.found else None,
-        }
-        if draft.missing:
-            outcome.meta["missing"] = list(draft.missing)
-        topic = draft.topic or ctx.topic
-        if topic is not None:
-            # Kept with the reply, so the next message leans on it after a restart too.
-            outcome.meta[TOPIC_META] = topic.model_dump(mode="json", exclude_defaults=True)
-        if draft.intent is Intent.OPERATOR:
-            self._hand_over(
-                outcome, draft.text or self._phrases.handoff, HandoffReason.VISITOR_REQUEST
-            )
-            return
-        if draft.intent is Intent.UNKNOWN:
-            if draft.reason == HandoffReason.UNCLEAR_CHOICE:
-                reason = HandoffReason.UNCLEAR_CHOICE
-            elif draft.missing:
-                reason = HandoffReason.NOT_IN_KNOWLEDGE
-            else:
-                reason = HandoffReason.LOW_CONFIDENCE
-            self._hand_over(outcome, draft.text or self._phrases.unknown, reason)
-            outcome.add_event(EventKind.UNANSWERED, question=ctx.text, reason=draft.reason)
-            return
-        if draft.intent is Intent.CLARIFY and draft.options:
-            outcome.meta[CLARIFY_META] = {
-                "options": [option.model_dump() for option in draft.options],
-                "question": ctx.text[-_ASKED_CHARS:],
-            }
-            outcome.add_event(EventKind.CLARIFY, question=ctx.text, options=len(draft.options))
-        if draft.intent is Intent.ANSWER and len(draft.listed) >= 2:
-            outcome.meta[LIST_META] = {"options": [row.model_dump() for row in draft.listed]}
-        if draft.intent is Intent.BOOKING and (draft.phone or ctx.phone):
-            phone = draft.phone or ctx.phone or ""
-            outcome.lead = LeadInfo(
-                name=draft.visitor_name or ctx.visitor_name,
-                phone=phone,
-                interest=draft.interest,
-                summary=_lead_summary(ctx, draft),
-            )
-            outcome.add_event(EventKind.LEAD, interest=draft.interest or "")
-            self._hand_over(
-                outcome, draft.text or self._phrases.lead_accepted, HandoffReason.BOOKING
-            )
-            return
-        outcome.replies = split_message(draft.text, self._options.max_message_chars)
-        if draft.intent is Intent.OFF_TOPIC and codes.irrelevant:
-            outcome.finish_code = codes.irrelevant
-        elif draft.intent is Intent.GOODBYE and codes.success:
-            outcome.finish_code = codes.success
-
     def hand_over_after_failure(self, texts: Sequence[str], error: str) -> TurnOutcome:
         """The turn could not be completed: a person takes over, with the profile's handoff words.
 
@@ -403,15 +324,9 @@ class DialogEngine:
         visitor_text = keep_end(merge_texts(texts), self._options.max_turn_chars)
         outcome = TurnOutcome(visitor_text=visitor_text, replies=[])
         outcome.meta = {"intent": "turn_failed", "answerer": "none"}
-        self._hand_over(outcome, self._phrases.handoff, HandoffReason.TURN_FAILED)
+        self._replies.hand_over(outcome, self._phrases.handoff, HandoffReason.TURN_FAILED)
         outcome.add_event(EventKind.TURN_FAILED, error=error)
         return outcome
-
-    def _hand_over(self, outcome: TurnOutcome, text: str, reason: HandoffReason) -> None:
-        outcome.replies = split_message(text, self._options.max_message_chars)
-        outcome.handed_off = True
-        outcome.finish_code = self._options.finish_codes.operator or None
-        outcome.add_event(EventKind.HANDOFF, reason=reason)
 
 
 def _booking_input(turn: TurnInput, visitor_text: str) -> BookingInput:
@@ -477,14 +392,3 @@ def _ungrounded(draft: Draft, visitor_text: str, facts: Sequence[str]) -> list[A
 def merge_texts(texts: Sequence[str]) -> str:
     """The messages of one burst as one visitor text, a line each."""
     return "\n".join(t.strip() for t in texts if t.strip())
-
-
-def _lead_summary(ctx: TurnContext, draft: Draft) -> str:
-    lines = []
-    if ctx.summary:
-        lines.append(ctx.summary)
-    lines.extend(f"{m.role}: {m.text}" for m in ctx.history[-6:])
-    lines.append(f"visitor: {ctx.text}")
-    if draft.interest:
-        lines.append(f"interest: {draft.interest}")
-    return "\n".join(lines)[-3000:]

@@ -86,3 +86,35 @@ def top(scores: np.ndarray, k: int) -> list[int]:
     k = min(k, len(scores))
     candidates = top_indices(scores, k)
     return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
+
+
+def distinct_top(fused: np.ndarray, content: np.ndarray, k: int) -> list[int]:
+    """Positions of the best `k` candidates by fused score, one per content (the best);
+    `content[i]` numbers what candidate i says, equal for records saying the same thing."""
+    if len(np.unique(content)) == len(content):
+        return top(fused, k)
+    seen: set[int] = set()
+    order: list[int] = []
+    for position in np.argsort(-fused, kind="stable"):
+        said = int(content[position])
+        if said in seen:
+            continue
+        seen.add(said)
+        order.append(int(position))
+        if len(order) == k:
+            break
+    return order
+
+
+def best_two_contents(scores: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The two best of the candidates' cosines, counting each content once.
+
+    A twin of the dense winner would otherwise be its closest rival and erase its margin.
+    """
+    order = np.argsort(-scores, kind="stable")
+    best = int(content[order[0]]) if len(order) else -1
+    for position in order[1:]:
+        if int(content[position]) != best:
+            return np.asarray([scores[order[0]], scores[position]], dtype=np.float32)
+    alone: np.ndarray = scores[order[:1]]
+    return alone

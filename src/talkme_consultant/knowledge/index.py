@@ -25,19 +25,19 @@ from talkme_consultant.knowledge.embedders import Embedder
 from talkme_consultant.knowledge.fusion import (
     KeywordMatch,
     Ranked,
+    best_two_contents,
     dense_margin,
+    distinct_top,
     fusion_candidates,
     group_starts,
     inverse_frequency,
     minmax,
-    top,
 )
-from talkme_consultant.knowledge.fuzzy import FuzzyVocabulary
+from talkme_consultant.knowledge.keyword_side import KeywordSide
 from talkme_consultant.knowledge.query import strip_pleasantries
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.representations import (
     content_key,
-    keyword_documents,
     phrasing_texts,
     question_titles,
     representations,
@@ -45,8 +45,6 @@ from talkme_consultant.knowledge.representations import (
 from talkme_consultant.knowledge.search import Hit
 from talkme_consultant.knowledge.text import tokenize
 
-# A query stem matched only through a typo correction counts this much of an exact match.
-FUZZY_WEIGHT = 0.6
 # Fusion is a weighted sum of both sides' scores, each min-max normalised over the candidates:
 # dense + KEYWORD_WEIGHT × keyword. Measured on the eval sets (227 questions, see the room's
 # report) it beat reciprocal-rank fusion at every k tried (R@1 0.86 vs 0.82), because RRF throws
@@ -86,8 +84,6 @@ class KnowledgeIndex:
         """`phrasings` maps a record id to the owner's extra ways to ask for it;
         `phrasing_vectors` holds their embeddings in the order `phrasing_texts` gives, and
         `title_vectors` those of the records' questions in the order `question_titles` gives."""
-        import bm25s
-
         self._records: tuple[Record, ...] = tuple(records)
         self._ids = [r.record_id for r in self._records]
         # Records saying the same thing share a number, so a ranking shows each content once.
@@ -120,22 +116,10 @@ class KnowledgeIndex:
         self._extra_vectors: np.ndarray | None = None
         if self._vectors is not None and phrasing_vectors is not None and len(owners):
             self._extra_vectors = np.ascontiguousarray(phrasing_vectors, np.float32)
-        self._bm25 = bm25s.BM25()
-        self._vocab: dict[str, int] = {}
-        self._doc_starts = np.zeros(0, dtype=np.int64)
-        # Records with one document each (no prose sections) need no reduction.
-        self._single_docs = True
-        if self._records:
-            # With an embedder, taught words stay out of BM25: words like «сколько» or «можно»
-            # added to one record lifted it for unrelated questions (a salon answer case was
-            # handed over). Without one, the keyword side is the only place they can count.
-            spoken = taught if embedder is None else {}
-            documents = [keyword_documents(r, spoken.get(r.record_id, ())) for r in self._records]
-            self._doc_starts = np.cumsum([0] + [len(d) for d in documents[:-1]], dtype=np.int64)
-            self._bm25.index([doc for docs in documents for doc in docs], show_progress=False)
-            self._vocab = dict(self._bm25.vocab_dict)
-            self._single_docs = sum(len(d) for d in documents) == len(self._records)
-        self._fuzzy = FuzzyVocabulary(t for t in self._vocab if t)
+        # With an embedder, taught words stay out of BM25: words like «сколько» or «можно» added
+        # to one record lifted it for unrelated questions (a salon answer case was handed over).
+        # Without one, the keyword side is the only place they can count.
+        self._keyword = KeywordSide(self._records, taught if embedder is None else {})
         # What each record speaks of, its taught wordings included: a question's thing-naming
         # word outside this set is evidence that the record does not answer it.
         self._stems = [
@@ -192,44 +176,8 @@ class KnowledgeIndex:
         return self.search_vector(query, self.embed_query(query), k)
 
     def keyword_scores(self, query: str) -> KeywordMatch:
-        """BM25 score per record, plus how much of the query each record and the index cover.
-
-        Stems unknown to the index are replaced by their one-edit neighbours at reduced weight.
-        """
-        n = len(self._records)
-        scores = np.zeros(n, dtype=np.float32)
-        matched = np.zeros(n, dtype=np.float32)
-        stems = list(dict.fromkeys(tokenize(query)))
-        if not stems or not n:
-            return KeywordMatch(scores, matched, 0.0)
-        known = 0.0
-        idf_total = 0.0
-        for stem in stems:
-            token_id = self._vocab.get(stem)
-            if token_id is not None:
-                ids, weight = [token_id], 1.0
-            else:
-                ids = [self._vocab[m] for m in self._fuzzy.close_matches(stem)]
-                weight = FUZZY_WEIGHT
-            if not ids:
-                # a word the knowledge base never uses weighs most
-                idf_total += inverse_frequency(0, n)
-                continue
-            known += weight
-            stem_scores = self._per_record(self._bm25.get_scores_from_ids(ids) / len(ids))
-            present = stem_scores > 0
-            idf = inverse_frequency(int(present.sum()), n)
-            idf_total += idf
-            scores += weight * stem_scores
-            matched += (weight * idf) * present
-        return KeywordMatch(scores, matched / idf_total, known / len(stems))
-
-    def _per_record(self, doc_scores: np.ndarray) -> np.ndarray:
-        """Keyword scores per BM25 document reduced to each record's best."""
-        if self._single_docs:
-            return doc_scores
-        best: np.ndarray = np.maximum.reduceat(doc_scores, self._doc_starts)
-        return best
+        """The keyword side's scores of every record for `query` (`KeywordSide.scores`)."""
+        return self._keyword.scores(query)
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Per record, the best cosine over its representations, moved by its question's own
@@ -282,12 +230,16 @@ class KnowledgeIndex:
         else:
             fused = minmax(dense[candidates]) + KEYWORD_WEIGHT * keyword_norm
         # At least two, so the top hit's margin (and so its confidence) does not depend on k.
-        order = self._distinct(candidates, fused, max(k, 2))
-        dense_sorted = self._best_two_contents(candidates, dense) if dense is not None else None
+        order = distinct_top(fused, self._content[candidates], max(k, 2))
+        dense_sorted = (
+            best_two_contents(dense[candidates], self._content[candidates])
+            if dense is not None
+            else None
+        )
         ranked: list[Ranked] = []
         for position in order:
             idx = int(candidates[position])
-            missing = missing_terms(terms, self._stems[idx], self._fuzzy.close_matches)
+            missing = missing_terms(terms, self._stems[idx], self._keyword.fuzzy.close_matches)
             best_other = (
                 fused[order[1]] if position == order[0] and len(order) > 1 else fused[order[0]]
             )
@@ -317,36 +269,6 @@ class KnowledgeIndex:
         weight = {t.stem: inverse_frequency(self._stem_records.get(t.stem, 0), n) for t in terms}
         total = sum(weight.values())
         return sum(weight[t.stem] for t in missing) / total if total else 0.0
-
-    def _distinct(self, candidates: np.ndarray, fused: np.ndarray, k: int) -> list[int]:
-        """Positions of the best `k` candidates by fused score, one per content (the best)."""
-        if len(np.unique(self._content[candidates])) == len(candidates):
-            return top(fused, k)
-        seen: set[int] = set()
-        order: list[int] = []
-        for position in np.argsort(-fused, kind="stable"):
-            content = int(self._content[candidates[position]])
-            if content in seen:
-                continue
-            seen.add(content)
-            order.append(int(position))
-            if len(order) == k:
-                break
-        return order
-
-    def _best_two_contents(self, candidates: np.ndarray, dense: np.ndarray) -> np.ndarray:
-        """The two best cosines among the candidates, counting each content once.
-
-        A twin of the dense winner would otherwise be its closest rival and erase its margin.
-        """
-        scores = dense[candidates]
-        order = np.argsort(-scores, kind="stable")
-        best = int(self._content[candidates[order[0]]]) if len(order) else -1
-        for position in order[1:]:
-            if int(self._content[candidates[position]]) != best:
-                return np.asarray([scores[order[0]], scores[position]], dtype=np.float32)
-        alone: np.ndarray = scores[order[:1]]
-        return alone
 
     def search_vector(self, query: str, query_vector: np.ndarray | None, k: int = 5) -> list[Hit]:
         """Search with an already embedded query (None: keyword side only). CPU only."""

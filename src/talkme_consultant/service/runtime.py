@@ -22,7 +22,8 @@ from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.answer.profile_basics import ProfileBasics
 from talkme_consultant.config import Settings
 from talkme_consultant.dialog.costs import parse_prices
-from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, FinishCodes
+from talkme_consultant.dialog.engine import DialogEngine, EngineOptions
+from talkme_consultant.dialog.replies import FinishCodes
 from talkme_consultant.helpers.private_files import ensure_private_dir
 from talkme_consultant.knowledge.embedders import Embedder, LocalE5Embedder, OpenAIEmbedder
 from talkme_consultant.knowledge.loaders import ParseLimits

@@ -29,7 +29,8 @@ from talkme_consultant.service.dispatcher import (
     talkme_sender,
 )
 from talkme_consultant.service.harvest import HarvestSettings, OperatorAnswerHarvester
-from talkme_consultant.service.turns import TurnRunner, TurnSettings
+from talkme_consultant.service.turn_settings import TurnSettings
+from talkme_consultant.service.turns import TurnRunner
 from talkme_consultant.service.webhooks_first import WebhooksFirst
 from talkme_consultant.store.notifications import (
     INBOX_CHANNEL,
