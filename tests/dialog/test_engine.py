@@ -26,13 +26,9 @@ from talkme_consultant.answer.offline import OfflineAnswerer
 from talkme_consultant.answer.phrases import Phrases
 from talkme_consultant.answer.rendering import render_record
 from talkme_consultant.dialog.costs import Price
-from talkme_consultant.dialog.engine import (
-    DialogEngine,
-    EngineOptions,
-    FinishCodes,
-    TurnInput,
-)
+from talkme_consultant.dialog.engine import DialogEngine, EngineOptions, TurnInput
 from talkme_consultant.dialog.memory import MemoryMessage
+from talkme_consultant.dialog.replies import FinishCodes
 from talkme_consultant.helpers.kinds import EventKind
 from talkme_consultant.helpers.outcome import TurnEvent, TurnOutcome
 from talkme_consultant.knowledge.records import Record, Source

@@ -1,4 +1,4 @@
-"""The basics a visitor asks first, answered from the business profile with no model.
+"""The basics a visitor asks first, understood with no model to be answered from the profile.
 
 Addresses, metro, opening hours (on a given day, today, at weekends, on holidays), phones,
 e-mail, site, messengers and parking are structured facts of the profile; reading them from

@@ -48,9 +48,9 @@ from talkme_consultant.knowledge.coverage import absent_from_all, phrase_of, thi
 from talkme_consultant.knowledge.records import Record
 from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
 
-# A broad question is answered with a list of the rows that carry the question's words from a
-# best row this confident, weaker than the rows near it need without those words
-# (`price_rows.close_rows`): "Какие виды массажа у вас есть?" finds the massages at about 0.28.
+# With the question's words in every listed row's name, a best row this confident is enough
+# (without them, `price_rows.close_rows` needs 0.3): "Какие виды массажа у вас есть?" finds the
+# massages at about 0.28.
 _BROAD_FLOOR = 0.2
 # A visitor who asks which ones there are («какие массажи есть и почем», at 0.197) asks for the
 # list itself, so it is given from a weaker best row still.

@@ -1,7 +1,9 @@
 """One conversation turn: from the visitor's words to the replies, actions and memory updates.
 
 The engine knows nothing about HTTP, TalkMe or the database: it takes a `TurnInput` and returns a
-`TurnOutcome`; the service layer stores and sends what it decides.
+`TurnOutcome`; the service layer stores and sends what it decides. What the dialogue's memory
+left open is read in `memory.py`, and the draft chosen is written into the outcome by
+`replies.ReplyWriter`.
 """
 
 from __future__ import annotations

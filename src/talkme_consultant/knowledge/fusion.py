@@ -1,5 +1,7 @@
-"""The arithmetic of fusing the keyword and meaning sides: which records enter the fused top,
-how each side is normalised over them, and what one query's ranking hands to confidence."""
+"""The arithmetic of the index's ranking: BM25's inverse frequency and the keyword side's view
+of a query (`KeywordMatch`), which records enter the fused top, how each side is normalised over
+them, one record per content, the cosine margin, the rows of each record's representations, and
+what one query's ranking hands to confidence (`Ranked`)."""
 
 from __future__ import annotations
 
@@ -55,12 +57,14 @@ def fusion_candidates(keyword: np.ndarray, dense: np.ndarray | None) -> np.ndarr
 
 
 def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` highest scores, in no order."""
     if len(scores) <= n:
         return np.arange(len(scores))
     return np.argpartition(-scores, n - 1)[:n]
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
+    """The values scaled to 0–1; all zeros when they are all equal."""
     low = float(values.min())
     span = float(values.max()) - low
     if span <= 0:
@@ -83,6 +87,7 @@ def group_starts(owner: np.ndarray, groups: int) -> np.ndarray:
 
 
 def top(scores: np.ndarray, k: int) -> list[int]:
+    """Positions of the best `k` scores, best first (ties in position order)."""
     k = min(k, len(scores))
     candidates = top_indices(scores, k)
     return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]

@@ -2,7 +2,8 @@
 
 An index is built once from a list of records and never changes afterwards; a running service
 builds a new one and swaps the reference. Searching is synchronous CPU work (`search_vector`)
-once the query is embedded; `search` embeds the query in a worker thread and calls it.
+once the query is embedded; `search` embeds the query in a worker thread and calls it. The
+keyword side is `keyword_side.KeywordSide`; the arithmetic of fusing both sides is in `fusion.py`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class KeywordSide:
         """`spoken` maps a record id to taught wordings whose words count for it here too."""
         import bm25s
 
-        self._records = len(records)
+        self._count = len(records)
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         self._doc_starts = np.zeros(0, dtype=np.int64)
@@ -47,7 +47,7 @@ class KeywordSide:
 
         Stems unknown to the index are replaced by their one-edit neighbours at reduced weight.
         """
-        n = self._records
+        n = self._count
         scores = np.zeros(n, dtype=np.float32)
         matched = np.zeros(n, dtype=np.float32)
         stems = list(dict.fromkeys(tokenize(query)))

@@ -2,7 +2,8 @@
 
 A record is embedded several ways (its whole text, its title with the answer, long passages on
 their own) and each way is scored; a record titled by a question has that question embedded on
-its own as well (`question_title`); the keyword side sees the title more than once.
+its own as well (`question_title`); the keyword side sees the title more than once. The owner's
+taught wordings are more representations of their records (`phrasing_texts`).
 """
 
 from __future__ import annotations

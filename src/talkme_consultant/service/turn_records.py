@@ -1,6 +1,7 @@
 """What a turn writes and reads: its outcome as the store keeps it (cleaned, with the meta the
 transcript shows and the TalkMe calls that send it), the account API's part, and the
-remembered dialogue as the engine reads it."""
+remembered dialogue as the engine reads it; and where an error was raised, for a log line that
+must not quote it."""
 
 from __future__ import annotations
 
