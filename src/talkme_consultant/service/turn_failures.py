@@ -4,16 +4,12 @@ visitor is handed to a person with the profile's handoff words, so no message wa
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
-from talkme_consultant.dialog.engine import DialogEngine
 from talkme_consultant.helpers.cleaning import clean_text
 from talkme_consultant.helpers.kinds import EventKind
-from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.service.clock import now
-from talkme_consultant.service.turn_records import add_account_effects, to_result, where
-from talkme_consultant.service.turn_settings import TurnSettings
-from talkme_consultant.store.conversations import ConversationRepository
+from talkme_consultant.service.turn_parts import TurnParts
+from talkme_consultant.service.turn_records import where
 from talkme_consultant.store.models import Conversation
 from talkme_consultant.store.turn_writes import TurnResult
 
@@ -23,24 +19,11 @@ log = logging.getLogger(__name__)
 class TurnFailures:
     """Counts a turn's failed attempts and gives up on the last one with a handoff."""
 
-    def __init__(
-        self,
-        conversations: ConversationRepository,
-        engine_provider: Callable[[], DialogEngine],
-        settings: TurnSettings,
-        *,
-        owner: str,
-        account_calls: bool,
-        on_calls_queued: Callable[[], None],
-        on_turn_done: Callable[[TurnOutcome], Awaitable[None]] | None,
-    ) -> None:
-        self._conversations = conversations
-        self._engine_provider = engine_provider
-        self._settings = settings
-        self._owner = owner
-        self._account_calls = account_calls
-        self._on_calls_queued = on_calls_queued
-        self._on_turn_done = on_turn_done
+    def __init__(self, parts: TurnParts) -> None:
+        self._parts = parts
+        self._conversations = parts.conversations
+        self._settings = parts.settings
+        self._owner = parts.owner
 
     async def start_failed(self, key: str, error: Exception) -> bool:
         """The reads of a turn's start failed, and the claim was rolled back with them: claim
@@ -86,7 +69,9 @@ class TurnFailures:
                 where(error),
             )
         await self._conversations.release(
-            conversation.key, self._owner, retry_at=now() + self._settings.retry_delay(attempts)
+            conversation.key,
+            self._owner,
+            retry_at=now() + self._settings.retry_delay(attempts),
         )
         return False
 
@@ -102,16 +87,12 @@ class TurnFailures:
             empty = TurnResult(consumed_ids=[])
             ended = await self._conversations.finish_turn(key, self._owner, empty, now=now())
             return ended is not None
-        outcome = self._engine_provider().hand_over_after_failure(
+        outcome = self._parts.engine_provider().hand_over_after_failure(
             [clean_text(text) for text in pending.texts], reason
         )
-        result = to_result(outcome, pending.ids)
-        if self._account_calls:
-            add_account_effects(result, conversation, outcome)
+        result = self._parts.result_of(outcome, pending.ids, conversation)
         if not await self._conversations.finish_turn(key, self._owner, result, now=now()):
             return False
         log.error("turn in conversation %s failed for good (%s); handed to a person", key, reason)
-        self._on_calls_queued()
-        if self._on_turn_done is not None:
-            await self._on_turn_done(outcome)
+        await self._parts.committed(outcome)
         return True

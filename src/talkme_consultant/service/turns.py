@@ -20,7 +20,8 @@ from talkme_consultant.helpers.outcome import TurnOutcome
 from talkme_consultant.service.clock import now
 from talkme_consultant.service.heartbeat import Heartbeat, LeaseLost
 from talkme_consultant.service.turn_failures import TurnFailures
-from talkme_consultant.service.turn_records import add_account_effects, memory_of, to_result, where
+from talkme_consultant.service.turn_parts import TurnParts
+from talkme_consultant.service.turn_records import memory_of, where
 from talkme_consultant.service.turn_settings import TurnSettings
 from talkme_consultant.service.wakeup import Wakeup
 from talkme_consultant.service.webhooks_first import WebhooksFirst
@@ -59,12 +60,17 @@ class TurnRunner:
         behind a burst of them."""
         self._webhooks_first = webhooks_first
         self._presence = presence
-        self._account_calls = account_calls
+        self._parts = TurnParts(
+            conversations,
+            engine_provider,
+            settings,
+            owner=owner,
+            account_calls=account_calls,
+            on_calls_queued=on_calls_queued,
+            on_turn_done=on_turn_done,
+        )
         self._conversations = conversations
-        self._engine_provider = engine_provider
         self._settings = settings
-        self._on_calls_queued = on_calls_queued
-        self._on_turn_done = on_turn_done
         self._owner = owner
         self._plan = TurnPlan(
             lease_seconds=settings.lease_seconds,
@@ -74,15 +80,7 @@ class TurnRunner:
             memory_chars=settings.memory_message_chars,
             typing=[PlannedCall(*typing_call(settings.typing_ttl))],
         )
-        self._failures = TurnFailures(
-            conversations,
-            engine_provider,
-            settings,
-            owner=owner,
-            account_calls=account_calls,
-            on_calls_queued=on_calls_queued,
-            on_turn_done=on_turn_done,
-        )
+        self._failures = TurnFailures(self._parts)
         self._wakeup = Wakeup()
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._in_flight: set[str] = set()
@@ -194,7 +192,7 @@ class TurnRunner:
             # Queued with the claim, so only while we hold the conversation: a visitor
             # forgotten mid-turn does not get their token written back. Once per turn: a
             # retried attempt must not tell the visitor again that we type.
-            self._on_calls_queued()
+            self._parts.on_calls_queued()
         heartbeat = Heartbeat(
             lambda: self._conversations.extend_lease(
                 key, self._owner, now() + self._settings.lease_seconds
@@ -243,10 +241,8 @@ class TurnRunner:
             tokens_spent_today=spent_on(day, conversation.budget_day, conversation.budget_tokens),
             operators=await self._presence() if self._presence is not None else None,
         )
-        outcome = await self._engine_provider().run_turn(turn)
-        result = to_result(outcome, pending.ids)
-        if self._account_calls:
-            add_account_effects(result, conversation, outcome)
+        outcome = await self._parts.engine_provider().run_turn(turn)
+        result = self._parts.result_of(outcome, pending.ids, conversation)
         result.outcome.meta["latency_ms"] = round((now() - started) * 1000, 1)
         result.budget_day = day
         heartbeat.mark_committing()
@@ -254,7 +250,5 @@ class TurnRunner:
         if ended is None:
             raise LeaseLost
         self._note_end(key, ended)
-        self._on_calls_queued()
-        if self._on_turn_done is not None:
-            await self._on_turn_done(outcome)
+        await self._parts.committed(outcome)
         return True
