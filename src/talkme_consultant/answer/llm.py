@@ -85,6 +85,7 @@ from talkme_consultant.answer.prompts import (
     SYSTEM,
     PromptLoader,
 )
+from talkme_consultant.answer.spoken_rows import known_hit
 from talkme_consultant.answer.tables import broad_rows
 from talkme_consultant.knowledge.coverage import absent_from_all
 from talkme_consultant.knowledge.search import Hit, RecordLookup, Retriever
@@ -419,11 +420,7 @@ def _with_rows(
     длится?» is answered from the row already given, whatever the search found."""
     if records is None or not reading.rows:
         return hits
-    rows = []
-    for option in reading.rows:
-        record = records.record(option.record_id)
-        if record is not None:
-            rows.append(Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0))
+    rows = [hit for option in reading.rows if (hit := known_hit(records, option)) is not None]
     known = {hit.record_id for hit in rows}
     others = [hit for hit in hits if hit.record_id not in known]
     return [*rows, *others][: max(max_hits, len(rows))]

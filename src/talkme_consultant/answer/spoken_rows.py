@@ -50,8 +50,13 @@ class SpokenRows:
         if self._records is None:
             hits = await self._retriever.search(option.title, k=8)
             return next((hit for hit in hits if hit.record_id == option.record_id), None)
-        record = self._records.record(option.record_id)
-        if record is None:
-            return None
-        # Not found by a search: its certainty is the dialogue's, not a retrieval score.
-        return Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
+        return known_hit(self._records, option)
+
+
+def known_hit(records: RecordLookup, option: ClarifyOption) -> Hit | None:
+    """A record the dialogue spoke of, read by id as it is served now; None when it is gone.
+    Not found by a search, its certainty is the dialogue's, not a retrieval score."""
+    record = records.record(option.record_id)
+    if record is None:
+        return None
+    return Hit(record_id=option.record_id, record=record, score=0.0, confidence=1.0)
